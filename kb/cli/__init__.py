@@ -1,0 +1,90 @@
+"""The kb command line. It only wires stages together: parse, call, render.
+
+Each family of commands lives in its own module and is imported here; command bodies import
+the stages they need inside the function, so `kb query` never pays for torch or mkdocs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kb.errors import KBError, ProblemsError, UsageError
+
+
+class State:
+    """What every command may need, computed on first use."""
+
+    def __init__(self, root: Path | None):
+        self._root_arg = root
+        self._root: Path | None = None
+        self._kb = None
+        self._config = None
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            from kb.store import find_root
+
+            self._root = find_root(self._root_arg)
+        return self._root
+
+    @property
+    def config(self):  # -> kb.config.Config
+        if self._config is None:
+            from kb.config import load_config
+
+            self._config = load_config(self.root)
+        return self._config
+
+    def kb(self):  # -> kb.store.KB
+        if self._kb is None:
+            from kb.store import load_kb
+
+            self._kb = load_kb(self.root)
+        return self._kb
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class Group(click.Group):
+    """Turns kb's own errors into one clear message and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except ProblemsError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.problems)} problem(s); run kb check for the whole list", err=True)
+            sys.exit(1)
+        except UsageError as exc:
+            click.echo(f"kb: {exc}", err=True)
+            sys.exit(2)
+        except KBError as exc:
+            click.echo(f"kb: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The knowledge base folder (holding mkdocs.yml and entries/). Default: the current one or above.",
+)
+@click.version_option(package_name="kb")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """kb: the knowledge base of multimodal LLM research, from the terminal."""
+    ctx.obj = State(root)
+
+
+def _register() -> None:
+    from kb.cli import core  # noqa: F401  (each module adds its commands to `main`)
+
+
+_register()

@@ -1,0 +1,48 @@
+"""Problems and errors. Library code raises these; only the CLI turns them into output."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one file, at a position when it is known (1-based line and column)."""
+
+    path: str
+    line: int
+    col: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class KBError(Exception):
+    """Base class of every error kb reports to a user."""
+
+
+class UsageError(KBError):
+    """The command was asked for something that does not exist (exit code 2)."""
+
+
+class ProblemsError(KBError):
+    """The knowledge base (or a file in it) has problems; carries every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} problem(s)")
+
+
+class RootNotFoundError(UsageError):
+    def __init__(self, start: Path):
+        super().__init__(
+            f"no knowledge base at or above {start} (a folder holding mkdocs.yml and entries/); "
+            "run kb inside one or name it with --root"
+        )

@@ -1,0 +1,285 @@
+"""The entry schema: pydantic models for one knowledge-base entry and its parts.
+
+This module imports nothing from kb. Curated tags (written by people, under ``tags``) and
+machine suggestions (``Suggestions``, written by ``kb suggest`` into a separate file) are
+different types on purpose, so one can never be mistaken for the other.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# New-style arXiv ids (0704.0001 onwards: 4+4 digits until 2014, 4+5 after) with an optional
+# version, and old-style ids such as hep-th/9901001 or cs.CV/0102003.
+ARXIV_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
+PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Kind(str, Enum):
+    """What an entry is. The first four are works, the last two datasets."""
+
+    model = "model"
+    method = "method"
+    analysis = "analysis"
+    survey = "survey"
+    dataset = "dataset"
+    benchmark = "benchmark"
+
+    @property
+    def is_dataset(self) -> bool:
+        return self in (Kind.dataset, Kind.benchmark)
+
+    @property
+    def folder(self) -> str:
+        return "datasets" if self.is_dataset else "works"
+
+
+WORK_KINDS = tuple(k for k in Kind if not k.is_dataset)
+DATASET_KINDS = tuple(k for k in Kind if k.is_dataset)
+
+
+class Modality(str, Enum):
+    """Input and output modalities. The MM-LLMs io codes map onto these (see MMLLMS_IO)."""
+
+    text = "text"
+    image = "image"
+    video = "video"
+    audio = "audio"
+    speech = "speech"
+    point_cloud = "point-cloud"
+    document = "document"
+    bounding_box = "bounding-box"
+    mask = "mask"
+    retrieved_image = "retrieved-image"
+    table = "table"
+    time_series = "time-series"
+    motion = "motion"
+
+
+# The MM-LLMs tracker's modality codes, as in ../shared/seed/taxonomies.yaml.
+MMLLMS_IO: dict[str, Modality] = {
+    "I": Modality.image,
+    "V": Modality.video,
+    "A": Modality.audio,
+    "3D": Modality.point_cloud,
+    "T": Modality.text,
+    "I_D": Modality.document,
+    "I_B": Modality.bounding_box,
+    "I_M": Modality.mask,
+    "I_R": Modality.retrieved_image,
+}
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is not None and not URL_RE.match(value):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
+Url = Annotated[str, Field(description="An http:// or https:// address.")]
+
+
+class Links(_Strict):
+    """Where to find the paper and what came with it."""
+
+    paper: Url | None = Field(None, description="The paper's abstract page (prefer arXiv's /abs/ page).")
+    code: Url | None = Field(None, description="Source code repository.")
+    project: Url | None = Field(None, description="Project or home page.")
+    demo: Url | None = Field(None, description="An online demo.")
+    data: Url | None = Field(None, description="Where the data or benchmark can be downloaded.")
+
+    _urls = field_validator("paper", "code", "project", "demo", "data")(_check_url)
+
+
+class Modalities(_Strict):
+    input: list[Modality] = Field(default_factory=list, description="Modalities the work takes in.")
+    output: list[Modality] = Field(default_factory=list, description="Modalities the work produces.")
+
+
+MMLLMsFunctional = Literal["understanding", "generation"]
+MMLLMsDesign = Literal["tool-using", "end-to-end"]
+
+
+class MMLLMsTags(_Strict):
+    """The MM-LLMs design-space facets (arXiv 2401.13601) that classify a model."""
+
+    functional: list[MMLLMsFunctional] = Field(default_factory=list, description="Functional division.")
+    design: list[MMLLMsDesign] = Field(default_factory=list, description="Design division.")
+
+
+class Tags(_Strict):
+    """Curated taxonomy tags: set by people (or imported from a survey's own list), never by a model."""
+
+    codev: list[str] = Field(
+        default_factory=list, description="Leaf ids of the data-model co-development taxonomy (multi-label)."
+    )
+    yin: list[str] = Field(default_factory=list, description="Topic ids of the MLLM survey taxonomy.")
+    mmllms: MMLLMsTags = Field(default_factory=MMLLMsTags, description="MM-LLMs design-space facets.")
+
+    def is_empty(self) -> bool:
+        return not (self.codev or self.yin or self.mmllms.functional or self.mmllms.design)
+
+
+class Architecture(_Strict):
+    """The five parts of an MM-LLM in the MM-LLMs design space, as free text (model names)."""
+
+    modality_encoder: str | None = None
+    input_projector: str | None = None
+    llm_backbone: str | None = None
+    output_projector: str | None = None
+    modality_generator: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any(self.model_dump().values())
+
+
+class Scale(_Strict):
+    """Dataset scales used in training, as published (e.g. "558K", "1.2M")."""
+
+    pre_training: str | None = Field(None, description="Data used in the pre-training stage.")
+    instruction_tuning: str | None = Field(None, description="Data used in the instruction-tuning stage.")
+
+
+class Relations(_Strict):
+    """Typed links to other entries, by id. Inverse links (used-by, introduced-in) are derived."""
+
+    trained_on: list[str] = Field(default_factory=list, description="Datasets the model was trained on.")
+    evaluated_on: list[str] = Field(default_factory=list, description="Benchmarks the work reports results on.")
+    introduces: list[str] = Field(default_factory=list, description="Datasets or benchmarks this work released.")
+    builds_on: list[str] = Field(default_factory=list, description="Earlier works this one extends.")
+
+    def items(self) -> list[tuple[str, str]]:
+        """(relation type, target id) pairs, in a stable order."""
+        return [(name, target) for name in RELATION_TYPES for target in getattr(self, name)]
+
+
+RELATION_TYPES = ("trained_on", "evaluated_on", "introduces", "builds_on")
+
+Source = Literal["seed-codev", "seed-yin", "seed-mmllms", "arxiv", "contributor"]
+
+
+class Provenance(_Strict):
+    """Which source list a group of facts came from."""
+
+    source: Source
+    fields: list[str] = Field(default_factory=list, description="Dotted field names this source supplied.")
+    note: str | None = Field(None, description="Where in the source, e.g. the section of a list.")
+
+
+def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
+    """Split "2023", "2023-05" or "2023-05-17" into parts; raise ValueError if it is not a real date."""
+    m = PARTIAL_DATE_RE.match(value)
+    if not m:
+        raise ValueError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+    year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
+    _dt.date(year, month or 1, day or 1)  # raises ValueError for month 13, Feb 30, ...
+    return year, month or None, day or None
+
+
+class Entry(_Strict):
+    """One work (model, method, analysis, survey) or dataset (training set, benchmark)."""
+
+    id: str = Field(description="Lower-case slug, equal to the file name without .yaml.")
+    title: str = Field(min_length=1, description="The paper's full title.")
+    kind: Kind
+    name: str | None = Field(None, description="Short name, e.g. LLaVA or VQAv2.")
+    aliases: list[str] = Field(default_factory=list, description="Other names and titles, any language.")
+    arxiv: str | None = Field(None, description='arXiv identifier as a quoted string, e.g. "2304.08485".')
+    date: str = Field(description="First public release: YYYY, YYYY-MM or YYYY-MM-DD (quoted or not).")
+    venue: str | None = Field(None, description='Where it was published, e.g. "CVPR 2024", or "arXiv".')
+    authors: list[str] = Field(default_factory=list)
+    affiliations: list[str] = Field(default_factory=list)
+    links: Links = Field(default_factory=Links)
+    modalities: Modalities = Field(default_factory=Modalities)
+    tags: Tags = Field(default_factory=Tags)
+    architecture: Architecture | None = Field(None, description="For models: the five MM-LLM parts.")
+    scale: Scale | None = Field(None, description="Training data scales, as published.")
+    relations: Relations = Field(default_factory=Relations)
+    summary: str | None = Field(None, description="A few sentences in our own words.")
+    added: str | None = Field(None, description="When the entry joined the knowledge base, YYYY-MM-DD.")
+    provenance: list[Provenance] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG_RE.match(value) or len(value) > 80:
+            raise ValueError(
+                f"expected a slug of lower-case letters, digits and single hyphens (at most 80), got {value!r}"
+            )
+        return value
+
+    @field_validator("arxiv", mode="before")
+    @classmethod
+    def _arxiv(cls, value: object) -> object:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            raise ValueError(
+                f'{value!r} was read by YAML as a number; quote it: arxiv: "{value}" (with every digit)'
+            )
+        if isinstance(value, str) and not ARXIV_RE.match(value):
+            raise ValueError(f'expected an arXiv id like "2304.08485" or "cs.CV/0102003", got {value!r}')
+        return value
+
+    @field_validator("date", "added", mode="before")
+    @classmethod
+    def _date(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, _dt.date):
+            value = value.isoformat()
+        if isinstance(value, str):
+            year, month, day = parse_partial_date(value)
+            if _dt.date(year, month or 1, day or 1) > _dt.date.today():
+                raise ValueError(f"{value} is in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _architecture_for_models(self) -> Entry:
+        if self.architecture is not None and self.kind.is_dataset:
+            raise ValueError("architecture is only for works, not datasets")
+        return self
+
+    @property
+    def is_dataset(self) -> bool:
+        return self.kind.is_dataset
+
+    @property
+    def year(self) -> int:
+        return int(self.date[:4])
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title
+
+
+class Suggestion(_Strict):
+    """A machine-suggested tag with a calibrated score in [0, 1]."""
+
+    tag: str
+    score: float
+
+
+class EntrySuggestions(_Strict):
+    codev: list[Suggestion] = Field(default_factory=list)
+    yin: list[Suggestion] = Field(default_factory=list)
+
+
+class SuggestionsFile(_Strict):
+    """entries/suggestions.json: machine suggestions for entries that lack curated tags."""
+
+    model: str = Field(description="The embedding model that produced them.")
+    recipe: int = Field(description="Version of the text recipe and the classifier.")
+    entries: dict[str, EntrySuggestions] = Field(default_factory=dict)
+
+
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {"entry": Entry, "suggestions": SuggestionsFile}

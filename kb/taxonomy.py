@@ -1,0 +1,163 @@
+"""The three survey taxonomies, loaded from entries/taxonomies/*.yaml.
+
+Node ids are the canonical ids of ../shared/seed/taxonomies.yaml. Ids are unique within a
+taxonomy; across taxonomies a node can be named unambiguously as ``TAXONOMY:ID``
+(e.g. ``yin:evaluation``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TAXONOMY_IDS = ("codev", "yin", "mmllms")
+
+
+class NodeSpec(BaseModel):
+    """A node as written in the taxonomy file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    description: str = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    children: list[NodeSpec] = Field(default_factory=list)
+
+
+class TaxonomySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    source: str
+    multi_label: bool
+    nodes: list[NodeSpec]
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    description: str
+    keywords: list[str]
+    taxonomy: str
+    parent: str | None
+    children: list[str] = field(default_factory=list)
+    depth: int = 0  # 0 for top-level nodes
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    @property
+    def qualified_id(self) -> str:
+        return f"{self.taxonomy}:{self.id}"
+
+
+@dataclass
+class Taxonomy:
+    id: str
+    title: str
+    source: str
+    multi_label: bool
+    roots: list[str]
+    nodes: dict[str, Node]  # in tree (pre-)order
+
+    @classmethod
+    def from_spec(cls, spec: TaxonomySpec) -> Taxonomy:
+        nodes: dict[str, Node] = {}
+
+        def add(n: NodeSpec, parent: str | None, depth: int) -> None:
+            if n.id in nodes:
+                raise ValueError(f"taxonomy {spec.id}: node id {n.id!r} appears twice")
+            nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, [c.id for c in n.children], depth)
+            for child in n.children:
+                add(child, n.id, depth + 1)
+
+        for root in spec.nodes:
+            add(root, None, 0)
+        return cls(spec.id, spec.title, spec.source, spec.multi_label, [n.id for n in spec.nodes], nodes)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.nodes
+
+    def __getitem__(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def leaves(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_leaf]
+
+    def ancestors(self, node_id: str) -> list[Node]:
+        """Parents of a node, nearest first."""
+        out = []
+        parent = self.nodes[node_id].parent
+        while parent is not None:
+            out.append(self.nodes[parent])
+            parent = self.nodes[parent].parent
+        return out
+
+    def subtree(self, node_id: str) -> list[Node]:
+        """The node and all its descendants, in tree order."""
+        out = [self.nodes[node_id]]
+        for child in self.nodes[node_id].children:
+            out.extend(self.subtree(child))
+        return out
+
+    def path(self, node_id: str) -> list[Node]:
+        """Root-to-node path."""
+        return list(reversed(self.ancestors(node_id))) + [self.nodes[node_id]]
+
+    def walk(self) -> Iterator[Node]:
+        yield from self.nodes.values()
+
+    def suggest_id(self, wrong: str) -> str | None:
+        """The closest existing node id to a misspelled one, for "did you mean"."""
+        match = difflib.get_close_matches(wrong, list(self.nodes), n=1, cutoff=0.6)
+        return match[0] if match else None
+
+
+@dataclass
+class Taxonomies:
+    by_id: dict[str, Taxonomy]
+
+    def __getitem__(self, taxonomy_id: str) -> Taxonomy:
+        return self.by_id[taxonomy_id]
+
+    def __iter__(self) -> Iterator[Taxonomy]:
+        return iter(self.by_id.values())
+
+    def resolve(self, ref: str) -> Node:
+        """Find a node by ``TAXONOMY:ID`` or a bare ID; raise LookupError with a hint if unknown."""
+        if ":" in ref:
+            tax_id, node_id = ref.split(":", 1)
+            if tax_id in self.by_id and node_id in self.by_id[tax_id]:
+                return self.by_id[tax_id][node_id]
+        else:
+            found = [t[ref] for t in self if ref in t]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                options = ", ".join(n.qualified_id for n in found)
+                raise LookupError(f"taxonomy node {ref!r} is ambiguous; name one of {options}")
+        everything = [n.id for t in self for n in t.walk()] + [n.qualified_id for t in self for n in t.walk()]
+        close = difflib.get_close_matches(ref, everything, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise LookupError(f"unknown taxonomy node {ref!r}{hint}")
+
+
+def load_taxonomies(folder: Path) -> Taxonomies:
+    """Read codev.yaml, yin.yaml and mmllms.yaml from ``folder``."""
+    import yaml
+
+    by_id = {}
+    for tax_id in TAXONOMY_IDS:
+        path = folder / f"{tax_id}.yaml"
+        with path.open(encoding="utf-8") as fh:
+            spec = TaxonomySpec.model_validate(yaml.safe_load(fh))
+        by_id[tax_id] = Taxonomy.from_spec(spec)
+    return Taxonomies(by_id)

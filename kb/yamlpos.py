@@ -1,0 +1,187 @@
+"""Load YAML safely while keeping the position of every node, for compiler-style errors.
+
+We compose the document into PyYAML nodes and build Python values ourselves, so that the YAML
+traps become errors instead of silent changes: duplicate keys, ``!!python/...`` and other
+unknown tags, alias bombs, non-UTF-8 bytes, an empty file or one that is not a mapping.
+Timestamps stay strings (the schema parses dates), and a number where a string may be wanted
+stays a number so the schema can say "quote it".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.errors import Problem, ProblemsError
+
+Loc = tuple[str | int, ...]
+MAX_ALIASES = 100  # an entry never needs more; a billion-laughs file needs far more
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver: dates stay the text the author wrote."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+@dataclass
+class Document:
+    """A loaded YAML mapping and where each of its nodes starts (1-based line, column)."""
+
+    data: dict[str, Any]
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, loc: Loc, *, key: bool = False) -> tuple[int, int]:
+        """The position of ``loc``, or of its nearest ancestor that exists (e.g. for a missing field)."""
+        table = self.key_positions if key else self.positions
+        loc = tuple(loc)
+        if loc in table:
+            return table[loc]
+        while loc:
+            loc = loc[:-1]
+            if loc in self.positions:
+                return self.positions[loc]
+        return (1, 1)
+
+
+class _Builder:
+    def __init__(self, rel: str):
+        self.rel = rel
+        self.aliases = 0
+        self.seen: dict[int, int] = {}
+        self.doc = Document({})
+        self.problems: list[Problem] = []
+        self.constructor = _Loader("")  # builds scalars with the resolver rules above
+
+    def problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.rel, mark.line + 1, mark.column + 1, _dotted(loc), message))
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        # PyYAML gives an alias the very node it refers to; count repeats to stop alias bombs.
+        if id(node) in self.seen:
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _Abort(self.rel, node, f"more than {MAX_ALIASES} alias uses; write the values out instead")
+        self.seen[id(node)] = 1
+        self.doc.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                self.problem(node, loc, f"unsupported tag {node.tag}; entries are plain YAML")
+                return None
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.problem(key_node, loc, "merge keys (<<) are not supported; write the fields out")
+                    continue
+                key = self.build(key_node, loc + ("<key>",))
+                if not isinstance(key, str):
+                    self.problem(key_node, loc, f"keys must be text, got {key!r}")
+                    continue
+                if key in out:
+                    first = self.doc.key_positions[loc + (key,)]
+                    self.problem(key_node, loc + (key,), f"duplicate key {key!r} (first at line {first[0]}); keep one")
+                    continue
+                self.doc.key_positions[loc + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.build(value_node, loc + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self.problem(node, loc, f"unsupported tag {node.tag}; entries are plain YAML")
+                return None
+            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            hint = " (arbitrary Python objects are never loaded)" if node.tag.startswith("tag:yaml.org,2002:python/") else ""
+            self.problem(node, loc, f"unsupported tag {_short_tag(node.tag)}{hint}; entries are plain YAML")
+            return None
+        return self.constructor.construct_object(node, deep=True)
+
+
+class _Abort(Exception):
+    def __init__(self, rel: str, node: yaml.Node, message: str):
+        mark = node.start_mark
+        self.problem = Problem(rel, mark.line + 1, mark.column + 1, "", message)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _dotted(loc: Loc) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if part == "<key>":
+            continue
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts)
+
+
+def parse_document(text: bytes, rel: str) -> Document:
+    """Parse one YAML file's bytes into a Document; raise ProblemsError naming ``rel``."""
+    try:
+        source = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = text[: exc.start].count(b"\n") + 1
+        col = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ProblemsError(
+            [Problem(rel, line, col, "", f"byte 0x{text[exc.start]:02x} is not UTF-8; save the file as UTF-8")]
+        ) from None
+    source = source.removeprefix("\ufeff")
+    try:
+        node = yaml.compose(source, Loader=_Loader)
+    except yaml.composer.ComposerError as exc:
+        raise ProblemsError([_mark_problem(rel, exc)]) from None
+    except yaml.MarkedYAMLError as exc:
+        raise ProblemsError([_mark_problem(rel, exc)]) from None
+    if node is None:
+        raise ProblemsError([Problem(rel, 1, 1, "", "the file is empty; expected a mapping of fields")])
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        mark = node.start_mark
+        raise ProblemsError(
+            [Problem(rel, mark.line + 1, mark.column + 1, "", f"the file holds {kind}; expected a mapping of fields")]
+        )
+    builder = _Builder(rel)
+    try:
+        builder.doc.data = builder.build(node, ())
+    except _Abort as exc:
+        raise ProblemsError([exc.problem]) from None
+    if builder.problems:
+        raise ProblemsError(builder.problems)
+    return builder.doc
+
+
+def _mark_problem(rel: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = " ".join(x for x in (exc.context, exc.problem) if x)
+    return Problem(rel, line, col, "", f"not valid YAML: {what}")
+
+
+def load_document(path: Path, root: Path | None = None) -> Document:
+    rel = os.path.relpath(path, root) if root else str(path)
+    return parse_document(path.read_bytes(), rel)
+
+
+def load_yaml_file(path: Path, root: Path | None = None) -> dict[str, Any]:
+    return load_document(path, root).data
