@@ -196,7 +196,7 @@ class Entry(_Strict):
     name: str | None = Field(None, description="Short name, e.g. LLaVA or VQAv2.")
     aliases: list[str] = Field(default_factory=list, description="Other names and titles, any language.")
     arxiv: str | None = Field(None, description='arXiv identifier as a quoted string, e.g. "2304.08485".')
-    date: str = Field(description="First public release: YYYY, YYYY-MM or YYYY-MM-DD (quoted or not).")
+    date: str | None = Field(None, description="First public release: YYYY, YYYY-MM or YYYY-MM-DD (quoted or not).")
     venue: str | None = Field(None, description='Where it was published, e.g. "CVPR 2024", or "arXiv".')
     authors: list[str] = Field(default_factory=list)
     affiliations: list[str] = Field(default_factory=list)
@@ -254,8 +254,8 @@ class Entry(_Strict):
         return self.kind.is_dataset
 
     @property
-    def year(self) -> int:
-        return int(self.date[:4])
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date else None
 
     @property
     def display_name(self) -> str:
