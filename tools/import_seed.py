@@ -300,51 +300,61 @@ def slugify(text: str, max_words: int = 8, max_len: int = 60) -> str:
 # Kind heuristics.
 
 _MODEL_WORDS = re.compile(
-    r"\b(models?|llms?|mllms?|lmms?|lvlms?|vlms?|assistants?|chatbots?|agents?|gpt|technical report|model card|"
-    r"language model|foundation)\b",
+    r"\b(models?|llms?|mllms?|lmms?|lvlms?|vlms?|assistants?|chatbots?|agents?|learners?|"
+    r"language model|foundation models?|generalists?)\b",
     re.IGNORECASE,
 )
+_MODEL_TITLE = re.compile(r"technical report|model card|system card|^introducing\b", re.IGNORECASE)
+# A short name that reads as a model: ends in a version ("Kimi K2.5", "BLIP-2", "Qwen2-VL") or
+# carries a model family word ("BuboGPT", "LLaVA-Med", "Macaw-LLM").
+_MODEL_NAME = re.compile(
+    r"(\d+(\.\d+)*[a-z]?|\d+b|-o\d?)$|gpt|llm|llava|vlm|\bvl\b|-vl|chat|omni|flamingo|blip|kosmos|qwen|intern",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(r"^(what|how|why|does|do|are|is|can|when|which|should|will)\b", re.IGNORECASE)
 _ANALYSIS_WORDS = re.compile(
-    r"\b(analy[sz]\w*|understanding|what|how|why|does|do|are|is|can|exploring|explore|study|studies|empirical|"
-    r"investigat\w*|demystif\w*|revisit\w*|rethink\w*|scaling laws?|evaluat\w*|probing|holistic|towards? "
-    r"understanding|lessons|insights?)\b|\?",
+    r"\b(analy[sz]\w*|empirical|study|studies|investigat\w*|demystif\w*|revisit\w*|rethink\w*|"
+    r"scaling laws?|probing|exploration|exploring|evaluating|evaluation|a closer look|lessons|insights?|"
+    r"statistical theory)\b",
     re.IGNORECASE,
 )
-_BENCH_RE = re.compile(r"bench(mark)?", re.IGNORECASE)
-_DATASET_RE = re.compile(r"\b(datasets?|corpus|corpora|data ?set)\b", re.IGNORECASE)
+# The subtitle says what the paper releases: "Med-MMHL: A Multi-Modal Dataset for ...".
+_SELF_BENCH = re.compile(r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(benchmark|benchmarks|test ?bed|evaluation suite)\b", re.IGNORECASE)
+_SELF_DATA = re.compile(r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(dataset|datasets|corpus|data ?set)\b", re.IGNORECASE)
+
+
+def _subtitle(title: str) -> str:
+    head, sep, rest = title.partition(":")
+    return rest.strip() if sep else title
+
+
+def names_model(title: str, name: str | None) -> bool:
+    """Whether a title introduces a model: a model-card title, a model-like short name, or a
+    subtitle that calls the work a model ("AnyMAL: An Efficient ... Language Model")."""
+    if _MODEL_TITLE.search(title):
+        return True
+    if name and _MODEL_NAME.search(name):
+        return True
+    words = _subtitle(title).split()
+    if name and _MODEL_WORDS.search(" ".join(words[:8])):
+        return True
+    return len(title.split()) <= 3 and ":" not in title  # a bare product name ("Xiaomi MiMo-V2.5")
 
 
 def infer_kind(title: str, name: str | None, section: str | None = None) -> Kind:
-    """A kind from a title alone (rows that say nothing else): model, benchmark, dataset, ..."""
-    lowered = title.lower()
-    if re.search(r"\bsurvey\b|\ba review\b", lowered):
+    """A kind from a title alone, for rows that say nothing else about what the paper is."""
+    sub = _subtitle(title)
+    if re.search(r"\bsurvey\b", title, re.IGNORECASE):
         return Kind.survey
-    head = name or ""
-    if _BENCH_RE.search(head) or re.search(r"\bbenchmark(s|ing)?\b", lowered):
-        if not (name and _MODEL_WORDS.search(title.split(":")[0]) and not _BENCH_RE.search(head)):
-            if not _names_model(title, name) or _BENCH_RE.search(head):
-                return Kind.benchmark
-    if re.search(r"\b(a|an|the|new)\b[^:]{0,60}\b(datasets?|corpus)\b", lowered) and not _names_model(title, name):
+    if (name and re.search(r"bench", name, re.IGNORECASE)) or _SELF_BENCH.search(sub):
+        return Kind.benchmark
+    if _SELF_DATA.search(sub):
         return Kind.dataset
-    if section == "foundation-models" or _names_model(title, name):
+    if section == "foundation-models" or names_model(title, name):
         return Kind.model
-    if _ANALYSIS_WORDS.search(title.split(":")[-1] if ":" in title else title) and section in (
-        None, "evaluation", "hallucination", "others",
-    ):
+    if _QUESTION_START.search(title) or _QUESTION_START.search(sub) or "?" in title or _ANALYSIS_WORDS.search(title):
         return Kind.analysis
     return Kind.method
-
-
-def _names_model(title: str, name: str | None) -> bool:
-    """Whether a title names a model: a leading short name and model words, or a model-card title."""
-    if re.search(r"technical report|model card|system card", title, re.IGNORECASE):
-        return True
-    if name and _MODEL_WORDS.search(title):
-        return True
-    if name and re.search(r"(gpt|llm|llava|vl|chat|omni|\d+(\.\d+)?b)\b", name, re.IGNORECASE):
-        return True
-    words = title.split()
-    return len(words) <= 3 and ":" not in title  # a bare product name ("Xiaomi MiMo-V2.5")
 
 
 # ---------------------------------------------------------------------------------------------
