@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kb.errors import Problem, ProblemsError, RootNotFoundError
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile
@@ -38,18 +40,28 @@ def entry_paths(root: Path) -> list[Path]:
     return out
 
 
-def validation_problems(exc: ValidationError, doc: Document, rel: str) -> list[Problem]:
-    """Turn pydantic errors into problems placed at the YAML node they are about."""
+def validation_problems(
+    exc: ValidationError, doc: Document, rel: str, model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Turn pydantic errors into problems placed at the YAML node they are about.
+
+    ``model`` (the model that was validated) lets a message name the expected fields.
+    """
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # pydantic names union members and tagged cases in the location; they are not YAML keys.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _TYPE_WORDS)))
         kind = err["type"]
         if kind == "extra_forbidden":
             line, col = doc.position(loc, key=True)
         else:
             line, col = doc.position(loc)
-        problems.append(Problem(rel, line, col, _dotted(loc), _message(err)))
+        problems.append(Problem(rel, line, col, _dotted(loc), _message(err, loc, doc, model)))
     return problems
+
+
+_TYPE_WORDS = {"str", "int", "float", "bool", "list", "dict", "none", "is-instance"}
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -59,17 +71,90 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _message(err: Any) -> str:
+def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseModel] | None) -> str:
     kind, msg = err["type"], err["msg"]
+    value = err.get("input")
     if kind == "missing":
-        return "required field is missing"
+        info = _field_info(model, loc)
+        what = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
+        return f"required field is missing{what}"
     if kind == "extra_forbidden":
-        return "unknown field"
+        known = _field_names(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field; did you mean {close[0]!r}?"
+        return f"unknown field; expected one of: {', '.join(known)}" if known else "unknown field"
+    raw = doc.raw.get(loc)
+    numeric = isinstance(value, float | int) and not isinstance(value, bool)
+    if raw is not None and (kind == "string_type" or (kind == "value_error" and numeric)):
+        # Not text because YAML read the author's words as something else: show what they typed.
+        if value is None:
+            return "expected text, got nothing (an empty value)"
+        quoted = f'- "{raw}"' if isinstance(loc[-1], int) else f'{loc[-1]}: "{raw}"'
+        if numeric:
+            shown = repr(value)
+            read = f"the number {shown}" if shown != raw else "a number, not text"
+        else:
+            read = "a boolean (true or false)" if isinstance(value, bool) else "something other than text"
+        return f"{raw} is read by YAML as {read}; quote it: {quoted}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     if kind in ("enum", "literal_error"):
-        return f"{msg}, got {err['input']!r}"
-    return f"{msg}, got {err['input']!r}" if "input" in err and not isinstance(err["input"], dict | list) else msg
+        options = [o.strip(" '") for o in msg.removeprefix("Input should be ").replace(" or ", ", ").split(", ")]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{msg}, got {value!r}{hint}"
+    if kind == "list_type":
+        return f"{msg}, got {_shown(value)}; write a YAML list (one '- item' a line)"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a mapping of fields, got {_shown(value)}"
+    return f"{msg}, got {_shown(value)}" if "input" in err and not isinstance(value, dict | list) else msg
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``Links``, ``Scale | None`` or ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue  # an item of a list: same model as the list's items
+        info = model.model_fields.get(part)
+        if info is None:
+            # A key of a mapping field (dict[str, Model]): keep the model of the values.
+            continue
+        model = _submodel(info.annotation)
+    return model
+
+
+def _field_names(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    found = _model_at(model, loc)
+    return list(found.model_fields) if found is not None else []
+
+
+def _field_info(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> Any:
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    found = _model_at(model, loc[:-1])
+    return found.model_fields.get(loc[-1]) if found is not None else None
 
 
 def load_entry(path: Path, root: Path) -> tuple[Entry | None, Document | None, list[Problem]]:
@@ -84,7 +169,7 @@ def load_entry(path: Path, root: Path) -> tuple[Entry | None, Document | None, l
     try:
         return Entry.model_validate(doc.data), doc, []
     except ValidationError as exc:
-        return None, doc, validation_problems(exc, doc, rel)
+        return None, doc, validation_problems(exc, doc, rel, Entry)
 
 
 @dataclass
@@ -97,6 +182,10 @@ class KB:
     paths: dict[str, Path] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Every entry that validated, in file order, duplicates of an id included (for kb check).
+    loaded: list[tuple[Path, Entry, Document]] = field(default_factory=list)
+    # Entry files that did not validate (their problems are in ``problems``).
+    failed: list[Path] = field(default_factory=list)
 
     @cached_property
     def suggestions(self) -> dict[str, EntrySuggestions]:
@@ -107,7 +196,7 @@ class KB:
         try:
             return SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).entries
         except (ValueError, ValidationError) as exc:
-            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", f"unreadable ({exc}); run kb suggest --all")])
+            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", f"unreadable ({exc}); run kb check")]) from None
 
     def works(self) -> list[Entry]:
         return [e for e in self.entries.values() if not e.is_dataset]
@@ -116,18 +205,23 @@ class KB:
         return [e for e in self.entries.values() if e.is_dataset]
 
 
-def load_kb(root: Path, *, strict: bool = True) -> KB:
+def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = None) -> KB:
     """Load every entry under ``root``. With ``strict``, raise ProblemsError if any file is bad."""
-    try:
-        taxonomies = load_taxonomies(root / "entries" / "taxonomies")
-    except (OSError, ValueError, ValidationError) as exc:
-        raise ProblemsError([Problem("entries/taxonomies", 0, 0, "", f"cannot load the taxonomies: {exc}")]) from None
+    if taxonomies is None:
+        try:
+            taxonomies = load_taxonomies(root / "entries" / "taxonomies")
+        except (OSError, ValueError, ValidationError) as exc:
+            raise ProblemsError(
+                [Problem("entries/taxonomies", 0, 0, "", f"cannot load the taxonomies ({exc}); run kb check")]
+            ) from None
     kb = KB(root=root, taxonomies=taxonomies)
     for path in entry_paths(root):
         entry, doc, problems = load_entry(path, root)
         kb.problems.extend(problems)
-        if entry is None:
+        if entry is None or doc is None:
+            kb.failed.append(path)
             continue
+        kb.loaded.append((path, entry, doc))
         if entry.id in kb.entries:
             continue  # reported by kb check as a duplicate id
         kb.entries[entry.id] = entry

@@ -1,0 +1,407 @@
+"""kb check as a stage: every problem in the whole knowledge base, collected as values.
+
+Schema and YAML problems come from the store (they are found while loading); this module adds
+the checks that need more than one file or more than the schema: file names, unique ids, arXiv
+ids and titles, taxonomy tags, relations, and the side files (suggestions.json, kb.yaml, the
+taxonomies). Nothing here raises for bad input: every problem becomes a ``Problem``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kb.config import CONFIG_FILE
+from kb.errors import Problem, ProblemsError
+from kb.schema import Entry, Kind, SuggestionsFile
+from kb.store import KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
+from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
+from kb.yamlpos import Document, Loc, load_document, parse_document
+
+# Names that Windows reserves for devices: a file called con.yaml cannot be checked out there.
+RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
+
+# What each relation may point at, and from what. None means any kind.
+RELATION_TARGETS: dict[str, str] = {
+    "trained_on": "datasets",
+    "evaluated_on": "datasets",
+    "introduces": "datasets",
+    "builds_on": "same",  # a work builds on works, a dataset on datasets
+}
+RELATION_SOURCES: dict[str, str | None] = {
+    "introduces": "works",
+    "trained_on": None,
+    "evaluated_on": None,
+    "builds_on": None,
+}
+
+
+@dataclass
+class CheckReport:
+    """The outcome of kb check: the problems (sorted) and how many entry files were looked at."""
+
+    problems: list[Problem]
+    files: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        noun = "entry" if self.files == 1 else "entries"
+        if not self.problems:
+            return f"checked {self.files} {noun}: no problems"
+        n_files = len({p.path for p in self.problems})
+        s = "" if len(self.problems) == 1 else "s"
+        fs = "" if n_files == 1 else "s"
+        return f"checked {self.files} {noun}: {len(self.problems)} problem{s} in {n_files} file{fs}"
+
+
+def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date | None = None) -> CheckReport:
+    """Check the whole knowledge base under ``root``.
+
+    ``only`` (paths relative to ``root``, files or folders) limits the report to those files;
+    relations and uniqueness are still checked against the whole knowledge base.
+    """
+    today = today or _dt.date.today()
+    problems: list[Problem] = []
+    taxonomies, tax_problems = load_taxonomies_checked(root)
+    problems += tax_problems
+    if taxonomies is None:
+        # Entries can still be checked against the schema; tags cannot.
+        taxonomies = Taxonomies({})
+    kb = load_kb(root, strict=False, taxonomies=taxonomies)
+    problems += kb.problems
+    problems += entry_problems(kb, today, check_tags=not tax_problems)
+    problems += suggestions_problems(kb, check_tags=not tax_problems)
+    problems += config_problems(root)
+    files = entry_paths(root)
+    if only is not None:
+        selected = [s.rstrip("/") for s in only]
+
+        def wanted(rel: str) -> bool:
+            return any(s in (".", "") or rel == s or rel.startswith(s + "/") for s in selected)
+
+        problems = [p for p in problems if wanted(p.path)]
+        files = [f for f in files if wanted(_rel(f, root))]
+    return CheckReport(sorted(set(problems)), len(files))
+
+
+def _rel(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[Problem]:
+    """Every problem of the validated entries beyond their schema."""
+    problems: list[Problem] = []
+    # Ids of files that failed validation still exist: a relation to them is not dangling.
+    known_ids = {e.id for _, e, _ in kb.loaded} | {p.stem for p in kb.failed}
+    for path, entry, doc in kb.loaded:
+        at = _Locator(_rel(path, kb.root), doc)
+        problems += _file_problems(path, entry, at)
+        problems += _arxiv_problems(entry, at, today)
+        if check_tags:
+            problems += _tag_problems(entry, kb.taxonomies, at)
+        problems += _relation_problems(entry, kb, known_ids, at)
+    problems += _duplicates(kb)
+    return problems
+
+
+class _Locator:
+    """Makes problems for one file at the position of a field."""
+
+    def __init__(self, rel: str, doc: Document):
+        self.rel, self.doc = rel, doc
+
+    def __call__(self, loc: Loc, message: str, *, key: bool = False) -> Problem:
+        line, col = self.doc.position(loc, key=key)
+        return Problem(self.rel, line, col, _dotted(loc), message)
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _file_problems(path: Path, entry: Entry, at: _Locator) -> list[Problem]:
+    out = []
+    if path.stem != entry.id:
+        out.append(
+            at(
+                ("id",),
+                f"{entry.id!r} differs from the file name {path.name}; rename the file to "
+                f"{entry.id}.yaml or set id: {path.stem}",
+            )
+        )
+    if entry.id in RESERVED_NAMES:
+        out.append(at(("id",), f"{entry.id!r} is a reserved file name on Windows; choose another id"))
+    folder = path.parent.name
+    if folder != entry.kind.folder:
+        out.append(
+            at(
+                ("kind",),
+                f"a {entry.kind.value} entry belongs in entries/{entry.kind.folder}/, "
+                f"not entries/{folder}/; move the file or fix the kind",
+            )
+        )
+    return out
+
+
+def _arxiv_problems(entry: Entry, at: _Locator, today: _dt.date) -> list[Problem]:
+    """What the schema's pattern cannot see: the month, the number of digits, the future."""
+    if entry.arxiv is None:
+        return []
+    m = NEW_ARXIV_RE.match(entry.arxiv)
+    if not m:
+        return []  # an old-style id such as hep-th/9901001; its pattern is all we check
+    yy, mm, number = int(m[1]), int(m[2]), m[3]
+    expected = 'expected YYMM.NNNNN, e.g. "2304.08485"'
+    if not 1 <= mm <= 12:
+        return [at(("arxiv",), f"{entry.arxiv!r} has month {mm:02d}; {expected}")]
+    if (yy, mm) < (7, 4):
+        return [at(("arxiv",), f"{entry.arxiv!r} is older than new-style arXiv ids (April 2007 on); {expected}")]
+    digits = 5 if (yy, mm) >= (15, 1) else 4
+    if len(number) != digits:
+        return [at(("arxiv",), f"{entry.arxiv!r}: ids from {mm:02d}/20{yy:02d} have {digits} digits after the dot")]
+    if (2000 + yy, mm) > (today.year, today.month):
+        return [at(("arxiv",), f"{entry.arxiv!r} would be from {2000 + yy}-{mm:02d}, which is in the future")]
+    return []
+
+
+def _tag_problems(entry: Entry, taxonomies: Taxonomies, at: _Locator) -> list[Problem]:
+    out = []
+    for tax_id in ("codev", "yin"):
+        taxonomy = taxonomies.by_id.get(tax_id)
+        if taxonomy is None:
+            continue
+        seen: set[str] = set()
+        for i, tag in enumerate(getattr(entry.tags, tax_id)):
+            loc: Loc = ("tags", tax_id, i)
+            if tag in seen:
+                out.append(at(loc, f"{tag!r} is listed twice; keep one"))
+            seen.add(tag)
+            message = tag_problem(taxonomy, tag)
+            if message:
+                out.append(at(loc, message))
+    return out
+
+
+def tag_problem(taxonomy: Taxonomy, tag: str) -> str | None:
+    """Why ``tag`` is not a leaf of ``taxonomy`` (with a "did you mean"), or None when it is."""
+    if tag not in taxonomy:
+        close = difflib.get_close_matches(tag, list(taxonomy.nodes), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; see entries/taxonomies/{taxonomy.id}.yaml"
+        return f"unknown {taxonomy.id} tag {tag!r}{hint}"
+    node = taxonomy[tag]
+    if not node.is_leaf:
+        leaves = ", ".join(n.id for n in taxonomy.subtree(tag) if n.is_leaf)
+        return f"{tag!r} is a section of {taxonomy.id}, not a leaf; tag one of its leaves: {leaves}"
+    return None
+
+
+def _family(kind: Kind) -> str:
+    return kind.folder  # "works" or "datasets"
+
+
+def _relation_problems(entry: Entry, kb: KB, known_ids: set[str], at: _Locator) -> list[Problem]:
+    out = []
+    source_family = _family(entry.kind)
+    for relation in ("trained_on", "evaluated_on", "introduces", "builds_on"):
+        targets = getattr(entry.relations, relation)
+        wanted_source = RELATION_SOURCES[relation]
+        if targets and wanted_source is not None and wanted_source != source_family:
+            out.append(
+                at(("relations", relation), f"only works use {relation}; a {entry.kind.value} does not", key=True)
+            )
+        seen: set[str] = set()
+        for i, target in enumerate(targets):
+            loc: Loc = ("relations", relation, i)
+            if target in seen:
+                out.append(at(loc, f"{target!r} is listed twice; keep one"))
+                continue
+            seen.add(target)
+            if target == entry.id:
+                out.append(at(loc, "an entry cannot point at itself"))
+                continue
+            if target not in known_ids:
+                close = difflib.get_close_matches(target, sorted(known_ids), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else "; add the entry first or fix the id"
+                out.append(at(loc, f"no entry with id {target!r}{hint}"))
+                continue
+            other = kb.entries.get(target)
+            if other is None:
+                continue  # its file has problems of its own
+            wanted = source_family if RELATION_TARGETS[relation] == "same" else RELATION_TARGETS[relation]
+            if _family(other.kind) != wanted:
+                expected = (
+                    "a dataset or benchmark" if wanted == "datasets" else "a work (model, method, analysis, survey)"
+                )
+                out.append(at(loc, f"{target!r} is a {other.kind.value}; {relation} expects {expected}"))
+    return out
+
+
+def normalise_title(title: str) -> str:
+    """Title text for comparison: case, punctuation and spacing ignored."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def _arxiv_key(arxiv: str) -> str:
+    return re.sub(r"v\d+$", "", arxiv)
+
+
+def _duplicates(kb: KB) -> list[Problem]:
+    """Ids unique overall; arXiv ids and titles unique among works and among datasets."""
+    by_id: dict[str, list[int]] = defaultdict(list)
+    by_arxiv: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    by_title: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for i, (_, entry, _) in enumerate(kb.loaded):
+        by_id[entry.id].append(i)
+        family = _family(entry.kind)
+        # One paper may release several datasets (an instruction set and a benchmark, say):
+        # they share the paper's arXiv id and title and differ by name.
+        name = normalise_title(entry.name or "") if entry.is_dataset else ""
+        if entry.arxiv:
+            by_arxiv[(family, name, _arxiv_key(entry.arxiv))].append(i)
+        by_title[(family, name, normalise_title(entry.title))].append(i)
+    out: list[Problem] = []
+
+    def report(groups: Iterable[list[int]], field: str, message: str) -> None:
+        for group in groups:
+            if len(group) < 2:
+                continue
+            rels = [_rel(kb.loaded[i][0], kb.root) for i in group]
+            for i, rel in zip(group, rels, strict=True):
+                others = ", ".join(r for r in rels if r != rel) or rel
+                out.append(_Locator(rel, kb.loaded[i][2])((field,), message.format(others=others)))
+
+    report(by_id.values(), "id", "the same id is used by {others}; ids must be unique")
+    report(
+        by_arxiv.values(),
+        "arxiv",
+        "the same arXiv id is on {others}; merge them (datasets of one paper need names of their own)",
+    )
+    report(
+        (g for (_, _, norm), g in by_title.items() if norm),
+        "title",
+        "nearly the same title as {others} (ignoring case, punctuation and spacing); merge them or tell them apart",
+    )
+    return out
+
+
+# --- side files -----------------------------------------------------------------------------
+
+
+def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem]]:
+    """The taxonomies, or the problems that stop them from loading, with positions."""
+    folder = root / "entries" / "taxonomies"
+    by_id: dict[str, Taxonomy] = {}
+    problems: list[Problem] = []
+    for tax_id in TAXONOMY_IDS:
+        path = folder / f"{tax_id}.yaml"
+        rel = _rel(path, root)
+        if not path.is_file():
+            problems.append(Problem(rel, 0, 0, "", f"the {tax_id} taxonomy file is missing"))
+            continue
+        try:
+            doc = load_document(path, root)
+            spec = TaxonomySpec.model_validate(doc.data)
+            by_id[tax_id] = Taxonomy.from_spec(spec)
+        except ProblemsError as exc:
+            problems += exc.problems
+        except ValidationError as exc:
+            problems += validation_problems(exc, doc, rel, TaxonomySpec)
+        except ValueError as exc:
+            problems.append(Problem(rel, 1, 1, "", str(exc)))
+        except OSError as exc:
+            problems.append(Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}"))
+    return (Taxonomies(by_id) if not problems else None), problems
+
+
+def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
+    """entries/suggestions.json: the schema, entry ids that exist, tags that exist, scores in [0, 1]."""
+    path = kb.root / SUGGESTIONS_FILE
+    if not path.exists():
+        return []
+    rel = SUGGESTIONS_FILE
+    try:
+        data = path.read_bytes()
+        parsed = json.loads(data)
+    except OSError as exc:
+        return [Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}")]
+    except UnicodeDecodeError as exc:
+        return [Problem(rel, 1, 1, "", f"not UTF-8 ({exc.reason}); run kb suggest to write it again")]
+    except json.JSONDecodeError as exc:
+        return [Problem(rel, exc.lineno, exc.colno, "", f"not valid JSON: {exc.msg}; run kb suggest to write it again")]
+    doc = _json_positions(data, rel)
+    try:
+        suggestions = SuggestionsFile.model_validate(parsed)
+    except ValidationError as exc:
+        return validation_problems(exc, doc, rel, SuggestionsFile)
+    out = []
+    at = _Locator(rel, doc)
+    known = set(kb.entries) | {p.stem for p in kb.failed}
+    for entry_id, entry_suggestions in suggestions.entries.items():
+        if entry_id not in known:
+            close = difflib.get_close_matches(entry_id, sorted(known), n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(
+                at(("entries", entry_id), f"no entry with id {entry_id!r}{hint}; run kb suggest again", key=True)
+            )
+        for tax_id in ("codev", "yin"):
+            taxonomy = kb.taxonomies.by_id.get(tax_id)
+            for i, suggestion in enumerate(getattr(entry_suggestions, tax_id)):
+                loc: Loc = ("entries", entry_id, tax_id, i)
+                if check_tags and taxonomy is not None:
+                    message = tag_problem(taxonomy, suggestion.tag)
+                    if message:
+                        out.append(at(loc + ("tag",), message))
+                if not 0.0 <= suggestion.score <= 1.0:
+                    out.append(at(loc + ("score",), f"expected a score between 0 and 1, got {suggestion.score}"))
+    return out
+
+
+def _json_positions(data: bytes, rel: str) -> Document:
+    """Positions of the nodes of a JSON file (JSON is YAML); none if YAML cannot read it."""
+    try:
+        return parse_document(data, rel)
+    except ProblemsError:
+        return Document({})
+
+
+def config_problems(root: Path) -> list[Problem]:
+    """kb.yaml beside mkdocs.yml, when there is one (environment variables are not checked)."""
+    from kb.config import Config
+
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return []
+    rel = _rel(path, root)
+    try:
+        doc = load_document(path, root)
+    except ProblemsError as exc:
+        return exc.problems
+    except OSError as exc:
+        return [Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}")]
+    try:
+        Config.model_validate(doc.data)
+    except ValidationError as exc:
+        return validation_problems(exc, doc, rel, Config)
+    return []
