@@ -294,9 +294,14 @@ def _duplicates(kb: KB) -> list[Problem]:
 
     report(by_id.values(), "id", "the same id is used by {others}; ids must be unique")
     report(
-        by_arxiv.values(),
+        (g for (family, _, _), g in by_arxiv.items() if family == "works"),
         "arxiv",
-        "the same arXiv id is on {others}; merge them (datasets of one paper need names of their own)",
+        "the same arXiv id is on {others}; one paper, one work entry: merge them",
+    )
+    report(
+        (g for (family, _, _), g in by_arxiv.items() if family == "datasets"),
+        "arxiv",
+        "the same arXiv id is on {others}; merge them, or give each dataset of the paper its own name",
     )
     report(
         (g for (_, _, norm), g in by_title.items() if norm),

@@ -183,7 +183,10 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     if not m:
         raise ValueError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
     year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
-    _dt.date(year, month or 1, day or 1)  # raises ValueError for month 13, Feb 30, ...
+    try:
+        _dt.date(year, month or 1, day or 1)
+    except ValueError as exc:  # month 13, February 30, ...
+        raise ValueError(f"{value} is not a real date ({exc})") from None
     return year, month or None, day or None
 
 

@@ -76,7 +76,7 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
     value = err.get("input")
     if kind == "missing":
         info = _field_info(model, loc)
-        what = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
+        what = f" ({_lower_first(info.description.rstrip('.'))})" if info is not None and info.description else ""
         return f"required field is missing{what}"
     if kind == "extra_forbidden":
         known = _field_names(model, loc[:-1])
@@ -109,6 +109,11 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields, got {_shown(value)}"
     return f"{msg}, got {_shown(value)}" if "input" in err and not isinstance(value, dict | list) else msg
+
+
+def _lower_first(text: str) -> str:
+    """ "The paper's title" -> "the paper's title", but "LLaVA ..." stays as it is."""
+    return text[0].lower() + text[1:] if text[:2].istitle() else text
 
 
 def _shown(value: object) -> str:

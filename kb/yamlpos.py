@@ -95,7 +95,7 @@ class _Builder:
         self.doc.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                self.problem(node, loc, f"unsupported tag {node.tag}; entries are plain YAML")
+                self.problem(node, loc, _tag_message(node.tag))
                 return None
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -115,13 +115,11 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                self.problem(node, loc, f"unsupported tag {node.tag}; entries are plain YAML")
+                self.problem(node, loc, _tag_message(node.tag))
                 return None
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
         if node.tag not in _SCALAR_TAGS:
-            python = node.tag.startswith("tag:yaml.org,2002:python/")
-            hint = " (arbitrary Python objects are never loaded)" if python else ""
-            self.problem(node, loc, f"unsupported tag {_short_tag(node.tag)}{hint}; entries are plain YAML")
+            self.problem(node, loc, _tag_message(node.tag))
             return None
         value = self.constructor.construct_object(node, deep=True)
         if not isinstance(value, str):
@@ -133,6 +131,12 @@ class _Abort(Exception):
     def __init__(self, rel: str, node: yaml.Node, message: str):
         mark = node.start_mark
         self.problem = Problem(rel, mark.line + 1, mark.column + 1, "", message)
+
+
+def _tag_message(tag: str) -> str:
+    python = tag.startswith("tag:yaml.org,2002:python/")
+    hint = " (Python objects are never loaded)" if python else ""
+    return f"unsupported tag {_short_tag(tag)}{hint}; entries are plain YAML: remove the tag"
 
 
 def _short_tag(tag: str) -> str:
@@ -206,7 +210,7 @@ def _compose_for_message(source: str, rel: str) -> yaml.Node:
 def _mark_problem(rel: str, exc: yaml.MarkedYAMLError) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    what = " ".join(x for x in (exc.context, exc.problem) if x)
+    what = "; ".join(x for x in (exc.context, exc.problem) if x)
     return Problem(rel, line, col, "", f"not valid YAML: {what}")
 
 

