@@ -193,12 +193,19 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
 class Entry(_Strict):
     """One work (model, method, analysis, survey) or dataset (training set, benchmark)."""
 
-    id: str = Field(description="Lower-case slug, equal to the file name without .yaml.")
+    id: str = Field(
+        description="Lower-case slug, equal to the file name without .yaml.",
+        json_schema_extra={"pattern": SLUG_RE.pattern, "maxLength": 80},
+    )
     title: str = Field(min_length=1, description="The paper's full title.")
     kind: Kind
     name: str | None = Field(None, description="Short name, e.g. LLaVA or VQAv2.")
     aliases: list[str] = Field(default_factory=list, description="Other names and titles, any language.")
-    arxiv: str | None = Field(None, description='arXiv identifier as a quoted string, e.g. "2304.08485".')
+    arxiv: str | None = Field(
+        None,
+        description='arXiv identifier as a quoted string, e.g. "2304.08485".',
+        json_schema_extra={"pattern": ARXIV_RE.pattern},
+    )
     date: str | None = Field(None, description="First public release: YYYY, YYYY-MM or YYYY-MM-DD (quoted or not).")
     venue: str | None = Field(None, description='Where it was published, e.g. "CVPR 2024", or "arXiv".')
     authors: list[str] = Field(default_factory=list)

@@ -1,0 +1,156 @@
+"""kb check and kb schema from the command line: formats, paths, exit codes, start-up cost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+from kb.jsonschema import SCHEMA_PATH, entry_schema_text
+from tests.conftest import REPO, run_kb
+from tests.test_check_golden import make_kb
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def two_problem_kb(tmp_path: Path) -> Path:
+    """A KB with a dangling relation in llava.yaml and a sound dataset beside it."""
+    return make_kb("dangling-relation", tmp_path)
+
+
+def test_json_format_carries_every_problem(two_problem_kb: Path):
+    code, out, err = invoke("--root", str(two_problem_kb), "check", "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["checked"] == 2
+    assert report["files_with_problems"] == 1
+    assert [p["field"] for p in report["problems"]] == ["relations.trained_on[0]", "relations.trained_on[1]"]
+    assert report["problems"][0] == {
+        "path": "entries/works/llava.yaml",
+        "line": 8,
+        "col": 16,
+        "field": "relations.trained_on[0]",
+        "message": "no entry with id 'llava-instruct-15k'; did you mean 'llava-instruct-150k'?",
+    }
+    assert err == "checked 2 entries: 2 problems in 1 file\n"
+
+
+def test_github_format_is_workflow_annotations(two_problem_kb: Path):
+    code, out, _ = invoke("--root", str(two_problem_kb), "check", "--format", "github")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "::error file=entries/works/llava.yaml,line=8,col=16,title=relations.trained_on[0]::"
+        "no entry with id 'llava-instruct-15k'; did you mean 'llava-instruct-150k'?"
+    )
+
+
+def test_github_annotations_escape_their_separators():
+    from kb.errors import Problem
+    from kb.report import github_annotation
+
+    line = github_annotation(Problem("a,b:c.yaml", 1, 2, "x", "50% done\nnext"))
+    assert line == "::error file=a%2Cb%3Ac.yaml,line=1,col=2,title=x::50%25 done%0Anext"
+
+
+def test_paths_limit_the_report_but_not_the_lookups(tmp_path: Path):
+    root = make_kb("relation-wrong-kind", tmp_path)
+    code, out, err = invoke("--root", str(root), "check", str(root / "entries" / "works" / "vicuna.yaml"))
+    assert code == 1
+    assert out == (
+        "entries/works/vicuna.yaml:5:16: relations.trained_on[0]: 'llava' is a model; "
+        "trained_on expects a dataset or benchmark\n"
+    )
+    assert err == "checked 1 entry: 1 problem in 1 file\n"
+    code, out, err = invoke("--root", str(root), "check", str(root / "entries" / "datasets"))
+    assert code == 1
+    assert {line.split(":")[0] for line in out.splitlines()} == {"entries/datasets/llava-instruct-150k.yaml"}
+
+
+def test_a_clean_file_in_a_bad_kb_passes(two_problem_kb: Path):
+    dataset = two_problem_kb / "entries" / "datasets" / "llava-instruct-150k.yaml"
+    code, out, err = invoke("--root", str(two_problem_kb), "check", str(dataset))
+    assert (code, out, err) == (0, "", "checked 1 entry: no problems\n")
+
+
+def test_a_missing_path_is_a_usage_error(two_problem_kb: Path):
+    code, _, err = invoke("--root", str(two_problem_kb), "check", str(two_problem_kb / "nope.yaml"))
+    assert code == 2
+    assert "nope.yaml does not exist" in err
+
+
+def test_check_leaves_heavy_libraries_unimported():
+    code = (
+        "import sys\n"
+        "from kb.cli import main\n"
+        "try:\n    main(['check'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'mkdocs', 'sklearn') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
+
+
+def test_bad_input_in_a_fresh_process_gives_no_traceback(tmp_path: Path):
+    root = make_kb("python-tag", tmp_path)
+    (root / "entries" / "works" / "bytes.yaml").write_bytes(b"\x00\xff\xfe: [\n")
+    run = run_kb("--root", str(root), "check")
+    assert run.code == 1
+    assert "Traceback" not in run.err
+    assert run.err.endswith("checked 2 entries: 2 problems in 2 files\n")
+
+
+def test_schema_file_is_up_to_date():
+    committed = (REPO / SCHEMA_PATH).read_text(encoding="utf-8")
+    assert committed == entry_schema_text(), "run: python -m kb schema -o schema/entry.schema.json"
+
+
+def test_schema_command_prints_the_schema_with_descriptions():
+    code, out, _ = invoke("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["properties"]["title"]["description"] == "The paper's full title."
+    assert set(schema["required"]) == {"id", "title", "kind"}
+    assert schema["additionalProperties"] is False
+
+
+def test_schema_command_writes_a_file(tmp_path: Path):
+    target = tmp_path / "out" / "entry.schema.json"
+    code, _, err = invoke("schema", "-o", str(target))
+    assert code == 0
+    assert target.read_text(encoding="utf-8") == entry_schema_text()
+    assert err == f"wrote {target}\n"
+
+
+def test_schema_patterns_accept_the_seeded_ids_and_reject_a_float():
+    """The patterns editors apply agree with kb check on real values."""
+    import re
+
+    from kb.store import load_kb
+
+    props = json.loads(entry_schema_text())["properties"]
+    id_re, arxiv_re = re.compile(props["id"]["pattern"]), re.compile(props["arxiv"]["pattern"])
+    kb = load_kb(REPO)
+    assert all(id_re.match(e.id) for e in kb.entries.values())
+    assert all(arxiv_re.match(e.arxiv) for e in kb.entries.values() if e.arxiv)
+    assert not arxiv_re.match("2310.0327 ")
+    assert {"type": "string"} in props["arxiv"]["anyOf"]  # so an editor flags an unquoted number
+
+
+def test_check_without_taxonomies_still_reports_entries(tmp_path: Path):
+    root = make_kb("missing-field", tmp_path)
+    shutil.rmtree(root / "entries" / "taxonomies")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    assert "entries/taxonomies/codev.yaml: the codev taxonomy file is missing" in out
+    assert "entries/works/untitled.yaml:1:1: title: required field is missing" in out
