@@ -50,6 +50,15 @@ def abs_url(arxiv: str) -> str:
     return f"https://arxiv.org/abs/{arxiv}"
 
 
+def norm_title(title: str | None) -> str:
+    """The matching key of a title: NFKC, case-folded, symbols dropped, punctuation and spaces collapsed."""
+    if not title:
+        return ""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("S"))
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
 def short_name_from_title(title: str) -> str | None:
     """The name a title leads with ("LLaVAR: Enhanced ..." -> "LLaVAR"), if it has one."""
     head, sep, _ = title.partition(":")
@@ -136,3 +145,22 @@ def infer_kind(title: str, name: str | None, section: str | None = None) -> Kind
     if _QUESTION_START.search(title) or _QUESTION_START.search(sub) or "?" in title or _ANALYSIS_WORDS.search(title):
         return Kind.analysis
     return Kind.method
+
+
+def unique_entry_id(
+    title: str, name: str | None, kind: Kind, date: str | None, taken: set[str] | frozenset[str]
+) -> str:
+    """A readable id not in ``taken``: the short name (given, or the one the title leads with),
+    else the title's first words; then a kind suffix for datasets, the year, a counter."""
+    name = name or short_name_from_title(title)
+    base = slugify(name, max_len=60) if name else ""
+    if len(base) < 3:  # no name, or one too short to read as an id ("V*")
+        base = slugify(title, max_words=6)
+    suffix = {Kind.benchmark: "bench", Kind.dataset: "dataset"}.get(kind, "")
+    candidates = [base]
+    if suffix and not base.endswith(suffix):
+        candidates.append(f"{base}-{suffix}")
+    if date:
+        candidates.append(f"{candidates[-1]}-{date[:4]}")
+    candidates += [f"{candidates[-1]}-{n}" for n in range(2, 1000)]
+    return next(c[:80].strip("-") for c in candidates if c[:80].strip("-") not in taken)

@@ -35,9 +35,10 @@ from kb.naming import (  # noqa: E402  (shared with kb new, so both give a paper
     arxiv_from_url,
     infer_kind,
     norm_arxiv,
+    norm_title,
     short_name_from_title,
-    slugify,
     strip_symbols,
+    unique_entry_id,
 )
 from kb.schema import MMLLMS_IO, Entry, Kind, Modality, parse_partial_date  # noqa: E402
 from kb.store import ENTRY_FOLDERS, dump_entry, write_text_atomic  # noqa: E402
@@ -78,15 +79,6 @@ def clean_text(value: object) -> str | None:
     text = unicodedata.normalize("NFC", str(value))
     text = " ".join(text.split())
     return None if text.lower() in _NOT_AFFILIATION else text
-
-
-def norm_title(title: str | None) -> str:
-    """The matching key of a title: NFKC, case-folded, symbols dropped, punctuation and spaces collapsed."""
-    if not title:
-        return ""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("S"))
-    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def compact(text: str | None) -> str:
@@ -741,19 +733,7 @@ def assign_ids(drafts: list[Draft]) -> None:
         else:
             name = _first(r.name for r in recs if r.source == "seed-mmllms")
         title = choose_title(recs, [n for n in (name,) if n])
-        name = name or short_name_from_title(title)
-        base = slugify(name, max_len=60) if name else ""
-        if len(base) < 3:  # no name, or one too short to read as an id ("V*")
-            base = slugify(title, max_words=6)
-        suffix = {"benchmark": "bench", "dataset": "dataset"}.get(draft.kind.value, "")
-        year = choose_date(recs)
-        candidates = [base]
-        if suffix and not base.endswith(suffix):
-            candidates.append(f"{base}-{suffix}")
-        if year:
-            candidates.append(f"{candidates[-1]}-{year[:4]}")
-        candidates += [f"{candidates[-1]}-{n}" for n in range(2, 50)]
-        draft.id = next(c[:80].strip("-") for c in candidates if c[:80].strip("-") not in taken)
+        draft.id = unique_entry_id(title, name, draft.kind, choose_date(recs), taken)
         taken.add(draft.id)
 
 
