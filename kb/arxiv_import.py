@@ -247,7 +247,8 @@ _VENUES = {
 _VENUE_RE = re.compile(
     r"\b(?P<venue>"
     + "|".join(sorted((re.escape(v).replace(r"\ ", r"\s?") for v in _VENUES), key=len, reverse=True))
-    + r")(?:[\s'’-]*(?P<year>(?:19|20)\d{2}\b|\d{2}\b))?",
+    # a year as 2024, or as '24 / -24 (a bare "24" is more often a page count)
+    + r")(?![a-z])(?:[\s'’),-]*(?P<year>(?:19|20)\d{2})\b|['’-](?P<yy>\d{2})\b)?",
     re.IGNORECASE,
 )
 # "Submitted to CVPR 2024" names a hope, not a venue.
@@ -274,9 +275,7 @@ def venue_from(journal_ref: str | None, comment: str | None) -> str | None:
             if source == "comment" and _NOT_YET.search(text[: m.start()]):
                 continue
             venue = _VENUES[re.sub(r"\s+", " ", m["venue"].lower())]
-            year = m["year"]
-            if year and len(year) == 2:
-                year = f"20{year}"
+            year = m["year"] or (m["yy"] and f"20{m['yy']}")
             return f"{venue} {year}" if year else venue
         if source == "journal_ref":
             return _printable(raw, limit=120)
