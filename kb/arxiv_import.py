@@ -93,21 +93,21 @@ def _api_host(config: Config) -> str:
 def _feed_session(timeout: float) -> requests.Session:
     """A requests session that waits at most ``timeout`` seconds and refuses anything but an Atom
     feed: ``arxiv`` would read a page of garbage as "no results", the same as an unknown id."""
+    import xml.etree.ElementTree as ET  # expat >= 2.4 bounds entity expansion; nothing external is fetched
+
     import requests
-    from lxml import etree  # arxiv's own parser is built on lxml
 
     class FeedSession(requests.Session):
         def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
             kwargs.setdefault("timeout", timeout)
             response = super().request(method, url, *args, **kwargs)
             if response.status_code == 200:
-                parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
                 try:
-                    root = etree.fromstring(response.content, parser=parser)
-                except etree.XMLSyntaxError as exc:
+                    root = ET.fromstring(response.content)
+                except ET.ParseError as exc:
                     raise MalformedFeedError(f"not well-formed XML: {exc}") from None
                 if root.tag != ATOM_FEED:
-                    raise MalformedFeedError(f"an XML document whose root is <{_printable(str(root.tag))}>")
+                    raise MalformedFeedError(f"an XML document whose root is <{_printable(root.tag, limit=60)}>")
             return response
 
     return FeedSession()
@@ -511,10 +511,11 @@ def write_plan(kb: KB, plan: Plan) -> list[Path]:
 
     written = []
     for draft in plan.drafts:
+        rel = os.path.relpath(draft.path, kb.root)
         try:
             written.append(write_entry(kb.root, draft.entry, text=draft.text))
         except FileExistsError:
-            raise AlreadyInKBError(
-                f"{os.path.relpath(draft.path, kb.root)} already exists; nothing was overwritten"
-            ) from None
+            raise AlreadyInKBError(f"{rel} already exists; nothing was overwritten") from None
+        except OSError as exc:
+            raise KBError(f"cannot write {rel}: {exc.strerror or exc}") from None
     return written

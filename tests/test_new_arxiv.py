@@ -2,7 +2,7 @@
 
 A threaded http.server on 127.0.0.1 (port 0) serves the Atom feeds in tests/feeds/; KB_ARXIV_URL
 points the arxiv client at it. The first path segment picks how the server misbehaves
-(/status500/, /garbage/, /portal/, /slow/, /apierror/); /ok/ answers like arXiv does.
+(/status500/, /garbage/, /bomb/, /portal/, /slow/, /apierror/); /ok/ answers like arXiv does.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ class FeedServer:
                     self.answer(500, b"internal error", "text/plain")
                 elif mode == "garbage":
                     self.answer(200, (FEEDS / "garbage.xml").read_bytes())
+                elif mode == "bomb":
+                    self.answer(200, (FEEDS / "entity-bomb.xml").read_bytes())
                 elif mode == "portal":
                     self.answer(200, (FEEDS / "not-a-feed.html").read_bytes(), "text/html")
                 elif mode == "apierror":
@@ -345,6 +347,15 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             1,
         ),
         (
+            "bomb",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with something that is not an Atom feed (not well-formed "
+            "XML: limit on input amplification factor (from DTD and entities) breached: line 22, column 11); "
+            "check arxiv_url",
+            1,
+        ),
+        (
             "portal",
             ["2407.07895"],
             1,
@@ -354,7 +365,15 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
         ),
         ("apierror", ["2407.07895"], 2, "arXiv did not accept the id list: incorrect id format for 1234.5678", 1),
     ],
-    ids=["unknown-id", "one-of-two-unknown", "server-500", "garbage-xml", "html-page", "api-error-entry"],
+    ids=[
+        "unknown-id",
+        "one-of-two-unknown",
+        "server-500",
+        "garbage-xml",
+        "entity-bomb",
+        "html-page",
+        "api-error-entry",
+    ],
 )
 def test_failures_are_one_sentence(kb_root, server, mode, args, code, message, requests):
     before = entry_files(kb_root)
