@@ -436,10 +436,12 @@ def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None) -> str | None:
     other = _with_arxiv(candidates, arxiv_id)
     if other is not None:
         hint = (
-            "; to add a dataset or benchmark the paper released, pass --kind dataset or --kind benchmark"
-            if not other.is_dataset
-            else ""
+            "; to add the paper's own work entry, pass --kind model, method, analysis or survey"
+            if other.is_dataset
+            else "; to add a dataset or benchmark the paper released, pass --kind dataset or --kind benchmark"
         )
+        if kind is not None:
+            hint = ""  # the kind asked for is the one already there
         raise AlreadyInKBError(f"arXiv {arxiv_id} is already in the knowledge base: {_rel(kb, other)}{hint}")
     other = _with_arxiv(list(kb.entries.values()), arxiv_id)
     if other is not None:

@@ -309,6 +309,17 @@ def test_but_not_a_second_dataset_with_it(kb_root, server):
     assert server.requests == []
 
 
+def test_an_arxiv_id_of_a_dataset_is_refused_with_a_hint_for_the_work(kb_root, server):
+    run = kb_new(kb_root, server, "2307.06281", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "arXiv 2307.06281 is already in the knowledge base: entries/datasets/mmbench.yaml; to add the paper's "
+        "own work entry, pass --kind model, method, analysis or survey",
+    )
+    assert server.requests == []
+
+
 def test_a_title_already_in_the_kb_is_refused(kb_root, server):
     run = kb_new(kb_root, server, "--title", "Improved Baselines with  Visual Instruction Tuning", "--no-suggest")
     assert_one_sentence(
