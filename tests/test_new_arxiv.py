@@ -217,6 +217,17 @@ def test_several_ids_are_fetched_in_one_request(kb_root, server):
     assert "id_list=2407.07895%2C2405.21075" in server.requests[0]
 
 
+def test_the_api_address_can_come_from_kb_yaml(kb_root, server):
+    (kb_root / "kb.yaml").write_text(
+        f"arxiv_url: '{server.url()}'\narxiv_retries: 0\narxiv_delay: 0\narxiv_timeout: 5\n", encoding="utf-8"
+    )
+    server.requests.clear()
+    run = run_kb("new", "2407.07895", "--dry-run", "--no-suggest", cwd=kb_root)
+    assert run.code == 0, run.err
+    assert run.out.startswith("id: llava-next-interleave\n")
+    assert len(server.requests) == 1
+
+
 def test_kind_flag_overrides_the_guess(kb_root, server):
     run = kb_new(kb_root, server, "2407.07895", "--kind", "method", "--no-suggest")
     assert run.code == 0, run.err
