@@ -34,6 +34,13 @@ class Config(BaseModel):
         "https://export.arxiv.org/api/query?{}",
         description="arXiv API query URL format ({} receives the query string); point it at a mirror or a test server.",
     )
+    arxiv_timeout: float = Field(30.0, gt=0, description="Seconds kb new waits for an answer from the arXiv API.")
+    arxiv_retries: int = Field(
+        3, ge=0, description="How many times kb new asks again after an HTTP error or a failed connection."
+    )
+    arxiv_delay: float = Field(
+        3.0, ge=0, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
+    )
 
 
 def load_config(root: Path, overrides: dict[str, object] | None = None) -> Config:

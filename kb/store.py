@@ -264,11 +264,21 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_entry(root: Path, entry: Entry, *, overwrite: bool = False) -> Path:
-    """Validate-then-write one entry; refuse to overwrite unless asked."""
+def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str | None = None) -> Path:
+    """Validate-then-write one entry; refuse to overwrite unless asked.
+
+    ``text`` is the YAML to write when it should say more than ``dump_entry(entry)`` (comments
+    for a contributor, say); it must load back as exactly ``entry``.
+    """
+    import yaml
+
     path = entry_path(root, entry)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{os.path.relpath(path, root)} already exists")
     Entry.model_validate(entry.model_dump())  # never write what would not load back
-    write_text_atomic(path, dump_entry(entry))
+    if text is None:
+        text = dump_entry(entry)
+    elif Entry.model_validate(yaml.safe_load(text)) != entry:
+        raise ValueError(f"the text for {entry.id} does not load back as the entry")
+    write_text_atomic(path, text)
     return path

@@ -30,7 +30,17 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere: use this c
 
 import yaml  # noqa: E402
 
-from kb.schema import ARXIV_RE, MMLLMS_IO, Entry, Kind, Modality, parse_partial_date  # noqa: E402
+from kb.naming import (  # noqa: E402  (shared with kb new, so both give a paper the same id and kind)
+    abs_url,
+    arxiv_from_url,
+    infer_kind,
+    norm_arxiv,
+    norm_title,
+    short_name_from_title,
+    strip_symbols,
+    unique_entry_id,
+)
+from kb.schema import MMLLMS_IO, Entry, Kind, Modality, parse_partial_date  # noqa: E402
 from kb.store import ENTRY_FOLDERS, dump_entry, write_text_atomic  # noqa: E402
 from kb.taxonomy import load_taxonomies  # noqa: E402
 
@@ -52,11 +62,6 @@ ERRATA: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------------------------
 # Normalisers: small pure functions, each tested on real messy values from the seed.
 
-_ARXIV_URL_RE = re.compile(
-    r"arxiv\.org/(?:abs|pdf|html)/((?:\d{4}\.\d{4,5})|(?:[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?(?:\.pdf)?",
-    re.IGNORECASE,
-)
-_VERSION_RE = re.compile(r"v\d+$")
 _SMALL_WORDS = frozenset(
     "a an and as at but by for from in into nor of on or per the to via vs with without".split()
 )
@@ -76,51 +81,10 @@ def clean_text(value: object) -> str | None:
     return None if text.lower() in _NOT_AFFILIATION else text
 
 
-def strip_symbols(text: str) -> str:
-    """Drop leading emoji and other symbols that some lists put before a title (e.g. "🦩Flamingo")."""
-    i = 0
-    while i < len(text) and (unicodedata.category(text[i]).startswith("S") or text[i] in " \ufe0f\u200d"):
-        i += 1
-    return text[i:].strip()
-
-
-def norm_title(title: str | None) -> str:
-    """The matching key of a title: NFKC, case-folded, symbols dropped, punctuation and spaces collapsed."""
-    if not title:
-        return ""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("S"))
-    return " ".join(re.sub(r"[\W_]+", " ", text).split())
-
-
 def compact(text: str | None) -> str:
     """Letters and digits only, lower-case: for comparing short names ("MMBench-Chinese")."""
     text = norm_title(text)
     return text.replace(" ", "")
-
-
-def norm_arxiv(value: str | None) -> str | None:
-    """An arXiv id without version or URL, or None when it is not one ("2311.12793v2", ".../pdf/2311.12793.pdf")."""
-    if not value:
-        return None
-    text = str(value).strip()
-    m = _ARXIV_URL_RE.search(text)
-    if m:
-        text = m[1]
-    text = text.removeprefix("arXiv:").removeprefix("arxiv:").removesuffix(".pdf")
-    text = _VERSION_RE.sub("", text)
-    return text if ARXIV_RE.match(text) else None
-
-
-def arxiv_from_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    m = _ARXIV_URL_RE.search(url)
-    return norm_arxiv(m[1]) if m else None
-
-
-def abs_url(arxiv: str) -> str:
-    return f"https://arxiv.org/abs/{arxiv}"
 
 
 def norm_url(url: str | None) -> str | None:
@@ -268,93 +232,6 @@ def join_parts(value: object) -> str | None:
     items = value if isinstance(value, list) else [value]
     parts = [t for t in (clean_text(v) for v in items) if t]
     return "; ".join(parts) or None
-
-
-def short_name_from_title(title: str) -> str | None:
-    """The name a title leads with ("LLaVAR: Enhanced ..." -> "LLaVAR"), if it has one."""
-    head, sep, _ = title.partition(":")
-    if not sep:
-        head, sep, _ = title.partition(",")  # "MLLM-Bench, Evaluating ..."
-    head = strip_symbols(head).strip()
-    if not sep or not head or len(head.split()) > 3 or len(head) > 40:
-        return None
-    # A name looks like one: a capital inside a word, a digit, a hyphenated or all-caps word
-    # ("LLaVAR", "Qwen2-VL", "CODE"), not a phrase in title case ("Less is More").
-    if any(re.search(r"\w[A-Z]|\d|\w-\w", w) or (w.isupper() and len(w) > 1) for w in head.split()):
-        return head
-    return None
-
-
-def slugify(text: str, max_words: int = 8, max_len: int = 60) -> str:
-    text = re.sub(r"['’]s\b", "", text)  # "LLaVA's IT" -> "llava-it"
-    text = unicodedata.normalize("NFKD", text)
-    text = text.encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", text.lower())[:max_words]
-    slug = "-".join(words)
-    while len(slug) > max_len and "-" in slug:
-        slug = slug.rsplit("-", 1)[0]
-    return slug[:max_len].strip("-") or "entry"
-
-
-# ---------------------------------------------------------------------------------------------
-# Kind heuristics.
-
-_MODEL_WORDS = re.compile(
-    r"\b(models?|llms?|mllms?|lmms?|lvlms?|vlms?|assistants?|chatbots?|agents?|learners?|"
-    r"language model|foundation models?|generalists?)\b",
-    re.IGNORECASE,
-)
-_MODEL_TITLE = re.compile(r"technical report|model card|system card|^introducing\b", re.IGNORECASE)
-# A short name that reads as a model: ends in a version ("Kimi K2.5", "BLIP-2", "Qwen2-VL") or
-# carries a model family word ("BuboGPT", "LLaVA-Med", "Macaw-LLM").
-_MODEL_NAME = re.compile(
-    r"(\d+(\.\d+)*[a-z]?|\d+b|-o\d?)$|gpt|llm|llava|vlm|\bvl\b|-vl|chat|omni|flamingo|blip|kosmos|qwen|intern",
-    re.IGNORECASE,
-)
-_QUESTION_START = re.compile(r"^(what|how|why|does|do|are|is|can|when|which|should|will)\b", re.IGNORECASE)
-_ANALYSIS_WORDS = re.compile(
-    r"\b(analy[sz]\w*|empirical|study|studies|investigat\w*|demystif\w*|revisit\w*|rethink\w*|"
-    r"scaling laws?|probing|exploration|exploring|evaluating|evaluation|a closer look|lessons|insights?|"
-    r"statistical theory)\b",
-    re.IGNORECASE,
-)
-# The subtitle says what the paper releases: "Med-MMHL: A Multi-Modal Dataset for ...".
-_SELF_BENCH = re.compile(r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(benchmark|benchmarks|test ?bed|evaluation suite)\b", re.IGNORECASE)
-_SELF_DATA = re.compile(r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(dataset|datasets|corpus|data ?set)\b", re.IGNORECASE)
-
-
-def _subtitle(title: str) -> str:
-    head, sep, rest = title.partition(":")
-    return rest.strip() if sep else title
-
-
-def names_model(title: str, name: str | None) -> bool:
-    """Whether a title introduces a model: a model-card title, a model-like short name, or a
-    subtitle that calls the work a model ("AnyMAL: An Efficient ... Language Model")."""
-    if _MODEL_TITLE.search(title):
-        return True
-    if name and _MODEL_NAME.search(name):
-        return True
-    words = _subtitle(title).split()
-    if name and _MODEL_WORDS.search(" ".join(words[:8])):
-        return True
-    return len(title.split()) <= 3 and ":" not in title  # a bare product name ("Xiaomi MiMo-V2.5")
-
-
-def infer_kind(title: str, name: str | None, section: str | None = None) -> Kind:
-    """A kind from a title alone, for rows that say nothing else about what the paper is."""
-    sub = _subtitle(title)
-    if re.search(r"\bsurvey\b", title, re.IGNORECASE):
-        return Kind.survey
-    if (name and re.search(r"bench", name, re.IGNORECASE)) or _SELF_BENCH.search(sub):
-        return Kind.benchmark
-    if _SELF_DATA.search(sub):
-        return Kind.dataset
-    if section == "foundation-models" or names_model(title, name):
-        return Kind.model
-    if _QUESTION_START.search(title) or _QUESTION_START.search(sub) or "?" in title or _ANALYSIS_WORDS.search(title):
-        return Kind.analysis
-    return Kind.method
 
 
 # ---------------------------------------------------------------------------------------------
@@ -856,19 +733,7 @@ def assign_ids(drafts: list[Draft]) -> None:
         else:
             name = _first(r.name for r in recs if r.source == "seed-mmllms")
         title = choose_title(recs, [n for n in (name,) if n])
-        name = name or short_name_from_title(title)
-        base = slugify(name, max_len=60) if name else ""
-        if len(base) < 3:  # no name, or one too short to read as an id ("V*")
-            base = slugify(title, max_words=6)
-        suffix = {"benchmark": "bench", "dataset": "dataset"}.get(draft.kind.value, "")
-        year = choose_date(recs)
-        candidates = [base]
-        if suffix and not base.endswith(suffix):
-            candidates.append(f"{base}-{suffix}")
-        if year:
-            candidates.append(f"{candidates[-1]}-{year[:4]}")
-        candidates += [f"{candidates[-1]}-{n}" for n in range(2, 50)]
-        draft.id = next(c[:80].strip("-") for c in candidates if c[:80].strip("-") not in taken)
+        draft.id = unique_entry_id(title, name, draft.kind, choose_date(recs), taken)
         taken.add(draft.id)
 
 

@@ -1,0 +1,57 @@
+"""kb new: add a paper to the knowledge base, pre-filled from arXiv (or from its title alone)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from kb.cli import State, main, pass_state
+from kb.schema import Kind
+
+
+@main.command()
+@click.argument("ids", nargs=-1, metavar="[ARXIV_ID]...")
+@click.option("--arxiv", "arxiv_ids", multiple=True, metavar="ID", help="An arXiv id (repeatable); same as ARXIV_ID.")
+@click.option("--title", help="The full title of a paper that has no arXiv id.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in Kind]),
+    help="What the paper is; default: guessed from the title.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the YAML instead of writing the file.")
+@click.option("--no-suggest", is_flag=True, help="Leave out the suggested tags (no embedding model is loaded).")
+@pass_state
+def new(
+    state: State,
+    ids: tuple[str, ...],
+    arxiv_ids: tuple[str, ...],
+    title: str | None,
+    kind: str | None,
+    dry_run: bool,
+    no_suggest: bool,
+) -> None:
+    """Add an entry: `kb new 2401.13601` fetches the paper from arXiv and writes
+    entries/<works|datasets>/<id>.yaml with its facts, a guessed kind and suggested tags as
+    comments; `kb new --title "..." --kind method` does the same for a paper without an arXiv id.
+    Nothing is overwritten and an arXiv id already in the knowledge base is refused."""
+    from kb.arxiv_import import plan_new, write_plan
+    from kb.store import load_kb
+
+    kb = load_kb(state.root, strict=False)  # a broken entry elsewhere must not block adding one
+    plan = plan_new(
+        kb,
+        state.config,
+        arxiv_ids=[*ids, *arxiv_ids],
+        title=title,
+        kind=Kind(kind) if kind else None,
+        suggest=not no_suggest,
+    )
+    for note in plan.notes:
+        click.echo(note, err=True)
+    if dry_run:
+        click.echo("---\n".join(draft.text for draft in plan.drafts), nl=False)
+        return
+    for path in write_plan(kb, plan):
+        click.echo(f"wrote {os.path.relpath(path)}")
+    click.echo("next: edit it (tags, modalities, a summary in our own words), then run kb check", err=True)

@@ -1,0 +1,460 @@
+"""kb new against a real HTTP server: the real CLI, the real `arxiv` package, feeds we wrote.
+
+A threaded http.server on 127.0.0.1 (port 0) serves the Atom feeds in tests/feeds/; KB_ARXIV_URL
+points the arxiv client at it. The first path segment picks how the server misbehaves
+(/status500/, /garbage/, /bomb/, /portal/, /slow/, /apierror/); /ok/ answers like arXiv does.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+import socket
+import threading
+import time
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from kb.schema import Entry
+from tests.conftest import REPO, Run, run_kb
+
+pytestmark = pytest.mark.network
+
+FEEDS = Path(__file__).parent / "feeds"
+ATOM = "{http://www.w3.org/2005/Atom}"
+SMALL_KB_ENTRIES = [
+    "works/llava-1-5.yaml",
+    "works/llava-next.yaml",
+    "works/allava.yaml",
+    "works/cambrian-1.yaml",
+    "works/qwen2-vl.yaml",
+    "datasets/allava-4v.yaml",
+    "datasets/mmbench.yaml",
+]
+HOSTILE_TITLE = (
+    "\"Quoted\": a 'test' — #not-a-comment & <img src=x onerror=alert(1)> "
+    '!!python/object/apply:os.system ["echo pwned"] {a: b} *alias &anchor ? - | > % @ ` null ~ '
+    "\u202eRTL 中文タイトル 🦩 ---"
+)
+
+
+class FeedServer:
+    """Serves tests/feeds like the arXiv API, and remembers every request it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                mode = urlsplit(self.path).path.strip("/").split("/")[0]
+                ids = parse_qs(urlsplit(self.path).query).get("id_list", [""])[0].split(",")
+                if mode == "status500":
+                    self.answer(500, b"internal error", "text/plain")
+                elif mode == "garbage":
+                    self.answer(200, (FEEDS / "garbage.xml").read_bytes())
+                elif mode == "bomb":
+                    self.answer(200, (FEEDS / "entity-bomb.xml").read_bytes())
+                elif mode == "portal":
+                    self.answer(200, (FEEDS / "not-a-feed.html").read_bytes(), "text/html")
+                elif mode == "apierror":
+                    self.answer(200, (FEEDS / "api-error.xml").read_bytes())
+                elif mode == "slow":
+                    time.sleep(3)
+                    self.answer(200, (FEEDS / "empty.xml").read_bytes())
+                else:
+                    self.answer(200, feed_for(ids))
+
+            def answer(self, status: int, body: bytes, content_type: str = "application/atom+xml") -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout test)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, mode: str = "ok") -> str:
+        return f"http://127.0.0.1:{self.port}/{mode}/api/query?{{}}"
+
+
+def feed_for(ids: list[str]) -> bytes:
+    """One feed with an entry for every id we have a feed for; arXiv leaves unknown ids out."""
+    known = [FEEDS / f"{i}.xml" for i in ids if (FEEDS / f"{i}.xml").is_file()]
+    if not known:
+        return (FEEDS / "empty.xml").read_bytes()
+    if len(known) == 1:
+        return known[0].read_bytes()
+    ET.register_namespace("", ATOM[1:-1])
+    tree = ET.parse(known[0])
+    for other in known[1:]:
+        for entry in ET.parse(other).getroot().iter(f"{ATOM}entry"):
+            tree.getroot().append(entry)
+    total = tree.getroot().find("{http://a9.com/-/spec/opensearch/1.1/}totalResults")
+    assert total is not None
+    total.text = str(len(known))
+    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = FeedServer()
+    srv.thread.start()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+@pytest.fixture
+def kb_root(tmp_path: Path) -> Path:
+    """A small copy of the knowledge base: the taxonomies and a few entries."""
+    root = tmp_path / "kb"
+    (root / "entries" / "works").mkdir(parents=True)
+    (root / "entries" / "datasets").mkdir()
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "entries" / "taxonomies", root / "entries" / "taxonomies")
+    for rel in SMALL_KB_ENTRIES:
+        shutil.copy(REPO / "entries" / rel, root / "entries" / rel)
+    return root
+
+
+def kb_new(root: Path, server: FeedServer, *args: str, mode: str = "ok", **env: str) -> Run:
+    server.requests.clear()
+    settings = {"KB_ARXIV_URL": server.url(mode), "KB_ARXIV_RETRIES": "1", "KB_ARXIV_DELAY": "0"}
+    settings["KB_ARXIV_TIMEOUT"] = "5"
+    return run_kb("new", *args, cwd=root, env={**settings, **env})
+
+
+def entry_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "entries").rglob("*.yaml"))}
+
+
+def assert_one_sentence(run: Run, code: int, text: str) -> None:
+    """Exit code, nothing on stdout, and exactly one line on stderr."""
+    assert run.code == code, run.err
+    assert run.out == ""
+    assert run.err == f"kb: {text}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# What gets written.
+
+
+def test_new_writes_a_prefilled_entry_that_passes_kb_check(kb_root, server):
+    before = entry_files(kb_root)
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest")
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/works/llava-next-interleave.yaml\n"
+    assert "next: edit it" in run.err and "kb check" in run.err
+    assert [p for p in entry_files(kb_root) if p not in before] == ["entries/works/llava-next-interleave.yaml"]
+
+    path = kb_root / "entries/works/llava-next-interleave.yaml"
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    assert data["id"] == "llava-next-interleave"
+    assert data["title"] == "LLaVA-NeXT-Interleave: Tackling Multi-image, Video, and 3D in Large Multimodal Models"
+    assert data["name"] == "LLaVA-NeXT-Interleave"
+    assert data["kind"] == "model"
+    assert "arxiv: '2407.07895'" in text  # quoted: YAML must not read it as a number
+    assert data["date"] == "2024-07-10"
+    assert data["venue"] == "arXiv"
+    assert data["authors"][0] == "Feng Li" and data["authors"][-1] == "Chunyuan Li" and len(data["authors"]) == 8
+    assert data["links"] == {
+        "paper": "https://arxiv.org/abs/2407.07895",
+        "code": "https://github.com/LLaVA-VL/LLaVA-NeXT",
+        "project": "https://llava-vl.github.io/blog/2024-06-16-llava-next-interleave/",
+    }
+    assert data["added"] == _dt.date.today().isoformat()
+    assert data["provenance"][0]["source"] == "arxiv"
+    assert data["provenance"][0]["note"] == "arXiv API, 2407.07895v2"
+    # The abstract is the authors' prose: it never lands in the entry.
+    assert "summary" not in data and "interleaved image" not in text
+    assert "# summary: a few sentences in our own words" in text
+    assert server.requests and "id_list=2407.07895" in server.requests[0]
+
+    check = run_kb("check", cwd=kb_root)
+    assert check.code == 0, check.out + check.err
+    assert "8 entries checked, 0 problem(s)" in check.err
+
+
+def test_a_benchmark_lands_in_datasets_with_its_venue_and_affiliations(kb_root, server):
+    run = kb_new(kb_root, server, "arXiv:2405.21075v3", "--no-suggest")
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/datasets/video-mme.yaml\n"
+    data = yaml.safe_load((kb_root / "entries/datasets/video-mme.yaml").read_text(encoding="utf-8"))
+    assert data["kind"] == "benchmark"
+    assert data["arxiv"] == "2405.21075"
+    assert data["venue"] == "CVPR 2025"
+    assert data["affiliations"] == [
+        "Nanjing University",
+        "University of Science and Technology of China",
+        "Xiamen University",
+    ]
+    assert data["links"]["project"] == "https://video-mme.github.io"
+    assert run_kb("check", cwd=kb_root).code == 0
+
+
+def test_several_ids_are_fetched_in_one_request(kb_root, server):
+    run = kb_new(kb_root, server, "2407.07895", "--arxiv", "https://arxiv.org/abs/2405.21075", "--no-suggest")
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/works/llava-next-interleave.yaml\nwrote entries/datasets/video-mme.yaml\n"
+    assert len(server.requests) == 1
+    assert "id_list=2407.07895%2C2405.21075" in server.requests[0]
+
+
+def test_the_api_address_can_come_from_kb_yaml(kb_root, server):
+    (kb_root / "kb.yaml").write_text(
+        f"arxiv_url: '{server.url()}'\narxiv_retries: 0\narxiv_delay: 0\narxiv_timeout: 5\n", encoding="utf-8"
+    )
+    server.requests.clear()
+    run = run_kb("new", "2407.07895", "--dry-run", "--no-suggest", cwd=kb_root)
+    assert run.code == 0, run.err
+    assert run.out.startswith("id: llava-next-interleave\n")
+    assert len(server.requests) == 1
+
+
+def test_kind_flag_overrides_the_guess(kb_root, server):
+    run = kb_new(kb_root, server, "2407.07895", "--kind", "method", "--no-suggest")
+    assert run.code == 0, run.err
+    data = yaml.safe_load((kb_root / "entries/works/llava-next-interleave.yaml").read_text(encoding="utf-8"))
+    assert data["kind"] == "method"
+
+
+def test_dry_run_prints_the_yaml_and_writes_nothing(kb_root, server):
+    before = entry_files(kb_root)
+    run = kb_new(kb_root, server, "2407.07895", "--dry-run", "--no-suggest")
+    assert run.code == 0, run.err
+    assert entry_files(kb_root) == before
+    entry = Entry.model_validate(yaml.safe_load(run.out))
+    assert entry.id == "llava-next-interleave" and entry.arxiv == "2407.07895"
+    assert run.out.startswith("id: llava-next-interleave\n")
+    assert "wrote" not in run.out + run.err
+
+
+def test_a_file_that_does_not_load_is_never_replaced(kb_root, server):
+    squatter = kb_root / "entries/works/llava-next-interleave.yaml"
+    squatter.write_bytes(b"id: [unclosed\n")
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest")
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/works/llava-next-interleave-2024.yaml\n"
+    assert squatter.read_bytes() == b"id: [unclosed\n"
+
+
+def test_hostile_text_is_stored_so_that_yaml_reads_it_back_exactly(kb_root, server):
+    run = kb_new(kb_root, server, "2501.00001", "--no-suggest")
+    assert run.code == 0, run.err
+    (path,) = [kb_root / p for p in entry_files(kb_root) if p.startswith("entries/") and "quoted" in p]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["title"] == HOSTILE_TITLE
+    assert data["authors"] == ['O\'Brien "Bobby" Tables: - ? #1']
+    assert data["affiliations"] == ["{{ config }} & <script>alert(1)</script>"]
+    assert data["links"]["code"] == "https://github.com/evil/repo"  # the URL ends where the markup starts
+    assert data["venue"] == "Journal of Hostile Strings & Co. 1 (2025)"
+    assert Entry.model_validate(data).title == HOSTILE_TITLE
+    check = run_kb("check", cwd=kb_root)
+    assert check.code == 0, check.out + check.err
+
+
+def test_a_paper_without_arxiv_id_from_its_title(kb_root, server):
+    run = kb_new(
+        kb_root, server, "--title", "Pixels to Words: A Study of Layouts", "--kind", "analysis", "--no-suggest"
+    )
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/works/pixels-to-words-a-study-of.yaml\n"
+    assert server.requests == []
+    data = yaml.safe_load((kb_root / "entries/works/pixels-to-words-a-study-of.yaml").read_text("utf-8"))
+    assert data["kind"] == "analysis"
+    assert data["provenance"] == [{"source": "contributor", "fields": ["title"]}]
+    assert run_kb("check", cwd=kb_root).code == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals: already in the KB.
+
+
+def test_an_arxiv_id_already_in_the_kb_is_refused_without_asking_arxiv(kb_root, server):
+    before = entry_files(kb_root)
+    for typed in ("2310.03744", "arXiv:2310.03744v2", "https://arxiv.org/pdf/2310.03744v1"):
+        run = kb_new(kb_root, server, typed, "--no-suggest")
+        assert_one_sentence(
+            run,
+            1,
+            "arXiv 2310.03744 is already in the knowledge base: entries/works/llava-1-5.yaml; to add a dataset "
+            "or benchmark the paper released, pass --kind dataset or --kind benchmark",
+        )
+        assert server.requests == []
+    assert entry_files(kb_root) == before
+
+
+def test_a_dataset_may_share_its_papers_arxiv_id(kb_root, server):
+    run = kb_new(kb_root, server, "2310.03744", "--kind", "dataset", "--no-suggest")
+    assert run.code == 0, run.err
+    assert run.out == "wrote entries/datasets/improved-baselines-with-visual-instruction-tuning.yaml\n"
+    assert "note: entries/works/llava-1-5.yaml has the same arXiv id" in run.err
+    data = yaml.safe_load(
+        (kb_root / "entries/datasets/improved-baselines-with-visual-instruction-tuning.yaml").read_text("utf-8")
+    )
+    assert data["venue"] == "CVPR 2024"
+    assert data["links"]["code"] == "https://github.com/haotian-liu/LLaVA"
+    assert run_kb("check", cwd=kb_root).code == 0
+
+
+def test_but_not_a_second_dataset_with_it(kb_root, server):
+    run = kb_new(kb_root, server, "2402.11684", "--kind", "benchmark", "--no-suggest")
+    assert_one_sentence(run, 1, "arXiv 2402.11684 is already in the knowledge base: entries/datasets/allava-4v.yaml")
+    assert server.requests == []
+
+
+def test_an_arxiv_id_of_a_dataset_is_refused_with_a_hint_for_the_work(kb_root, server):
+    run = kb_new(kb_root, server, "2307.06281", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "arXiv 2307.06281 is already in the knowledge base: entries/datasets/mmbench.yaml; to add the paper's "
+        "own work entry, pass --kind model, method, analysis or survey",
+    )
+    assert server.requests == []
+
+
+def test_a_title_already_in_the_kb_is_refused(kb_root, server):
+    run = kb_new(kb_root, server, "--title", "Improved Baselines with  Visual Instruction Tuning", "--no-suggest")
+    assert_one_sentence(
+        run, 1, "a model of the same title is already in the knowledge base: entries/works/llava-1-5.yaml"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures: one sentence each, no traceback, nothing written.
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "code", "message", "requests"),
+    [
+        ("ok", ["2499.99999"], 2, "arXiv has no paper 2499.99999; check the id (it looks like 2304.08485)", 1),
+        (
+            "ok",
+            ["2407.07895", "2499.99998"],
+            2,
+            "arXiv has no paper 2499.99998; check the id (it looks like 2304.08485)",
+            1,
+        ),
+        (
+            "status500",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered HTTP 500 (2 tries); try again later",
+            2,
+        ),
+        (
+            "garbage",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with something that is not an Atom feed (not well-formed "
+            "XML: {xml_error}); check arxiv_url",
+            1,
+        ),
+        (
+            "bomb",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with something that is not an Atom feed (not well-formed "
+            "XML: limit on input amplification factor (from DTD and entities) breached: line 22, column 11); "
+            "check arxiv_url",
+            1,
+        ),
+        (
+            "portal",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with something that is not an Atom feed (an XML document "
+            "whose root is <html>); check arxiv_url",
+            1,
+        ),
+        ("apierror", ["2407.07895"], 2, "arXiv did not accept the id list: incorrect id format for 1234.5678", 1),
+    ],
+    ids=[
+        "unknown-id",
+        "one-of-two-unknown",
+        "server-500",
+        "garbage-xml",
+        "entity-bomb",
+        "html-page",
+        "api-error-entry",
+    ],
+)
+def test_failures_are_one_sentence(kb_root, server, mode, args, code, message, requests):
+    before = entry_files(kb_root)
+    run = kb_new(kb_root, server, *args, "--no-suggest", mode=mode)
+    assert run.code == code, run.err
+    assert "Traceback" not in run.err
+    if "{xml_error}" in message:
+        head, tail = message.format(port=server.port, xml_error="\0").split("\0")
+        assert run.err.startswith(f"kb: {head}") and run.err.endswith(f"{tail}\n") and run.err.count("\n") == 1
+    else:
+        assert_one_sentence(run, code, message.format(port=server.port))
+    assert len(server.requests) == requests
+    assert entry_files(kb_root) == before
+
+
+def test_connection_refused(kb_root, server):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run = kb_new(kb_root, server, "2407.07895", KB_ARXIV_URL=f"http://127.0.0.1:{port}/api/query?{{}}")
+    assert_one_sentence(
+        run,
+        1,
+        f"cannot connect to the arXiv API at 127.0.0.1:{port} (connection refused, 2 tries); check the network, "
+        "or arxiv_url in kb.yaml or KB_ARXIV_URL",
+    )
+
+
+def test_a_server_that_does_not_answer_times_out(kb_root, server):
+    started = time.monotonic()
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", mode="slow", KB_ARXIV_TIMEOUT="0.5")
+    assert_one_sentence(
+        run,
+        1,
+        f"the arXiv API at 127.0.0.1:{server.port} did not answer within 0.5 s; try again later "
+        "(arxiv_timeout sets the wait)",
+    )
+    assert time.monotonic() - started < 3  # it gave up before the server's 3 s sleep ended
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-an-id"], "'not-an-id' is not an arXiv id; expected one like 2304.08485 (or an arxiv.org/abs/ address)"),
+        ([], "give one or more arXiv ids, or --title for a paper without one (not both)"),
+        (["2407.07895", "--title", "X"], "give one or more arXiv ids, or --title for a paper without one (not both)"),
+    ],
+)
+def test_usage_errors(kb_root, server, args, message):
+    run = kb_new(kb_root, server, *args, "--no-suggest")
+    assert_one_sentence(run, 2, message)
+    assert server.requests == []
+
+
+def test_arxiv_url_without_a_placeholder_is_a_usage_error(kb_root, server):
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", KB_ARXIV_URL="http://127.0.0.1:1/api/query")
+    assert_one_sentence(
+        run,
+        2,
+        "arxiv_url 'http://127.0.0.1:1/api/query' must hold exactly one {} where the query goes, "
+        "e.g. https://export.arxiv.org/api/query?{}",
+    )

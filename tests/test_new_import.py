@@ -1,0 +1,197 @@
+"""The pure parts of kb new: ids typed by people, venues and links from arXiv records, the YAML
+written for a new entry (with suggested tags as comments) and its exact round trip."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import arxiv
+import pytest
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from kb.arxiv_import import (
+    ArxivUnavailableError,
+    entry_from_result,
+    entry_from_title,
+    links_from,
+    parse_arxiv_id,
+    render,
+    venue_from,
+)
+from kb.errors import UsageError
+from kb.naming import unique_entry_id
+from kb.schema import Entry, Kind
+from kb.store import KB
+from kb.taxonomy import load_taxonomies
+from tests.conftest import REPO
+
+TODAY = _dt.date(2026, 11, 23)
+
+
+TAXONOMIES = load_taxonomies(REPO / "entries" / "taxonomies")
+
+
+@pytest.fixture(scope="module")
+def kb() -> KB:
+    return KB(root=REPO, taxonomies=TAXONOMIES)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2401.13601", "2401.13601"),
+        ("2401.13601v3", "2401.13601"),
+        ("arXiv:2401.13601", "2401.13601"),
+        ("https://arxiv.org/abs/2401.13601v2", "2401.13601"),
+        ("https://arxiv.org/pdf/2401.13601v1.pdf", "2401.13601"),
+        ("  0704.0001 ", "0704.0001"),
+        ("hep-th/9901001", "hep-th/9901001"),
+    ],
+)
+def test_arxiv_ids_as_people_type_them(typed, expected):
+    assert parse_arxiv_id(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["2401.136", "llava", "https://example.org/2401.13601x", "24011.3601", ""])
+def test_what_is_not_an_arxiv_id(typed):
+    with pytest.raises(UsageError, match="is not an arXiv id; expected one like 2304.08485"):
+        parse_arxiv_id(typed)
+
+
+@pytest.mark.parametrize(
+    ("journal_ref", "comment", "venue"),
+    [
+        (None, "Accepted to CVPR 2024", "CVPR 2024"),
+        (None, "CVPR'24 highlight; 12 pages", "CVPR 2024"),
+        (None, "AAAI-25 oral", "AAAI 2025"),
+        (None, "NeurIPS 12 pages, 5 figures", "NeurIPS"),  # a bare number is not a year
+        (None, "Accepted at ACM MM 2024", "ACM MM 2024"),
+        (None, "Accepted by ACMMM2024", "ACM MM 2024"),
+        (None, "NIPS 2017 workshop", "NeurIPS 2017"),
+        (None, "Submitted to NeurIPS 2025", None),  # a hope, not a venue
+        (None, "Under review at ICLR 2025; an earlier version appeared at ACL 2024 Findings", "ACL 2024"),
+        (None, "22 pages, see the column on the right; code at https://cvpr.thecvf.com/x", None),
+        (None, None, None),
+        (
+            "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR), 2024",
+            None,
+            "CVPR 2024",
+        ),
+        ("Nature 600, 1-2 (2025)", "Accepted to ICML 2025", "Nature 600, 1-2 (2025)"),  # the journal ref wins
+    ],
+)
+def test_venue_from_journal_ref_and_comment(journal_ref, comment, venue):
+    assert venue_from(journal_ref, comment) == venue
+
+
+def test_links_point_to_the_abstract_page_and_the_code():
+    links = links_from(
+        "2304.08485",
+        "We release code at https://github.com/haotian-liu/LLaVA.git. Also see https://gitlab.com/a/b.",
+        "Project page: https://llava-vl.github.io/.",
+    )
+    assert links == {
+        "paper": "https://arxiv.org/abs/2304.08485",
+        "code": "https://github.com/haotian-liu/LLaVA",
+        "project": "https://llava-vl.github.io/",
+    }
+    assert links_from("2304.08485", "No links here.", None) == {"paper": "https://arxiv.org/abs/2304.08485"}
+
+
+def _result(title: str, published: _dt.datetime, **kw: object) -> arxiv.Result:
+    return arxiv.Result(
+        entry_id="http://arxiv.org/abs/2407.07895v1",
+        published=published,
+        updated=published,
+        title=title,
+        authors=[arxiv.Result.Author("Feng Li", ["A Lab", "B Lab"]), arxiv.Result.Author("Bo Li", ["A Lab"])],
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_entry_from_a_record():
+    published = _dt.datetime(2024, 7, 10, 17, 59, tzinfo=_dt.UTC)
+    entry = entry_from_result(
+        _result("MMBench-Video: A Long-Form Multi-Shot Benchmark", published, summary="x"),
+        "2407.07895",
+        {"mmbench-video"},
+        today=TODAY,
+    )
+    assert entry.id == "mmbench-video-bench"  # the short name was taken
+    assert entry.kind is Kind.benchmark and entry.name == "MMBench-Video"
+    assert entry.date == "2024-07-10" and entry.added == "2026-11-23" and entry.venue == "arXiv"
+    assert entry.affiliations == ["A Lab", "B Lab"]
+    assert entry.summary is None
+
+
+def test_a_record_that_makes_no_valid_entry_is_one_sentence():
+    future = _dt.datetime.now(_dt.UTC) + _dt.timedelta(days=400)
+    with pytest.raises(
+        ArxivUnavailableError, match=r"record of 2407.07895 does not make a valid entry \(date: .* is in the future\)"
+    ):
+        entry_from_result(_result("A Title", future), "2407.07895", set())
+
+
+def test_unique_entry_id_never_repeats_a_taken_one():
+    taken: set[str] = set()
+    for _ in range(5):
+        taken.add(unique_entry_id("LLaVA: Visual Instruction Tuning", None, Kind.model, "2023-04-17", taken))
+    assert taken == {"llava", "llava-2023", "llava-2023-2", "llava-2023-3", "llava-2023-4"}
+
+
+def test_render_puts_suggested_tags_where_tags_go_and_uncommenting_them_gives_a_valid_entry(kb):
+    codev = [leaf.id for leaf in kb.taxonomies["codev"].leaves()][:2]
+    yin = kb.taxonomies["yin"].leaves()[0].id
+    entry = entry_from_title("LLaVA-Test: A Model", set(), today=TODAY)
+    suggestions = {
+        "codev": [(codev[0], 0.71), (codev[1], 0.4), ("made/up", 0.9), ("x\n- evil", 0.9)],
+        "yin": [(yin, 0.8)],
+    }
+    text = render(entry, suggestions, kb)
+    assert Entry.model_validate(yaml.safe_load(text)) == entry  # comments change nothing
+    assert "made/up" not in text and "evil" not in text  # only our taxonomies' ids reach the file
+    assert f"#   - {codev[0]}  # suggested 0.71\n" in text
+    lines = text.splitlines()
+    start = lines.index("# tags:")
+    end = next(i for i, line in enumerate(lines) if line.startswith("# summary:"))
+    accepted = "\n".join(lines[:start] + [line[2:] for line in lines[start:end]] + lines[end:])
+    tagged = Entry.model_validate(yaml.safe_load(accepted))
+    assert tagged.tags.codev == codev and tagged.tags.yin == [yin]
+    assert tagged.model_copy(update={"tags": entry.tags}) == entry
+
+
+def test_render_without_suggestions_says_where_tags_go(kb):
+    text = render(entry_from_title("A Plain Method for Things", set(), today=TODAY), {}, kb)
+    assert "# tags: add curated taxonomy tags here" in text
+    assert "# summary: a few sentences in our own words (never the abstract).\nadded: '2026-11-23'\n" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.text(min_size=1, max_size=200),
+    author=st.text(min_size=1, max_size=60),
+    comment=st.text(max_size=100),
+)
+@example(title="\ufeffBOM: \u2028line\u2029para\x85nel", author="- \t", comment="&a *a")
+@example(title="no", author="null", comment="2024-01-01")
+@example(title="'", author='"', comment="!!python/object:os.system")
+@example(title="a" * 200 + ": " + "b" * 80, author="\U0001f9a9\u200d\u202e", comment="")
+def test_any_record_round_trips_exactly(title, author, comment):
+    kb = KB(root=REPO, taxonomies=TAXONOMIES)
+    record = arxiv.Result(
+        entry_id="http://arxiv.org/abs/2407.07895v1",
+        published=_dt.datetime(2024, 7, 10, tzinfo=_dt.UTC),
+        title=title,
+        authors=[arxiv.Result.Author(author, [author])],
+        comment=comment,
+        journal_ref=comment,
+    )
+    try:
+        entry = entry_from_result(record, "2407.07895", set(), today=TODAY)
+    except ArxivUnavailableError as exc:
+        assert "(title: String should have at least 1 character)" in str(exc)
+        return  # nothing printable left of the title
+    text = render(entry, {}, kb)
+    assert Entry.model_validate(yaml.safe_load(text)) == entry
