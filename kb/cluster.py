@@ -76,17 +76,26 @@ def _relabel(raw: np.ndarray) -> np.ndarray:
 # Describing clusters
 
 
-def telling_terms(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
+def telling_terms(
+    texts: Sequence[str], labels: np.ndarray, top: int = 6, max_share: float = 0.1
+) -> dict[int, list[str]]:
     """The ``top`` most telling terms (words and two-word phrases) of each cluster, by c-TF-IDF."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     clusters = sorted(set(labels.tolist()))
     documents = [" ".join(t for t, label in zip(texts, labels, strict=True) if label == c) for c in clusters]
+    # Words in more than ``max_share`` of all entries ("large", "language", "models") tell
+    # nothing about any cluster; the vocabulary is learnt on single entries to drop them.
     vectorizer = CountVectorizer(
-        ngram_range=(1, 2), stop_words="english", lowercase=True, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b"
+        ngram_range=(1, 2),
+        stop_words="english",
+        lowercase=True,
+        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b",
+        max_df=max_share if len(texts) >= 20 else 1.0,
     )
     try:
-        counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
+        vectorizer.fit(texts)
+        counts = vectorizer.transform(documents).toarray().astype(np.float64)
     except ValueError:  # nothing but stop words
         return {c: [] for c in clusters}
     vocabulary = vectorizer.get_feature_names_out()
@@ -413,3 +422,37 @@ def _disagreements(
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Text rendering
+
+
+def render_text(report: ClusterReport, *, review_limit: int = 40) -> str:
+    """The report as plain text: clusters per level, candidate nodes, then the review queue."""
+    lines: list[str] = []
+    for level in report.levels:
+        here = [c for c in report.clusters if c.level == level]
+        lines.append(f"== {len(here)} clusters (asked for {level}) ==")
+        for c in here:
+            nodes = "; ".join(f"{n} {s:.2f}" for t in c.nearest_nodes for n, s in c.nearest_nodes[t][:1])
+            lines.append(f"{c.id:<7} {c.size:>4}  {', '.join(c.terms[:5])}")
+            lines.append(f"{'':13}nearest: {nodes}")
+        lines.append("")
+    lines.append(f"== candidate taxonomy nodes ({len(report.candidates)}) ==")
+    for cand in report.candidates:
+        where = f"{cand.taxonomy}: " if cand.taxonomy else ""
+        lines.append(f"{cand.cluster:<7} {cand.kind:<10} {where}{cand.reason}")
+        sample = ", ".join(cand.members[:6]) + (", ..." if len(cand.members) > 6 else "")
+        lines.append(f"{'':18} terms: {', '.join(cand.terms[:5])}; members: {sample}")
+    lines.append("")
+    shown = report.review[:review_limit]
+    more = f", the first {len(shown)} shown; --json for all" if len(shown) < len(report.review) else ""
+    lines.append(f"== review queue ({len(report.review)} entries{more}) ==")
+    for item in shown:
+        lines.append(
+            f"{item.entry_id} [{item.taxonomy}] curated {', '.join(item.curated)}; "
+            f"neighbours say {', '.join(item.neighbours_say)}"
+        )
+        lines.append(f"    {item.reason}")
+    return "\n".join(lines)
