@@ -77,7 +77,7 @@ def _relabel(raw: np.ndarray) -> np.ndarray:
 
 
 def telling_terms(
-    texts: Sequence[str], labels: np.ndarray, top: int = 6, max_share: float = 0.1
+    texts: Sequence[str], labels: np.ndarray, top: int = 6, max_share: float = 0.15
 ) -> dict[int, list[str]]:
     """The ``top`` most telling terms (words and two-word phrases) of each cluster, by c-TF-IDF."""
     from sklearn.feature_extraction.text import CountVectorizer
@@ -85,13 +85,14 @@ def telling_terms(
     clusters = sorted(set(labels.tolist()))
     documents = [" ".join(t for t, label in zip(texts, labels, strict=True) if label == c) for c in clusters]
     # Words in more than ``max_share`` of all entries ("large", "language", "models") tell
-    # nothing about any cluster; the vocabulary is learnt on single entries to drop them.
+    # nothing about any cluster; the vocabulary is learnt on single entries to drop them
+    # (only on a KB big enough for such shares to mean something).
     vectorizer = CountVectorizer(
         ngram_range=(1, 2),
         stop_words="english",
         lowercase=True,
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b",
-        max_df=max_share if len(texts) >= 20 else 1.0,
+        max_df=max_share if len(texts) >= 100 else 1.0,
     )
     try:
         vectorizer.fit(texts)
@@ -103,6 +104,8 @@ def telling_terms(
     average_words = counts.sum() / len(clusters)
     idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
     scores = tf * idf
+    if len(clusters) > 1:
+        scores[:, (counts > 0).all(axis=0)] = 0  # a term found in every cluster sets none apart
     out: dict[int, list[str]] = {}
     for row, c in enumerate(clusters):
         picked: list[str] = []
