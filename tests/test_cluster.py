@@ -1,0 +1,136 @@
+"""Clustering and its reports on constructed vectors whose answer is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.cluster import cluster_kb, cut_levels, render_text, review_queue, telling_terms
+from kb.embed import Vectors, normalise
+from kb.schema import Entry
+from kb.store import KB
+from kb.taxonomy import load_taxonomies
+from tests.intel_kb import REPO
+
+DIM = 8
+
+
+def axis(i: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i] = 1
+    return v
+
+
+def blob(centre: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
+    return normalise(centre + rng.normal(0, noise, size=(n, DIM)))
+
+
+def make(entries: list[dict[str, object]], rows: np.ndarray) -> tuple[KB, Vectors]:
+    kb = KB(root=Path("/nonexistent"), taxonomies=load_taxonomies(REPO / "entries" / "taxonomies"))
+    for fields in entries:
+        entry = Entry.model_validate({"kind": "model", "title": f"About {fields['id']}", **fields})
+        kb.entries[entry.id] = entry
+    return kb, Vectors([str(e["id"]) for e in entries], normalise(rows))
+
+
+def test_cuts_find_separated_groups_and_are_nested() -> None:
+    rng = np.random.default_rng(0)
+    matrix = np.vstack([blob(axis(0), 8, rng), blob(axis(1), 6, rng), blob(axis(2), 4, rng)])
+    three, six = cut_levels(matrix, [3, 6])
+    assert three.tolist() == [0] * 8 + [1] * 6 + [2] * 4  # biggest cluster first
+    assert len(set(six.tolist())) == 6
+    for fine in set(six.tolist()):
+        assert len(set(three[six == fine].tolist())) == 1  # each fine cluster inside one coarse one
+
+
+def test_cuts_are_deterministic() -> None:
+    matrix = blob(np.ones(DIM), 30, np.random.default_rng(1), noise=0.5)
+    assert [c.tolist() for c in cut_levels(matrix, [4, 9])] == [c.tolist() for c in cut_levels(matrix, [4, 9])]
+
+
+def test_telling_terms_are_what_sets_a_cluster_apart() -> None:
+    texts = [
+        "Object hallucination in vision-language models",
+        "Mitigating hallucination with contrastive decoding",
+        "Hallucination benchmark for multimodal models",
+        "Long video understanding with multimodal models",
+        "Video question answering for multimodal models",
+        "Temporal grounding in video",
+    ]
+    terms = telling_terms(texts, np.array([0, 0, 0, 1, 1, 1]))
+    assert terms[0][0] == "hallucination" and terms[1][0] == "video"
+    assert "models" not in terms[0] + terms[1]  # on both sides: tells nothing
+
+
+def test_review_queue_flags_the_entry_its_neighbours_disagree_with() -> None:
+    rng = np.random.default_rng(2)
+    entries = (
+        [{"id": f"hal-{i}", "tags": {"yin": ["hallucination"]}} for i in range(6)]
+        + [{"id": f"eval-{i}", "tags": {"yin": ["evaluation"]}} for i in range(6)]
+        + [{"id": "odd-one", "tags": {"yin": ["evaluation"]}}]
+        # A benchmark about hallucination is filed under the datasets section: not a disagreement,
+        # because datasets are only compared with datasets.
+        + [{"id": "hal-bench", "kind": "benchmark", "tags": {"yin": ["datasets/benchmark"]}}]
+    )
+    rows = np.vstack([blob(axis(0), 6, rng), blob(axis(1), 6, rng), blob(axis(0), 1, rng), blob(axis(0), 1, rng)])
+    kb, vectors = make(entries, rows)
+    queue = review_queue(kb, vectors, k=5)
+    assert [(q.entry_id, q.taxonomy, q.curated, q.neighbours_say) for q in queue] == [
+        ("odd-one", "yin", ["evaluation"], ["hallucination"])
+    ]
+    assert queue[0].reason.startswith("5 of its 5 nearest yin-labelled neighbours carry hallucination")
+    assert set(queue[0].neighbours) <= {f"hal-{i}" for i in range(6)}
+
+
+def test_review_queue_is_empty_when_labels_follow_the_data() -> None:
+    rng = np.random.default_rng(3)
+    entries = [{"id": f"a-{i}", "tags": {"codev": ["data4model/scaling/up/acquisition"]}} for i in range(5)] + [
+        {"id": f"b-{i}", "tags": {"codev": ["model4data/synthesis/mapper"]}} for i in range(5)
+    ]
+    kb, vectors = make(entries, np.vstack([blob(axis(0), 5, rng), blob(axis(1), 5, rng)]))
+    assert review_queue(kb, vectors) == []
+
+
+@pytest.fixture
+def three_groups() -> tuple[KB, Vectors, Vectors]:
+    """A: hallucination papers near their node; B: near the evaluation node but labelled half
+    hallucination, half evaluation; C: a topic far from every node."""
+    rng = np.random.default_rng(4)
+    entries = (
+        [{"id": f"a-{i}", "tags": {"yin": ["hallucination"]}} for i in range(8)]
+        + [{"id": f"b-{i}", "tags": {"yin": ["hallucination" if i % 2 else "evaluation"]}} for i in range(8)]
+        + [{"id": f"c-{i}"} for i in range(6)]
+    )
+    rows = np.vstack([blob(axis(0), 8, rng), blob(axis(1), 8, rng), blob(axis(5), 6, rng)])
+    kb, vectors = make(entries, rows)
+    nodes = Vectors(
+        ["yin:hallucination", "yin:evaluation", "codev:data4model"],
+        normalise(np.vstack([axis(0), axis(1), axis(2) + axis(3)])),
+    )
+    return kb, vectors, nodes
+
+
+def test_cluster_report_finds_the_straddling_and_the_unfitting_cluster(three_groups) -> None:
+    kb, vectors, nodes = three_groups
+    texts = ["hallucination object"] * 8 + ["evaluation benchmark"] * 8 + ["robot arm"] * 6
+    report = cluster_kb(kb, vectors, nodes, [3], texts=texts, k=5)
+    by_members = {tuple(sorted(c.members))[0]: c for c in report.clusters}
+    a, b, c = by_members["a-0"], by_members["b-0"], by_members["c-0"]
+    assert a.nearest_nodes["yin"][0][0] == "yin:hallucination"
+    assert b.nearest_nodes["yin"][0][0] == "yin:evaluation"
+    assert set(" ".join(c.terms).split()) == {"robot", "arm"}
+    found = sorted((cand.cluster, cand.kind, cand.taxonomy) for cand in report.candidates)
+    assert found == sorted([(b.id, "straddles", "yin"), (c.id, "fits-none", None)])
+    text = render_text(report)
+    assert "== candidate taxonomy nodes (2) ==" in text and "== review queue (" in text
+
+
+def test_cluster_report_has_parents_across_levels(three_groups) -> None:
+    kb, vectors, nodes = three_groups
+    report = cluster_kb(kb, vectors, nodes, [2, 3])
+    coarse = {c.id: set(c.members) for c in report.clusters if c.level == 2}
+    for fine in (c for c in report.clusters if c.level == 3):
+        assert fine.parent in coarse and set(fine.members) <= coarse[fine.parent]
+    assert report.to_dict()["levels"] == [2, 3]

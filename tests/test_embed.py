@@ -1,0 +1,172 @@
+"""The embedding cache, entry texts and Vectors, with a small deterministic embedder (no model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.config import Config
+from kb.embed import (
+    Vectors,
+    embed_kb,
+    embed_nodes,
+    entry_text,
+    load_cached_vectors,
+    model_identity,
+)
+from kb.errors import KBError
+from kb.schema import Entry
+from kb.store import load_kb
+from tests.intel_kb import REPO, SMALL, HashingEmbedder, make_kb, write_entry
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return make_kb(tmp_path, SMALL)
+
+
+def test_first_run_encodes_everything_second_run_nothing(root: Path) -> None:
+    embedder = HashingEmbedder()
+    first = embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    assert sorted(embedder.encoded) == sorted(entry_text(e) for e in load_kb(root).entries.values())
+
+    again = HashingEmbedder()
+    second = embed_kb(load_kb(root), Config(), embedder=again, progress=False)
+    assert again.calls == 0 and again.encoded == []
+    assert second.ids == first.ids
+    np.testing.assert_array_equal(second.matrix, first.matrix)
+
+
+def test_an_edited_entry_reencodes_only_itself(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    write_entry(root, {**SMALL[2], "title": "VideoChat: Chat-Centric Video Understanding, revised"})
+    embedder = HashingEmbedder()
+    vectors = embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    assert embedder.encoded == ["VideoChat: Chat-Centric Video Understanding, revised"]
+    assert len(vectors) == len(SMALL)
+
+
+def test_a_new_entry_encodes_only_itself_and_counts_are_reported(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    write_entry(root, {"id": "coco", "title": "Microsoft COCO: Common Objects in Context", "kind": "dataset"})
+    embedder, told = HashingEmbedder(), []
+    embed_kb(load_kb(root), Config(), embedder=embedder, progress=False, report=lambda e, n: told.append((e, n)))
+    assert embedder.encoded == ["Microsoft COCO: Common Objects in Context. a dataset"]
+    assert told == [(1, len(SMALL) + 1)]
+
+
+def test_identical_texts_are_encoded_once(tmp_path: Path) -> None:
+    twins = [{"id": f"twin-{i}", "title": "The Same Title", "kind": "model"} for i in range(3)]
+    root = make_kb(tmp_path, twins)
+    embedder = HashingEmbedder()
+    vectors = embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    assert embedder.encoded == ["The Same Title"]
+    np.testing.assert_array_equal(vectors.vector("twin-0"), vectors.vector("twin-2"))
+
+
+def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder("model-a"), progress=False)
+    other = HashingEmbedder("model-b")
+    embed_kb(load_kb(root), Config(), embedder=other, progress=False)
+    assert len(other.encoded) == len(SMALL)
+
+
+def test_a_broken_cache_file_is_rebuilt_not_trusted(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
+    cache.write_bytes(b"not a numpy file")
+    embedder = HashingEmbedder()
+    embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    assert len(embedder.encoded) == len(SMALL)
+    leftovers = [p.name for p in cache.parent.iterdir() if p.name.startswith(".tmp")]
+    assert leftovers == []
+
+
+def test_rows_are_normalised_float32(root: Path) -> None:
+    vectors = embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    assert vectors.matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors.matrix, axis=1), 1.0, rtol=1e-5)
+
+
+def test_load_cached_vectors_matches_embed_kb(root: Path) -> None:
+    config = Config()
+    embedder = HashingEmbedder(model_identity(config))
+    made = embed_kb(load_kb(root), config, embedder=embedder, progress=False)
+    loaded = load_cached_vectors(load_kb(root), config)
+    assert loaded.ids == made.ids
+    np.testing.assert_array_equal(loaded.matrix, made.matrix)
+
+
+def test_load_cached_vectors_without_a_cache_says_run_kb_embed(root: Path) -> None:
+    with pytest.raises(KBError, match=r"5 of 5 entries have no cached embedding .*; run kb embed"):
+        load_cached_vectors(load_kb(root), Config())
+
+
+def test_load_cached_vectors_names_the_stale_entry(root: Path) -> None:
+    config = Config()
+    embed_kb(load_kb(root), config, embedder=HashingEmbedder(model_identity(config)), progress=False)
+    write_entry(root, {**SMALL[1], "title": "POPE, edited"})
+    with pytest.raises(KBError, match=r"1 of 5 entries .*\(pope\); run kb embed"):
+        load_cached_vectors(load_kb(root), config)
+
+
+def test_load_cached_vectors_imports_neither_torch_nor_sentence_transformers(root: Path) -> None:
+    config = Config()
+    embed_kb(load_kb(root), config, embedder=HashingEmbedder(model_identity(config)), progress=False)
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from kb.config import load_config\n"
+        "from kb.embed import load_cached_vectors\n"
+        "from kb.store import load_kb\n"
+        f"root = Path({str(root)!r})\n"
+        "vectors = load_cached_vectors(load_kb(root), load_config(root))\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers'))\n"
+        "print(json.dumps({'rows': len(vectors), 'heavy': heavy}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(proc.stdout) == {"rows": len(SMALL), "heavy": []}
+
+
+def test_node_vectors_are_cached_too(root: Path) -> None:
+    kb = load_kb(root)
+    first = HashingEmbedder()
+    nodes = embed_nodes(kb, Config(), embedder=first)
+    assert "yin:hallucination" in nodes and "codev:data4model/scaling/up/acquisition" in nodes
+    assert len(first.encoded) == len(nodes)
+    again = HashingEmbedder()
+    embed_nodes(kb, Config(), embedder=again)
+    assert again.calls == 0
+
+
+# entry_text and Vectors
+
+
+def _entry(**fields: object) -> Entry:
+    return Entry.model_validate({"id": "x", "kind": "model", **fields})
+
+
+def test_entry_text_adds_a_name_the_title_lacks() -> None:
+    assert entry_text(_entry(title="Visual Instruction Tuning", name="LLaVA")) == "Visual Instruction Tuning. LLaVA"
+    assert entry_text(_entry(title="LLaVA-NeXT: Stronger LLMs", name="LLaVA-NeXT")) == "LLaVA-NeXT: Stronger LLMs"
+
+
+def test_entry_text_says_what_a_dataset_is_and_ends_with_the_summary() -> None:
+    entry = _entry(title="MMBench", kind="benchmark", aliases=["MMBench-CN"], summary="A bilingual benchmark.")
+    assert entry_text(entry) == "MMBench. MMBench-CN. a benchmark. A bilingual benchmark"
+
+
+def test_nearest_excludes_the_entry_itself_best_first() -> None:
+    matrix = np.array([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]], dtype=np.float32)
+    vectors = Vectors(["a", "b", "c", "d"], matrix)
+    assert [i for i, _ in vectors.nearest("a", 2)] == ["b", "c"]
+    assert [i for i, _ in vectors.nearest("a", 10)] == ["b", "c", "d"]
+    assert vectors.nearest("b", 1)[0] == ("a", pytest.approx(0.8))

