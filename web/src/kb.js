@@ -406,7 +406,7 @@
         h("td", { text: item.venue }),
         h("td", { text: item.modalities.join(", ") }),
         tags,
-        h("td", {}, arxiv));
+        h("td", { class: "kb-arxiv" }, arxiv));
     }
 
     function update({ keepPage }) {
@@ -530,7 +530,9 @@
     }).sort((x, y) => y.count - x.count);
   }
 
-  function legendLabel(raw) {
+  function legendLabel(raw, taxonomy) {
+    const node = taxonomy?.nodes.get(raw);
+    if (node) return `${TAXONOMY_TITLES[node.tax] || node.tax}: ${node.name}`;
     const [tax, ...rest] = raw.split(":");
     if (rest.length && TAXONOMY_TITLES[tax]) return `${TAXONOMY_TITLES[tax]}: ${rest.join(":")}`;
     return TAXONOMY_TITLES[raw] || raw;
@@ -541,7 +543,13 @@
     const url = dataUrl(container);
     const root = siteRoot(url);
     container.replaceChildren(h("p", { class: "kb-loading", text: "Loading the graph…" }));
-    const graph = buildGraph(await fetchJSON(url));
+    const [data, taxonomyDoc] = await Promise.all([
+      fetchJSON(url),
+      // Only the legend uses the taxonomy (for node names); a graph without it still draws.
+      full ? fetchJSON(new URL("taxonomy.json", url)).catch(() => null) : null,
+    ]);
+    const graph = buildGraph(data);
+    const taxonomy = taxonomyDoc ? loadTaxonomy(taxonomyDoc, []) : null;
     if (graph.order === 0) {
       showProblem(container, "This graph has no nodes yet.");
       return;
@@ -574,7 +582,7 @@
           highlight.color = highlight.color === color ? null : color;
           highlight.node = null;
           renderer.refresh({ skipIndexation: true });
-        } }, swatch, ` ${legendLabel(label)} (${count})`)));
+        } }, swatch, ` ${legendLabel(label, taxonomy)} (${count})`)));
       }
       parts.push(legend);
     }
@@ -584,7 +592,7 @@
 
     const renderer = new window.Sigma(graph, stage, {
       allowInvalidContainer: true, // a mini graph inside a closed <details> has no height yet
-      labelRenderedSizeThreshold: full ? 7 : 0,
+      labelRenderedSizeThreshold: full ? 6 : 0,
       labelFont: "system-ui, sans-serif",
       labelColor: { color: getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim() || "#222" },
       defaultEdgeColor: "#c8c8c8",
