@@ -153,7 +153,7 @@ def test_search_finds_an_entry_by_its_title(watched, base_url, built_site) -> No
     _, rows = built_site
     row = next(r for r in rows if r["kind"] == "model" and len(str(r["title"])) > 20)
     page.goto(base_url)
-    page.locator(".md-search__input").fill(str(row["title"]))
+    _material_search(page, str(row["title"]))
     hit = page.locator(".md-search-result__item a", has_text=str(row["title"])).first
     hit.wait_for(timeout=15_000)
     assert hit.get_attribute("href").rstrip("/").endswith(f"entries/{row['id']}")
@@ -219,6 +219,15 @@ def _inked_fraction(page, locator) -> float:
         }""",
         png,
     )
+
+
+def _material_search(page, text: str) -> None:
+    """Type into mkdocs-material's search box once its worker has loaded the index."""
+    box = page.locator(".md-search__input")
+    box.click()
+    page.wait_for_function("!/Initializing/i.test(document.querySelector('.md-search-result__meta').textContent)")
+    box.fill(text)
+    box.press("End")  # material reads the query on key events; fill alone may go unnoticed
 
 
 def _expected(rows, tag: str, kind: str) -> int:
@@ -290,8 +299,8 @@ def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
     assert page.locator(".kb-graph-hit").first.text_content() == HOSTILE_TITLE
 
     # mkdocs-material's search results show it as text too.
-    page.locator(".md-search__input").fill("onerror")
-    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    _material_search(page, "onerror")
+    page.locator(".md-search-result__item", has_text=HOSTILE_TITLE).first.wait_for(timeout=15_000)
 
     _assert_no_injected_image(page)
     assert watch.dialogs == []
