@@ -100,8 +100,12 @@ def hostile_entry() -> Entry:
     )
 
 
-def build_fixture_site(kb: KB, workdir: Path, count: int = 40) -> Path:
-    """Build the fixture site under workdir/site and return that folder."""
+def build_fixture_site(kb: KB, workdir: Path, count: int = 40, synthetic: int = 0) -> Path:
+    """Build the fixture site under workdir/site and return that folder.
+
+    ``synthetic`` adds that many copies of the picked entries to the table and the graph (not as
+    pages: their rows link to the page of the entry they copy), for benchmarks at scale.
+    """
     entries = [*pick_entries(kb, count), hostile_entry()]
     docs = workdir / "docs"
     data = docs / "assets" / "data"
@@ -136,6 +140,12 @@ def build_fixture_site(kb: KB, workdir: Path, count: int = 40) -> Path:
                 "suggested": suggested,
             }
         )
+    originals = list(rows)
+    for n in range(synthetic):
+        copy = dict(originals[n % len(originals)])
+        copy["id"] = f"{copy['id']}-copy{n}"
+        copy["title"] = f"{copy['title']} (copy {n})"
+        rows.append(copy)
     (data / "table.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     taxonomy_rows = [
         {"id": node.id, "name": node.name, "parent": node.parent, "depth": node.depth, "taxonomy": tax.id}
@@ -202,7 +212,7 @@ def build_fixture_site(kb: KB, workdir: Path, count: int = 40) -> Path:
     (data / "graph.json").write_text(json.dumps(graph, ensure_ascii=False), encoding="utf-8")
 
     node_by_key = {n["key"]: n for n in nodes}
-    for row in rows:
+    for row in originals:
         near = [e for e in edges if row["id"] in (e["source"], e["target"])]
         keys = {row["id"]} | {e["source"] for e in near} | {e["target"] for e in near}
         nbhd = {"attributes": {}, "nodes": [node_by_key[k] for k in sorted(keys)], "edges": near}
