@@ -100,18 +100,26 @@ def hostile_entry() -> Entry:
     )
 
 
-def build_fixture_site(kb: KB, workdir: Path, count: int = 40, synthetic: int = 0) -> Path:
+def build_fixture_site(
+    kb: KB, workdir: Path, count: int = 40, synthetic: int = 0, features: tuple[str, ...] = ()
+) -> Path:
     """Build the fixture site under workdir/site and return that folder.
 
-    ``synthetic`` adds that many copies of the picked entries to the table and the graph (not as
-    pages: their rows link to the page of the entry they copy), for benchmarks at scale.
+    ``features`` are mkdocs-material theme features (e.g. navigation.instant). ``synthetic`` adds
+    that many copies of the picked entries to the table and the graph (not as pages: their rows link
+    to the page of the entry they copy), for benchmarks at scale.
     """
     entries = [*pick_entries(kb, count), hostile_entry()]
     docs = workdir / "docs"
     data = docs / "assets" / "data"
     (data / "nbhd").mkdir(parents=True)
     (docs / "entries").mkdir()
-    (workdir / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    config = MKDOCS_YML
+    if features:
+        config = config.replace(
+            "  font: false\n", "  font: false\n  features:\n" + "".join(f"    - {f}\n" for f in features)
+        )
+    (workdir / "mkdocs.yml").write_text(config, encoding="utf-8")
     copy_assets(docs / "assets" / "kb")
 
     rng = random.Random(7)

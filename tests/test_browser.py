@@ -6,6 +6,7 @@ failed local request or any request to a host other than 127.0.0.1 fails the tes
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -69,17 +70,37 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def base_url(built_site: tuple[Path, list[dict[str, object]]]) -> Iterator[str]:
-    site, _ = built_site
+@contextlib.contextmanager
+def _serve(site: Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 from a thread; yield its base url."""
     handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def base_url(built_site: tuple[Path, list[dict[str, object]]]) -> Iterator[str]:
+    with _serve(built_site[0]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def instant_base_url(built_site: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The fixture site again, with mkdocs-material's instant navigation (pages swapped in by XHR)."""
+    from kb.store import load_kb
+    from tests.conftest import REPO
+    from tests.sitefixture import build_fixture_site
+
+    site = build_fixture_site(load_kb(REPO), tmp_path_factory.mktemp("instant-site"), features=("navigation.instant",))
+    with _serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +331,22 @@ def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
 def _assert_no_injected_image(page) -> None:
     page.wait_for_timeout(300)  # give an injected onerror handler time to fire, if there were one
     assert page.locator('img[src="x"], script:text("alert(2)")').count() == 0
+
+
+def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None:
+    """With navigation.instant, kb.js runs once; every page swapped in still gets its table or graph."""
+    page, _ = watched
+    page.goto(instant_base_url)
+    page.get_by_role("link", name="All entries").first.click()
+    page.wait_for_function("document.querySelector('.kb-count')?.dataset.count > 0")
+    page.locator('.kb-checks input[value="model"]').check()
+    page.wait_for_function("new URLSearchParams(location.search).get('kind') === 'model'")
+    filtered = page.locator(".kb-count").get_attribute("data-count")
+    page.get_by_role("link", name="Graph").first.click()
+    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    assert page.evaluate("typeof window.document$") == "object"  # material's page stream was there to use
+    page.go_back()
+    page.wait_for_function(f"document.querySelector('.kb-count')?.dataset.count === '{filtered}'")
+    assert page.locator('.kb-checks input[value="model"]').is_checked()
+    page.go_forward()
+    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
