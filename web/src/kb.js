@@ -504,7 +504,8 @@
       const a = { ...(edge.attributes || {}) };
       if ("type" in a) { a.relation = a.type; delete a.type; }
       a.size = Number.isFinite(Number(a.size)) && Number(a.size) > 0 ? Number(a.size) : 1;
-      graph.addEdge(source, target, a);
+      if (edge.undirected) graph.addUndirectedEdge(source, target, a);
+      else graph.addDirectedEdge(source, target, a);
     }
     // Layout comes from the build; a node without a position goes on a circle rather than breaking the render.
     const unplaced = graph.filterNodes((_, a) => !Number.isFinite(a.x) || !Number.isFinite(a.y));
