@@ -256,3 +256,38 @@ def edge(source: str, target: str, relation: str) -> dict[str, object]:
         "target": target,
         "attributes": {"type": relation, "weight": 1.0, "size": 1, "color": colours[relation]},
     }
+
+
+def make_small_kb(kb: KB, dest: Path, count: int = 24) -> list[str]:
+    """A small copy of the knowledge base under ``dest``, plus the hostile entry; return its entry ids.
+
+    It copies everything `kb build` reads besides the entries (mkdocs.yml, kb.yaml, docs/, the
+    taxonomies), then ``count`` entries chosen to include typed relations, closed over their targets
+    so that `kb check` finds nothing dangling.
+    """
+    import shutil
+
+    from kb.store import write_entry
+
+    root = kb.root
+    for name in ("mkdocs.yml", "kb.yaml"):
+        if (root / name).is_file():
+            shutil.copyfile(root / name, dest / name)
+    for folder in ("docs", "overrides", "entries/taxonomies"):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, dest / folder)
+    related = [e for e in kb.entries.values() if e.relations.introduces or e.relations.evaluated_on]
+    chosen: dict[str, Entry] = {}
+    queue = [*related[: count // 2], *pick_entries(kb, count - count // 2)]
+    while queue:
+        entry = queue.pop(0)
+        if entry.id in chosen:
+            continue
+        chosen[entry.id] = entry
+        r = entry.relations
+        queue.extend(
+            kb.entries[t] for t in (*r.trained_on, *r.evaluated_on, *r.introduces, *r.builds_on) if t in kb.entries
+        )
+    for entry in [*chosen.values(), hostile_entry()]:
+        write_entry(dest, entry)
+    return [*chosen, HOSTILE_ID]
