@@ -1,0 +1,708 @@
+/*
+ * kb.js: the browser side of the kb site, plain JavaScript without a framework.
+ *
+ * It finds three kinds of placeholder the page renderer writes and fills them from JSON:
+ *   <div id="kb-table" data-src="../assets/data/table.json">   the filterable "all entries" table
+ *   <div id="kb-graph" data-src="...graph.json">                the global graph (sigma, WebGL)
+ *   <div class="kb-mini-graph" data-src="...nbhd/<id>.json">    an entry's neighbourhood graph
+ * data-src and every url in the data are relative: data-src to the page, row and node urls to the
+ * site root (the folder holding assets/data/).
+ *
+ * Entry text reaches the page only through textContent, text nodes and attribute setters, never
+ * through innerHTML, so a title such as <img src=x onerror=alert(1)> stays text.
+ */
+(() => {
+  "use strict";
+
+  const TAXONOMY_TITLES = { codev: "Co-development", yin: "Yin et al.", mmllms: "MM-LLMs" };
+  const KIND_ORDER = ["model", "method", "analysis", "survey", "dataset", "benchmark"];
+  const PAGE_SIZES = [50, 100, 250, 1000];
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  /** Make an element. props: class, text, attributes, and on<event> listeners. Children: nodes or strings. */
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = String(value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key in node && typeof value !== "string") node[key] = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function dataUrl(container) {
+    return new URL(container.getAttribute("data-src") || "", document.baseURI);
+  }
+
+  /** The site root: everything before /assets/data/ in a data file's url. */
+  function siteRoot(url) {
+    const at = url.pathname.lastIndexOf("/assets/data/");
+    return at >= 0 ? new URL(url.pathname.slice(0, at + 1), url) : new URL("./", document.baseURI);
+  }
+
+  /** A site-root-relative url from the data, made absolute; anything that is not http(s) is refused. */
+  function pageUrl(root, relative) {
+    if (typeof relative !== "string" || relative === "") return null;
+    const url = new URL(relative, root);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+  }
+
+  async function fetchJSON(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`could not load ${url.pathname} (HTTP ${response.status})`);
+    return response.json();
+  }
+
+  function showProblem(container, message) {
+    container.replaceChildren(h("p", { class: "kb-problem", text: message }));
+  }
+
+  function debounce(fn, ms) {
+    let timer = 0;
+    return (...args) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fn(...args), ms);
+    };
+  }
+
+  // ---------------------------------------------------------------- taxonomy
+
+  /**
+   * Normalise taxonomy.json into nodes keyed "taxonomy:id". Accepts nodes carrying a `taxonomy`
+   * field, qualified ids ("yin:evaluation"), or {codev: [...], yin: [...]}; otherwise the taxonomy
+   * is inferred from the rows, whose tag lists are grouped by taxonomy.
+   */
+  function loadTaxonomy(doc, rows) {
+    let raw = [];
+    if (Array.isArray(doc?.taxonomy)) raw = doc.taxonomy.map((n) => ({ ...n }));
+    else if (Array.isArray(doc)) raw = doc.map((n) => ({ ...n }));
+    else if (doc && typeof doc === "object") {
+      for (const [tax, list] of Object.entries(doc)) {
+        if (Array.isArray(list)) raw.push(...list.map((n) => ({ taxonomy: tax, ...n })));
+      }
+    }
+    const seenIn = new Map(); // bare id -> taxonomy, learnt from the rows
+    for (const row of rows) {
+      for (const group of [row.curated, row.suggested]) {
+        for (const [tax, tags] of Object.entries(group || {})) {
+          for (const tag of tags || []) seenIn.set(typeof tag === "string" ? tag : tag?.tag, tax);
+        }
+      }
+    }
+    const nodes = new Map();
+    const order = [];
+    for (const n of raw) {
+      let tax = n.taxonomy;
+      let id = String(n.id);
+      if (!tax && id.includes(":")) [tax, id] = [id.slice(0, id.indexOf(":")), id.slice(id.indexOf(":") + 1)];
+      if (!tax) tax = seenIn.get(id) || "";
+      let parent = n.parent == null ? null : String(n.parent);
+      if (parent && parent.startsWith(`${tax}:`)) parent = parent.slice(tax.length + 1);
+      const node = { key: `${tax}:${id}`, tax, id, name: String(n.name ?? id), parent, depth: Number(n.depth) || 0 };
+      nodes.set(node.key, node);
+      order.push(node);
+    }
+    // Nodes whose taxonomy is still unknown inherit their parent's.
+    for (const node of order) {
+      if (node.tax) continue;
+      for (const other of order) {
+        if (other.id === node.parent && other.tax) {
+          nodes.delete(node.key);
+          node.tax = other.tax;
+          node.key = `${node.tax}:${node.id}`;
+          nodes.set(node.key, node);
+          break;
+        }
+      }
+    }
+    return { nodes, order };
+  }
+
+  function ancestorsOf(taxonomy, key) {
+    const out = [];
+    let node = taxonomy.nodes.get(key);
+    const guard = new Set();
+    while (node && node.parent && !guard.has(node.key)) {
+      guard.add(node.key);
+      const parentKey = `${node.tax}:${node.parent}`;
+      out.push(parentKey);
+      node = taxonomy.nodes.get(parentKey);
+    }
+    return out;
+  }
+
+  function nodePath(taxonomy, key) {
+    const names = [key, ...ancestorsOf(taxonomy, key)].reverse().map((k) => taxonomy.nodes.get(k)?.name ?? k);
+    const tax = key.slice(0, key.indexOf(":"));
+    return `${TAXONOMY_TITLES[tax] || tax}: ${names.join(" › ")}`;
+  }
+
+  // ---------------------------------------------------------------- the table
+
+  /** Precompute what filtering and sorting need, once per row. */
+  function prepareRow(row, taxonomy) {
+    const curated = new Set();
+    const suggested = new Map(); // key -> best score
+    for (const [tax, tags] of Object.entries(row.curated || {})) {
+      for (const tag of tags || []) {
+        const key = `${tax}:${tag}`;
+        curated.add(key);
+        for (const a of ancestorsOf(taxonomy, key)) curated.add(a);
+      }
+    }
+    for (const [tax, tags] of Object.entries(row.suggested || {})) {
+      for (const item of tags || []) {
+        const key = `${tax}:${typeof item === "string" ? item : item?.tag}`;
+        const score = Number(item?.score);
+        for (const k of [key, ...ancestorsOf(taxonomy, key)]) {
+          suggested.set(k, Math.max(suggested.get(k) ?? -Infinity, Number.isFinite(score) ? score : 0));
+        }
+      }
+    }
+    const shownCurated = [];
+    for (const [tax, tags] of Object.entries(row.curated || {})) {
+      const keys = (tags || []).map((t) => `${tax}:${t}`);
+      // Show the most specific tags only: a parent is implied by its child.
+      const implied = new Set(keys.flatMap((k) => ancestorsOf(taxonomy, k)));
+      for (const k of keys) if (!implied.has(k)) shownCurated.push(k);
+    }
+    const shownSuggested = [];
+    for (const [tax, tags] of Object.entries(row.suggested || {})) {
+      for (const item of tags || []) {
+        const key = `${tax}:${typeof item === "string" ? item : item?.tag}`;
+        if (!curated.has(key)) shownSuggested.push({ key, score: Number(item?.score) });
+      }
+    }
+    const year = Number.isFinite(Number(row.year)) && row.year !== null ? Number(row.year) : parseInt(String(row.date || ""), 10);
+    const modalities = Array.isArray(row.modalities) ? row.modalities.map(String) : [];
+    return {
+      row,
+      title: String(row.title ?? row.id ?? ""),
+      kind: String(row.kind ?? ""),
+      date: String(row.date ?? ""),
+      venue: String(row.venue ?? ""),
+      year: Number.isFinite(year) ? year : null,
+      modalities,
+      curated,
+      suggested,
+      shownCurated,
+      shownSuggested,
+      text: [row.title, row.id, row.arxiv, row.venue, ...modalities].filter(Boolean).join(" ").toLowerCase(),
+    };
+  }
+
+  const DEFAULT_STATE = { q: "", tags: [], op: "and", kinds: [], mods: [], from: null, to: null, venue: "", src: "curated", sort: "-date", page: 1, size: 100 };
+  const SOURCES = ["curated", "any", "suggested"];
+
+  function readState(search) {
+    const p = new URLSearchParams(search);
+    const num = (v) => (v !== null && v !== "" && Number.isFinite(Number(v)) ? Number(v) : null);
+    const state = {
+      q: p.get("q") || "",
+      tags: p.getAll("tag").filter(Boolean),
+      op: p.get("op") === "or" ? "or" : "and",
+      kinds: p.getAll("kind").filter(Boolean),
+      mods: p.getAll("mod").filter(Boolean),
+      from: num(p.get("from")),
+      to: num(p.get("to")),
+      venue: p.get("venue") || "",
+      src: SOURCES.includes(p.get("src")) ? p.get("src") : DEFAULT_STATE.src,
+      sort: p.get("sort") || DEFAULT_STATE.sort,
+      page: Math.max(1, num(p.get("page")) || 1),
+      size: PAGE_SIZES.includes(num(p.get("size"))) ? num(p.get("size")) : DEFAULT_STATE.size,
+    };
+    return state;
+  }
+
+  function writeState(state) {
+    const p = new URLSearchParams();
+    if (state.q) p.set("q", state.q);
+    for (const t of state.tags) p.append("tag", t);
+    if (state.tags.length > 1 && state.op !== "and") p.set("op", state.op);
+    for (const k of state.kinds) p.append("kind", k);
+    for (const m of state.mods) p.append("mod", m);
+    if (state.from !== null) p.set("from", String(state.from));
+    if (state.to !== null) p.set("to", String(state.to));
+    if (state.venue) p.set("venue", state.venue);
+    if (state.src !== DEFAULT_STATE.src) p.set("src", state.src);
+    if (state.sort !== DEFAULT_STATE.sort) p.set("sort", state.sort);
+    if (state.page !== 1) p.set("page", String(state.page));
+    if (state.size !== DEFAULT_STATE.size) p.set("size", String(state.size));
+    const query = p.toString();
+    const url = `${location.pathname}${query ? `?${query}` : ""}${location.hash}`;
+    if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, "", url);
+  }
+
+  function matches(item, state, terms) {
+    if (state.kinds.length && !state.kinds.includes(item.kind)) return false;
+    if (state.mods.length && !item.modalities.some((m) => state.mods.includes(m))) return false;
+    if (state.from !== null && !(item.year !== null && item.year >= state.from)) return false;
+    if (state.to !== null && !(item.year !== null && item.year <= state.to)) return false;
+    if (state.venue && !item.venue.toLowerCase().includes(state.venue.toLowerCase())) return false;
+    for (const term of terms) if (!item.text.includes(term)) return false;
+    if (state.tags.length) {
+      const has = (key) => (state.src !== "suggested" && item.curated.has(key)) || (state.src !== "curated" && item.suggested.has(key));
+      if (state.op === "or" ? !state.tags.some(has) : !state.tags.every(has)) return false;
+    }
+    return true;
+  }
+
+  const SORT_KEYS = {
+    title: (item) => item.title.toLowerCase(),
+    kind: (item) => (KIND_ORDER.includes(item.kind) ? KIND_ORDER.indexOf(item.kind) : KIND_ORDER.length),
+    date: (item) => item.date,
+    venue: (item) => item.venue.toLowerCase(),
+  };
+
+  function sortItems(items, sort) {
+    const desc = sort.startsWith("-");
+    const key = SORT_KEYS[sort.replace(/^-/, "")] || SORT_KEYS.date;
+    const keyed = items.map((item) => [key(item), item]);
+    keyed.sort((a, b) => {
+      const [x, y] = [a[0], b[0]];
+      // Empty values (no date, no venue) go last in both directions.
+      if (x === "" || y === "") return x === y ? 0 : x === "" ? 1 : -1;
+      const c = x < y ? -1 : x > y ? 1 : 0;
+      return desc ? -c : c;
+    });
+    return keyed.map((pair) => pair[1]);
+  }
+
+  async function mountTable(container) {
+    const url = dataUrl(container);
+    const root = siteRoot(url);
+    container.replaceChildren(h("p", { class: "kb-loading", text: "Loading entries…" }));
+    const [rows, taxonomyDoc] = await Promise.all([
+      fetchJSON(url),
+      fetchJSON(new URL("taxonomy.json", url)).catch(() => ({ taxonomy: [] })),
+    ]);
+    if (!Array.isArray(rows)) throw new Error(`${url.pathname} does not hold a list of rows`);
+    const taxonomy = loadTaxonomy(taxonomyDoc, rows);
+    const items = rows.map((row) => prepareRow(row, taxonomy));
+    const state = readState(location.search);
+    const ui = buildTableUI(container, items, taxonomy, state, root);
+    ui.update({ keepPage: true });
+  }
+
+  function buildTableUI(container, items, taxonomy, state, root) {
+    const kinds = [...new Set(items.map((i) => i.kind).filter(Boolean))].sort(
+      (a, b) => (KIND_ORDER.indexOf(a) + 99) % 99 - (KIND_ORDER.indexOf(b) + 99) % 99 || a.localeCompare(b),
+    );
+    const modalityCounts = new Map();
+    for (const item of items) for (const m of item.modalities) modalityCounts.set(m, (modalityCounts.get(m) || 0) + 1);
+    const modalities = [...modalityCounts.keys()].sort((a, b) => modalityCounts.get(b) - modalityCounts.get(a));
+    const years = items.map((i) => i.year).filter((y) => y !== null);
+    const venues = new Map();
+    for (const item of items) {
+      const family = item.venue.replace(/[\s'’]*\d{2,4}\s*$/, "").trim();
+      if (family) venues.set(family, (venues.get(family) || 0) + 1);
+    }
+
+    // --- controls
+    const text = h("input", { type: "search", class: "kb-input", placeholder: "Title, id, arXiv id, venue…", "aria-label": "Text filter", value: state.q });
+    const tagSelect = h("select", { class: "kb-input", "aria-label": "Add a taxonomy filter" });
+    const chips = h("span", { class: "kb-chips" });
+    const opAnd = h("input", { type: "radio", name: "kb-op", value: "and", checked: state.op === "and" });
+    const opOr = h("input", { type: "radio", name: "kb-op", value: "or", checked: state.op === "or" });
+    const source = h("select", { class: "kb-input", "aria-label": "Which tags count" },
+      h("option", { value: "curated", text: "curated tags" }),
+      h("option", { value: "any", text: "curated or suggested" }),
+      h("option", { value: "suggested", text: "suggested tags only" }));
+    source.value = state.src;
+    const kindBoxes = kinds.map((k) => h("input", { type: "checkbox", value: k, checked: state.kinds.includes(k) }));
+    const modBoxes = modalities.map((m) => h("input", { type: "checkbox", value: m, checked: state.mods.includes(m) }));
+    const yearFrom = h("input", { type: "number", class: "kb-input kb-year", "aria-label": "From year", placeholder: String(years.length ? Math.min(...years) : ""), value: state.from ?? "" });
+    const yearTo = h("input", { type: "number", class: "kb-input kb-year", "aria-label": "To year", placeholder: String(years.length ? Math.max(...years) : ""), value: state.to ?? "" });
+    const venueList = h("datalist", { id: "kb-venues" },
+      ...[...venues.entries()].sort((a, b) => b[1] - a[1]).map(([v]) => h("option", { value: v })));
+    const venue = h("input", { type: "search", class: "kb-input", list: "kb-venues", placeholder: "any venue", "aria-label": "Venue", value: state.venue });
+    const reset = h("button", { type: "button", class: "kb-button", text: "Clear filters" });
+    const count = h("p", { class: "kb-count", "aria-live": "polite" });
+    const pageSize = h("select", { class: "kb-input", "aria-label": "Rows per page" }, ...PAGE_SIZES.map((n) => h("option", { value: String(n), text: `${n} per page` })));
+    pageSize.value = String(state.size);
+
+    const checkGroup = (boxes) => h("span", { class: "kb-checks" }, ...boxes.map((box) => h("label", {}, box, ` ${box.value}`)));
+    const field = (label, ...controls) => h("div", { class: "kb-field" }, h("span", { class: "kb-label", text: label }), ...controls);
+    const filters = h("div", { class: "kb-filters" },
+      field("Text", text),
+      field("Taxonomy", tagSelect, h("span", { class: "kb-op" }, h("label", {}, opAnd, " all (AND)"), h("label", {}, opOr, " any (OR)")), source, chips),
+      field("Kind", checkGroup(kindBoxes)),
+      field("Modality", checkGroup(modBoxes)),
+      field("Year", yearFrom, " – ", yearTo),
+      field("Venue", venue, venueList),
+      h("div", { class: "kb-field" }, reset, pageSize));
+
+    // --- the table
+    const columns = [["title", "Title"], ["kind", "Kind"], ["date", "Date"], ["venue", "Venue"], [null, "Modalities"], [null, "Tags"], [null, "arXiv"]];
+    const headRow = h("tr");
+    const sortButtons = new Map();
+    for (const [key, label] of columns) {
+      if (key) {
+        const button = h("button", { type: "button", class: "kb-sort", text: label, onclick: () => {
+          state.sort = state.sort === key ? `-${key}` : key;
+          update({ keepPage: false });
+        } });
+        sortButtons.set(key, button);
+        headRow.append(h("th", { scope: "col" }, button));
+      } else headRow.append(h("th", { scope: "col", text: label }));
+    }
+    const body = h("tbody");
+    const table = h("table", { class: "kb-table" }, h("thead", {}, headRow), body);
+    const pager = h("nav", { class: "kb-pager", "aria-label": "Pages" });
+    container.replaceChildren(filters, count, h("div", { class: "kb-table-scroll" }, table), pager);
+
+    function fillTagSelect() {
+      const counts = new Map();
+      for (const item of items) {
+        const keys = new Set([...(state.src !== "suggested" ? item.curated : []), ...(state.src !== "curated" ? item.suggested.keys() : [])]);
+        for (const k of keys) counts.set(k, (counts.get(k) || 0) + 1);
+      }
+      const groups = new Map();
+      for (const node of taxonomy.order) {
+        if (!groups.has(node.tax)) groups.set(node.tax, h("optgroup", { label: TAXONOMY_TITLES[node.tax] || node.tax || "other" }));
+        const option = h("option", { value: node.key, text: `${"\u00a0\u00a0".repeat(node.depth)}${node.name} (${counts.get(node.key) || 0})`, disabled: state.tags.includes(node.key) });
+        groups.get(node.tax).append(option);
+      }
+      tagSelect.replaceChildren(h("option", { value: "", text: "Add a taxonomy node…" }), ...groups.values());
+      tagSelect.value = "";
+    }
+
+    function renderChips() {
+      chips.replaceChildren(...state.tags.map((key) => h("span", { class: "kb-chip", title: nodePath(taxonomy, key) },
+        taxonomy.nodes.get(key)?.name ?? key,
+        h("button", { type: "button", class: "kb-chip-remove", "aria-label": `Remove ${taxonomy.nodes.get(key)?.name ?? key}`, text: "×", onclick: () => {
+          state.tags = state.tags.filter((t) => t !== key);
+          fillTagSelect();
+          update({ keepPage: false });
+        } }))));
+    }
+
+    function tagChip(key, score) {
+      const node = taxonomy.nodes.get(key);
+      const chip = h("span", { class: score === undefined ? "kb-tag" : "kb-tag kb-tag-suggested", title: nodePath(taxonomy, key) + (score === undefined ? " (curated)" : " (suggested)") },
+        node?.name ?? key.slice(key.indexOf(":") + 1));
+      if (score !== undefined && Number.isFinite(score)) chip.append(h("span", { class: "kb-score", text: score.toFixed(2) }));
+      return chip;
+    }
+
+    function renderRow(item) {
+      const link = pageUrl(root, item.row.url);
+      const title = link ? h("a", { href: link.href, text: item.title }) : h("span", { text: item.title });
+      const tags = h("td", { class: "kb-tags" }, ...item.shownCurated.map((k) => tagChip(k)));
+      if (state.src !== "curated") for (const s of item.shownSuggested) tags.append(tagChip(s.key, s.score));
+      const arxiv = item.row.arxiv ? h("a", { href: `https://arxiv.org/abs/${encodeURIComponent(String(item.row.arxiv))}`, text: String(item.row.arxiv), rel: "noopener" }) : "";
+      return h("tr", {},
+        h("td", { class: "kb-title" }, title),
+        h("td", { text: item.kind }),
+        h("td", { class: "kb-date", text: item.date }),
+        h("td", { text: item.venue }),
+        h("td", { text: item.modalities.join(", ") }),
+        tags,
+        h("td", { class: "kb-arxiv" }, arxiv));
+    }
+
+    function update({ keepPage }) {
+      if (!keepPage) state.page = 1;
+      const terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+      const hits = sortItems(items.filter((item) => matches(item, state, terms)), state.sort);
+      const pages = Math.max(1, Math.ceil(hits.length / state.size));
+      state.page = Math.min(state.page, pages);
+      const start = (state.page - 1) * state.size;
+      const shown = hits.slice(start, start + state.size);
+      const fragment = document.createDocumentFragment();
+      for (const item of shown) fragment.append(renderRow(item));
+      body.replaceChildren(fragment);
+      if (!hits.length) body.append(h("tr", {}, h("td", { colspan: String(columns.length), class: "kb-empty", text: "No entry matches these filters." })));
+      count.textContent = hits.length === items.length
+        ? `${items.length} entries`
+        : `${hits.length} of ${items.length} entries match`;
+      if (hits.length > shown.length) count.textContent += ` (showing ${start + 1}–${start + shown.length})`;
+      count.dataset.count = String(hits.length);
+      for (const [key, button] of sortButtons) {
+        const direction = state.sort === key ? "ascending" : state.sort === `-${key}` ? "descending" : null;
+        button.parentElement.setAttribute("aria-sort", direction || "none");
+        button.dataset.direction = direction || "";
+      }
+      renderChips();
+      renderPager(pages);
+      writeState(state);
+    }
+
+    function renderPager(pages) {
+      pager.replaceChildren();
+      if (pages <= 1) return;
+      const go = (page) => () => {
+        state.page = page;
+        update({ keepPage: true });
+        container.scrollIntoView({ block: "start" });
+      };
+      pager.append(
+        h("button", { type: "button", class: "kb-button", text: "‹ Previous", disabled: state.page === 1, onclick: go(state.page - 1) }),
+        h("span", { class: "kb-page", text: ` page ${state.page} of ${pages} ` }),
+        h("button", { type: "button", class: "kb-button", text: "Next ›", disabled: state.page === pages, onclick: go(state.page + 1) }));
+    }
+
+    const refilter = () => update({ keepPage: false });
+    text.addEventListener("input", debounce(() => { state.q = text.value.trim(); refilter(); }, 150));
+    venue.addEventListener("input", debounce(() => { state.venue = venue.value.trim(); refilter(); }, 150));
+    tagSelect.addEventListener("change", () => {
+      if (tagSelect.value && !state.tags.includes(tagSelect.value)) state.tags.push(tagSelect.value);
+      fillTagSelect();
+      refilter();
+    });
+    for (const radio of [opAnd, opOr]) radio.addEventListener("change", () => { state.op = radio.value; refilter(); });
+    source.addEventListener("change", () => { state.src = source.value; fillTagSelect(); refilter(); });
+    for (const box of kindBoxes) box.addEventListener("change", () => { state.kinds = kindBoxes.filter((b) => b.checked).map((b) => b.value); refilter(); });
+    for (const box of modBoxes) box.addEventListener("change", () => { state.mods = modBoxes.filter((b) => b.checked).map((b) => b.value); refilter(); });
+    const readYear = (input) => (input.value === "" || !Number.isFinite(Number(input.value)) ? null : Number(input.value));
+    for (const input of [yearFrom, yearTo]) {
+      input.addEventListener("input", debounce(() => { state.from = readYear(yearFrom); state.to = readYear(yearTo); refilter(); }, 250));
+    }
+    pageSize.addEventListener("change", () => { state.size = Number(pageSize.value); refilter(); });
+    reset.addEventListener("click", () => {
+      Object.assign(state, { ...DEFAULT_STATE, tags: [], kinds: [], mods: [], sort: state.sort, size: state.size });
+      text.value = venue.value = yearFrom.value = yearTo.value = "";
+      for (const box of [...kindBoxes, ...modBoxes]) box.checked = false;
+      opAnd.checked = true;
+      source.value = state.src;
+      fillTagSelect();
+      refilter();
+    });
+
+    // Tags named in the URL that the taxonomy does not know are dropped rather than matching nothing.
+    state.tags = state.tags.filter((t) => taxonomy.nodes.has(t));
+    fillTagSelect();
+    return { update };
+  }
+
+  // ---------------------------------------------------------------- graphs
+
+  const liveRenderers = new Set();
+
+  /** Build a graphology graph from the serialized form, keeping sigma's reserved `type` out of the data. */
+  function buildGraph(data) {
+    const graph = new window.graphology.MultiGraph();
+    for (const node of data?.nodes || []) {
+      const a = { ...(node.attributes || {}) };
+      // In sigma `type` picks a render program; ours carries a meaning of its own, so it is renamed.
+      if ("type" in a) { a.nodeType = a.type; delete a.type; }
+      a.label = a.label === undefined || a.label === null ? String(node.key) : String(a.label);
+      a.size = Number.isFinite(Number(a.size)) && Number(a.size) > 0 ? Number(a.size) : 4;
+      if (!graph.hasNode(String(node.key))) graph.addNode(String(node.key), a);
+    }
+    for (const edge of data?.edges || []) {
+      const [source, target] = [String(edge.source), String(edge.target)];
+      if (!graph.hasNode(source) || !graph.hasNode(target)) continue;
+      const a = { ...(edge.attributes || {}) };
+      if ("type" in a) { a.relation = a.type; delete a.type; }
+      a.size = Number.isFinite(Number(a.size)) && Number(a.size) > 0 ? Number(a.size) : 1;
+      if (edge.undirected) graph.addUndirectedEdge(source, target, a);
+      else graph.addDirectedEdge(source, target, a);
+    }
+    // Layout comes from the build; a node without a position goes on a circle rather than breaking the render.
+    const unplaced = graph.filterNodes((_, a) => !Number.isFinite(a.x) || !Number.isFinite(a.y));
+    unplaced.forEach((key, i) => {
+      const angle = (2 * Math.PI * i) / unplaced.length;
+      graph.mergeNodeAttributes(key, { x: Math.cos(angle), y: Math.sin(angle) });
+    });
+    return graph;
+  }
+
+  function graphLegend(graph) {
+    const groups = new Map(); // color -> Map(taxonomy label -> count)
+    graph.forEachNode((_, a) => {
+      if (!a.color) return;
+      const label = String(a.taxonomy ?? a.kind ?? "other");
+      if (!groups.has(a.color)) groups.set(a.color, new Map());
+      const byLabel = groups.get(a.color);
+      byLabel.set(label, (byLabel.get(label) || 0) + 1);
+    });
+    return [...groups.entries()].map(([color, byLabel]) => {
+      const [label] = [...byLabel.entries()].sort((x, y) => y[1] - x[1])[0];
+      return { color, label, count: [...byLabel.values()].reduce((s, n) => s + n, 0) };
+    }).sort((x, y) => y.count - x.count);
+  }
+
+  function legendLabel(raw, taxonomy) {
+    const node = taxonomy?.nodes.get(raw);
+    if (node) return `${TAXONOMY_TITLES[node.tax] || node.tax}: ${node.name}`;
+    const [tax, ...rest] = raw.split(":");
+    if (rest.length && TAXONOMY_TITLES[tax]) return `${TAXONOMY_TITLES[tax]}: ${rest.join(":")}`;
+    return TAXONOMY_TITLES[raw] || raw;
+  }
+
+  async function mountGraph(container, full) {
+    if (!window.graphology || !window.Sigma) throw new Error("the graph libraries did not load");
+    const url = dataUrl(container);
+    const root = siteRoot(url);
+    container.replaceChildren(h("p", { class: "kb-loading", text: "Loading the graph…" }));
+    const [data, taxonomyDoc] = await Promise.all([
+      fetchJSON(url),
+      // Only the legend uses the taxonomy (for node names); a graph without it still draws.
+      full ? fetchJSON(new URL("taxonomy.json", url)).catch(() => null) : null,
+    ]);
+    const graph = buildGraph(data);
+    const taxonomy = taxonomyDoc ? loadTaxonomy(taxonomyDoc, []) : null;
+    if (graph.order === 0) {
+      showProblem(container, "This graph has no nodes yet.");
+      return;
+    }
+    const centre = full ? null : decodeURIComponent(url.pathname.split("/").pop().replace(/\.json$/, ""));
+    const centreKey = centre === null ? null : graph.findNode((key) => key === centre || key.endsWith(`:${centre}`)) || null;
+
+    const stage = h("div", { class: full ? "kb-graph-stage" : "kb-graph-stage kb-graph-stage-mini" });
+    const highlight = { node: null, color: null };
+    const zoom = (how) => () => {
+      const camera = renderer.getCamera();
+      if (how === "in") camera.animatedZoom({ duration: 200 });
+      else if (how === "out") camera.animatedUnzoom({ duration: 200 });
+      else camera.animatedReset({ duration: 200 });
+    };
+    const tools = h("div", { class: "kb-graph-tools" },
+      h("button", { type: "button", class: "kb-button", "aria-label": "Zoom in", text: "+", onclick: zoom("in") }),
+      h("button", { type: "button", class: "kb-button", "aria-label": "Zoom out", text: "−", onclick: zoom("out") }),
+      h("button", { type: "button", class: "kb-button", "aria-label": "Reset view", text: "⟲", onclick: zoom("reset") }));
+    const info = h("p", { class: "kb-graph-info", "aria-live": "polite" });
+    const parts = [tools, stage];
+    if (full) {
+      const search = graphSearch(graph, (key) => focusNode(key));
+      tools.prepend(search);
+      const legend = h("ul", { class: "kb-legend" });
+      for (const { color, label, count } of graphLegend(graph).slice(0, 16)) {
+        const swatch = h("span", { class: "kb-swatch" });
+        swatch.style.background = color;
+        legend.append(h("li", {}, h("button", { type: "button", class: "kb-legend-item", title: "Highlight these nodes", onclick: () => {
+          highlight.color = highlight.color === color ? null : color;
+          highlight.node = null;
+          renderer.refresh({ skipIndexation: true });
+        } }, swatch, ` ${legendLabel(label, taxonomy)} (${count})`)));
+      }
+      parts.push(legend);
+    }
+    parts.push(info);
+    container.replaceChildren(...parts);
+    info.textContent = `${graph.order} nodes, ${graph.size} edges. ${full ? "Hover a node to see its neighbours; click it to open its page." : "Click a node to open its page."}`;
+
+    const renderer = new window.Sigma(graph, stage, {
+      allowInvalidContainer: true, // a mini graph inside a closed <details> has no height yet
+      labelRenderedSizeThreshold: full ? 6 : 0,
+      labelFont: "system-ui, sans-serif",
+      labelColor: { color: getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim() || "#222" },
+      defaultEdgeColor: "#c8c8c8",
+      hideEdgesOnMove: graph.size > 20000,
+      zIndex: true,
+      nodeReducer: (key, attrs) => {
+        const out = { ...attrs };
+        if (key === centreKey) { out.size = attrs.size * 1.6; out.forceLabel = true; out.zIndex = 2; }
+        const focus = highlight.node;
+        if (focus !== null) {
+          if (key === focus) { out.highlighted = true; out.forceLabel = true; out.zIndex = 3; }
+          else if (graph.areNeighbors(key, focus)) { out.forceLabel = !full || graph.degree(focus) < 30; out.zIndex = 1; }
+          else { out.color = "#e2e2e2"; out.label = ""; out.zIndex = 0; }
+        } else if (highlight.color !== null && attrs.color !== highlight.color) {
+          out.color = "#e2e2e2"; out.label = "";
+        }
+        return out;
+      },
+      edgeReducer: (key, attrs) => {
+        const focus = highlight.node;
+        if (focus !== null && !graph.hasExtremity(key, focus)) return { ...attrs, hidden: true };
+        if (highlight.color !== null) return { ...attrs, hidden: true };
+        return attrs;
+      },
+    });
+    liveRenderers.add(renderer);
+    container.kbSigma = renderer; // for the browser tests and the curious reader's console
+
+    function focusNode(key) {
+      highlight.node = key;
+      highlight.color = null;
+      const position = renderer.getNodeDisplayData(key);
+      if (position) renderer.getCamera().animate({ x: position.x, y: position.y, ratio: 0.25 }, { duration: 400 });
+      const a = graph.getNodeAttributes(key);
+      info.replaceChildren(`${a.label} (${graph.degree(key)} links) `);
+      const link = pageUrl(root, a.url);
+      if (link) info.append(h("a", { href: link.href, text: "open its page" }));
+      renderer.refresh({ skipIndexation: true });
+    }
+
+    renderer.on("enterNode", ({ node }) => {
+      highlight.node = node;
+      stage.style.cursor = graph.getNodeAttribute(node, "url") ? "pointer" : "default";
+      renderer.refresh({ skipIndexation: true });
+    });
+    renderer.on("leaveNode", () => {
+      highlight.node = null;
+      stage.style.cursor = "";
+      renderer.refresh({ skipIndexation: true });
+    });
+    renderer.on("clickNode", ({ node }) => {
+      const link = pageUrl(root, graph.getNodeAttribute(node, "url"));
+      if (link) window.location.assign(link.href);
+    });
+    renderer.once("afterRender", () => {
+      container.dataset.kbNodes = String(graph.order);
+      container.dataset.kbEdges = String(graph.size);
+      container.dataset.kbReady = "true";
+    });
+    renderer.refresh();
+  }
+
+  /** A search box over node labels; choosing a match calls onPick(nodeKey). */
+  function graphSearch(graph, onPick) {
+    const labels = [];
+    graph.forEachNode((key, a) => labels.push([key, a.label, a.label.toLowerCase()]));
+    const input = h("input", { type: "search", class: "kb-input kb-graph-search", placeholder: "Find a node…", "aria-label": "Find a node in the graph", autocomplete: "off" });
+    const list = h("ul", { class: "kb-graph-results", role: "listbox" });
+    let hits = [];
+    const pick = (key) => {
+      input.value = graph.getNodeAttribute(key, "label");
+      list.replaceChildren();
+      onPick(key);
+    };
+    input.addEventListener("input", debounce(() => {
+      const q = input.value.trim().toLowerCase();
+      hits = q ? labels.filter((l) => l[2].includes(q)).sort((a, b) => a[2].indexOf(q) - b[2].indexOf(q) || a[2].length - b[2].length).slice(0, 10) : [];
+      list.replaceChildren(...hits.map(([key, label]) => h("li", { role: "option" }, h("button", { type: "button", class: "kb-graph-hit", text: label, onclick: () => pick(key) }))));
+    }, 100));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && hits.length) { event.preventDefault(); pick(hits[0][0]); }
+      if (event.key === "Escape") list.replaceChildren();
+    });
+    return h("span", { class: "kb-graph-find" }, input, list);
+  }
+
+  // ---------------------------------------------------------------- mounting
+
+  function mount(container, fn, ...args) {
+    if (container.dataset.kbMounted) return;
+    container.dataset.kbMounted = "true";
+    fn(container, ...args).catch((error) => showProblem(container, `Could not show this: ${error.message}`));
+  }
+
+  function mountAll() {
+    // With instant navigation the old page's graphs leave the document; free their WebGL contexts.
+    for (const renderer of liveRenderers) {
+      if (!document.body.contains(renderer.getContainer())) {
+        renderer.kill();
+        liveRenderers.delete(renderer);
+      }
+    }
+    for (const c of document.querySelectorAll("#kb-table")) mount(c, mountTable);
+    for (const c of document.querySelectorAll("#kb-graph")) mount(c, mountGraph, true);
+    for (const c of document.querySelectorAll(".kb-mini-graph")) mount(c, mountGraph, false);
+  }
+
+  // mkdocs-material announces every page (also after instant navigation) on document$.
+  if (window.document$ && typeof window.document$.subscribe === "function") window.document$.subscribe(mountAll);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();
