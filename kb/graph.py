@@ -1,0 +1,340 @@
+"""The knowledge graph: works, datasets and taxonomy nodes, and every kind of link between them.
+
+Node keys: an entry's id (a slug, never holding ":"), or a taxonomy node's qualified id
+("codev:data4model/scaling"). Every edge carries a ``type``:
+
+    curated     entry -> taxonomy node, a tag set by people (weight 1)
+    suggested   entry -> taxonomy node, a machine suggestion (weight = its score)
+    parent      taxonomy node -> child node
+    trained_on, evaluated_on, introduces, builds_on   entry -> entry, the typed relations
+    similar     entry -> entry, one of its nearest neighbours by embedding (weight = cosine)
+
+Only numpy and networkx are needed; vectors come in already computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from kb.schema import MMLLMS_IO, RELATION_TYPES, Entry
+from kb.store import KB, write_text_atomic
+
+if TYPE_CHECKING:
+    from kb.embed import Vectors
+
+FORMATS = ("node-link", "graphml")
+SUGGESTIONS_PER_TAXONOMY = 3  # the best few machine suggestions become edges
+MIN_SUGGESTION_SCORE = 0.05
+LAYOUT_SEED = 7
+REPULSION_SAMPLE = 800
+
+# One colour per top-level node that entries are coloured by, and for the rest.
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#1f77b4", "#17becf",
+)  # fmt: skip
+TAXONOMY_COLOUR = "#555555"
+UNTAGGED_COLOUR = "#9e9e9e"
+_MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
+
+
+def node_key(taxonomy: str, node_id: str) -> str:
+    return f"{taxonomy}:{node_id}"
+
+
+def entry_url(entry_id: str) -> str:
+    """The entry's page, relative to the site root."""
+    return f"entries/{entry_id}/"
+
+
+def node_url(taxonomy: str, node_id: str) -> str:
+    """A taxonomy node's page, relative to the site root."""
+    return f"taxonomy/{taxonomy}/{node_id}/"
+
+
+def curated_tags(entry: Entry) -> dict[str, list[str]]:
+    """An entry's curated tags per taxonomy as node ids; the MM-LLMs facets map onto its nodes."""
+    mm = [f"functional/{f}" for f in entry.tags.mmllms.functional]
+    mm += [f"design/{d}" for d in entry.tags.mmllms.design]
+    if entry.tags.mmllms.functional or entry.tags.mmllms.design:
+        # Modalities and architecture parts are facets only for entries the MM-LLMs list classifies.
+        codes = {_MODALITY_CODE[m] for m in (*entry.modalities.input, *entry.modalities.output) if m in _MODALITY_CODE}
+        mm += [f"modalities/{c}" for c in sorted(codes)]
+    if entry.architecture is not None:
+        mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
+    return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
+
+
+def suggested_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
+    """The best machine suggestions per taxonomy for an entry (empty when there are none)."""
+    found = kb.suggestions.get(entry_id)
+    if found is None:
+        return {"codev": [], "yin": []}
+    out = {}
+    for tax in ("codev", "yin"):
+        ranked = sorted(getattr(found, tax), key=lambda s: -s.score)
+        out[tax] = [(s.tag, s.score) for s in ranked[:limit] if s.score >= MIN_SUGGESTION_SCORE]
+    return out
+
+
+def entry_group(kb: KB, entry: Entry) -> str:
+    """The top-level node an entry is coloured by: its first curated yin or codev tag, else suggested."""
+    tags = curated_tags(entry)
+    for tax in ("yin", "codev"):
+        for tag in tags[tax]:
+            if tag in kb.taxonomies[tax]:
+                return node_key(tax, kb.taxonomies[tax].path(tag)[0].id)
+    for tax, ranked in suggested_tags(kb, entry.id, 1).items():
+        for tag, _ in ranked:
+            if tag in kb.taxonomies[tax]:
+                return node_key(tax, kb.taxonomies[tax].path(tag)[0].id)
+    return ""
+
+
+def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: bool = True) -> nx.MultiDiGraph:
+    """The whole KB as one graph; with ``layout``, every node gets x and y (deterministic)."""
+    graph = nx.MultiDiGraph()
+    for tax in kb.taxonomies:
+        for node in tax.walk():
+            graph.add_node(
+                node_key(tax.id, node.id),
+                label=node.name,
+                kind="taxonomy",
+                taxonomy=node_key(tax.id, tax.path(node.id)[0].id),
+                url=node_url(tax.id, node.id),
+                depth=node.depth,
+            )
+            if node.parent is not None:
+                graph.add_edge(node_key(tax.id, node.parent), node_key(tax.id, node.id), type="parent", weight=1.0)
+    for entry in kb.entries.values():
+        graph.add_node(
+            entry.id,
+            label=entry.display_name,
+            kind=entry.kind.value,
+            taxonomy=entry_group(kb, entry),
+            url=entry_url(entry.id),
+            year=entry.year or 0,
+        )
+    for entry in kb.entries.values():
+        for tax, tags in curated_tags(entry).items():
+            for tag in tags:
+                if tag in kb.taxonomies[tax]:
+                    graph.add_edge(entry.id, node_key(tax, tag), type="curated", weight=1.0)
+        for tax, ranked in suggested_tags(kb, entry.id).items():
+            for tag, score in ranked:
+                if tag in kb.taxonomies[tax]:
+                    graph.add_edge(entry.id, node_key(tax, tag), type="suggested", weight=round(float(score), 4))
+        for rel, target in entry.relations.items():
+            if target in kb.entries:
+                graph.add_edge(entry.id, target, type=rel, weight=1.0)
+    if vectors is not None and k > 0:
+        for entry_id in kb.entries:
+            if entry_id not in vectors:
+                continue
+            for other, score in vectors.nearest(entry_id, k):
+                if other in kb.entries:
+                    graph.add_edge(entry_id, other, type="similar", weight=round(float(score), 4))
+    _size_and_colour(graph)
+    if layout:
+        place(graph)
+    return graph
+
+
+def _size_and_colour(graph: nx.MultiDiGraph) -> None:
+    groups = sorted({g for _, g in graph.nodes(data="taxonomy") if g})
+    colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    for key, data in graph.nodes(data=True):
+        degree = graph.degree(key)
+        if data["kind"] == "taxonomy":
+            data["color"] = TAXONOMY_COLOUR
+            data["size"] = round(4 + 2 * math.log1p(degree), 2)
+        else:
+            data["color"] = colour.get(data["taxonomy"], UNTAGGED_COLOUR)
+            data["size"] = round(2 + 1.2 * math.log1p(degree), 2)
+
+
+def place(graph: nx.MultiDiGraph, seed: int = LAYOUT_SEED, iterations: int = 50) -> None:
+    """A force-directed layout computed once at build time, the same for the same graph."""
+    simple = nx.Graph()
+    simple.add_nodes_from(sorted(graph.nodes))
+    for u, v, data in graph.edges(data=True):
+        weight = float(data.get("weight", 1.0))
+        if data["type"] == "similar":
+            weight *= 0.3  # similarity pulls gently; explicit links shape the picture
+        if simple.has_edge(u, v):
+            simple[u][v]["weight"] += weight
+        else:
+            simple.add_edge(u, v, weight=weight)
+    if simple.number_of_nodes() == 0:
+        return
+    keys = list(simple.nodes)
+    index = {key: i for i, key in enumerate(keys)}
+    edges = [(index[u], index[v], data["weight"]) for u, v, data in simple.edges(data=True)]
+    positions = fruchterman_reingold(len(keys), edges, seed=seed, iterations=iterations)
+    for key, (x, y) in zip(keys, positions, strict=True):
+        graph.nodes[key]["x"] = round(float(x), 3)
+        graph.nodes[key]["y"] = round(float(y), 3)
+
+
+def fruchterman_reingold(
+    n: int, edges: list[tuple[int, int, float]], *, seed: int, iterations: int, scale: float = 100.0
+) -> np.ndarray:
+    """Force-directed positions (n x 2): networkx's spring layout, vectorised in row blocks.
+
+    networkx switches to a per-node Python loop above 500 nodes, which takes minutes at 5,000
+    entries; the same forces computed a block of rows at a time take seconds and bounded memory.
+    """
+    rng = np.random.default_rng(seed)
+    pos = rng.random((n, 2), dtype=np.float64)
+    if n == 1:
+        return np.zeros((1, 2))
+    k = math.sqrt(1.0 / n)
+    temperature = 0.1
+    cooling = temperature / (iterations + 1)
+    src = np.array([e[0] for e in edges], dtype=np.intp)
+    dst = np.array([e[1] for e in edges], dtype=np.intp)
+    weight = np.array([e[2] for e in edges], dtype=np.float64)
+    block = max(1, 2_000_000 // min(n, REPULSION_SAMPLE))
+    for _ in range(iterations):
+        displacement = np.zeros_like(pos)
+        # Above REPULSION_SAMPLE nodes, repulsion comes from a fresh random sample each step,
+        # scaled up: O(n * sample) instead of O(n^2), the picture is the same at this size.
+        others = pos if n <= REPULSION_SAMPLE else pos[rng.choice(n, REPULSION_SAMPLE, replace=False)]
+        boost = n / len(others)
+        for start in range(0, n, block):
+            delta = (pos[start : start + block, None, :] - others[None, :, :]).astype(np.float32)
+            distance = np.maximum(np.sqrt((delta**2).sum(axis=2)), 0.01)
+            push = (delta * (boost * k * k / distance**2)[:, :, None]).sum(axis=1)
+            displacement[start : start + block] = push
+        if len(edges):
+            delta = pos[src] - pos[dst]
+            distance = np.maximum(np.sqrt((delta**2).sum(axis=1)), 0.01)
+            pull = delta * (weight * distance / k)[:, None]
+            np.subtract.at(displacement, src, pull)
+            np.add.at(displacement, dst, pull)
+        length = np.maximum(np.sqrt((displacement**2).sum(axis=1)), 0.01)
+        pos += displacement * (temperature / length)[:, None]
+        temperature -= cooling
+    pos -= pos.mean(axis=0)
+    extent = np.abs(pos).max()
+    return pos * (scale / extent) if extent > 0 else pos
+
+
+# ---------------------------------------------------------------- export
+
+EDGE_COLOURS = {
+    "curated": "#4e79a7",
+    "suggested": "#c6c6c6",
+    "parent": "#555555",
+    "similar": "#e0e0e0",
+}
+
+
+def to_graphology(graph: nx.MultiDiGraph | nx.MultiGraph) -> dict[str, Any]:
+    """graphology's serialised form (what sigma reads): nodes and edges with their attributes."""
+    nodes = []
+    for key, data in graph.nodes(data=True):
+        attrs = {name: data[name] for name in ("label", "x", "y", "size", "color", "kind", "taxonomy", "url") if name in data}
+        nodes.append({"key": key, "attributes": attrs})
+    edges = []
+    for i, (u, v, data) in enumerate(graph.edges(data=True)):
+        kind = data["type"]
+        weight = float(data.get("weight", 1.0))
+        edges.append(
+            {
+                "key": f"e{i}",
+                "source": u,
+                "target": v,
+                "attributes": {
+                    "type": kind,
+                    "weight": weight,
+                    "size": round(0.5 + weight, 2) if kind in ("curated", "parent") else 0.5,
+                    "color": EDGE_COLOURS.get(kind, "#f28e2b"),
+                },
+            }
+        )
+    return {"attributes": {}, "options": {"type": "mixed", "multi": True, "allowSelfLoops": False}, "nodes": nodes, "edges": edges}
+
+
+def neighbourhood(graph: nx.MultiDiGraph, entry_id: str, *, max_nodes: int = 40) -> nx.MultiDiGraph:
+    """An entry, its direct neighbours (strongest first, at most ``max_nodes``) and the links among them."""
+    around: Counter[str] = Counter()
+    for _, other, data in graph.out_edges(entry_id, data=True):
+        around[other] += float(data.get("weight", 1.0)) + (1.0 if data["type"] != "similar" else 0.0)
+    for other, _, data in graph.in_edges(entry_id, data=True):
+        around[other] += float(data.get("weight", 1.0)) + (1.0 if data["type"] != "similar" else 0.0)
+    keep = [entry_id] + [key for key, _ in sorted(around.items(), key=lambda kv: (-kv[1], kv[0]))[: max_nodes - 1]]
+    sub = graph.subgraph(keep).copy()
+    _local_layout(sub, entry_id)
+    return sub
+
+
+def _local_layout(sub: nx.MultiDiGraph, centre: str) -> None:
+    """The centre in the middle, its neighbours on a circle ordered by kind (deterministic)."""
+    others = sorted((n for n in sub.nodes if n != centre), key=lambda n: (sub.nodes[n]["kind"], n))
+    sub.nodes[centre].update(x=0.0, y=0.0)
+    for i, key in enumerate(others):
+        angle = 2 * math.pi * i / max(1, len(others))
+        sub.nodes[key].update(x=round(10 * math.cos(angle), 3), y=round(10 * math.sin(angle), 3))
+
+
+def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
+    """Write ``graph`` as node-link JSON or GraphML, atomically."""
+    if fmt == "node-link":
+        data = nx.node_link_data(graph, edges="links")
+        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    elif fmt == "graphml":
+        text = "\n".join(nx.generate_graphml(graph)) + "\n"
+    else:
+        from kb.errors import UsageError
+
+        raise UsageError(f"unknown graph format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    write_text_atomic(path, text)
+    return path
+
+
+# ---------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Ranked:
+    id: str
+    label: str
+    kind: str
+    count: int  # links of the kind the ranking counts
+    score: float  # centrality
+
+
+def most_used_datasets(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
+    """Datasets and benchmarks by how many works train on, evaluate on or introduce them."""
+    users: Counter[str] = Counter()
+    for u, v, data in graph.edges(data=True):
+        if data["type"] in RELATION_TYPES and graph.nodes[v]["kind"] in ("dataset", "benchmark"):
+            users[v] += 1
+    ranked = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return [Ranked(key, graph.nodes[key]["label"], graph.nodes[key]["kind"], count, float(count)) for key, count in ranked]
+
+
+def most_connected_works(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
+    """Works by degree centrality over typed relations and taxonomy membership (similarity left out)."""
+    explicit = nx.Graph()
+    for u, v, data in graph.edges(data=True):
+        if data["type"] != "similar":
+            explicit.add_edge(u, v)
+    if explicit.number_of_nodes() == 0:
+        return []
+    centrality = nx.degree_centrality(explicit)
+    works = [k for k, d in graph.nodes(data=True) if d["kind"] not in ("taxonomy", "dataset", "benchmark") and k in explicit]
+    works.sort(key=lambda k: (-centrality[k], k))
+    return [
+        Ranked(k, graph.nodes[k]["label"], graph.nodes[k]["kind"], explicit.degree(k), round(centrality[k], 4))
+        for k in works[:n]
+    ]
