@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+WEBSTAMP := web/node_modules/.installed-stamp
 
-.PHONY: setup site test check lint clean
+.PHONY: setup site serve test test-fast check lint bench clean browser
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEBSTAMP)
 
 # torch first and pinned: the CPU wheel lies on disk; an unpinned one pulls gigabytes of CUDA.
 $(STAMP): pyproject.toml
@@ -16,18 +17,40 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The site's JavaScript libraries: exact versions from web/package-lock.json, from the npm registry.
+$(WEBSTAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEBSTAMP)
+
+# Browser tests drive Debian's chromium; install it when it is missing and we can, else say so loudly.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "chromium is missing: installing it with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "!!! could not install chromium: the browser tests will be SKIPPED"; \
+	else \
+	  echo "!!! chromium is missing and cannot be installed here: the browser tests will be SKIPPED"; \
+	fi
+
 check: setup
 	$(VENV)/bin/kb check
 
 site: setup
-	$(VENV)/bin/kb check
+	$(VENV)/bin/kb build
 
-test: setup
+serve: setup
+	$(VENV)/bin/kb serve
+
+test: setup browser
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: setup
 	$(VENV)/bin/ruff check kb tests tools
 	$(VENV)/bin/mypy kb
 
 clean:
-	rm -rf $(VENV) site .kb-cache
+	rm -rf $(VENV) site .kb-cache .kb-build web/node_modules
