@@ -1,0 +1,69 @@
+"""kb build, kb serve, kb graph: the static site and the knowledge graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kb.cli import State, main, pass_state
+
+
+@main.command()
+@pass_state
+def build(state: State) -> None:
+    """Build the site: check, embed, suggest, graph, render, then mkdocs build --strict.
+
+    One line per stage on stderr. The new site replaces the site folder only when every stage
+    succeeded; problems found by kb check stop the build (exit 1).
+    """
+    from kb.site.build import build as build_site
+
+    build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--no-build", is_flag=True, help="Serve the site folder as it is, without building it first.")
+@pass_state
+def serve(state: State, port: int, no_build: bool) -> None:
+    """Build the site, then serve it on http://127.0.0.1:PORT/ until interrupted."""
+    from kb.site.serve import serve_folder
+
+    if not no_build:
+        from kb.site.build import build as build_site
+
+        build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
+    serve_folder(
+        state.root / state.config.site_dir,
+        port,
+        announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True),
+    )
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["node-link", "graphml"]),
+    default="node-link",
+    show_default=True,
+    help="node-link: networkx's JSON; graphml: for Gephi, Cytoscape and networkx.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
+)
+@click.option("--no-similar", is_flag=True, help="Leave out the nearest-neighbour edges (and the need for embeddings).")
+@pass_state
+def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
+    """Write the knowledge graph: works, datasets, taxonomy nodes and every link between them."""
+    from kb.graph import build_graph, write_graph
+
+    vectors = None
+    if not no_similar:
+        from kb.embed import embed_kb
+
+        vectors = embed_kb(state.kb(), state.config)
+    built = build_graph(state.kb(), vectors, k=state.config.neighbours)
+    write_graph(built, output, fmt)
+    click.echo(f"wrote {output}: {built.number_of_nodes()} nodes, {built.number_of_edges()} edges", err=True)

@@ -1,0 +1,199 @@
+"""`kb build`: the whole pipeline, stage by stage, ending in `mkdocs build --strict`.
+
+    check -> embed -> suggest (when kb.classify exists) -> graph -> render -> mkdocs
+
+Generated pages go to a build folder (``.kb-build/docs``: the committed docs/ plus everything
+``render_site`` returns plus the browser assets), never into docs/. mkdocs reads the committed
+mkdocs.yml with its docs_dir pointed there and writes into a fresh temporary folder, which replaces
+the site folder only when the build succeeded: a failed build leaves the last good site in place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.errors import KBError, ProblemsError
+
+if TYPE_CHECKING:
+    import click
+
+    from kb.config import Config
+    from kb.embed import Embedder
+
+BUILD_DIR = ".kb-build"
+
+
+class SiteBuildError(KBError):
+    """mkdocs could not build the site (a warning under --strict counts)."""
+
+
+@dataclass(frozen=True)
+class StageReport:
+    stage: str
+    detail: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.stage:<8} {self.detail} ({self.seconds:.1f} s)"
+
+
+Report = Callable[[StageReport], None]
+
+
+class _Clock:
+    def __init__(self, report: Report):
+        self.report = report
+        self.start = time.perf_counter()
+
+    def done(self, stage: str, detail: str) -> None:
+        now = time.perf_counter()
+        self.report(StageReport(stage, detail, now - self.start))
+        self.start = now
+
+
+def build_docs_dir(root: Path) -> Path:
+    return root / BUILD_DIR / "docs"
+
+
+def build(
+    root: Path,
+    config: Config,
+    *,
+    report: Report = lambda r: None,
+    commands: click.Group | None = None,
+    embedder: Embedder | None = None,
+) -> Path:
+    """Run every stage and swap the new site in; return the site folder."""
+    from kb.check import check_kb
+    from kb.embed import embed_kb
+    from kb.graph import build_graph
+    from kb.store import load_kb
+
+    clock = _Clock(report)
+    checked = check_kb(root)
+    if not checked.ok:
+        raise ProblemsError(checked.problems)
+    clock.done("check", checked.summary())
+
+    kb = load_kb(root)
+    counts: list[int] = []
+    vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
+    clock.done("embed", f"{len(vectors)} entries, {counts[0] if counts else 0} encoded, the rest from the cache")
+
+    if importlib.util.find_spec("kb.classify") is not None:
+        from kb.classify import update_suggestions  # type: ignore[import-not-found,unused-ignore]
+
+        update_suggestions(kb, config, vectors)
+        kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
+        clock.done("suggest", f"{len(kb.suggestions)} entries with suggestions")
+    else:
+        clock.done(
+            "suggest", f"skipped: kb.classify is not installed; {len(kb.suggestions)} entries keep their suggestions"
+        )
+
+    graph = build_graph(kb, vectors, k=config.neighbours)
+    clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")
+
+    docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url)
+    pages = sum(1 for _ in docs.rglob("*.md"))
+    clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
+
+    site = root / config.site_dir
+    mkdocs_build(root, docs, site)
+    clock.done(
+        "mkdocs",
+        f"site built with --strict, no warnings, in {site.relative_to(root) if site.is_relative_to(root) else site}/",
+    )
+    return site
+
+
+def render_into(root: Path, kb, graph, *, commands: click.Group | None = None, site_url: str = "") -> Path:  # noqa: ANN001
+    """Write the build folder: docs/ as committed, the generated files, the browser assets."""
+    from kb.site import render_site
+    from kb.webassets import copy_assets
+
+    files = render_site(kb, graph, commands=commands, site_url=site_url)
+    docs = build_docs_dir(root)
+    if docs.exists():
+        shutil.rmtree(docs)
+    shutil.copytree(root / "docs", docs)
+    clash = sorted(p for p in files if (docs / p).exists())
+    if clash:
+        raise SiteBuildError(
+            f"docs/{clash[0]} is written by hand and would be overwritten by a generated page; rename it"
+        )
+    folders = {os.path.dirname(p) for p in files}
+    for folder in sorted(folders):
+        (docs / folder).mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        # The build folder is scratch space: the atomic step is the swap of the finished site.
+        with open(docs / rel, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    copy_assets(docs / "assets" / "kb")
+    return docs
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname}: {record.getMessage()}")
+
+
+def mkdocs_build(root: Path, docs: Path, site: Path) -> None:
+    """`mkdocs build --strict` of mkdocs.yml with docs_dir=``docs``, into a temporary folder swapped in on success."""
+    from mkdocs.commands.build import build as mkdocs_run
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    _quiet_jieba()
+    scratch = root / BUILD_DIR
+    scratch.mkdir(exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix="site-", dir=scratch))
+    logger = logging.getLogger("mkdocs")
+    collect = _Collect()
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(collect)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True)
+        mkdocs_run(config)
+    except MkDocsException as exc:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shown = "\n".join(collect.messages[:20]) or str(exc)
+        raise SiteBuildError(f"mkdocs build --strict failed ({exc}):\n{shown}") from None
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    swap_in(fresh, site)
+
+
+def swap_in(fresh: Path, site: Path) -> None:
+    """Replace ``site`` by ``fresh`` with two renames, so readers never see a half-written site."""
+    old = fresh.with_name(fresh.name + "-old")
+    if site.exists():
+        os.replace(site, old)
+    os.replace(fresh, site)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _quiet_jieba() -> None:
+    # Material's search plugin segments Chinese with jieba, which announces its dictionary on stderr.
+    if importlib.util.find_spec("jieba") is not None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)

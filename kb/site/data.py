@@ -1,0 +1,95 @@
+"""The JSON files the browser code (web/src/kb.js) reads, in the shapes of the web contract
+(see tests/sitefixture.py): the table's rows, the taxonomy, the global graph, and one small
+neighbourhood graph per entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import networkx as nx
+
+from kb.graph import entry_url, to_graphology
+from kb.site.escape import to_json
+from kb.site.model import SiteModel
+
+NEIGHBOURHOOD_SIZE = 30
+
+
+def table_rows(model: SiteModel) -> list[dict[str, Any]]:
+    rows = []
+    for entry in model.entries():
+        rows.append(
+            {
+                "id": entry.id,
+                "title": entry.title,
+                "name": entry.name,
+                "kind": entry.kind.value,
+                "date": entry.date,
+                "year": entry.year,
+                "venue": entry.venue,
+                "modalities": sorted({m.value for m in (*entry.modalities.input, *entry.modalities.output)}),
+                "arxiv": entry.arxiv,
+                "authors": entry.authors,
+                "url": entry_url(entry.id),
+                "curated": model.curated[entry.id],
+                "suggested": {
+                    tax: [{"tag": tag, "score": round(score, 3)} for tag, score in ranked]
+                    for tax, ranked in model.suggested[entry.id].items()
+                },
+            }
+        )
+    return rows
+
+
+def taxonomy_rows(model: SiteModel) -> dict[str, Any]:
+    return {
+        "taxonomy": [
+            {"id": n.id, "name": n.name, "parent": n.parent, "depth": n.depth, "taxonomy": tax.id}
+            for tax in model.kb.taxonomies
+            for n in tax.walk()
+        ]
+    }
+
+
+def neighbourhood_json(graph: nx.MultiDiGraph, entry_id: str, size: int = NEIGHBOURHOOD_SIZE) -> dict[str, Any]:
+    """An entry, its strongest direct neighbours and the links among them, centre in the middle.
+
+    The same choice as kb.graph.neighbourhood, in time bounded by the out-degrees of the nodes kept:
+    a taxonomy node's thousands of member edges are never walked, so each page costs the same at
+    5,000 entries as at 500.
+    """
+    strength: Counter[str] = Counter()
+    for _, other, data in graph.out_edges(entry_id, data=True):
+        strength[other] += float(data.get("weight", 1.0)) + (data["type"] != "similar")
+    for other, _, data in graph.in_edges(entry_id, data=True):
+        strength[other] += float(data.get("weight", 1.0)) + (data["type"] != "similar")
+    others = [k for k, _ in sorted(strength.items(), key=lambda kv: (-kv[1], kv[0]))[: size - 1]]
+    keep = {entry_id, *others}
+    sub = nx.MultiDiGraph()
+    ring = sorted(others, key=lambda k: (graph.nodes[k]["kind"], k))
+    sub.add_node(entry_id, **{**graph.nodes[entry_id], "x": 0.0, "y": 0.0})
+    for i, key in enumerate(ring):
+        angle = 2 * math.pi * i / max(1, len(ring))
+        sub.add_node(
+            key, **{**graph.nodes[key], "x": round(10 * math.cos(angle), 3), "y": round(10 * math.sin(angle), 3)}
+        )
+    for key in keep:
+        for _, target, data in graph.out_edges(key, data=True):
+            if target in keep:
+                sub.add_edge(key, target, **data)
+    return to_graphology(sub)
+
+
+def data_files(model: SiteModel) -> dict[str, str]:
+    """assets/data/*.json: every file the browser code fetches, by path relative to the docs folder."""
+    files = {
+        "assets/data/table.json": to_json(table_rows(model)),
+        "assets/data/taxonomy.json": to_json(taxonomy_rows(model)),
+        "assets/data/graph.json": to_json(to_graphology(model.graph)),
+    }
+    for entry_id in model.kb.entries:
+        files[f"assets/data/nbhd/{entry_id}.json"] = to_json(neighbourhood_json(model.graph, entry_id))
+    return files

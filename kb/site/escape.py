@@ -1,0 +1,59 @@
+"""Escaping, in one place: every piece of entry text passes through here on its way into a page.
+
+Pages are Markdown with HTML inside (tables, charts, placeholders), so one escaper must be right
+in both: ``escape_text`` turns HTML's special characters into entities (as Jinja's autoescape
+does) and Markdown's punctuation into numeric character references. References are inert in
+Markdown (no emphasis, link, list or table syntax can start from them) and a browser shows them
+as the characters they stand for, in Markdown and in raw HTML blocks alike; a backslash escape
+would show up literally inside an HTML block.
+
+The Jinja environment (``kb.site.templates``) applies ``escape_text`` to every value a template
+prints, so templates never escape by hand; fragments built here are ``Markup`` and pass as they are.
+JSON data files go through ``to_json``, which also escapes ``<``, ``>`` and ``&`` so that a data
+file can never be read as markup, even when served with the wrong type.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+
+# Everything Python-Markdown or the extensions we enable give a meaning to, plus HTML's own.
+_MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!|~^=:$@"
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _MARKDOWN_PUNCTUATION}
+_TABLE |= {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"}
+# Line breaks would end a table row or a list item; entries never need them inside a page line.
+_TABLE |= {ord("\n"): " ", ord("\r"): " ", 0x2028: " ", 0x2029: " "}
+
+
+def escape_text(value: object) -> Markup:
+    """Any value as inert text for a Markdown page or an HTML fragment inside one."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(str(value).translate(_TABLE))
+
+
+def escape_attr(value: object) -> Markup:
+    """A value for an HTML attribute (urls, data-src): HTML-escaped only, so urls stay urls."""
+    from markupsafe import escape
+
+    return escape(str(value))
+
+
+def safe_url(value: str | None) -> str | None:
+    """Only http(s) urls become links (the schema checks this too; a page must not rely on it)."""
+    if (
+        value
+        and (value.startswith("https://") or value.startswith("http://"))
+        and not any(c in value for c in " <>\"'`")
+    ):
+        return value
+    return None
+
+
+def to_json(data: Any, *, indent: int | None = None) -> str:
+    """JSON for the site's data files: compact, UTF-8, and with no character that starts markup."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, separators=(",", ":") if indent is None else None)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

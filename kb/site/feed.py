@@ -1,0 +1,54 @@
+"""The Atom feed of recently added entries (feed.xml at the site root), written with feedgen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kb.graph import entry_url
+from kb.store import KB
+
+FEED_SIZE = 50
+FEED_PATH = "feed.xml"
+
+
+def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
+    """The ``size`` most recently added entries, newest first; links are absolute when ``site_url`` is set.
+
+    Atom wants absolute ids: with a site url they are the entries' pages, without one tag: URIs
+    that stay the same for the same entry. feedgen escapes every text it writes as XML.
+    """
+    from feedgen.feed import FeedGenerator
+
+    base = site_url.rstrip("/") + "/" if site_url else ""
+    added = sorted((e for e in kb.entries.values() if e.added), key=lambda e: (e.added or "", e.id), reverse=True)[
+        :size
+    ]
+    newest = _timestamp(added[0].added) if added else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    feed = FeedGenerator()
+    feed.id(f"{base}{FEED_PATH}" if base else "tag:kb,2024:feed")
+    feed.title("kb: entries recently added")
+    feed.subtitle("New works, datasets and benchmarks in the multimodal LLM knowledge base.")
+    feed.link(href=f"{base}{FEED_PATH}" if base else FEED_PATH, rel="self")
+    feed.link(href=base or "./", rel="alternate")
+    feed.language("en")
+    feed.updated(newest)
+    # feedgen puts the entry added last first; add the oldest first so the newest leads.
+    for entry in reversed(added):
+        item = feed.add_entry()
+        url = f"{base}{entry_url(entry.id)}"
+        item.id(url if base else f"tag:kb,2024:entry/{entry.id}")
+        item.title(entry.title)
+        item.link(href=url)
+        when = _timestamp(entry.added)
+        item.updated(when)
+        item.published(when)
+        facts = [entry.kind.value, entry.date or "undated", entry.venue or ""]
+        item.summary(" · ".join(f for f in facts if f) + (f". {entry.summary}" if entry.summary else ""))
+        for author in entry.authors[:10]:
+            item.author({"name": author})
+    return feed.atom_str(pretty=True).decode("utf-8")
+
+
+def _timestamp(date: str | None) -> dt.datetime:
+    day = dt.date.fromisoformat(date) if date and len(date) == 10 else dt.date(2000, 1, 1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
