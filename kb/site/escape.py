@@ -15,6 +15,7 @@ file can never be read as markup, even when served with the wrong type.
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -51,6 +52,14 @@ def safe_url(value: str | None) -> str | None:
     ):
         return value
     return None
+
+
+def front_matter_title(text: str) -> Markup:
+    """A page title for the YAML front matter, as mkdocs-material prints it: raw, into <title> and
+    the header. So it is HTML-escaped here, non-ASCII as character references (no YAML escape can then
+    go wrong), and written as a JSON string, which YAML reads back unchanged."""
+    escaped = html.escape(text, quote=True).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return Markup(json.dumps(" ".join(escaped.split())))
 
 
 def to_json(data: Any, *, indent: int | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from kb.site.escape import escape_attr, escape_text
+from kb.site.escape import escape_attr, escape_text, front_matter_title
 
 
 def _finalize(value: Any) -> Any:
@@ -35,7 +35,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["attr"] = escape_attr
+    env.filters["href"] = escape_attr
+    env.filters["title_yaml"] = front_matter_title
     env.filters["score"] = lambda value: Markup(f"{float(value):.2f}")
     return env
 
