@@ -1,0 +1,416 @@
+"""The pure renderer (kb.site.render_site) on a small KB: page contents, the web contract, and
+hostile entry text that must arrive everywhere as inert text.
+
+The Markdown is rendered with Python-Markdown and the extensions mkdocs.yml enables, then parsed:
+no element made from entry text may carry an event handler, a script, an image or a javascript: link.
+KB_REGEN_GOLDEN=1 rewrites the golden page under tests/golden_site/.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.graph import build_graph, neighbourhood, to_graphology
+from kb.schema import Entry
+from kb.site import render_site
+from kb.site.data import neighbourhood_json
+from kb.site.escape import escape_text, front_matter_title, to_json
+from kb.store import KB
+from kb.taxonomy import load_taxonomies
+from tests.conftest import REPO
+from tests.intel_kb import HashingEmbedder
+
+GOLDEN = Path(__file__).parent / "golden_site"
+EXTENSIONS = ["tables", "attr_list", "admonition", "toc", "meta"]
+
+HOSTILE_TITLES = [
+    "<img src=x onerror=alert(1)>",
+    "</title><script>alert(3)</script>",
+    "[click](javascript:alert(4)) and ![i](x)",
+    "*em* _u_ `code` ~~s~~ **b** <b>bold</b> &amp; &lt;",
+    "{: onclick=alert(5) } | a | b |",
+    '"><svg onload=alert(6)>',
+    "# not a heading\n- not a list",
+    "1. not a list either",
+    "attributes at the end {: onclick=alert(7) }",
+]
+
+
+def _entry(**fields: object) -> Entry:
+    return Entry.model_validate(fields)
+
+
+def small_kb(root: Path, *, suggestions: bool) -> KB:
+    """Nine entries (hostile ones included) with tags, relations and, when asked, suggestions."""
+    kb = KB(root=root, taxonomies=load_taxonomies(REPO / "entries" / "taxonomies"))
+    entries = [
+        _entry(
+            id="llava",
+            title="Visual Instruction Tuning",
+            kind="model",
+            name="LLaVA",
+            arxiv="2304.08485",
+            date="2023-04-17",
+            venue="NeurIPS 2023",
+            authors=["Haotian Liu", "Chunyuan Li"],
+            affiliations=["University of Wisconsin–Madison"],
+            links={"paper": "https://arxiv.org/abs/2304.08485", "code": "https://github.com/haotian-liu/LLaVA"},
+            modalities={"input": ["text", "image"], "output": ["text"]},
+            tags={
+                "codev": ["data4model/scaling/up/acquisition"],
+                "yin": ["instruction-tuning"],
+                "mmllms": {"functional": ["understanding"], "design": ["end-to-end"]},
+            },
+            architecture={"modality_encoder": "CLIP ViT-L/14", "llm_backbone": "Vicuna-13B"},
+            relations={"introduces": ["llava-instruct"], "evaluated_on": ["mmbench"]},
+            added="2024-01-02",
+        ),
+        _entry(
+            id="llava-instruct",
+            title="LLaVA-Instruct-150K",
+            kind="dataset",
+            date="2023-04",
+            modalities={"input": ["image", "text"]},
+            added="2024-01-03",
+        ),
+        _entry(
+            id="mmbench",
+            title="MMBench: Is Your Multi-modal Model an All-around Player?",
+            kind="benchmark",
+            date="2023-07-12",
+            tags={"yin": ["evaluation"]},
+            added="2024-01-04",
+        ),
+        _entry(
+            id="untagged-work",
+            title="A Work Nobody Tagged Yet",
+            kind="method",
+            date="2024-05-06",
+            relations={"evaluated_on": ["mmbench"]},
+            added="2024-02-01",
+        ),
+    ]
+    for i, title in enumerate(HOSTILE_TITLES):
+        entries.append(
+            _entry(
+                id=f"hostile-{i}",
+                title=title,
+                kind="benchmark" if i % 2 else "model",
+                name=title,
+                venue=title,
+                authors=[title],
+                affiliations=[title],
+                aliases=[title],
+                summary=title,
+                date="2024-03-01",
+                added="2024-03-02",
+                tags={"yin": ["evaluation"]},
+                relations={"evaluated_on": ["mmbench"]} if i % 2 == 0 else {},
+                architecture={"llm_backbone": title} if i % 2 == 0 else None,
+            )
+        )
+    kb.entries = {e.id: e for e in entries}
+    if suggestions:
+        (root / "entries").mkdir(parents=True, exist_ok=True)
+        (root / "entries" / "suggestions.json").write_text(
+            json.dumps(
+                {
+                    "model": "test",
+                    "recipe": 1,
+                    "entries": {
+                        "untagged-work": {
+                            "codev": [{"tag": "model4data/synthesis/creator", "score": 0.61}],
+                            "yin": [{"tag": "hallucination", "score": 0.42}, {"tag": "rlhf", "score": 0.01}],
+                        },
+                    },
+                }
+            ),
+            encoding="utf-8",
+        )
+    return kb
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[KB, dict[str, str]]:
+    from kb.cli import main
+    from kb.embed import Vectors
+
+    kb = small_kb(tmp_path_factory.mktemp("kb"), suggestions=True)
+    ids = list(kb.entries)
+    matrix = HashingEmbedder().embed([kb.entries[i].title for i in ids])
+    graph = build_graph(kb, Vectors(ids, matrix, model="hashing-64"), k=3)
+    return kb, render_site(kb, graph, commands=main)
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, and the text inside <h1>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.h1: list[str] = []
+        self._in_h1 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_h1 = self._in_h1 or tag == "h1"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h1:
+            self.h1.append(data)
+
+
+def _html_of(page: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(markdown.markdown(page, extensions=EXTENSIONS))
+    return parser
+
+
+def _assert_inert(parsed: _Elements, where: str) -> None:
+    for tag, attrs in parsed.tags:
+        assert tag not in ("script", "img", "svg", "b", "iframe") or (
+            tag == "svg" and "kb-growth" in (attrs.get("class") or "")
+        ), (where, tag)
+        assert not [a for a in attrs if a.startswith("on")], (where, tag, attrs)
+        href = (attrs.get("href") or "").strip().lower()
+        assert not href.startswith("javascript"), (where, href)
+
+
+# ---------------------------------------------------------------- escaping
+
+
+def test_every_page_keeps_hostile_text_inert(rendered) -> None:
+    _, files = rendered
+    pages = {p: t for p, t in files.items() if p.endswith(".md")}
+    assert len(pages) > 60
+    for path, text in pages.items():
+        _assert_inert(_html_of(text), path)
+        # The front matter title is plain text for the theme (checked below); the body is Markdown.
+        body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+        for raw in ("<img", "<script", "<svg onload", "](javascript", "<b>", "*em*", "![i]"):
+            assert raw not in body, (path, raw)
+        for raw in ("<img", "<script", "<svg onload", "<b>"):
+            assert raw not in text, (path, raw)
+
+
+@pytest.mark.parametrize("index", range(len(HOSTILE_TITLES)))
+def test_a_hostile_title_is_the_heading_text_and_the_front_matter_title(rendered, index: int) -> None:
+    _, files = rendered
+    page = files[f"entries/hostile-{index}.md"]
+    md = markdown.Markdown(extensions=EXTENSIONS)
+    out = md.convert(page)
+    parser = _Elements()
+    parser.feed(out)
+    title = " ".join(HOSTILE_TITLES[index].split())
+    assert "".join(parser.h1) == title
+    # material prints the front matter title raw into <title>: it must be HTML-escaped there.
+    assert html.unescape(json.loads(md.Meta["title"][0])) == title
+    assert "<" not in json.loads(md.Meta["title"][0])
+
+
+def test_golden_hostile_entry_page(rendered) -> None:
+    _, files = rendered
+    golden = GOLDEN / "hostile-0.md"
+    if os.environ.get("KB_REGEN_GOLDEN"):
+        golden.write_text(files["entries/hostile-0.md"], encoding="utf-8")
+    assert files["entries/hostile-0.md"] == golden.read_text(encoding="utf-8")
+
+
+def test_json_data_holds_hostile_text_as_data_never_as_markup(rendered) -> None:
+    _, files = rendered
+    for path, text in files.items():
+        if path.endswith(".json"):
+            assert "<" not in text and ">" not in text, path
+    rows = json.loads(files["assets/data/table.json"])
+    assert {r["title"] for r in rows} >= set(HOSTILE_TITLES)
+    graph = json.loads(files["assets/data/graph.json"])
+    assert {n["attributes"]["label"] for n in graph["nodes"]} >= set(HOSTILE_TITLES)
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_escaped_text_renders_as_itself(text: str) -> None:
+    text = " ".join(text.split())
+    if not text:
+        return
+    parser = _Elements()
+    parser.feed(markdown.markdown(f"# {escape_text(text)}", extensions=EXTENSIONS))
+    assert "".join(parser.h1) == text
+    assert [t for t, _ in parser.tags] == ["h1"]
+    assert html.unescape(json.loads(front_matter_title(text))) == text
+
+
+def test_to_json_round_trips_and_escapes_markup_characters() -> None:
+    data = {"title": "</script><b>&</b>", "n": [1, 2.5, None]}
+    text = to_json(data)
+    assert "<" not in text and "&" not in text
+    assert json.loads(text) == data
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
+    _, files = rendered
+    page = files["entries/llava.md"]
+    assert page.splitlines()[5] == "# Visual Instruction Tuning"
+    assert "Haotian Liu, Chunyuan Li" in page
+    assert '<a href="https://github.com/haotian-liu/LLaVA">code</a>' in page
+    assert "| Modality encoder | CLIP ViT&#45;L/14 |" in page
+    assert "[Yin et al&#46;&#58; Multimodal Instruction Tuning](../taxonomy/yin/instruction-tuning.md)" in page
+    assert "**Introduces:** [LLaVA&#45;Instruct&#45;150K](llava-instruct.md)" in page
+    assert "**Evaluated on:** [MMBench" in page
+    assert "## Nearest neighbours" in page
+    assert '<div class="kb-mini-graph" data-src="../../assets/data/nbhd/llava.json"></div>' in page
+    dataset = files["entries/mmbench.md"]
+    assert "**Evaluated on by:** " in dataset and "(untagged-work.md)" in dataset
+    assert "**Introduced in:** [LLaVA](llava.md)" in files["entries/llava-instruct.md"]
+
+
+def test_suggested_tags_are_shown_apart_with_their_scores(rendered) -> None:
+    _, files = rendered
+    page = files["entries/untagged-work.md"]
+    assert "No curated tags yet." in page
+    curated, _, suggested = page.partition("Suggested by the classifier")
+    assert "model4data" not in curated
+    assert (
+        '(../taxonomy/codev/model4data/synthesis/creator.md) <span class="kb-suggested kb-score">0.61</span>'
+        in suggested
+    )
+    assert 'hallucination.md) <span class="kb-suggested kb-score">0.42</span>' in suggested
+    assert "rlhf" not in suggested  # below the floor of kb.graph's suggestions
+    node = files["taxonomy/yin/hallucination.md"]
+    assert "## Suggested entries" in node and '<span class="kb-score">0.42</span>' in node
+    assert "No entry carries this tag yet." in node
+
+
+def test_pages_work_without_a_suggestions_file(tmp_path: Path) -> None:
+    kb = small_kb(tmp_path, suggestions=False)
+    files = render_site(kb, build_graph(kb, None, layout=False))
+    assert "Suggested by the classifier" not in files["entries/untagged-work.md"]
+    assert json.loads(files["assets/data/table.json"])[0]["suggested"] == {"codev": [], "yin": []}
+
+
+def test_node_page_counts_the_subtree_and_charts_growth(rendered) -> None:
+    _, files = rendered
+    page = files["taxonomy/codev/data4model.md"]
+    assert "**1** entries carry this tag or one below it" in page
+    assert "[Data for scaling MLLMs](data4model/scaling.md) (1)" in page
+    assert '<svg class="kb-growth"' in page and "<td>2023</td><td>1</td><td>0</td>" in page
+    evaluation = files["taxonomy/yin/evaluation.md"]
+    assert f"**{1 + len(HOSTILE_TITLES)}** entries" in evaluation
+
+
+def test_every_markdown_link_points_at_a_rendered_page(rendered) -> None:
+    _, files = rendered
+    docs = {p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*.md")}
+    known = set(files) | docs
+    for path, text in files.items():
+        if not path.endswith(".md"):
+            continue
+        for target in re.findall(r"\]\(([^)#]+\.(?:md|xml|json))(?:#[^)]*)?\)", text):
+            resolved = os.path.normpath(os.path.join(os.path.dirname(path), target)).replace(os.sep, "/")
+            assert resolved in known, (path, target)
+
+
+def test_overview_pages(rendered) -> None:
+    kb, files = rendered
+    table = files["entries/index.md"]
+    assert '<div id="kb-table" data-src="../assets/data/table.json"></div>' in table
+    assert table.count("](") == len(kb.entries)
+    assert '<div id="kb-graph" data-src="assets/data/graph.json"></div>' in files["graph.md"]
+    timeline = files["timeline.md"]
+    assert "<th>Quarter</th>" in timeline and "2023 Q2" in timeline and "background: rgba(" in timeline
+    datasets = files["datasets.md"]
+    assert "| 1 | [MMBench" in datasets  # the most used benchmark comes first
+    assert "## Most connected works" in datasets
+    taxonomy = files["taxonomy/index.md"]
+    assert "## Data&#45;model co&#45;development of MLLMs { #codev }" in taxonomy
+
+
+def test_reference_pages_cover_every_field_setting_and_command(rendered) -> None:
+    import click
+
+    from kb.cli import main
+    from kb.config import Config
+    from kb.site.reference import iter_commands
+
+    _, files = rendered
+    schema = files["reference/schema.md"]
+    for name in Entry.model_fields:
+        assert f"| `{name}` |" in schema
+    config = files["reference/config.md"]
+    for name in Config.model_fields:
+        assert f"| `{name}` | `KB_{name.upper()}` |" in config
+    cli = files["reference/cli.md"]
+    names = [name for name, _, _ in iter_commands(main)]
+    assert {"kb build", "kb serve", "kb graph", "kb check"} <= set(names)
+    for name in names:
+        assert f"## {name}\n" in cli
+    assert isinstance(main, click.Group)
+
+
+def test_feed_lists_recent_entries_newest_first(rendered) -> None:
+    kb, files = rendered
+    root = ET.fromstring(files["feed.xml"].encode("utf-8"))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.findtext("a:title", namespaces=ns) for e in root.findall("a:entry", ns)]
+    assert len(titles) == len(kb.entries)
+    assert set(titles) >= set(HOSTILE_TITLES)
+    updated = [e.findtext("a:updated", namespaces=ns) for e in root.findall("a:entry", ns)]
+    assert updated == sorted(updated, reverse=True)
+    assert titles[-1] == "Visual Instruction Tuning"
+
+
+# ---------------------------------------------------------------- the web contract
+
+
+def test_table_rows_follow_the_web_contract(rendered) -> None:
+    _, files = rendered
+    rows = {r["id"]: r for r in json.loads(files["assets/data/table.json"])}
+    llava = rows["llava"]
+    contract = {"id", "title", "kind", "date", "year", "venue", "modalities", "arxiv", "url", "curated", "suggested"}
+    assert contract <= set(llava)
+    assert llava["url"] == "entries/llava/" and llava["year"] == 2023
+    # Curated tags come with their ancestors, as kb.js's counts expect.
+    assert llava["curated"]["codev"] == [
+        "data4model",
+        "data4model/scaling",
+        "data4model/scaling/up",
+        "data4model/scaling/up/acquisition",
+    ]
+    assert "functional/understanding" in llava["curated"]["mmllms"]
+    assert rows["untagged-work"]["suggested"]["codev"] == [{"tag": "model4data/synthesis/creator", "score": 0.61}]
+    taxonomy = json.loads(files["assets/data/taxonomy.json"])["taxonomy"]
+    assert {"id": "data4model", "name": "Data4Model", "parent": None, "depth": 0, "taxonomy": "codev"} in taxonomy
+
+
+def test_neighbourhood_json_matches_kb_graph_neighbourhood(rendered, tmp_path: Path) -> None:
+    from kb.embed import Vectors
+
+    kb = small_kb(tmp_path, suggestions=True)
+    ids = list(kb.entries)
+    graph = build_graph(kb, Vectors(ids, HashingEmbedder().embed(ids), model="h"), k=3)
+    for entry_id in ids:
+        mine = neighbourhood_json(graph, entry_id, size=40)
+        theirs = to_graphology(neighbourhood(graph, entry_id, max_nodes=40))
+        assert {n["key"] for n in mine["nodes"]} == {n["key"] for n in theirs["nodes"]}
+        edges = sorted((e["source"], e["target"], e["attributes"]["type"]) for e in mine["edges"])
+        assert edges == sorted((e["source"], e["target"], e["attributes"]["type"]) for e in theirs["edges"])
+        centre = next(n for n in mine["nodes"] if n["key"] == entry_id)
+        assert (centre["attributes"]["x"], centre["attributes"]["y"]) == (0.0, 0.0)
