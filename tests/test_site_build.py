@@ -1,0 +1,156 @@
+"""A real `kb build` of a small KB (the real offline model, real mkdocs build --strict), then the
+built site read back: every page there, nothing injected, nothing loaded from another host, and a
+failed build that leaves the last good site in place."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import REPO, run_kb
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["check", "embed", "suggest", "graph", "render", "mkdocs"]
+
+
+@pytest.fixture(scope="module")
+def small_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], str]:
+    """A small KB built with `kb build`; returns its root, its entry ids and the build's stderr."""
+    from kb.store import load_kb
+    from tests.sitefixture import make_small_kb
+
+    root = tmp_path_factory.mktemp("small-kb")
+    ids = make_small_kb(load_kb(REPO), root)
+    if (REPO / ".kb-cache").is_dir():
+        shutil.copytree(REPO / ".kb-cache", root / ".kb-cache")  # only the new entries are encoded
+    run = run_kb("--root", str(root), "build")
+    assert run.code == 0, run.err
+    return root, ids, run.err
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self.title = ""
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in = tag if tag in ("script", "title") else None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "script":
+            self.scripts.append(data)
+        elif self._in == "title":
+            self.title += data
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_build_prints_one_line_per_stage(small_site) -> None:
+    _, ids, err = small_site
+    lines = [line for line in err.splitlines() if not line.startswith("kb: ")]
+    assert [line.split()[0] for line in lines] == STAGES
+    assert lines[0].startswith(f"check    checked {len(ids)} entries: no problems (")
+    assert all(line.endswith(" s)") for line in lines)
+    assert "skipped" in lines[2] or "suggestions" in lines[2]
+
+
+def test_every_page_and_data_file_is_in_the_site(small_site) -> None:
+    root, ids, _ = small_site
+    site = root / "site"
+    for entry_id in ids:
+        assert (site / "entries" / entry_id / "index.html").is_file()
+        nbhd = json.loads((site / "assets" / "data" / "nbhd" / f"{entry_id}.json").read_text(encoding="utf-8"))
+        assert entry_id in {n["key"] for n in nbhd["nodes"]}
+    for page in (
+        "entries",
+        "taxonomy",
+        "graph",
+        "timeline",
+        "datasets",
+        "contributing",
+        "pipeline",
+        "reference/schema",
+        "reference/cli",
+        "reference/config",
+        "reference/taxonomies",
+        "taxonomy/codev/data4model/scaling/up",
+    ):
+        assert (site / page / "index.html").is_file(), page
+    assert (site / "feed.xml").read_text(encoding="utf-8").startswith("<?xml")
+    rows = json.loads((site / "assets" / "data" / "table.json").read_text(encoding="utf-8"))
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    graph = json.loads((site / "assets" / "data" / "graph.json").read_text(encoding="utf-8"))
+    assert any(e["attributes"]["type"] == "similar" for e in graph["edges"])  # the real model's neighbours
+    assert all("x" in n["attributes"] for n in graph["nodes"])
+    search = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert search["config"]["lang"] == ["en", "ja"] and "\\u200b" in search["config"]["separator"]
+    assert not list(site.rglob("*.md"))
+
+
+def test_no_page_runs_entry_text_or_loads_from_another_host(small_site) -> None:
+    from tests.sitefixture import HOSTILE_ID, HOSTILE_TITLE
+
+    root, _, _ = small_site
+    pages = list((root / "site").rglob("*.html"))
+    assert len(pages) > 60
+    for path in pages:
+        page = _parse(path)
+        for tag, attrs in page.tags:
+            assert not [a for a in attrs if a.startswith("on")], (path, tag, attrs)
+            assert not (tag == "img" and attrs.get("src") == "x"), path
+            for name in ("src", "href"):
+                url = attrs.get(name) or ""
+                if tag in ("script", "link", "img", "iframe") and url:
+                    assert urlsplit(url).netloc == "", (path, tag, url)  # offline: nothing from another host
+                assert not url.strip().lower().startswith("javascript"), (path, url)
+        assert not [s for s in page.scripts if "alert(" in s], path
+    hostile = _parse(root / "site" / "entries" / HOSTILE_ID / "index.html")
+    assert hostile.title.startswith(f"{HOSTILE_TITLE} - ")
+
+
+def test_a_failed_build_keeps_the_last_good_site(small_site) -> None:
+    root, _, _ = small_site
+    index = root / "site" / "index.html"
+    before = index.read_bytes()
+    bad = root / "entries" / "works" / "broken.yaml"
+    bad.write_text("id: broken\ntitle: Broken\nkind: model\ncolour: red\n", encoding="utf-8")
+    try:
+        run = run_kb("--root", str(root), "build")
+    finally:
+        bad.unlink()
+    assert run.code == 1
+    assert "entries/works/broken.yaml:4:1: colour: unknown field" in run.err
+    assert index.read_bytes() == before
+    assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
+
+
+def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> None:
+    import networkx as nx
+
+    root, ids, _ = small_site
+    run = run_kb("--root", str(root), "graph", "--format", "graphml", "-o", str(tmp_path / "kb.graphml"))
+    assert run.code == 0, run.err
+    graph = nx.read_graphml(tmp_path / "kb.graphml")
+    assert set(ids) <= set(graph.nodes)
+    run = run_kb("--root", str(root), "graph", "--no-similar", "-o", str(tmp_path / "kb.json"))
+    assert run.code == 0, run.err
+    data = json.loads((tmp_path / "kb.json").read_text(encoding="utf-8"))
+    assert not [e for e in data["links"] if e["type"] == "similar"]
+    assert run.err.startswith(f"wrote {tmp_path / 'kb.json'}: ")
