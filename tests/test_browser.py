@@ -1,4 +1,6 @@
-"""The site in a real browser: Debian's chromium driven by Playwright, serving a built site on 127.0.0.1.
+"""The site in a real browser: Debian's chromium driven by Playwright, serving on 127.0.0.1 the real
+site of a small KB built by `kb build` (tests/sitefixture.py make_small_kb, plus an entry with Chinese
+and Japanese aliases).
 
 Every page a test visits is watched: a console error, an uncaught exception, a dialog (alert), a
 failed local request or any request to a host other than 127.0.0.1 fails the test.
@@ -13,6 +15,7 @@ import json
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,17 +53,39 @@ def _skip_reason() -> str | None:
     return None
 
 
+CJK_ID = "cjk-aliases"
+CJK_ENTRY = {
+    "id": CJK_ID,
+    "title": "Multilingual Visual Instruction Following",
+    "kind": "model",
+    "aliases": ["视觉指令微调模型", "視覚言語モデル"],
+    "authors": ["Mei Ling Zhang"],
+    "date": "2024-06-01",
+}
+
+
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, object]]]:
-    """Build the site once for this module; return its folder and the rows of its table.json."""
+    """The real site of a small KB, built once for this module by `kb build` (the real model, mkdocs
+    --strict); return its folder and the rows of its table.json."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    from kb.store import load_kb
-    from tests.conftest import REPO
-    from tests.sitefixture import build_fixture_site
+    import shutil
 
-    site = build_fixture_site(load_kb(REPO), tmp_path_factory.mktemp("fixture-site"))
+    from kb.schema import Entry
+    from kb.store import load_kb, write_entry
+    from tests.conftest import REPO, run_kb
+    from tests.sitefixture import make_small_kb
+
+    root = tmp_path_factory.mktemp("small-kb")
+    make_small_kb(load_kb(REPO), root)
+    write_entry(root, Entry.model_validate(CJK_ENTRY))
+    if (REPO / ".kb-cache").is_dir():
+        shutil.copytree(REPO / ".kb-cache", root / ".kb-cache")
+    run = run_kb("--root", str(root), "build")
+    assert run.code == 0, run.err
+    site = root / "site"
     rows = json.loads((site / "assets" / "data" / "table.json").read_text(encoding="utf-8"))
     return site, rows
 
@@ -92,15 +117,9 @@ def base_url(built_site: tuple[Path, list[dict[str, object]]]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def instant_base_url(built_site: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The fixture site again, with mkdocs-material's instant navigation (pages swapped in by XHR)."""
-    from kb.store import load_kb
-    from tests.conftest import REPO
-    from tests.sitefixture import build_fixture_site
-
-    site = build_fixture_site(load_kb(REPO), tmp_path_factory.mktemp("instant-site"), features=("navigation.instant",))
-    with _serve(site) as url:
-        yield url
+def instant_base_url(base_url: str) -> str:
+    """The real site turns on mkdocs-material's instant navigation (pages swapped in by XHR)."""
+    return base_url
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +196,45 @@ def test_search_finds_an_entry_by_its_title(watched, base_url, built_site) -> No
     _material_search(page, str(row["title"]))
     hit = page.locator(".md-search-result__item a", has_text=str(row["title"])).first
     hit.wait_for(timeout=15_000)
-    assert hit.get_attribute("href").rstrip("/").endswith(f"entries/{row['id']}")
+    # search.highlight adds ?h=<words> to the link
+    assert urlsplit(hit.get_attribute("href")).path.rstrip("/").endswith(f"entries/{row['id']}")
+
+
+def _search_hits(page, query: str) -> list[str]:
+    """The entry pages material's search lists for ``query`` (hrefs ending in entries/<id>/)."""
+    _material_search(page, query)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    hrefs = page.locator(".md-search-result__item > a").evaluate_all("links => links.map(a => a.href)")
+    return [re.sub(r"^.*/entries/([^/]+)/.*$", r"\1", h) for h in hrefs if "/entries/" in h]
+
+
+def test_search_finds_an_entry_by_arxiv_id_author_and_tag(watched, base_url, built_site) -> None:
+    page, _ = watched
+    _, rows = built_site
+    with_arxiv = next(r for r in rows if r["arxiv"])
+    page.goto(base_url)
+    assert with_arxiv["id"] in _search_hits(page, str(with_arxiv["arxiv"]))
+    page.goto(base_url)
+    assert CJK_ID in _search_hits(page, "Mei Ling Zhang")
+    # The rarest curated Yin et al. tag: its entries must all be among the first hits for its name.
+    site, _ = built_site
+    names = {
+        n["id"]: n["name"]
+        for n in json.loads((site / "assets" / "data" / "taxonomy.json").read_text(encoding="utf-8"))["taxonomy"]
+        if n["taxonomy"] == "yin"
+    }
+    counts = Counter(tag for r in rows for tag in r["curated"]["yin"])
+    tag = min(counts, key=lambda t: (counts[t], t))
+    page.goto(base_url)
+    hits = _search_hits(page, names[tag])
+    assert {r["id"] for r in rows if tag in r["curated"]["yin"]} <= set(hits)
+
+
+@pytest.mark.parametrize("query", ["微调", "视觉", "言語"])
+def test_search_finds_chinese_and_japanese_words(watched, base_url, query: str) -> None:
+    page, _ = watched
+    page.goto(base_url)
+    assert CJK_ID in _search_hits(page, query)
 
 
 def test_graph_page_draws_and_a_click_opens_the_entry(watched, base_url, built_site) -> None:
@@ -192,12 +249,13 @@ def test_graph_page_draws_and_a_click_opens_the_entry(watched, base_url, built_s
     assert page.locator("#kb-graph canvas").count() >= 2  # sigma's WebGL layers plus its label canvas
     assert _inked_fraction(page, page.locator("#kb-graph .kb-graph-stage")) > 0.01
 
-    # Search a node by its title; the graph centres on it and names it.
+    # Search a node by its label (an entry's short name, else its title); the graph centres on it.
     row = next(r for r in rows if r["kind"] == "model")
+    label = next(n["attributes"]["label"] for n in graph["nodes"] if n["key"] == row["id"])
     search = page.locator(".kb-graph-search")
-    search.fill(str(row["title"])[:25])
-    page.locator(".kb-graph-hit", has_text=str(row["title"])).first.click()
-    page.locator(".kb-graph-info", has_text=str(row["title"])).wait_for()
+    search.fill(label[:25])
+    page.locator(".kb-graph-hit", has_text=label).first.click()
+    page.locator(".kb-graph-info", has_text=label).wait_for()
     page.wait_for_timeout(600)  # the camera's 400 ms animation
 
     # A click on the node opens its page.

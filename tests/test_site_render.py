@@ -268,7 +268,8 @@ def test_to_json_round_trips_and_escapes_markup_characters() -> None:
 def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     _, files = rendered
     page = files["entries/llava.md"]
-    assert page.splitlines()[5] == "# Visual Instruction Tuning"
+    assert "\n# Visual Instruction Tuning\n" in page
+    assert "tags:\n  - \"Data4Model\"\n" in page  # curated tag names, for search
     assert "Haotian Liu, Chunyuan Li" in page
     assert '<a href="https://github.com/haotian-liu/LLaVA">code</a>' in page
     assert "| Modality encoder | CLIP ViT&#45;L/14 |" in page
@@ -333,7 +334,7 @@ def test_overview_pages(rendered) -> None:
     table = files["entries/index.md"]
     assert '<div id="kb-table" data-src="../assets/data/table.json"></div>' in table
     assert table.count("](") == len(kb.entries)
-    assert '<div id="kb-graph" data-src="assets/data/graph.json"></div>' in files["graph.md"]
+    assert '<div id="kb-graph" data-src="../assets/data/graph.json"></div>' in files["graph.md"]
     timeline = files["timeline.md"]
     assert "<th>Quarter</th>" in timeline and "2023 Q2" in timeline and "background: rgba(" in timeline
     datasets = files["datasets.md"]

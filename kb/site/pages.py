@@ -110,9 +110,13 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         entry_link(model, page, other) + Markup(f' <span class="kb-score">{score:.2f}</span>')
         for other, score in model.neighbours.get(entry.id, [])[:NEIGHBOURS_SHOWN]
     ]
+    # Curated tag names (ancestors included) go to the search index's tags field, so a search for a
+    # node's name finds its entries.
+    tag_names = {model.node(t, n).name: None for t, ids in model.curated[entry.id].items() for n in ids}
     return render(
         "entry.md.j2",
         e=entry,
+        tag_names=list(tag_names),
         names=join(names, "; ") if names else "",
         links=Markup(" · ").join(links) if links else "",
         modalities=modalities,
