@@ -165,6 +165,7 @@ def render_node(model: SiteModel, tax_id: str, node_id: str) -> str:
         suggested=suggested,
         children=children,
         growth=growth_chart(years, later, node.name) if years or later else "",
+        undated=sum(1 for i in [*curated_ids, *suggested_ids] if not entries[i].year),
     )
 
 

@@ -195,7 +195,7 @@
       suggested,
       shownCurated,
       shownSuggested,
-      text: [row.title, row.id, row.arxiv, row.venue, ...modalities].filter(Boolean).join(" ").toLowerCase(),
+      text: [row.title, row.name, row.id, row.arxiv, row.venue, ...modalities, ...(Array.isArray(row.authors) ? row.authors : [])].filter(Boolean).join(" ").toLowerCase(),
     };
   }
 
@@ -307,7 +307,7 @@
     }
 
     // --- controls
-    const text = h("input", { type: "search", class: "kb-input", placeholder: "Title, id, arXiv id, venue…", "aria-label": "Text filter", value: state.q });
+    const text = h("input", { type: "search", class: "kb-input", placeholder: "Title, name, author, arXiv id, venue…", "aria-label": "Text filter", value: state.q });
     const tagSelect = h("select", { class: "kb-input", "aria-label": "Add a taxonomy filter" });
     const chips = h("span", { class: "kb-chips" });
     const opAnd = h("input", { type: "radio", name: "kb-op", value: "and", checked: state.op === "and" });
