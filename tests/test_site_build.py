@@ -154,3 +154,38 @@ def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> No
     data = json.loads((tmp_path / "kb.json").read_text(encoding="utf-8"))
     assert not [e for e in data["links"] if e["type"] == "similar"]
     assert run.err.startswith(f"wrote {tmp_path / 'kb.json'}: ")
+
+
+def test_the_suggest_stage_runs_kb_classify_when_it_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a kb.classify module, `build` calls its update_suggestions and the pages show what it wrote."""
+    import importlib.machinery
+    import sys
+    import types
+
+    from kb.config import load_config
+    from kb.site.build import build
+    from kb.store import load_kb
+    from tests.intel_kb import HashingEmbedder
+    from tests.sitefixture import make_small_kb
+
+    ids = make_small_kb(load_kb(REPO), tmp_path, count=8)
+    target = next(i for i in ids if i != "hostile-entry")
+    calls: list[tuple[int, int]] = []
+
+    def update_suggestions(kb, config, vectors) -> None:  # noqa: ANN001 - the contract kb build calls
+        calls.append((len(kb.entries), len(vectors)))
+        suggestion = {"codev": [{"tag": "model4data/synthesis/creator", "score": 0.77}], "yin": []}
+        (kb.root / "entries" / "suggestions.json").write_text(
+            json.dumps({"model": "hashing-384", "recipe": 1, "entries": {target: suggestion}}), encoding="utf-8"
+        )
+
+    module = types.ModuleType("kb.classify")
+    module.__spec__ = importlib.machinery.ModuleSpec("kb.classify", None)
+    module.update_suggestions = update_suggestions  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kb.classify", module)
+    lines: list[str] = []
+    build(tmp_path, load_config(tmp_path), embedder=HashingEmbedder(dim=384), report=lambda r: lines.append(str(r)))
+    assert calls == [(len(ids), len(ids))]
+    assert lines[2].startswith("suggest  1 entries with suggestions (")
+    page = (tmp_path / "site" / "entries" / target / "index.html").read_text(encoding="utf-8")
+    assert '<span class="kb-suggested kb-score">0.77</span>' in page

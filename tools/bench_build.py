@@ -1,0 +1,101 @@
+"""Benchmark `kb build`: time per stage against the number of entries (the KB as it is, then 2,000 and
+5,000 with synthetic entries), printed as a Markdown table.
+
+Synthetic entries are copies of real ones under new ids, with their own titles and no arXiv id (so
+kb check passes), keeping tags and relations. Each size is built in a fresh temporary folder, in
+process, through the same kb.site.build.build that `kb build` runs. Embeddings come from a tiny
+deterministic hashing embedder (tests/intel_kb.py) unless --real-model is given: encoding 5,000 new
+texts with the real model is a one-off cost that the cache then saves, not the cost of a build.
+
+    python tools/bench_build.py [--sizes 0,2000,5000] [--real-model]      (0: the KB as it is)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.cli import main  # noqa: E402
+from kb.config import load_config  # noqa: E402
+from kb.schema import Entry  # noqa: E402
+from kb.site.build import StageReport, build  # noqa: E402
+from kb.store import dump_entry, entry_path, load_kb  # noqa: E402
+from tests.intel_kb import HashingEmbedder  # noqa: E402
+
+STAGES = ("check", "embed", "suggest", "graph", "render", "mkdocs")
+
+
+def make_kb(dest: Path, size: int) -> int:
+    """A copy of the real KB under ``dest`` grown to ``size`` entries (0: as it is); return its size."""
+    kb = load_kb(ROOT)
+    for name in ("mkdocs.yml", "kb.yaml"):
+        if (ROOT / name).is_file():
+            shutil.copyfile(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "docs", dest / "docs")
+    shutil.copytree(ROOT / "entries" / "taxonomies", dest / "entries" / "taxonomies")
+    originals = list(kb.entries.values())
+    entries = list(originals)
+    n = 0
+    while len(entries) < size:
+        source = originals[n % len(originals)]
+        data = source.model_dump(exclude_none=True)
+        data.update(id=f"{source.id[:70]}-s{n}", title=f"{source.title} (synthetic variant {n})")
+        data.pop("arxiv", None)
+        if data.get("name"):
+            data["name"] = f"{data['name']} s{n}"
+        entries.append(Entry.model_validate(data))
+        n += 1
+    for entry in entries:
+        path = entry_path(dest, entry)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_entry(entry), encoding="utf-8")
+    return len(entries)
+
+
+def run(size: int, real_model: bool) -> tuple[int, dict[str, float], float]:
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        root = Path(tmp)
+        count = make_kb(root, size)
+        if real_model and (ROOT / ".kb-cache").is_dir():
+            shutil.copytree(ROOT / ".kb-cache", root / ".kb-cache")
+        times: dict[str, float] = {}
+        start = time.perf_counter()
+        build(
+            root,
+            load_config(root),
+            commands=main,
+            embedder=None if real_model else HashingEmbedder(dim=384),
+            report=lambda r: times.__setitem__(r.stage, r.seconds) or _echo(r),
+        )
+        return count, times, time.perf_counter() - start
+
+
+def _echo(report: StageReport) -> None:
+    print(f"  {report}", file=sys.stderr)
+
+
+def main_() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="0,2000,5000", help="entries per build, comma-separated (0: as it is)")
+    parser.add_argument("--real-model", action="store_true", help="embed with the configured model (cache copied)")
+    args = parser.parse_args()
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(f"building {size or 'the KB as it is'}...", file=sys.stderr)
+        rows.append(run(size, args.real_model))
+    print("| Entries | " + " | ".join(STAGES) + " | Total |")
+    print("|---:|" + "---:|" * (len(STAGES) + 1))
+    for count, times, total in rows:
+        cells = " | ".join(f"{times.get(stage, 0):.1f} s" for stage in STAGES)
+        print(f"| {count:,} | {cells} | {total:.1f} s |")
+
+
+if __name__ == "__main__":
+    main_()
