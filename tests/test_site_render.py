@@ -269,7 +269,7 @@ def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     _, files = rendered
     page = files["entries/llava.md"]
     assert "\n# Visual Instruction Tuning\n" in page
-    assert "tags:\n  - \"Data4Model\"\n" in page  # curated tag names, for search
+    assert 'tags:\n  - "Data4Model"\n' in page  # curated tag names, for search
     assert "Haotian Liu, Chunyuan Li" in page
     assert '<a href="https://github.com/haotian-liu/LLaVA">code</a>' in page
     assert "| Modality encoder | CLIP ViT&#45;L/14 |" in page
@@ -401,6 +401,25 @@ def test_table_rows_follow_the_web_contract(rendered) -> None:
     assert {"id": "data4model", "name": "Data4Model", "parent": None, "depth": 0, "taxonomy": "codev"} in taxonomy
 
 
+@pytest.mark.parametrize(
+    ("source", "target", "link"),
+    [
+        ("entries/a.md", "entries/b.md", "b.md"),
+        ("entries/a.md", "taxonomy/codev/data4model/scaling.md", "../taxonomy/codev/data4model/scaling.md"),
+        ("taxonomy/codev/data4model/scaling/up.md", "entries/a.md", "../../../../entries/a.md"),
+        ("taxonomy/codev/data4model.md", "taxonomy/codev/data4model/scaling.md", "data4model/scaling.md"),
+        ("datasets.md", "entries/a.md", "entries/a.md"),
+        ("taxonomy/index.md", "taxonomy/yin/evaluation.md", "yin/evaluation.md"),
+    ],
+)
+def test_relative_links_match_posixpath(source: str, target: str, link: str) -> None:
+    import posixpath
+
+    from kb.site.model import relative
+
+    assert relative(source, target) == link == posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
 def test_neighbourhood_json_matches_kb_graph_neighbourhood(rendered, tmp_path: Path) -> None:
     from kb.embed import Vectors
 
@@ -411,7 +430,9 @@ def test_neighbourhood_json_matches_kb_graph_neighbourhood(rendered, tmp_path: P
         mine = neighbourhood_json(graph, entry_id, size=40)
         theirs = to_graphology(neighbourhood(graph, entry_id, max_nodes=40))
         assert {n["key"] for n in mine["nodes"]} == {n["key"] for n in theirs["nodes"]}
-        edges = sorted((e["source"], e["target"], e["attributes"]["type"]) for e in mine["edges"])
-        assert edges == sorted((e["source"], e["target"], e["attributes"]["type"]) for e in theirs["edges"])
+        edges = sorted((e["source"], e["target"], sorted(e["attributes"].items())) for e in mine["edges"])
+        assert edges == sorted((e["source"], e["target"], sorted(e["attributes"].items())) for e in theirs["edges"])
+        by_key = {n["key"]: n["attributes"] for n in theirs["nodes"]}
+        assert all(n["attributes"] == by_key[n["key"]] for n in mine["nodes"])
         centre = next(n for n in mine["nodes"] if n["key"] == entry_id)
         assert (centre["attributes"]["x"], centre["attributes"]["y"]) == (0.0, 0.0)

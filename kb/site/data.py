@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 
-from kb.graph import entry_url, to_graphology
+from kb.graph import EDGE_COLOURS, entry_url, to_graphology
 from kb.site.escape import to_json
 from kb.site.model import SiteModel
 
@@ -57,9 +57,10 @@ def taxonomy_rows(model: SiteModel) -> dict[str, Any]:
 def neighbourhood_json(graph: nx.MultiDiGraph, entry_id: str, size: int = NEIGHBOURHOOD_SIZE) -> dict[str, Any]:
     """An entry, its strongest direct neighbours and the links among them, centre in the middle.
 
-    The same choice as kb.graph.neighbourhood, in time bounded by the out-degrees of the nodes kept:
-    a taxonomy node's thousands of member edges are never walked, so each page costs the same at
-    5,000 entries as at 500.
+    The same choice and the same serialised form as kb.graph.neighbourhood + to_graphology, written
+    straight from the big graph: only the out-edges of the nodes kept are read (a taxonomy node's
+    thousands of member edges are never walked) and no subgraph is built, so one page costs the
+    same at 5,000 entries as at 500.
     """
     strength: Counter[str] = Counter()
     for _, other, data in graph.out_edges(entry_id, data=True):
@@ -67,20 +68,38 @@ def neighbourhood_json(graph: nx.MultiDiGraph, entry_id: str, size: int = NEIGHB
     for other, _, data in graph.in_edges(entry_id, data=True):
         strength[other] += float(data.get("weight", 1.0)) + (data["type"] != "similar")
     others = [k for k, _ in sorted(strength.items(), key=lambda kv: (-kv[1], kv[0]))[: size - 1]]
-    keep = {entry_id, *others}
-    sub = nx.MultiDiGraph()
     ring = sorted(others, key=lambda k: (graph.nodes[k]["kind"], k))
-    sub.add_node(entry_id, **{**graph.nodes[entry_id], "x": 0.0, "y": 0.0})
+    keep = {entry_id, *others}
+    positions = {entry_id: (0.0, 0.0)}
     for i, key in enumerate(ring):
         angle = 2 * math.pi * i / max(1, len(ring))
-        sub.add_node(
-            key, **{**graph.nodes[key], "x": round(10 * math.cos(angle), 3), "y": round(10 * math.sin(angle), 3)}
-        )
-    for key in keep:
+        positions[key] = (round(10 * math.cos(angle), 3), round(10 * math.sin(angle), 3))
+    nodes = []
+    for key in [entry_id, *ring]:
+        data = graph.nodes[key]
+        attrs = {name: data[name] for name in NODE_ATTRIBUTES if name in data}
+        attrs["x"], attrs["y"] = positions[key]
+        nodes.append({"key": key, "attributes": attrs})
+    edges = []
+    for key in [entry_id, *ring]:
         for _, target, data in graph.out_edges(key, data=True):
             if target in keep:
-                sub.add_edge(key, target, **data)
-    return to_graphology(sub)
+                edges.append(edge_json(f"e{len(edges)}", key, target, data))
+    return {"attributes": {}, "options": GRAPH_OPTIONS, "nodes": nodes, "edges": edges}
+
+
+NODE_ATTRIBUTES = ("label", "size", "color", "kind", "taxonomy", "url")
+GRAPH_OPTIONS = {"type": "mixed", "multi": True, "allowSelfLoops": False}
+
+
+def edge_json(key: str, source: str, target: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One edge as kb.graph.to_graphology writes it (the tests hold the two to the same output)."""
+    kind = data["type"]
+    weight = float(data.get("weight", 1.0))
+    size = round(0.5 + weight, 2) if kind in ("curated", "parent") else 0.5
+    colour = EDGE_COLOURS.get(kind, "#f28e2b")
+    attributes = {"type": kind, "weight": weight, "size": size, "color": colour}
+    return {"key": key, "source": source, "target": target, "attributes": attributes}
 
 
 def data_files(model: SiteModel) -> dict[str, str]:

@@ -6,7 +6,6 @@ Everything here is plain data; the page functions in kb.site.pages only arrange 
 
 from __future__ import annotations
 
-import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -36,8 +35,16 @@ def node_page(taxonomy: str, node_id: str) -> str:
 
 
 def relative(from_page: str, to_page: str) -> str:
-    """A Markdown link from one page (docs-relative .md path) to another; mkdocs checks and converts it."""
-    return posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
+    """A Markdown link from one page (docs-relative .md path) to another; mkdocs checks and converts it.
+
+    Both paths are clean relative paths we built, so the common folders are enough (posixpath.relpath
+    would look at the working directory, for every one of some 100,000 links at 5,000 entries)."""
+    here = from_page.split("/")[:-1]
+    there = to_page.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:])
 
 
 def root_url(page: str) -> str:
