@@ -340,6 +340,10 @@ def test_overview_pages(rendered) -> None:
     datasets = files["datasets.md"]
     assert "| 1 | [MMBench" in datasets  # the most used benchmark comes first
     assert "## Most connected works" in datasets
+    assert "| 1: [LLaVA](entries/llava.md) |" in datasets
+    assert re.search(
+        r"\| 7: (\[[^]]*\]\(entries/[a-z0-9-]+\.md\), ){4}\[[^]]*\]\(entries/[a-z0-9-]+\.md\), and 2 more \|", datasets
+    )
     taxonomy = files["taxonomy/index.md"]
     assert "## Data&#45;model co&#45;development of MLLMs { #codev }" in taxonomy
 

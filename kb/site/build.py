@@ -108,7 +108,7 @@ def build(
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
     site = root / config.site_dir
-    mkdocs_build(root, docs, site)
+    mkdocs_build(root, docs, site, site_url=config.site_url)
     clock.done(
         "mkdocs",
         f"site built with --strict, no warnings, in {site.relative_to(root) if site.is_relative_to(root) else site}/",
@@ -151,7 +151,7 @@ class _Collect(logging.Handler):
         self.messages.append(f"{record.levelname}: {record.getMessage()}")
 
 
-def mkdocs_build(root: Path, docs: Path, site: Path) -> None:
+def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> None:
     """`mkdocs build --strict` of mkdocs.yml with docs_dir=``docs``, into a temporary folder swapped in on success."""
     from mkdocs.commands.build import build as mkdocs_run
     from mkdocs.config import load_config
@@ -168,7 +168,10 @@ def mkdocs_build(root: Path, docs: Path, site: Path) -> None:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     try:
-        config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True)
+        overrides = {"site_url": site_url} if site_url else {}
+        config = load_config(
+            str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True, **overrides
+        )
         mkdocs_run(config)
     except MkDocsException as exc:
         shutil.rmtree(fresh, ignore_errors=True)

@@ -23,6 +23,7 @@ KIND_TITLES = {
     Kind.benchmark: "Benchmarks",
 }
 RANKED = 20
+USED_BY_SHOWN = 5
 
 
 def render_entries_index(model: SiteModel) -> str:
@@ -166,15 +167,24 @@ def _quarter_table(
 def render_datasets(model: SiteModel) -> str:
     page = "datasets.md"
     datasets = [e for e in model.entries() if e.is_dataset]
-    users = Counter(target for target, pairs in model.inverse.items() for _ in pairs)
+    users = {target: len({source for _, source in pairs}) for target, pairs in model.inverse.items()}
+
+    def used_by(entry_id: str) -> Markup:
+        # The works themselves, the first few: the entry's own page lists them all.
+        sources = list(dict.fromkeys(source for _, source in model.inverse.get(entry_id, [])))
+        shown = join((entry_link(model, page, s) for s in sources[:USED_BY_SHOWN]), ", ")
+        more = f", and {len(sources) - USED_BY_SHOWN} more" if len(sources) > USED_BY_SHOWN else ""
+        return Markup(f"{len(sources)}: ") + shown + more if sources else Markup("")
+
     rows = [
         (
             entry_link(model, page, e.id),
             e,
             join(sorted({m.value for m in (*e.modalities.input, *e.modalities.output)})),
-            users[e.id],
+            used_by(e.id),
+            join(f"{k.replace('_', '-')} {v}" for k, v in (e.scale.model_dump() if e.scale else {}).items() if v),
         )
-        for e in sorted(datasets, key=lambda e: (-users[e.id], e.display_name.lower()))
+        for e in sorted(datasets, key=lambda e: (-users.get(e.id, 0), e.display_name.lower()))
     ]
     most_used = [(entry_link(model, page, r.id), r) for r in most_used_datasets(model.graph, RANKED)]
     most_connected = [(entry_link(model, page, r.id), r) for r in most_connected_works(model.graph, RANKED)]

@@ -66,7 +66,7 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     page = entry_page(entry.id)
     names = [n for n in [entry.name, *entry.aliases] if n and n != entry.title]
     links = [
-        Markup(f'<a href="{escape_attr(url)}">{escape_text(LINK_NAMES[kind])}</a>')
+        Markup(f'<a href="{escape_attr(url)}">{escape_text(_link_name(kind, url))}</a>')
         for kind in LINK_NAMES
         if (url := safe_url(getattr(entry.links, kind)))
     ]
@@ -127,6 +127,12 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         relations=relations,
         neighbours=neighbours,
         nbhd_src=escape_attr(f"{root_url(page)}assets/data/nbhd/{entry.id}.json"),
+    )
+
+
+def _link_name(kind: str, url: str) -> str:
+    return (
+        "arXiv" if kind == "paper" and url.startswith(("https://arxiv.org/", "http://arxiv.org/")) else LINK_NAMES[kind]
     )
 
 
