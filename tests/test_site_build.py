@@ -184,7 +184,8 @@ def test_the_suggest_stage_runs_kb_classify_when_it_exists(tmp_path: Path, monke
     module.update_suggestions = update_suggestions  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kb.classify", module)
     lines: list[str] = []
-    build(tmp_path, load_config(tmp_path), embedder=HashingEmbedder(dim=384), report=lambda r: lines.append(str(r)))
+    config = load_config(tmp_path)
+    build(tmp_path, config, embedder=HashingEmbedder(dim=384), report=lambda r: lines.append(str(r)))
     assert calls == [(len(ids), len(ids))]
     assert lines[2].startswith("suggest  1 entries with suggestions (")
     page = (tmp_path / "site" / "entries" / target / "index.html").read_text(encoding="utf-8")

@@ -44,8 +44,7 @@ def render_site(
     files["reference/schema.md"] = reference.render_schema()
     files["reference/config.md"] = reference.render_config_reference()
     files["reference/taxonomies.md"] = reference.render_taxonomy_reference(kb)
-    if commands is not None:
-        files["reference/cli.md"] = reference.render_cli_reference(commands)
+    files["reference/cli.md"] = reference.render_cli_reference(commands) if commands else reference.NO_CLI
     files[FEED_PATH] = render_feed(kb, site_url)
     files.update(data_files(model))
     return files

@@ -116,6 +116,10 @@ def iter_commands(group: click.Group, prefix: str = "kb") -> list[tuple[str, cli
     return out
 
 
+# What the page says when the renderer is called without the command group (the CLI passes it).
+NO_CLI = "# Command line\n\nRun `kb --help`, or `kb COMMAND --help` for one command.\n"
+
+
 def render_cli_reference(main: click.Group) -> str:
     out = ["# Command line\n", "Generated from each command's `--help`.\n", "## kb\n", CODE_FENCE + "text"]
     root = click.Context(main, info_name="kb", max_content_width=100, terminal_width=100)
