@@ -80,7 +80,7 @@ def neighbourhood_json(graph: nx.MultiDiGraph, entry_id: str, size: int = NEIGHB
         attrs = {name: data[name] for name in NODE_ATTRIBUTES if name in data}
         attrs["x"], attrs["y"] = positions[key]
         nodes.append({"key": key, "attributes": attrs})
-    edges = []
+    edges: list[dict[str, Any]] = []
     for key in [entry_id, *ring]:
         for _, target, data in graph.out_edges(key, data=True):
             if target in keep:
