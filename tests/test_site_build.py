@@ -121,8 +121,36 @@ def test_no_page_runs_entry_text_or_loads_from_another_host(small_site) -> None:
                     assert urlsplit(url).netloc == "", (path, tag, url)  # offline: nothing from another host
                 assert not url.strip().lower().startswith("javascript"), (path, url)
         assert not [s for s in page.scripts if "alert(" in s], path
+    feeds = [a for t, a in _parse(root / "site" / "index.html").tags if a.get("type") == "application/atom+xml"]
+    assert [a["href"] for a in feeds] == ["feed.xml"]
     hostile = _parse(root / "site" / "entries" / HOSTILE_ID / "index.html")
     assert hostile.title.startswith(f"{HOSTILE_TITLE} - ")
+
+
+def test_kb_serve_serves_the_built_site_on_localhost(small_site) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    root, _, _ = small_site
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "kb", "--root", str(root), "serve", "--no-build", "--port", str(port)]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == f"serving http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/entries/") as response:
+            assert b'id="kb-table"' in response.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_a_failed_build_keeps_the_last_good_site(small_site) -> None:
