@@ -23,10 +23,16 @@ from kb.schema import Entry, parse_partial_date
 # Venue names as written in entries (without the year) -> (record type, full name).
 # Small on purpose: an unknown venue is a @misc with howpublished, which is never wrong.
 VENUES: dict[str, tuple[str, str]] = {
-    "CVPR": ("inproceedings", "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)"),
+    "CVPR": (
+        "inproceedings",
+        "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)",
+    ),
     "ICCV": ("inproceedings", "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)"),
     "ECCV": ("inproceedings", "Proceedings of the European Conference on Computer Vision (ECCV)"),
-    "WACV": ("inproceedings", "Proceedings of the IEEE/CVF Winter Conference on Applications of Computer Vision (WACV)"),
+    "WACV": (
+        "inproceedings",
+        "Proceedings of the IEEE/CVF Winter Conference on Applications of Computer Vision (WACV)",
+    ),
     "BMVC": ("inproceedings", "Proceedings of the British Machine Vision Conference (BMVC)"),
     "3DV": ("inproceedings", "International Conference on 3D Vision (3DV)"),
     "NeurIPS": ("inproceedings", "Advances in Neural Information Processing Systems (NeurIPS)"),
@@ -35,8 +41,14 @@ VENUES: dict[str, tuple[str, str]] = {
     "ICLR": ("inproceedings", "International Conference on Learning Representations (ICLR)"),
     "AAAI": ("inproceedings", "Proceedings of the AAAI Conference on Artificial Intelligence (AAAI)"),
     "IJCAI": ("inproceedings", "Proceedings of the International Joint Conference on Artificial Intelligence (IJCAI)"),
-    "ACL": ("inproceedings", "Proceedings of the Annual Meeting of the Association for Computational Linguistics (ACL)"),
-    "EMNLP": ("inproceedings", "Proceedings of the Conference on Empirical Methods in Natural Language Processing (EMNLP)"),
+    "ACL": (
+        "inproceedings",
+        "Proceedings of the Annual Meeting of the Association for Computational Linguistics (ACL)",
+    ),
+    "EMNLP": (
+        "inproceedings",
+        "Proceedings of the Conference on Empirical Methods in Natural Language Processing (EMNLP)",
+    ),
     "NAACL": ("inproceedings", "Proceedings of the Conference of the North American Chapter of the ACL (NAACL)"),
     "EACL": ("inproceedings", "Proceedings of the Conference of the European Chapter of the ACL (EACL)"),
     "COLING": ("inproceedings", "Proceedings of the International Conference on Computational Linguistics (COLING)"),

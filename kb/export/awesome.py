@@ -108,7 +108,9 @@ class _Awesome:
         self.out(f'{"#" * level} <a id="{ident}"></a>{md_escape(text)}', "")
 
     def tag_links(self, entry: Entry) -> str:
-        links = [f"[{md_escape(t.rsplit('/', 1)[-1])}](#{anchor('codev', t)})" for t in entry.tags.codev if t in self.codev]
+        links = [
+            f"[{md_escape(t.rsplit('/', 1)[-1])}](#{anchor('codev', t)})" for t in entry.tags.codev if t in self.codev
+        ]
         links += [f"[{md_escape(t)}](#{anchor('yin', t)})" for t in entry.tags.yin if t in self.yin]
         links += [md_escape(f) for f in (*entry.tags.mmllms.functional, *entry.tags.mmllms.design)]
         return " ".join(links)

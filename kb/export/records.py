@@ -57,9 +57,11 @@ def read_json_export(path: Path) -> list[Entry]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ExportReadError(f"cannot read {path} as JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-        raise ExportReadError(f"{path} is not a kb export (no \"format\": \"{FORMAT_NAME}\")")
+        raise ExportReadError(f'{path} is not a kb export (no "format": "{FORMAT_NAME}")')
     if data.get("version") != FORMAT_VERSION:
-        raise ExportReadError(f"{path} is a kb export of version {data.get('version')!r}; this kb reads {FORMAT_VERSION}")
+        raise ExportReadError(
+            f"{path} is a kb export of version {data.get('version')!r}; this kb reads {FORMAT_VERSION}"
+        )
     return [_validated(item, f"{path}: entry {i + 1}") for i, item in enumerate(data.get("entries", []))]
 
 
