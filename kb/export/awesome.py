@@ -163,7 +163,7 @@ class _Awesome:
         self.out(f"Source: {md_escape(self.yin.source)}.", "")
         for node in self.yin_topics():
             self.node_section(self.yin, node, 3)
-        self.heading(2, "datasets", "Datasets and benchmarks")
+        self.heading(2, anchor("yin", "datasets"), "Datasets and benchmarks")  # the yin node's anchor too
         self.out("By the dataset sections of the MLLM survey, then by kind for those it does not place.", "")
         for node in self.yin_dataset_sections():
             self.node_section(self.yin, node, 3)
@@ -190,7 +190,7 @@ class _Awesome:
         self.out(f"- [{md_escape(self.yin.title)}](#yin)")
         for node in self.yin_topics():
             self.out(f"  - [{md_escape(node.name)}](#{anchor('yin', node.id)})")
-        self.out("- [Datasets and benchmarks](#datasets)")
+        self.out(f"- [Datasets and benchmarks](#{anchor('yin', 'datasets')})")
         for node in self.yin_dataset_sections():
             self.out(f"  - [{md_escape(node.name)}](#{anchor('yin', node.id)})")
         for kind in DATASET_KINDS:
