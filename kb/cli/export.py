@@ -19,7 +19,7 @@ class _Choice(click.Choice):
         try:
             return super().convert(value, param, ctx)
         except click.BadParameter:
-            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.5)
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self.fail(f"{value!r} is not one of {', '.join(map(str, self.choices))}{hint}", param, ctx)
 
