@@ -145,6 +145,8 @@ def venue_kind(venue: str | None) -> tuple[str, str | None, int | None]:
     m = _VENUE_YEAR_RE.match(text)
     if m and m[1]:
         text, year = m[1].strip(), int(m[2])
+    if text.casefold() == "arxiv":  # "arXiv 2023": a preprint all the same
+        return "misc", None, year
     found = _VENUES_FOLDED.get(text.casefold())
     if found is None:
         return "misc", venue.strip(), year

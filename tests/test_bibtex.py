@@ -145,6 +145,7 @@ def test_a_year_in_the_venue_wins_over_the_release_date_and_drops_its_month():
 
 def test_venue_kind_reads_the_year_and_knows_arxiv():
     assert venue_kind("arXiv") == ("misc", None, None)
+    assert venue_kind("arXiv 2023") == ("misc", None, 2023)
     assert venue_kind(None) == ("misc", None, None)
     assert venue_kind("cvpr 2019")[0::2] == ("inproceedings", 2019)
     assert venue_kind("Some Workshop 2022") == ("misc", "Some Workshop 2022", 2022)

@@ -106,8 +106,10 @@ def main() -> None:
         rows.append((size, time_check(root, args.runs)))
         if args.profile:
             profile(root)
-    print(f"kb check, median of {args.runs} fresh processes; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}\n")
+    print(
+        f"kb check, median of {args.runs} fresh processes; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}\n"
+    )
     print("| entries | seconds | entries/s |\n|---:|---:|---:|")
     for entries, seconds in rows:
         print(f"| {entries:,} | {seconds:.2f} | {entries / seconds:,.0f} |")
