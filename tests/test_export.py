@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -138,7 +139,9 @@ def test_export_json_to_a_file_reads_back(tmp_path, real_kb):
     run = run_kb("export", "json", "-o", str(out))
     assert (run.code, run.out, run.err) == (0, "", f"wrote {out}\n")
     assert read_json_export(out) == list(real_kb.entries.values())
-    assert out.stat().st_mode & 0o777 != 0o600  # not private like a temp file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not private like a temp file
     assert [p.name for p in out.parent.iterdir()] == ["kb.json"]  # no temp file left behind
 
 
