@@ -212,3 +212,24 @@ def test_exports_do_not_import_torch(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    import errno
+
+    import kb.store
+    from kb.errors import KBError
+    from kb.export import write_export
+
+    out = tmp_path / "kb.csv"
+    out.write_text("old\n", encoding="utf-8")
+
+    def disk_full(src: str, dst: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(kb.store.os, "replace", disk_full)
+    with pytest.raises(KBError) as caught:
+        write_export(out, "new\n" * 1000)
+    assert str(caught.value) == f"cannot write {out}: No space left on device"
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kb.csv"]
