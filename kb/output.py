@@ -5,7 +5,9 @@ kb search, kb export); ``render_entries`` writes a list of them in every format 
 Every renderer is deterministic: the same entries give the same text, byte for byte.
 
 CSV flattens a record: nested fields become dotted columns (``tags.codev``), lists are joined
-with "; ", suggestions are written "tag (score)". ``read_csv`` turns such text back into records.
+with "; " (a list with an item holding ";" is written as a JSON array instead), suggestions are
+written "tag (score)", an empty cell is an absent value. ``read_csv`` turns such text back into
+the same records.
 """
 
 from __future__ import annotations
@@ -144,7 +146,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         if value and isinstance(value[0], Mapping):  # suggestions
             return LIST_SEPARATOR.join(f"{s['tag']} ({s['score']})" for s in value)
-        return LIST_SEPARATOR.join(str(v) for v in value)
+        items = [str(v) for v in value]
+        if any(";" in item for item in items) or (items and items[0].startswith("[")):
+            # Joining would not split back into the same items: write a JSON array instead.
+            return json.dumps(items, ensure_ascii=False)
+        return LIST_SEPARATOR.join(items)
     return str(value)
 
 
@@ -153,6 +159,8 @@ _SUGGESTION = re.compile(r"^(?P<tag>.+) \((?P<score>-?[0-9.eE+-]+)\)$")
 
 def _parse_cell(text: str, kind: str) -> Any:
     if kind == "list":
+        if text.startswith("["):
+            return json.loads(text)
         return text.split(LIST_SEPARATOR) if text else []
     if kind == "suggested":
         items = []
