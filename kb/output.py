@@ -441,17 +441,15 @@ def gaps_text(gaps: Any) -> str:
         lines.append(f"  {c.curated_total:>3} +{c.suggested_total:<3} {c.taxonomy}:{c.id}  {c.name}")
     if not gaps.sparse:
         lines.append("  none")
-    lines.append(
-        f"years ({', '.join(gaps.covered_years)}) and modalities ({', '.join(gaps.covered_modalities)}) "
-        "with no entry, per top-level node:"
-    )
+    years, modalities = ", ".join(gaps.covered_years) or "none", ", ".join(gaps.covered_modalities) or "none"
+    lines.append(f"years ({years}) and modalities ({modalities}) that the KB covers but a top-level node lacks:")
     holes = False
-    for node, years in gaps.missing_years.items():
-        modalities = gaps.missing_modalities.get(node, [])
-        if years or modalities:
+    for node, missing_years in gaps.missing_years.items():
+        missing_modalities = gaps.missing_modalities.get(node, [])
+        if missing_years or missing_modalities:
             holes = True
-            parts = ([f"years {', '.join(years)}"] if years else []) + (
-                [f"modalities {', '.join(modalities)}"] if modalities else []
+            parts = ([f"years {', '.join(missing_years)}"] if missing_years else []) + (
+                [f"modalities {', '.join(missing_modalities)}"] if missing_modalities else []
             )
             lines.append(f"  {node}: {'; '.join(parts)}")
     if not holes:

@@ -196,7 +196,8 @@ def similar(state: State, entry_id: str, k: int, fmt: str) -> None:
     from kb.query import get_entry
 
     kb = state.kb()
-    ranked = load_cached_vectors(kb, state.config).nearest(get_entry(kb, entry_id).id, k)
+    entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
+    ranked = load_cached_vectors(kb, state.config).nearest(entry.id, k)
     scores = {i: {"score": round(s, 4)} for i, s in ranked}
     _echo(render_entries([kb.entries[i] for i, _ in ranked], kb, fmt, extra=scores, width=_width()))
 
