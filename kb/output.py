@@ -269,9 +269,14 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _one_line(text: str) -> str:
-    """Entry text on one table row: newlines and tabs would break the columns."""
-    return " ".join(text.split())
+    """Entry text made safe for one line of a terminal: whitespace runs become one space (a
+    newline would break the columns) and control characters (an escape sequence could rewrite
+    the screen) become U+FFFD."""
+    return _CONTROL.sub("\ufffd", " ".join(text.split()))
 
 
 def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
@@ -341,14 +346,15 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
     lines = [f"{details['id']}: {_one_line(fields.pop('title'))}", f"  file: {details['path']}"]
     for key in ("tags", "relations", "id"):
         fields.pop(key, None)
+    # Which lists the facts came from, not the field-by-field detail (that is in --json).
+    sources = [p["source"] + (f" ({p['note']})" if p.get("note") else "") for p in fields.pop("provenance", [])]
+    if sources:
+        fields["sources"] = "; ".join(sources)
     flat = flatten(fields)
     pad = max((len(k) for k in flat), default=0)
     for key, value in flat.items():
         if isinstance(value, list):
-            value = ", ".join(
-                _one_line(v) if not isinstance(v, Mapping) else " ".join(f"{a}={b}" for a, b in v.items() if b)
-                for v in value
-            )
+            value = ", ".join(_one_line(str(v)) for v in value)
         lines.append(f"  {key.ljust(pad)}  {_one_line(str(value))}")
 
     lines.append("curated tags (set by people):")
@@ -434,8 +440,8 @@ def stats_text(stats: Mapping[str, Any], kb: KB) -> str:
     return "\n".join(lines) + "\n"
 
 
-def gaps_text(gaps: Any) -> str:
-    """``kb gaps``: sparse nodes, uncovered years and modalities, then the review queue."""
+def gaps_text(gaps: Any, *, review_limit: int = 20) -> str:
+    """``kb gaps``: sparse nodes, uncovered years and modalities, then the strongest reviews."""
     lines = [f"nodes with fewer than {gaps.threshold} curated entries (subtree total; +suggested):"]
     for c in gaps.sparse:
         lines.append(f"  {c.curated_total:>3} +{c.suggested_total:<3} {c.taxonomy}:{c.id}  {c.name}")
@@ -457,8 +463,9 @@ def gaps_text(gaps: Any) -> str:
     if gaps.review is None:
         lines.append(f"review queue: {gaps.review_note}")
     else:
-        lines.append(f"review queue ({len(gaps.review)}): curated tags that disagree with the nearest neighbours'")
-        for item in gaps.review:
+        more = f"; the first {review_limit} shown, --json for all" if len(gaps.review) > review_limit else ""
+        lines.append(f"review queue ({len(gaps.review)}{more}): curated tags that disagree with the nearest neighbours'")
+        for item in gaps.review[:review_limit]:
             lines.append(
                 f"  {item.strength:.2f}  {item.entry_id} [{item.taxonomy}] curated {', '.join(item.curated)}; "
                 f"neighbours say {', '.join(item.neighbours_say)}"

@@ -173,6 +173,13 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
     ) in untagged
 
 
+def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
+    code, out, _ = invoke(root, "show", "hostile")
+    assert code == 0
+    assert out.splitlines()[0] == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an escape'
+    assert "\x1b" not in out
+
+
 def test_show_lists_neighbours_from_the_cache(embedded: Path) -> None:
     code, out, _ = invoke(embedded, "show", "woodpecker", "-k", "2")
     assert code == 0

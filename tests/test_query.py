@@ -13,7 +13,7 @@ from kb.query import Filters, describe, gaps, get_entry, relations_both_ways, se
 from kb.store import KB, load_kb
 from tests.intel_kb import make_kb
 
-HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\nand a newline'
+HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\nand a newline, \x1b[2J an escape'
 
 ENTRIES: list[dict[str, object]] = [
     {

@@ -78,7 +78,9 @@ def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = 
 
 
 def _echo(text: str) -> None:
-    click.echo(text, nl=False)
+    # color=True: click would otherwise drop escape sequences from data (CSV cells) when piped;
+    # text for people has its control characters replaced already (kb.output).
+    click.echo(text, nl=False, color=True)
 
 
 def _width() -> int | None:
