@@ -96,7 +96,10 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
             "yin": list(entry.tags.yin),
             "mmllms": {"functional": list(entry.tags.mmllms.functional), "design": list(entry.tags.mmllms.design)},
         },
-        "relations": {rel: list(getattr(entry.relations, rel)) for rel in ("trained_on", "evaluated_on", "introduces", "builds_on")},
+        "relations": {
+            rel: list(getattr(entry.relations, rel))
+            for rel in ("trained_on", "evaluated_on", "introduces", "builds_on")
+        },
         "summary": entry.summary,
     }
     if with_suggested:
@@ -263,6 +266,11 @@ def to_yaml(data: Any) -> str:
 
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_data(data: Any, fmt: str) -> str:
+    """A report's data (kb show, tree, stats, gaps) as ``json`` or ``yaml``."""
+    return to_yaml(data) if fmt == "yaml" else to_json(data)
 
 
 def _clip(text: str, width: int) -> str:
@@ -464,7 +472,9 @@ def gaps_text(gaps: Any, *, review_limit: int = 20) -> str:
         lines.append(f"review queue: {gaps.review_note}")
     else:
         more = f"; the first {review_limit} shown, --json for all" if len(gaps.review) > review_limit else ""
-        lines.append(f"review queue ({len(gaps.review)}{more}): curated tags that disagree with the nearest neighbours'")
+        lines.append(
+            f"review queue ({len(gaps.review)}{more}): curated tags that disagree with the nearest neighbours'"
+        )
         for item in gaps.review[:review_limit]:
             lines.append(
                 f"  {item.strength:.2f}  {item.entry_id} [{item.taxonomy}] curated {', '.join(item.curated)}; "

@@ -248,7 +248,9 @@ def sort_entries(entries: Iterable[Entry], sort: str = DEFAULT_SORT) -> list[Ent
 
 def users_of(kb: KB, target: str, relations: Sequence[str] = RELATION_TYPES) -> set[str]:
     """Ids of entries that name ``target`` under any of ``relations``."""
-    return {e.id for e in kb.entries.values() for rel, other in e.relations.items() if other == target and rel in relations}
+    return {
+        e.id for e in kb.entries.values() for rel, other in e.relations.items() if other == target and rel in relations
+    }
 
 
 def relations_both_ways(kb: KB, entry: Entry) -> dict[str, dict[str, list[str]]]:
@@ -316,8 +318,15 @@ def node_counts(kb: KB, taxonomy: str) -> list[NodeCount]:
         suggested_total = set().union(*(suggested_here[n] for n in below)) - curated_total
         out.append(
             NodeCount(
-                taxonomy, node.id, node.name, node.depth, node.parent,
-                len(here[node.id]), len(curated_total), len(suggested_here[node.id]), len(suggested_total),
+                taxonomy,
+                node.id,
+                node.name,
+                node.depth,
+                node.parent,
+                len(here[node.id]),
+                len(curated_total),
+                len(suggested_here[node.id]),
+                len(suggested_total),
             )  # fmt: skip
         )
     return out
@@ -464,7 +473,12 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
     neighbours = None
     if vectors is not None and entry.id in vectors:
         neighbours = [
-            {"id": other, "title": kb.entries[other].title, "kind": kb.entries[other].kind.value, "score": round(score, 4)}
+            {
+                "id": other,
+                "title": kb.entries[other].title,
+                "kind": kb.entries[other].kind.value,
+                "score": round(score, 4),
+            }
             for other, score in vectors.nearest(entry.id, k)
             if other in kb.entries
         ]

@@ -122,9 +122,15 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
     ("args", "message"),
     [
         (["query", "--format", "jsn"], "kb: unknown format 'jsn'; did you mean 'json'?\n"),
-        (["query", "--format", "pdf"], "kb: unknown format 'pdf'; expected one of table, json, jsonl, csv, yaml, bibtex, markdown\n"),
+        (
+            ["query", "--format", "pdf"],
+            "kb: unknown format 'pdf'; expected one of table, json, jsonl, csv, yaml, bibtex, markdown\n",
+        ),
         (["query", "--sort", "dtae"], "kb: unknown sort key 'dtae'; did you mean 'date'?\n"),
-        (["query", "--tag", "halucination"], "kb: unknown taxonomy node 'halucination'; did you mean 'hallucination'?\n"),
+        (
+            ["query", "--tag", "halucination"],
+            "kb: unknown taxonomy node 'halucination'; did you mean 'hallucination'?\n",
+        ),
         (["query", "--kind", "modle"], "kb: unknown kind 'modle'; did you mean 'model'?\n"),
         (["query", "--modality", "imgae"], "kb: unknown modality 'imgae'; did you mean 'image'?\n"),
         (["query", "--uses", "popee"], "kb: no entry with id 'popee'; did you mean 'pope'?\n"),
@@ -176,7 +182,10 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
 def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
     code, out, _ = invoke(root, "show", "hostile")
     assert code == 0
-    assert out.splitlines()[0] == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an escape'
+    assert (
+        out.splitlines()[0]
+        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an escape'
+    )
     assert "\x1b" not in out
 
 
@@ -194,7 +203,12 @@ def test_show_as_data(embedded: Path, fmt: str) -> None:
     assert code == 0
     details = json.loads(out) if fmt == "json" else yaml.safe_load(out)
     assert details["fields"]["name"] == "LLaVA"
-    assert details["tags"]["curated"]["mmllms"] == ["functional/understanding", "design/end-to-end", "modalities/I", "modalities/T"]
+    assert details["tags"]["curated"]["mmllms"] == [
+        "functional/understanding",
+        "design/end-to-end",
+        "modalities/I",
+        "modalities/T",
+    ]
     assert details["relations"]["in"] == {"builds_on": ["woodpecker"]}
     assert len(details["neighbours"]) == 5 and details["note"] == ""
     assert invoke(embedded, "show", "llava", "--json")[1] == invoke(embedded, "show", "llava", "--format", "json")[1]
@@ -275,7 +289,9 @@ def test_gaps_text_and_json_with_and_without_vectors(root: Path, embedded: Path)
     assert out.splitlines()[-1].startswith("review queue: no neighbours: 9 of 9 entries have no cached embedding")
     data = json.loads(invoke(embedded, "gaps", "--json")[1])
     assert data["threshold"] == 3 and data["review_note"] == ""
-    assert {"entry_id": "llava", "taxonomy": "yin", "neighbours_say": ["hallucination"]}.items() <= data["review"][0].items()
+    assert {"entry_id": "llava", "taxonomy": "yin", "neighbours_say": ["hallucination"]}.items() <= data["review"][
+        0
+    ].items()
     text = invoke(embedded, "gaps")[1]
     assert f"review queue ({len(data['review'])}): curated tags that disagree" in text
 

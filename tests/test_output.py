@@ -164,7 +164,6 @@ def test_rendering_is_deterministic(kb: KB) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("kb.bibtex") is None, reason="kb.bibtex comes with kb export")
 def test_bibtex_is_kb_bibtex_and_parses(kb: KB) -> None:
     import bibtexparser
-
     from kb.bibtex import to_bibtex
 
     entries = [kb.entries["llava"], kb.entries["pope"], kb.entries["hostile"]]

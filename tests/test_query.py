@@ -222,7 +222,9 @@ def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:
 
 
 def test_filters_combine(kb: KB) -> None:
-    assert ids(kb, uses="coco", tags=["yin:instruction-tuning"], since="2023-05", modalities=["video"]) == ["video-chat"]
+    assert ids(kb, uses="coco", tags=["yin:instruction-tuning"], since="2023-05", modalities=["video"]) == [
+        "video-chat"
+    ]
 
 
 def test_sorting_puts_entries_without_the_key_last_both_ways(kb: KB) -> None:

@@ -73,7 +73,9 @@ def test_rank_skips_vectors_of_entries_no_longer_in_the_kb(kb: KB) -> None:
 @pytest.mark.slow
 def test_search_puts_hallucination_papers_first_on_the_real_kb() -> None:
     """The real model on the real KB: the query's topic first, not merely multimodal papers."""
-    run = run_kb("search", "hallucination in multimodal models", "-k", "8", "--json", cwd=REPO, env={"KB_DEVICE": "cpu"})
+    run = run_kb(
+        "search", "hallucination in multimodal models", "-k", "8", "--json", cwd=REPO, env={"KB_DEVICE": "cpu"}
+    )
     assert run.code == 0, run.err
     found = json.loads(run.out)
     assert len(found) == 8

@@ -103,22 +103,44 @@ def _vectors_or_note(state: State) -> tuple[Any, str]:
 
 
 @main.command()
-@click.option("--tag", "tags", multiple=True, metavar="NODE",
-              help="In the subtree of this taxonomy node (data4model/scaling or yin:evaluation); repeat: all of them.")
-@click.option("--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="NODE",
+    help="In the subtree of this taxonomy node (data4model/scaling or yin:evaluation); repeat: all of them.",
+)
+@click.option(
+    "--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes."
+)
 @click.option("--suggested", is_flag=True, help="Tag filters count machine suggestions too; output shows them.")
-@click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help="model, method, analysis, survey, dataset, benchmark, or works / datasets; repeat: any of them.")
-@click.option("--modality", "modalities", multiple=True, metavar="MODALITY",
-              help="Takes in or puts out this modality (image, video, ...); repeat: all of them.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="KIND",
+    help="model, method, analysis, survey, dataset, benchmark, or works / datasets; repeat: any of them.",
+)
+@click.option(
+    "--modality",
+    "modalities",
+    multiple=True,
+    metavar="MODALITY",
+    help="Takes in or puts out this modality (image, video, ...); repeat: all of them.",
+)
 @click.option("--since", metavar="DATE", help="Released on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Released on or before DATE.")
 @click.option("--year", type=int, help="Released in this year.")
 @click.option("--venue", help="Venue contains this text (any case), e.g. cvpr.")
 @click.option("--text", help="Every word appears in the title, name, aliases, summary or authors.")
 @click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id).")
-@click.option("--sort", default="-date", show_default=True, type=StrictChoice(SORTS, "sort key"),
-    help="date, title, id, kind, venue or name; a leading - reverses. Entries lacking the key come last.")
+@click.option(
+    "--sort",
+    default="-date",
+    show_default=True,
+    type=StrictChoice(SORTS, "sort key"),
+    help="date, title, id, kind, venue or name; a leading - reverses. Entries lacking the key come last.",
+)
 @click.option("-n", "--limit", type=click.IntRange(0), help="At most this many entries.")
 @output_options()
 @pass_state
@@ -143,20 +165,21 @@ def query(state: State, fmt: str, sort: str, limit: int | None, **filters: Any) 
 
 @main.command()
 @click.argument("entry_id", metavar="ID")
-@click.option("-k", "--neighbours", "k", type=click.IntRange(0), default=5, show_default=True,
-              help="Nearest neighbours to list.")
+@click.option(
+    "-k", "--neighbours", "k", type=click.IntRange(0), default=5, show_default=True, help="Nearest neighbours to list."
+)
 @output_options(("text", "json", "yaml"))
 @pass_state
 def show(state: State, entry_id: str, k: int, fmt: str) -> None:
     """Everything about one entry: fields, curated and suggested tags, relations both ways, neighbours."""
-    from kb.output import show_text, to_json, to_yaml
+    from kb.output import render_data, show_text
     from kb.query import describe, get_entry
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)
     vectors, note = _vectors_or_note(state)
     details = describe(kb, entry, vectors, k=k, note=note)
-    _echo({"text": lambda: show_text(details, kb), "json": lambda: to_json(details), "yaml": lambda: to_yaml(details)}[fmt]())
+    _echo(show_text(details, kb) if fmt == "text" else render_data(details, fmt))
 
 
 @main.command()
@@ -165,12 +188,13 @@ def show(state: State, entry_id: str, k: int, fmt: str) -> None:
 @pass_state
 def tree(state: State, taxonomy: str | None, fmt: str) -> None:
     """A taxonomy (codev, yin, mmllms; default all three) or a node's subtree, with entry counts."""
-    from kb.output import to_json, tree_text
+    from kb.output import render_data, tree_text
     from kb.query import tree_counts
 
     kb = state.kb()
     counts = tree_counts(kb, taxonomy)
-    _echo(tree_text(counts, kb) if fmt == "text" else to_json({t: [c.to_dict() for c in cs] for t, cs in counts.items()}))
+    data = {t: [c.to_dict() for c in cs] for t, cs in counts.items()}
+    _echo(tree_text(counts, kb) if fmt == "text" else render_data(data, fmt))
 
 
 @main.command()
@@ -178,12 +202,12 @@ def tree(state: State, taxonomy: str | None, fmt: str) -> None:
 @pass_state
 def stats(state: State, fmt: str) -> None:
     """Counts by kind, year, modality, venue and taxonomy node."""
-    from kb.output import stats_text, to_json
+    from kb.output import render_data, stats_text
     from kb.query import stats as kb_stats
 
     kb = state.kb()
     numbers = kb_stats(kb)
-    _echo(stats_text(numbers, kb) if fmt == "text" else to_json(numbers))
+    _echo(stats_text(numbers, kb) if fmt == "text" else render_data(numbers, fmt))
 
 
 @main.command()
@@ -224,17 +248,27 @@ def search(state: State, text: str, k: int, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--threshold", type=click.IntRange(1), default=3, show_default=True,
-              help="A node with fewer curated entries than this (subtree total) is sparse.")
-@click.option("--min-cover", type=click.IntRange(1), default=5, show_default=True,
-              help="Years and modalities with at least this many entries in the KB count as covered.")
+@click.option(
+    "--threshold",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="A node with fewer curated entries than this (subtree total) is sparse.",
+)
+@click.option(
+    "--min-cover",
+    type=click.IntRange(1),
+    default=5,
+    show_default=True,
+    help="Years and modalities with at least this many entries in the KB count as covered.",
+)
 @output_options(REPORT_FORMATS)
 @pass_state
 def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
     """Where the KB is thin: sparse nodes, uncovered years and modalities, tags to review."""
-    from kb.output import gaps_text, to_json
+    from kb.output import gaps_text, render_data
     from kb.query import gaps as find_gaps
 
     vectors, note = _vectors_or_note(state)
     report = find_gaps(state.kb(), threshold=threshold, min_cover=min_cover, vectors=vectors, review_note=note)
-    _echo(gaps_text(report) if fmt == "text" else to_json(report.to_dict()))
+    _echo(gaps_text(report) if fmt == "text" else render_data(report.to_dict(), fmt))
