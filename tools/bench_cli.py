@@ -70,7 +70,7 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{len(list(args.root.glob('entries/[wd]*/*.yaml')))} entry files; {os.cpu_count()} CPUs, "
-        f"load average {load:.1f} at the start of the last run; Python {platform.python_version()}; "
+        f"load average {load:.1f} when the runs ended; Python {platform.python_version()}; "
         f"median of {args.runs} fresh processes after one warm-up.\n"
     )
     print("| command | median wall (s) | min (s) | max (s) | median CPU (s) |")
