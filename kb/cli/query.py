@@ -149,8 +149,8 @@ def query(state: State, fmt: str, sort: str, limit: int | None, **filters: Any) 
 
     \b
     kb query --tag data4model/scaling --since 2024
-    kb query --tag hallucination --kind benchmark --json
-    kb query --uses coco --sort title --format csv
+    kb query --any-tag hallucination --any-tag evaluation --kind method --json
+    kb query --kind datasets --modality video --sort title --format csv
     """
     from kb.output import render_entries
     from kb.query import Filters, select, sort_entries
