@@ -12,7 +12,7 @@ embedder of their own).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,22 +62,41 @@ def word_scores(documents: Sequence[str], query: str) -> np.ndarray:
 
 
 def rank(
-    kb: KB, query: str, vectors: Vectors, query_vector: np.ndarray, *, k: int = 10, weight: float = WORD_WEIGHT
+    kb: KB,
+    query: str,
+    vectors: Vectors,
+    query_vector: np.ndarray,
+    *,
+    k: int = 10,
+    weight: float = WORD_WEIGHT,
+    only: Collection[str] | None = None,
 ) -> list[tuple[str, float]]:
-    """The ``k`` best entries for ``query``, best first, with their blended scores."""
+    """The ``k`` best entries for ``query``, best first, with their blended scores; ``only``
+    limits the candidates (the word weights are still learnt from every entry)."""
     from kb.embed import entry_text
 
     ids = [i for i in vectors.ids if i in kb.entries]
     sub = vectors.subset(ids)
     meaning = sub.similarities(query_vector)
     lexical = word_scores([entry_text(kb.entries[i]) for i in ids], query)
-    return sub.top((1 - weight) * meaning + weight * lexical, k)
+    scores = (1 - weight) * meaning + weight * lexical
+    if only is not None:
+        scores[[i not in only for i in ids]] = -np.inf  # Vectors.top leaves these out
+    return sub.top(scores, k)
 
 
-def search(kb: KB, query: str, config: Config, *, k: int = 10, weight: float = WORD_WEIGHT) -> list[tuple[str, float]]:
-    """Rank every entry for ``query``: the model embeds the query; entry vectors come from the
+def search(
+    kb: KB,
+    query: str,
+    config: Config,
+    *,
+    k: int = 10,
+    weight: float = WORD_WEIGHT,
+    only: Collection[str] | None = None,
+) -> list[tuple[str, float]]:
+    """Rank entries for ``query``: the model embeds the query; entry vectors come from the
     cache, and any entry missing there is encoded (and cached) first."""
     from kb.embed import embed_kb, embed_texts
 
     vectors = embed_kb(kb, config, progress=False)
-    return rank(kb, query, vectors, embed_texts([query], config)[0], k=k, weight=weight)
+    return rank(kb, query, vectors, embed_texts([query], config)[0], k=k, weight=weight, only=only)

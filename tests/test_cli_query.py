@@ -280,6 +280,17 @@ def test_similar_ranks_other_entries_from_the_cache(embedded: Path) -> None:
     assert table[0].split() == ["id", "kind", "date", "score", "title"]
 
 
+def test_similar_takes_the_filters_of_query(embedded: Path) -> None:
+    code, out, _ = invoke(embedded, "similar", "woodpecker", "--kind", "datasets", "--json")
+    assert code == 0
+    assert [r["id"] for r in json.loads(out)] == ["pope", "coco", "llava-instruct-150k"]  # every dataset, nearest first
+    _, tagged, _ = invoke(embedded, "similar", "woodpecker", "--tag", "hallucination", "--suggested", "--json")
+    assert [(r["id"], r["suggested"]["yin"][0]["tag"]) for r in json.loads(tagged)] == [
+        ("untagged-paper", "hallucination")
+    ]
+    assert invoke(embedded, "similar", "woodpecker", "--kind", "modle")[0] == 2
+
+
 def test_gaps_text_and_json_with_and_without_vectors(root: Path, embedded: Path) -> None:
     code, out, _ = invoke(root, "gaps", "--threshold", "2", "--min-cover", "2")
     assert code == 0

@@ -59,6 +59,18 @@ def test_rank_blends_meaning_and_words(kb: KB) -> None:
     assert [s for _, s in blended] == sorted((s for _, s in blended), reverse=True)
 
 
+def test_rank_only_among_the_allowed_entries(kb: KB) -> None:
+    embedder = HashingEmbedder()
+    vectors = embed_kb(kb, Config(), embedder=embedder, progress=False)
+    query = embedder.embed(["object hallucination"])[0]
+    everything = rank(kb, "object hallucination", vectors, query, k=20)
+    allowed = {"coco", "llava", "woodpecker"}
+    assert rank(kb, "object hallucination", vectors, query, k=20, only=allowed) == [
+        (i, s) for i, s in everything if i in allowed
+    ]
+    assert rank(kb, "object hallucination", vectors, query, only=set()) == []
+
+
 def test_rank_skips_vectors_of_entries_no_longer_in_the_kb(kb: KB) -> None:
     embedder = HashingEmbedder()
     vectors = embed_kb(kb, Config(), embedder=embedder, progress=False)

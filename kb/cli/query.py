@@ -102,38 +102,58 @@ def _vectors_or_note(state: State) -> tuple[Any, str]:
         return None, f"no neighbours: {exc}"
 
 
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the filters of ``kb query`` to a command; it receives them as one ``filters`` dict
+    (the keyword arguments of kb.query.Filters)."""
+    names = ("tags", "any_tags", "suggested", "kinds", "modalities", "since", "until", "year", "venue", "text", "uses")
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        filters = {name: kwargs.pop(name) for name in names}
+        return command(*args, filters=filters, **kwargs)
+
+    for option in reversed(_FILTERS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+_FILTERS = [
+    click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="NODE",
+        help="In the subtree of this taxonomy node (data4model/scaling or yin:evaluation); repeat: all of them.",
+    ),
+    click.option(
+        "--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes."
+    ),
+    click.option("--suggested", is_flag=True, help="Tag filters count machine suggestions too; output shows them."),
+    click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        metavar="KIND",
+        help="model, method, analysis, survey, dataset, benchmark, or works / datasets; repeat: any of them.",
+    ),
+    click.option(
+        "--modality",
+        "modalities",
+        multiple=True,
+        metavar="MODALITY",
+        help="Takes in or puts out this modality (image, video, ...); repeat: all of them.",
+    ),
+    click.option("--since", metavar="DATE", help="Released on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    click.option("--until", metavar="DATE", help="Released on or before DATE."),
+    click.option("--year", type=int, help="Released in this year."),
+    click.option("--venue", help="Venue contains this text (any case), e.g. cvpr."),
+    click.option("--text", help="Every word appears in the title, name, aliases, summary or authors."),
+    click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id)."),
+]
+
+
 @main.command()
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="NODE",
-    help="In the subtree of this taxonomy node (data4model/scaling or yin:evaluation); repeat: all of them.",
-)
-@click.option(
-    "--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes."
-)
-@click.option("--suggested", is_flag=True, help="Tag filters count machine suggestions too; output shows them.")
-@click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    metavar="KIND",
-    help="model, method, analysis, survey, dataset, benchmark, or works / datasets; repeat: any of them.",
-)
-@click.option(
-    "--modality",
-    "modalities",
-    multiple=True,
-    metavar="MODALITY",
-    help="Takes in or puts out this modality (image, video, ...); repeat: all of them.",
-)
-@click.option("--since", metavar="DATE", help="Released on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("--until", metavar="DATE", help="Released on or before DATE.")
-@click.option("--year", type=int, help="Released in this year.")
-@click.option("--venue", help="Venue contains this text (any case), e.g. cvpr.")
-@click.option("--text", help="Every word appears in the title, name, aliases, summary or authors.")
-@click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id).")
+@filter_options
 @click.option(
     "--sort",
     default="-date",
@@ -144,7 +164,7 @@ def _vectors_or_note(state: State) -> tuple[Any, str]:
 @click.option("-n", "--limit", type=click.IntRange(0), help="At most this many entries.")
 @output_options()
 @pass_state
-def query(state: State, fmt: str, sort: str, limit: int | None, **filters: Any) -> None:  # fmt: skip
+def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[str, Any]) -> None:
     """List the entries that match every filter given (all filters combine with AND).
 
     \b
@@ -213,38 +233,50 @@ def stats(state: State, fmt: str) -> None:
 @main.command()
 @click.argument("entry_id", metavar="ID")
 @click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@filter_options
 @output_options()
 @pass_state
-def similar(state: State, entry_id: str, k: int, fmt: str) -> None:
-    """The entries nearest in meaning to one entry, from the cached embeddings (run kb embed first)."""
+def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: str) -> None:
+    """The entries nearest in meaning to one entry, from the cached embeddings (run kb embed first).
+
+    The filters of kb query narrow the candidates, e.g. kb similar llava --kind datasets.
+    """
     from kb.embed import load_cached_vectors
     from kb.output import render_entries
-    from kb.query import get_entry
+    from kb.query import Filters, get_entry, select
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
-    ranked = load_cached_vectors(kb, state.config).nearest(entry.id, k)
+    allowed = {e.id for e in select(kb, Filters(**filters))}
+    vectors = load_cached_vectors(kb, state.config)
+    ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
     scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    _echo(render_entries([kb.entries[i] for i, _ in ranked], kb, fmt, extra=scores, width=_width()))
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
 
 
 @main.command()
-@click.argument("text")
+@click.argument("query_text", metavar="TEXT")
 @click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@filter_options
 @output_options()
 @pass_state
-def search(state: State, text: str, k: int, fmt: str) -> None:
+def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: str) -> None:
     """Entries ranked by meaning (the embedding model) blended with word matches (tf-idf).
 
     Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
+    The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
     """
     from kb.output import render_entries
+    from kb.query import Filters, select
     from kb.search import search as rank
 
     kb = state.kb()
-    ranked = rank(kb, text, state.config, k=k)
+    allowed = {e.id for e in select(kb, Filters(**filters))}
+    ranked = rank(kb, query_text, state.config, k=k, only=allowed)
     scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    _echo(render_entries([kb.entries[i] for i, _ in ranked], kb, fmt, extra=scores, width=_width()))
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
 
 
 @main.command()
