@@ -231,8 +231,14 @@ def render_entries(
     """
     entries = list(entries)
     if fmt == "bibtex":
-        from kb.bibtex import to_bibtex  # written beside kb export
+        try:
+            from kb.bibtex import to_bibtex  # written beside kb export
+        except ModuleNotFoundError as exc:
+            if exc.name != "kb.bibtex":
+                raise
+            from kb.errors import KBError
 
+            raise KBError("BibTeX output needs kb.bibtex (it comes with kb export), which this kb lacks") from None
         return to_bibtex(entries)
     records = []
     for entry in entries:
