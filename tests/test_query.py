@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from kb.errors import UsageError
-from kb.query import Filters, describe, gaps, get_entry, relations_both_ways, select, sort_entries, stats, tree_counts
+from kb.query import Filters, describe, get_entry, relations_both_ways, select, sort_entries
+from kb.query.overview import gaps, stats, tree_counts
 from kb.store import KB, load_kb
 from tests.intel_kb import make_kb
 

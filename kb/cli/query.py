@@ -192,7 +192,8 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
 @pass_state
 def show(state: State, entry_id: str, k: int, fmt: str) -> None:
     """Everything about one entry: fields, curated and suggested tags, relations both ways, neighbours."""
-    from kb.output import render_data, show_text
+    from kb.output import render_data
+    from kb.output.reports import show_text
     from kb.query import describe, get_entry
 
     kb = state.kb()
@@ -208,8 +209,9 @@ def show(state: State, entry_id: str, k: int, fmt: str) -> None:
 @pass_state
 def tree(state: State, taxonomy: str | None, fmt: str) -> None:
     """A taxonomy (codev, yin, mmllms; default all three) or a node's subtree, with entry counts."""
-    from kb.output import render_data, tree_text
-    from kb.query import tree_counts
+    from kb.output import render_data
+    from kb.output.reports import tree_text
+    from kb.query.overview import tree_counts
 
     kb = state.kb()
     counts = tree_counts(kb, taxonomy)
@@ -222,8 +224,9 @@ def tree(state: State, taxonomy: str | None, fmt: str) -> None:
 @pass_state
 def stats(state: State, fmt: str) -> None:
     """Counts by kind, year, modality, venue and taxonomy node."""
-    from kb.output import render_data, stats_text
-    from kb.query import stats as kb_stats
+    from kb.output import render_data
+    from kb.output.reports import stats_text
+    from kb.query.overview import stats as kb_stats
 
     kb = state.kb()
     numbers = kb_stats(kb)
@@ -298,8 +301,9 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
 @pass_state
 def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
     """Where the KB is thin: sparse nodes, uncovered years and modalities, tags to review."""
-    from kb.output import gaps_text, render_data
-    from kb.query import gaps as find_gaps
+    from kb.output import render_data
+    from kb.output.reports import gaps_text
+    from kb.query.overview import gaps as find_gaps
 
     vectors, note = _vectors_or_note(state)
     report = find_gaps(state.kb(), threshold=threshold, min_cover=min_cover, vectors=vectors, review_note=note)
