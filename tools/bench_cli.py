@@ -3,8 +3,7 @@
 Each command runs ``--runs`` times (after one untimed warm-up, so the page cache is warm) in a new
 Python process on the real knowledge base of this checkout; the median wall time is reported,
 with the CPU time of the process (user + system, which load on a shared machine moves less) and
-the machine's CPU count and load. Prints a
-Markdown table:
+the machine's CPU count and load. Prints a Markdown table:
 
     python tools/bench_cli.py [--runs 5] [--root PATH]
 
