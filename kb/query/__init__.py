@@ -3,8 +3,8 @@ entry in full. The overviews behind ``kb tree``, ``kb stats`` and ``kb gaps`` ar
 ``kb.query.overview``.
 
 Library code: what a user named wrong raises ``kb.errors.UsageError`` with a "did you mean";
-the CLI prints. Nothing heavy is imported here: entry tags come from ``kb.graph`` (numpy,
-networkx) only when a command needs them, and the ranking by meaning lives in ``kb.search``.
+the CLI prints. Nothing heavy is imported here: entry tags come from the light ``kb.tags``, and
+the ranking by meaning lives in ``kb.search``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kb.errors import UsageError
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, parse_partial_date
+from kb.tags import curated_tags, suggested_tags
 from kb.taxonomy import Node
 
 if TYPE_CHECKING:
@@ -91,8 +92,7 @@ def get_dataset(kb: KB, dataset_id: str) -> Entry:
 
 def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False) -> dict[str, list[str]]:
     """An entry's tags per taxonomy as node ids: curated ones (MM-LLMs facets mapped onto nodes,
-    as kb.graph does), then with ``suggested`` the machine suggestions kb.graph keeps."""
-    from kb.graph import curated_tags, suggested_tags
+    see kb.tags), then with ``suggested`` the best machine suggestions."""
 
     tags = curated_tags(entry)
     if suggested:
