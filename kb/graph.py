@@ -24,15 +24,14 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from kb.schema import MMLLMS_IO, RELATION_TYPES, Entry
+from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB, write_text_atomic
+from kb.tags import SUGGESTIONS_PER_TAXONOMY, curated_tags, suggested_tags  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from kb.embed import Vectors
 
 FORMATS = ("node-link", "graphml")
-SUGGESTIONS_PER_TAXONOMY = 3  # the best few machine suggestions become edges
-MIN_SUGGESTION_SCORE = 0.05
 LAYOUT_SEED = 7
 REPULSION_SAMPLE = 800
 
@@ -43,7 +42,6 @@ PALETTE = (
 )  # fmt: skip
 TAXONOMY_COLOUR = "#555555"
 UNTAGGED_COLOUR = "#9e9e9e"
-_MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
 
 
 def node_key(taxonomy: str, node_id: str) -> str:
@@ -58,31 +56,6 @@ def entry_url(entry_id: str) -> str:
 def node_url(taxonomy: str, node_id: str) -> str:
     """A taxonomy node's page, relative to the site root."""
     return f"taxonomy/{taxonomy}/{node_id}/"
-
-
-def curated_tags(entry: Entry) -> dict[str, list[str]]:
-    """An entry's curated tags per taxonomy as node ids; the MM-LLMs facets map onto its nodes."""
-    mm = [f"functional/{f}" for f in entry.tags.mmllms.functional]
-    mm += [f"design/{d}" for d in entry.tags.mmllms.design]
-    if entry.tags.mmllms.functional or entry.tags.mmllms.design:
-        # Modalities and architecture parts are facets only for entries the MM-LLMs list classifies.
-        codes = {_MODALITY_CODE[m] for m in (*entry.modalities.input, *entry.modalities.output) if m in _MODALITY_CODE}
-        mm += [f"modalities/{c}" for c in sorted(codes)]
-    if entry.architecture is not None:
-        mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
-    return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
-
-
-def suggested_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
-    """The best machine suggestions per taxonomy for an entry (empty when there are none)."""
-    found = kb.suggestions.get(entry_id)
-    if found is None:
-        return {"codev": [], "yin": []}
-    out = {}
-    for tax in ("codev", "yin"):
-        ranked = sorted(getattr(found, tax), key=lambda s: -s.score)
-        out[tax] = [(s.tag, s.score) for s in ranked[:limit] if s.score >= MIN_SUGGESTION_SCORE]
-    return out
 
 
 def entry_group(kb: KB, entry: Entry) -> str:

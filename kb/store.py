@@ -251,6 +251,15 @@ def entry_path(root: Path, entry: Entry) -> Path:
     return root / "entries" / entry.kind.folder / f"{entry.id}.yaml"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: done once, at import, before any thread
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a whole file or nothing: a temp file in the same folder, then os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -258,6 +267,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a written file is as readable as any
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -154,10 +154,11 @@ def load_taxonomies(folder: Path) -> Taxonomies:
     """Read codev.yaml, yin.yaml and mmllms.yaml from ``folder``."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ten times faster
     by_id = {}
     for tax_id in TAXONOMY_IDS:
         path = folder / f"{tax_id}.yaml"
         with path.open(encoding="utf-8") as fh:
-            spec = TaxonomySpec.model_validate(yaml.safe_load(fh))
+            spec = TaxonomySpec.model_validate(yaml.load(fh, Loader=loader))  # noqa: S506 (a safe loader)
         by_id[tax_id] = Taxonomy.from_spec(spec)
     return Taxonomies(by_id)

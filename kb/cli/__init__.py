@@ -87,6 +87,8 @@ def _register() -> None:
     from kb.cli import core  # noqa: F401  (each module adds its commands to `main`)
     from kb.cli import new  # noqa: F401
     from kb.cli import intel  # noqa: F401
+    from kb.cli import query  # noqa: F401
+    from kb.cli import export  # noqa: F401
     from kb.cli import site  # noqa: F401
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from kb.graph import curated_tags, node_key, suggested_tags
+from kb.graph import node_key
+from kb.tags import curated_tags, suggested_tags
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB
 from kb.taxonomy import Node

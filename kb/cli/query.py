@@ -1,0 +1,310 @@
+"""kb query, show, tree, stats, similar, search, gaps: asking the knowledge base from a terminal.
+
+Every listing command takes the same output options (``output_options``). Only ``kb search``
+loads the embedding model; the others read YAML and, for neighbours, the cached vectors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from kb.cli import State, main, pass_state
+from kb.errors import UsageError
+
+# The formats of kb.output.FORMATS, repeated here so that --help needs no import.
+LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
+REPORT_FORMATS = ("text", "json")
+SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
+FORMAT_HELP = {
+    "table": "aligned columns for people",
+    "text": "for people",
+    "json": "one JSON document",
+    "jsonl": "one JSON object a line",
+    "csv": "a header row, lists joined with '; '",
+    "yaml": "YAML",
+    "bibtex": "BibTeX entries",
+    "markdown": "a Markdown table",
+}
+
+
+class StrictChoice(click.Choice):
+    """A click.Choice whose refusal is kb's one sentence with a "did you mean" (exit 2)."""
+
+    def __init__(self, choices: Sequence[str], what: str = "format"):
+        super().__init__(choices)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.choices:
+            return value
+        options = [str(c) for c in self.choices]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(options)}"
+        raise UsageError(f"unknown {self.what} {value!r}{hint}")
+
+
+def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = None) -> Callable[..., Any]:
+    """Add ``--format`` (one of ``formats``) and ``--json`` (short for ``--format json``) to a
+    command; the command receives the chosen format as ``fmt``."""
+    default = default or formats[0]
+    described = "; ".join(f"{f}: {FORMAT_HELP[f]}" for f in formats)
+
+    def decorator(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, fmt: str, as_json: bool, **kwargs: Any) -> Any:
+            if as_json:
+                given = click.get_current_context().get_parameter_source("fmt")
+                if given is click.core.ParameterSource.COMMANDLINE and fmt != "json":
+                    raise UsageError(f"--json and --format {fmt} disagree; give one of them")
+                fmt = "json"
+            return command(*args, fmt=fmt, **kwargs)
+
+        wrapper = click.option("--json", "as_json", is_flag=True, help="Short for --format json.")(wrapper)
+        return click.option(
+            "--format",
+            "fmt",
+            type=StrictChoice(formats),
+            default=default,
+            show_default=True,
+            help=f"Output format ({described}).",
+        )(wrapper)
+
+    return decorator
+
+
+def _echo(text: str) -> None:
+    # color=True: click would otherwise drop escape sequences from data (CSV cells) when piped;
+    # text for people has its control characters replaced already (kb.output).
+    click.echo(text, nl=False, color=True)
+
+
+def _width() -> int | None:
+    """The terminal's width when printing to one (tables are clipped to it), else None."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def _vectors_or_note(state: State) -> tuple[Any, str]:
+    """The cached entry vectors, or None and the sentence saying why there are none."""
+    from kb.embed import load_cached_vectors
+    from kb.errors import KBError
+
+    try:
+        return load_cached_vectors(state.kb(), state.config), ""
+    except KBError as exc:
+        return None, f"no neighbours: {exc}"
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the filters of ``kb query`` to a command; it receives them as one ``filters`` dict
+    (the keyword arguments of kb.query.Filters)."""
+    names = ("tags", "any_tags", "suggested", "kinds", "modalities", "since", "until", "year", "venue", "text", "uses")
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        filters = {name: kwargs.pop(name) for name in names}
+        return command(*args, filters=filters, **kwargs)
+
+    for option in reversed(_FILTERS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+_FILTERS = [
+    click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="NODE",
+        help="In the subtree of this taxonomy node (data4model/scaling or yin:evaluation); repeat: all of them.",
+    ),
+    click.option(
+        "--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes."
+    ),
+    click.option("--suggested", is_flag=True, help="Tag filters count machine suggestions too; output shows them."),
+    click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        metavar="KIND",
+        help="model, method, analysis, survey, dataset, benchmark, or works / datasets; repeat: any of them.",
+    ),
+    click.option(
+        "--modality",
+        "modalities",
+        multiple=True,
+        metavar="MODALITY",
+        help="Takes in or puts out this modality (image, video, ...); repeat: all of them.",
+    ),
+    click.option("--since", metavar="DATE", help="Released on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    click.option("--until", metavar="DATE", help="Released on or before DATE."),
+    click.option("--year", type=int, help="Released in this year."),
+    click.option("--venue", help="Venue contains this text (any case), e.g. cvpr."),
+    click.option("--text", help="Every word appears in the title, name, aliases, summary or authors."),
+    click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id)."),
+]
+
+
+@main.command()
+@filter_options
+@click.option(
+    "--sort",
+    default="-date",
+    show_default=True,
+    type=StrictChoice(SORTS, "sort key"),
+    help="date, title, id, kind, venue or name; a leading - reverses. Entries lacking the key come last.",
+)
+@click.option("-n", "--limit", type=click.IntRange(0), help="At most this many entries.")
+@output_options()
+@pass_state
+def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[str, Any]) -> None:
+    """List the entries that match every filter given (all filters combine with AND).
+
+    \b
+    kb query --tag data4model/scaling --since 2024
+    kb query --any-tag hallucination --any-tag evaluation --kind method --json
+    kb query --kind datasets --modality video --sort title --format csv
+    """
+    from kb.output import render_entries
+    from kb.query import Filters, select, sort_entries
+
+    kb = state.kb()
+    found = sort_entries(select(kb, Filters(**filters)), sort)
+    _echo(render_entries(found[:limit], kb, fmt, with_suggested=filters["suggested"], width=_width()))
+    if fmt == "table":
+        shown = f"showing {limit} of " if limit is not None and limit < len(found) else ""
+        click.echo(f"{shown}{len(found)} matching entries ({len(kb.entries)} in the knowledge base)", err=True)
+
+
+@main.command()
+@click.argument("entry_id", metavar="ID")
+@click.option(
+    "-k", "--neighbours", "k", type=click.IntRange(0), default=5, show_default=True, help="Nearest neighbours to list."
+)
+@output_options(("text", "json", "yaml"))
+@pass_state
+def show(state: State, entry_id: str, k: int, fmt: str) -> None:
+    """Everything about one entry: fields, curated and suggested tags, relations both ways, neighbours."""
+    from kb.output import render_data
+    from kb.output.reports import show_text
+    from kb.query import describe, get_entry
+
+    kb = state.kb()
+    entry = get_entry(kb, entry_id)
+    vectors, note = _vectors_or_note(state)
+    details = describe(kb, entry, vectors, k=k, note=note)
+    _echo(show_text(details, kb) if fmt == "text" else render_data(details, fmt))
+
+
+@main.command()
+@click.argument("taxonomy", required=False, metavar="[TAXONOMY|NODE]")
+@output_options(REPORT_FORMATS)
+@pass_state
+def tree(state: State, taxonomy: str | None, fmt: str) -> None:
+    """A taxonomy (codev, yin, mmllms; default all three) or a node's subtree, with entry counts."""
+    from kb.output import render_data
+    from kb.output.reports import tree_text
+    from kb.query.overview import tree_counts
+
+    kb = state.kb()
+    counts = tree_counts(kb, taxonomy)
+    data = {t: [c.to_dict() for c in cs] for t, cs in counts.items()}
+    _echo(tree_text(counts, kb) if fmt == "text" else render_data(data, fmt))
+
+
+@main.command()
+@output_options(REPORT_FORMATS)
+@pass_state
+def stats(state: State, fmt: str) -> None:
+    """Counts by kind, year, modality, venue and taxonomy node."""
+    from kb.output import render_data
+    from kb.output.reports import stats_text
+    from kb.query.overview import stats as kb_stats
+
+    kb = state.kb()
+    numbers = kb_stats(kb)
+    _echo(stats_text(numbers, kb) if fmt == "text" else render_data(numbers, fmt))
+
+
+@main.command()
+@click.argument("entry_id", metavar="ID")
+@click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@filter_options
+@output_options()
+@pass_state
+def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: str) -> None:
+    """The entries nearest in meaning to one entry, from the cached embeddings (run kb embed first).
+
+    The filters of kb query narrow the candidates, e.g. kb similar llava --kind datasets.
+    """
+    from kb.embed import load_cached_vectors
+    from kb.output import render_entries
+    from kb.query import Filters, get_entry, select
+
+    kb = state.kb()
+    entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
+    allowed = {e.id for e in select(kb, Filters(**filters))}
+    vectors = load_cached_vectors(kb, state.config)
+    ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
+    scores = {i: {"score": round(s, 4)} for i, s in ranked}
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+
+
+@main.command()
+@click.argument("query_text", metavar="TEXT")
+@click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@filter_options
+@output_options()
+@pass_state
+def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: str) -> None:
+    """Entries ranked by meaning (the embedding model) blended with word matches (tf-idf).
+
+    Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
+    The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
+    """
+    from kb.output import render_entries
+    from kb.query import Filters, select
+    from kb.search import search as rank
+
+    kb = state.kb()
+    allowed = {e.id for e in select(kb, Filters(**filters))}
+    ranked = rank(kb, query_text, state.config, k=k, only=allowed)
+    scores = {i: {"score": round(s, 4)} for i, s in ranked}
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+
+
+@main.command()
+@click.option(
+    "--threshold",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="A node with fewer curated entries than this (subtree total) is sparse.",
+)
+@click.option(
+    "--min-cover",
+    type=click.IntRange(1),
+    default=5,
+    show_default=True,
+    help="Years and modalities with at least this many entries in the KB count as covered.",
+)
+@output_options(REPORT_FORMATS)
+@pass_state
+def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
+    """Where the KB is thin: sparse nodes, uncovered years and modalities, tags to review."""
+    from kb.output import render_data
+    from kb.output.reports import gaps_text
+    from kb.query.overview import gaps as find_gaps
+
+    vectors, note = _vectors_or_note(state)
+    report = find_gaps(state.kb(), threshold=threshold, min_cover=min_cover, vectors=vectors, review_note=note)
+    _echo(gaps_text(report) if fmt == "text" else render_data(report.to_dict(), fmt))

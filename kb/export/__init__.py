@@ -1,0 +1,85 @@
+"""kb export: the whole knowledge base in formats other tools read.
+
+``bibtex`` for bibliography managers, ``csv`` and ``json`` that read back as the same entries
+(see ``kb.export.records``), ``graphml`` for graph tools (Gephi, Cytoscape, networkx), and
+``awesome``, the Markdown README committed as AWESOME.md. Each format is rendered to text here;
+the CLI writes it (atomically) or prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.errors import KBError
+
+if TYPE_CHECKING:  # the CLI imports FORMATS at start-up: nothing heavier is loaded here
+    from kb.config import Config
+    from kb.store import KB
+
+FORMATS = ("bibtex", "csv", "json", "graphml", "awesome")
+
+
+@dataclass
+class Exported:
+    """The text of an export and what the user should know about it (said on stderr)."""
+
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
+    """The knowledge base rendered in ``fmt`` (one of FORMATS)."""
+    entries = list(kb.entries.values())
+    if fmt == "bibtex":
+        from kb.bibtex import to_bibtex
+
+        return Exported(to_bibtex(entries))
+    if fmt == "csv":
+        from kb.export.records import to_csv
+
+        return Exported(to_csv(entries))
+    if fmt == "json":
+        from kb.export.records import to_json
+
+        return Exported(to_json(entries))
+    if fmt == "graphml":
+        return graphml(kb, config)
+    if fmt == "awesome":
+        from kb.export.awesome import render_awesome
+
+        return Exported(render_awesome(kb))
+    raise ValueError(f"unknown export format {fmt!r}")  # the CLI offers only FORMATS
+
+
+def write_export(path: Path, text: str) -> None:
+    """Write the whole export or nothing; a path that cannot be written is one sentence."""
+    from kb.store import write_text_atomic
+
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def graphml(kb: KB, config: Config) -> Exported:
+    """The knowledge graph as GraphML; similarity edges only when every entry's vector is cached."""
+    import networkx as nx
+
+    from kb.embed import load_cached_vectors
+    from kb.graph import build_graph
+
+    notes = []
+    try:
+        vectors = load_cached_vectors(kb, config)
+    except KBError as exc:
+        # Encoding would load the model (minutes on a CPU); an export never does that by itself.
+        vectors = None
+        notes.append(f"no similarity edges: {exc}")
+    graph = build_graph(kb, vectors, k=config.neighbours)
+    # The same text kb.graph.write_graph writes; here it may go to stdout as well.
+    return Exported("\n".join(nx.generate_graphml(graph)) + "\n", notes)

@@ -1,0 +1,345 @@
+"""Renderers: a list of entries (or one report) as text for people or data for programs.
+
+``entry_record`` is the one shape an entry takes outside its YAML file (kb query, kb similar,
+kb search, kb export); ``render_entries`` writes a list of them in every format of ``FORMATS``.
+Every renderer is deterministic: the same entries give the same text, byte for byte.
+
+CSV flattens a record: nested fields become dotted columns (``tags.codev``), lists are joined
+with "; " (a list with an item holding ";" is written as a JSON array instead), suggestions are
+written "tag (score)", an empty cell is an absent value. ``read_csv`` turns such text back into
+the same records.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kb.schema import Entry
+    from kb.store import KB
+
+FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
+LIST_SEPARATOR = "; "
+
+# Every column of the CSV, in order, and how to read it back: str (None when empty), list of
+# str, int, float, or "suggested" (a list of {"tag", "score"}).
+COLUMNS: dict[str, str] = {
+    "id": "str",
+    "title": "str",
+    "kind": "str",
+    "name": "str",
+    "aliases": "list",
+    "date": "str",
+    "year": "int",
+    "venue": "str",
+    "arxiv": "str",
+    "url": "str",
+    "code": "str",
+    "authors": "list",
+    "affiliations": "list",
+    "modalities.input": "list",
+    "modalities.output": "list",
+    "tags.codev": "list",
+    "tags.yin": "list",
+    "tags.mmllms.functional": "list",
+    "tags.mmllms.design": "list",
+    "relations.trained_on": "list",
+    "relations.evaluated_on": "list",
+    "relations.introduces": "list",
+    "relations.builds_on": "list",
+    "summary": "str",
+}
+SUGGESTED_COLUMNS = {"suggested.codev": "suggested", "suggested.yin": "suggested"}
+EXTRA_COLUMNS = {"score": "float"}  # kb similar and kb search rank by it
+
+
+def paper_url(entry: Entry) -> str | None:
+    """The paper's page: its links.paper, else its arXiv abstract page."""
+    if entry.links.paper:
+        return entry.links.paper
+    return f"https://arxiv.org/abs/{entry.arxiv}" if entry.arxiv else None
+
+
+def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[str, Any]:
+    """An entry as plain JSON-able data, keys in ``COLUMNS`` order (nested where dotted).
+
+    ``tags`` are the curated tags as written (``mmllms`` keeps its two facets); with
+    ``with_suggested``, ``suggested`` holds every machine suggestion of kb.store.KB.suggestions,
+    best first, as ``{"codev": [{"tag", "score"}], "yin": [...]}`` (empty lists when none).
+    """
+    record: dict[str, Any] = {
+        "id": entry.id,
+        "title": entry.title,
+        "kind": entry.kind.value,
+        "name": entry.name,
+        "aliases": list(entry.aliases),
+        "date": entry.date,
+        "year": entry.year,
+        "venue": entry.venue,
+        "arxiv": entry.arxiv,
+        "url": paper_url(entry),
+        "code": entry.links.code,
+        "authors": list(entry.authors),
+        "affiliations": list(entry.affiliations),
+        "modalities": {
+            "input": [m.value for m in entry.modalities.input],
+            "output": [m.value for m in entry.modalities.output],
+        },
+        "tags": {
+            "codev": list(entry.tags.codev),
+            "yin": list(entry.tags.yin),
+            "mmllms": {"functional": list(entry.tags.mmllms.functional), "design": list(entry.tags.mmllms.design)},
+        },
+        "relations": {
+            rel: list(getattr(entry.relations, rel))
+            for rel in ("trained_on", "evaluated_on", "introduces", "builds_on")
+        },
+        "summary": entry.summary,
+    }
+    if with_suggested:
+        record["suggested"] = suggested_record(kb, entry.id)
+    return record
+
+
+def suggested_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
+    found = kb.suggestions.get(entry_id)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tax in ("codev", "yin"):
+        ranked = sorted(getattr(found, tax), key=lambda s: (-s.score, s.tag)) if found else []
+        out[tax] = [{"tag": s.tag, "score": round(float(s.score), 4)} for s in ranked]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings become dotted keys: {"tags": {"yin": [...]}} -> {"tags.yin": [...]}."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, last = key.split(".")
+        here = out
+        for part in parents:
+            here = here.setdefault(part, {})
+        here[last] = value
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if value and isinstance(value[0], Mapping):  # suggestions
+            return LIST_SEPARATOR.join(f"{s['tag']} ({s['score']})" for s in value)
+        items = [str(v) for v in value]
+        if any(";" in item for item in items) or (items and items[0].startswith("[")):
+            # Joining would not split back into the same items: write a JSON array instead.
+            return json.dumps(items, ensure_ascii=False)
+        return LIST_SEPARATOR.join(items)
+    return str(value)
+
+
+_SUGGESTION = re.compile(r"^(?P<tag>.+) \((?P<score>-?[0-9.eE+-]+)\)$")
+
+
+def _parse_cell(text: str, kind: str) -> Any:
+    if kind == "list":
+        if text.startswith("["):
+            return json.loads(text)
+        return text.split(LIST_SEPARATOR) if text else []
+    if kind == "suggested":
+        items = []
+        for part in text.split(LIST_SEPARATOR) if text else []:
+            m = _SUGGESTION.match(part)
+            if not m:
+                raise ValueError(f"expected 'tag (score)', got {part!r}")
+            items.append({"tag": m["tag"], "score": float(m["score"])})
+        return items
+    if not text:
+        return None
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    return text
+
+
+def columns_for(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The CSV header: every column, then suggestion and extra columns when the records have them."""
+    flat_keys = {key for r in records for key in flatten(r)}
+    return [
+        *COLUMNS,
+        *(c for c in SUGGESTED_COLUMNS if c in flat_keys),
+        *(c for c in EXTRA_COLUMNS if c in flat_keys),
+    ]
+
+
+def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """Records as CSV: one header row, one row per record, stable column order (``COLUMNS``)."""
+    header = columns_for(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for record in records:
+        flat = flatten(record)
+        writer.writerow([_cell(flat.get(column)) for column in header])
+    return buffer.getvalue()
+
+
+def read_csv(text: str) -> list[dict[str, Any]]:
+    """The records written by ``to_csv``, nested again and typed as ``COLUMNS`` says."""
+    kinds = {**COLUMNS, **SUGGESTED_COLUMNS, **EXTRA_COLUMNS}
+    rows = csv.DictReader(io.StringIO(text))
+    return [unflatten({k: _parse_cell(v, kinds.get(k, "str")) for k, v in row.items()}) for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists of entries
+
+
+def render_entries(
+    entries: Iterable[Entry],
+    kb: KB,
+    fmt: str,
+    *,
+    with_suggested: bool = False,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+    width: int | None = None,
+) -> str:
+    """``entries`` in format ``fmt`` (one of ``FORMATS``), ending with a newline unless empty.
+
+    ``extra`` adds fields per entry id (kb similar and kb search add ``score``); ``width``
+    clips the table's titles to fit (default: no clipping).
+    """
+    entries = list(entries)
+    if fmt == "bibtex":
+        try:
+            from kb.bibtex import to_bibtex  # written beside kb export
+        except ModuleNotFoundError as exc:
+            if exc.name != "kb.bibtex":
+                raise
+            from kb.errors import KBError
+
+            raise KBError("BibTeX output needs kb.bibtex (it comes with kb export), which this kb lacks") from None
+        return to_bibtex(entries)
+    records = []
+    for entry in entries:
+        record = entry_record(entry, kb, with_suggested=with_suggested)
+        record.update((extra or {}).get(entry.id, {}))
+        records.append(record)
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if fmt == "csv":
+        return to_csv(records)
+    if fmt == "yaml":
+        return to_yaml(records)
+    if fmt == "markdown":
+        return markdown_table(records)
+    if fmt == "table":
+        return text_table(records, width=width)
+    from kb.errors import UsageError
+    from kb.query import did_you_mean
+
+    raise UsageError(f"unknown format {fmt!r}{did_you_mean(fmt, FORMATS) or '; expected one of ' + ', '.join(FORMATS)}")
+
+
+def to_yaml(data: Any) -> str:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_data(data: Any, fmt: str) -> str:
+    """A report's data (kb show, tree, stats, gaps) as ``json`` or ``yaml``."""
+    return to_yaml(data) if fmt == "yaml" else to_json(data)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """Entry text made safe for one line of a terminal: whitespace runs become one space (a
+    newline would break the columns) and control characters (an escape sequence could rewrite
+    the screen) become U+FFFD."""
+    return _CONTROL.sub("\ufffd", " ".join(text.split()))
+
+
+def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
+    """id, kind, date, (score,) title in aligned columns; titles clipped to ``width`` if given."""
+    if not records:
+        return ""
+    scored = any("score" in r for r in records)
+    rows = [
+        [
+            one_line(r["id"]),
+            r["kind"],
+            r["date"] or "",
+            *([f"{r['score']:.3f}" if r.get("score") is not None else ""] if scored else []),
+            one_line(r["title"]),
+        ]
+        for r in records
+    ]
+    header = ["id", "kind", "date", *(["score"] if scored else []), "title"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    left = sum(widths) + 2 * len(widths)
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        title = _clip(row[-1], max(20, width - left)) if width else row[-1]
+        lines.append(("  ".join(cells) + "  " + title).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# Inside a table cell only inline Markdown acts (line-start syntax cannot): escape that, after
+# HTML escaping, so a title reads as the text it is.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_escape(text: str) -> str:
+    """Entry text as inert Markdown (one line, HTML and Markdown punctuation escaped)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False))
+
+
+def _md_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def markdown_table(records: Sequence[Mapping[str, Any]]) -> str:
+    """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue."""
+    lines = ["| id | title | kind | date | venue |", "| --- | --- | --- | --- | --- |"]
+    for r in records:
+        title = md_escape(r["title"])
+        if r.get("url"):
+            title = f"[{title}]({_md_url(r['url'])})"
+        cells = [md_escape(r["id"]), title, r["kind"], md_escape(r["date"] or ""), md_escape(r["venue"] or "")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

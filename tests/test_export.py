@@ -1,0 +1,235 @@
+"""kb export: JSON and CSV that read back as the same entries, GraphML, and the command's errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+
+from kb.config import load_config
+from kb.embed import embed_kb, model_identity
+from kb.export.records import (
+    ExportReadError,
+    csv_columns,
+    read_csv_export,
+    read_json_export,
+    to_csv,
+    to_json,
+)
+from kb.schema import Entry
+from kb.store import load_kb
+from tests.conftest import REPO, run_kb
+from tests.intel_kb import SMALL, HashingEmbedder, make_kb
+
+AWKWARD = [
+    {
+        "id": "awkward",
+        "title": 'A "quoted", comma; semicolon | pipe\u2014and é',
+        "kind": "model",
+        "name": "[Bracketed]",
+        "aliases": ["one; two", "[starts with a bracket"],
+        "authors": ["Doe, Jane", "Ünal Ö"],
+        "affiliations": ["Lab A", "Lab B"],
+        "links": {"code": "https://example.org/x?a=1&b=2"},
+        "modalities": {"input": ["text", "image"], "output": ["text"]},
+        "tags": {"codev": ["data4model/scaling/up/acquisition"], "mmllms": {"design": ["end-to-end"]}},
+        "architecture": {"llm_backbone": "Vicuna-7B"},
+        "scale": {"instruction_tuning": "158K"},
+        "relations": {"trained_on": ["pope"]},
+        "summary": 'Two lines,\nwith a comma and "quotes".\n\nAnd a blank line.',
+        "added": "2026-11-22",
+        "provenance": [{"source": "contributor", "fields": ["title"], "note": "by hand; see notes"}],
+    },
+    {"id": "bare", "title": "Bare", "kind": "benchmark"},
+    {"id": "brackets-only", "title": "x", "kind": "dataset", "aliases": ["[a]", "b"]},
+]
+
+
+@pytest.fixture(scope="module")
+def real_kb():
+    return load_kb(REPO)
+
+
+@pytest.fixture(scope="module")
+def awkward_entries() -> list[Entry]:
+    return [Entry.model_validate(data) for data in AWKWARD]
+
+
+def test_json_of_the_real_kb_reads_back_as_the_same_entries(real_kb, tmp_path):
+    path = tmp_path / "kb.json"
+    path.write_text(to_json(real_kb.entries.values()), encoding="utf-8")
+    assert read_json_export(path) == list(real_kb.entries.values())
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert (data["format"], data["version"], len(data["entries"])) == ("kb-entries", 1, len(real_kb.entries))
+
+
+def test_csv_of_the_real_kb_reads_back_as_the_same_entries(real_kb, tmp_path):
+    path = tmp_path / "kb.csv"
+    path.write_text(to_csv(real_kb.entries.values()), encoding="utf-8")
+    assert read_csv_export(path) == list(real_kb.entries.values())
+
+
+def test_awkward_values_survive_both_formats(awkward_entries, tmp_path):
+    (tmp_path / "a.json").write_text(to_json(awkward_entries), encoding="utf-8")
+    (tmp_path / "a.csv").write_text(to_csv(awkward_entries), encoding="utf-8")
+    assert read_json_export(tmp_path / "a.json") == awkward_entries
+    assert read_csv_export(tmp_path / "a.csv") == awkward_entries
+
+
+def test_csv_is_one_readable_row_per_entry(awkward_entries):
+    rows = list(csv.DictReader(io.StringIO(to_csv(awkward_entries))))
+    assert list(rows[0]) == [name for name, _ in csv_columns()]
+    awkward, bare, brackets = rows
+    assert awkward["modalities.input"] == "text; image"
+    assert awkward["tags.codev"] == "data4model/scaling/up/acquisition"
+    assert awkward["affiliations"] == "Lab A; Lab B"
+    assert awkward["architecture.llm_backbone"] == "Vicuna-7B"
+    # Lists that "; " cannot carry become JSON arrays; provenance always is one.
+    assert json.loads(awkward["aliases"]) == ["one; two", "[starts with a bracket"]
+    assert json.loads(brackets["aliases"]) == ["[a]", "b"]
+    assert json.loads(awkward["provenance"])[0]["note"] == "by hand; see notes"
+    assert bare["kind"] == "benchmark" and bare["architecture.llm_backbone"] == "" and bare["aliases"] == ""
+
+
+def test_csv_columns_follow_the_schema():
+    names = [name for name, _ in csv_columns()]
+    assert names[:3] == ["id", "title", "kind"]
+    assert {"links.paper", "tags.mmllms.functional", "scale.pre_training", "relations.builds_on"} <= set(names)
+    assert "links" not in names and "tags" not in names
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("x.json", "[1, 2]", 'is not a kb export (no "format": "kb-entries")'),
+        ("x.json", '{"format": "kb-entries", "version": 9}', "is a kb export of version 9; this kb reads 1"),
+        ("x.json", "{oops", "as JSON"),
+        (
+            "x.json",
+            '{"format": "kb-entries", "version": 1, "entries": [{"id": "a", "title": "t", "kind": "modle"}]}',
+            "entry 1: kind: Input should be",
+        ),
+        ("x.csv", "id,title,colour\na,b,c\n", "is not a kb CSV export (unknown column 'colour')"),
+        ("x.csv", "id,title\na\n", ":2: expected 2 cells, found 1"),
+        ("x.csv", "id,title,kind,aliases\na,t,model,[oops\n", ":2: aliases: not a JSON array"),
+        ("x.csv", "", "is empty"),
+    ],
+)
+def test_reading_something_else_is_one_sentence(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    reader = read_json_export if name.endswith(".json") else read_csv_export
+    with pytest.raises(ExportReadError) as caught:
+        reader(path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def test_export_json_to_a_file_reads_back(tmp_path, real_kb):
+    out = tmp_path / "sub" / "kb.json"
+    run = run_kb("export", "json", "-o", str(out))
+    assert (run.code, run.out, run.err) == (0, "", f"wrote {out}\n")
+    assert read_json_export(out) == list(real_kb.entries.values())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not private like a temp file
+    assert [p.name for p in out.parent.iterdir()] == ["kb.json"]  # no temp file left behind
+
+
+def test_export_bibtex_to_stdout():
+    run = run_kb("export", "bibtex")
+    assert run.code == 0 and run.err == ""
+    assert "@inproceedings{llava,\n" in run.out
+
+
+def test_an_unknown_format_is_a_usage_error_with_a_hint():
+    run = run_kb("export", "bibtx")
+    assert run.code == 2
+    assert run.err.splitlines()[-1] == (
+        "Error: Invalid value for 'FORMAT': 'bibtx' is not one of bibtex, csv, json, graphml, awesome; "
+        "did you mean 'bibtex'?"
+    )
+
+
+def test_a_path_that_cannot_be_written_is_one_sentence_and_no_file(tmp_path):
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    target = tmp_path / "a-file" / "out.csv"
+    run = run_kb("export", "csv", "-o", str(target))
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"kb: cannot write {target}: {tmp_path / 'a-file'} is a file, not a folder\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_an_existing_file_is_replaced_whole(tmp_path):
+    out = tmp_path / "kb.bib"
+    out.write_text("x" * 2_000_000, encoding="utf-8")  # longer than the export: no stale tail may remain
+    assert run_kb("export", "bibtex", "-o", str(out)).code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("@misc{3d-llm,") and text.endswith("}\n") and "xxx" not in text
+
+
+def test_graphml_without_cached_vectors_says_so_and_has_no_similarity_edges(tmp_path):
+    root = make_kb(tmp_path / "kb", SMALL)
+    out = tmp_path / "kb.graphml"
+    run = run_kb("--root", str(root), "export", "graphml", "-o", str(out))
+    assert run.code == 0
+    assert run.err.startswith("kb: no similarity edges: 5 of 5 entries have no cached embedding")
+    assert run.err.endswith(f"run kb embed\nwrote {out}\n")
+    graph = nx.read_graphml(out)
+    assert {"llava", "pope", "codev:data4model", "yin:evaluation"} <= set(graph.nodes)
+    assert graph.nodes["llava"]["label"] == "LLaVA"
+    assert not [e for e in graph.edges(data=True) if e[2]["type"] == "similar"]
+
+
+def test_graphml_uses_cached_vectors_for_similarity_edges(tmp_path):
+    root = make_kb(tmp_path / "kb", SMALL)
+    config = load_config(root)
+    embed_kb(load_kb(root), config, embedder=HashingEmbedder(model_id=model_identity(config)), progress=False)
+    run = run_kb("--root", str(root), "export", "graphml")
+    assert (run.code, run.err) == (0, "")
+    graph = nx.parse_graphml(run.out)
+    similar = [(u, v) for u, v, data in graph.edges(data=True) if data["type"] == "similar"]
+    assert len(similar) == 5 * 4  # every entry to each of the four others (k is 10)
+
+
+def test_exports_do_not_import_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from kb.cli import main\n"
+        "for fmt in ('graphml', 'awesome', 'bibtex'):\n"
+        f"    main(['--root', {str(REPO)!r}, 'export', fmt, '-o', {str(tmp_path)!r} + '/x.' + fmt],"
+        " standalone_mode=False)\n"
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    import errno
+
+    import kb.store
+    from kb.errors import KBError
+    from kb.export import write_export
+
+    out = tmp_path / "kb.csv"
+    out.write_text("old\n", encoding="utf-8")
+
+    def disk_full(src: str, dst: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(kb.store.os, "replace", disk_full)
+    with pytest.raises(KBError) as caught:
+        write_export(out, "new\n" * 1000)
+    assert str(caught.value) == f"cannot write {out}: No space left on device"
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kb.csv"]

@@ -1,0 +1,180 @@
+"""kb.output: the record of an entry and every format of a list of entries, read back where it can be."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kb.errors import UsageError
+from kb.output import COLUMNS, entry_record, md_escape, read_csv, render_entries, text_table, to_csv
+from kb.store import KB, load_kb
+from tests.test_query import HOSTILE_TITLE, make_query_kb
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KB:
+    return load_kb(make_query_kb(tmp_path_factory.mktemp("kb")))
+
+
+def records(kb: KB, *, with_suggested: bool = False) -> list[dict[str, object]]:
+    return [entry_record(e, kb, with_suggested=with_suggested) for e in kb.entries.values()]
+
+
+def test_entry_record_is_the_entry_as_plain_data(kb: KB) -> None:
+    record = entry_record(kb.entries["llava"], kb)
+    assert record == {
+        "id": "llava",
+        "title": "Visual Instruction Tuning",
+        "kind": "model",
+        "name": "LLaVA",
+        "aliases": ["LLaVA-1"],
+        "date": "2023-04-17",
+        "year": 2023,
+        "venue": "NeurIPS 2023",
+        "arxiv": "2304.08485",
+        "url": "https://arxiv.org/abs/2304.08485",  # no links.paper: the arXiv page
+        "code": "https://github.com/haotian-liu/LLaVA",
+        "authors": ["Haotian Liu", "Chunyuan Li"],
+        "affiliations": [],
+        "modalities": {"input": ["text", "image"], "output": ["text"]},
+        "tags": {
+            "codev": ["data4model/scaling/up/acquisition"],
+            "yin": ["instruction-tuning"],
+            "mmllms": {"functional": ["understanding"], "design": ["end-to-end"]},
+        },
+        "relations": {
+            "trained_on": ["coco", "llava-instruct-150k"],
+            "evaluated_on": ["pope"],
+            "introduces": ["llava-instruct-150k"],
+            "builds_on": [],
+        },
+        "summary": None,
+    }
+    assert "suggested" not in record
+    assert list(COLUMNS)[:3] == ["id", "title", "kind"]
+
+
+def test_suggested_tags_are_a_separate_field_best_first(kb: KB) -> None:
+    record = entry_record(kb.entries["untagged-paper"], kb, with_suggested=True)
+    assert record["tags"]["yin"] == []
+    assert record["suggested"] == {
+        "codev": [{"tag": "data4model/usability/eval/understanding", "score": 0.42}],
+        "yin": [{"tag": "hallucination", "score": 0.81}, {"tag": "evaluation", "score": 0.3}],
+    }
+    assert entry_record(kb.entries["llava"], kb, with_suggested=True)["suggested"] == {"codev": [], "yin": []}
+
+
+@pytest.mark.parametrize("with_suggested", [False, True])
+def test_json_and_jsonl_read_back_equal_the_records(kb: KB, with_suggested: bool) -> None:
+    entries = list(kb.entries.values())
+    expected = records(kb, with_suggested=with_suggested)
+    assert json.loads(render_entries(entries, kb, "json", with_suggested=with_suggested)) == expected
+    lines = render_entries(entries, kb, "jsonl", with_suggested=with_suggested).splitlines()
+    assert [json.loads(line) for line in lines] == expected
+
+
+@pytest.mark.parametrize("with_suggested", [False, True])
+def test_csv_reads_back_equal_the_records(kb: KB, with_suggested: bool) -> None:
+    text = render_entries(list(kb.entries.values()), kb, "csv", with_suggested=with_suggested)
+    assert read_csv(text) == records(kb, with_suggested=with_suggested)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][: len(COLUMNS)] == list(COLUMNS)
+    assert len(rows) == 1 + len(kb.entries)  # the title's newline stays inside its quoted cell
+    llava = dict(zip(rows[0], rows[1 + list(kb.entries).index("llava")], strict=True))
+    assert llava["authors"] == "Haotian Liu; Chunyuan Li"
+    assert llava["tags.mmllms.design"] == "end-to-end"
+    if with_suggested:
+        untagged = dict(zip(rows[0], rows[1 + list(kb.entries).index("untagged-paper")], strict=True))
+        assert untagged["suggested.yin"] == "hallucination (0.81); evaluation (0.3)"
+
+
+def test_csv_of_scored_entries_keeps_the_score_column(kb: KB) -> None:
+    text = render_entries([kb.entries["pope"]], kb, "csv", extra={"pope": {"score": 0.75}})
+    assert text.splitlines()[0].endswith(",summary,score")
+    assert read_csv(text)[0]["score"] == 0.75
+
+
+def test_csv_list_items_holding_the_separator_survive() -> None:
+    record = {"id": "x", "aliases": ["A; B", "C"], "authors": ["[bracketed]"], "affiliations": ["plain"]}
+    text = to_csv([record])
+    back = read_csv(text)[0]
+    assert (back["aliases"], back["authors"], back["affiliations"]) == (["A; B", "C"], ["[bracketed]"], ["plain"])
+
+
+def test_csv_of_no_entries_is_the_header_alone() -> None:
+    assert to_csv([]) == ",".join(COLUMNS) + "\n"
+
+
+def test_yaml_loads_back_equal_the_records(kb: KB) -> None:
+    text = render_entries(list(kb.entries.values()), kb, "yaml", with_suggested=True)
+    assert yaml.safe_load(text) == records(kb, with_suggested=True)
+
+
+def test_table_aligns_columns_and_keeps_each_entry_on_one_line(kb: KB) -> None:
+    text = render_entries([kb.entries["llava"], kb.entries["hostile"]], kb, "table")
+    lines = text.splitlines()
+    assert lines[0].split() == ["id", "kind", "date", "title"]
+    assert lines[1] == "llava    model   2023-04-17  Visual Instruction Tuning"
+    assert lines[2].startswith("hostile  survey  2022-01-05  Pipes | <b>bold</b>")
+    assert "newline" in lines[2] and len(lines) == 3
+    assert "\x1b" not in text and "\ufffd[2J an escape" in lines[2]  # no escape sequence reaches the terminal
+    assert render_entries([], kb, "table") == ""
+
+
+def test_table_clips_titles_to_a_width_and_shows_scores(kb: KB) -> None:
+    record = entry_record(kb.entries["woodpecker"], kb) | {"score": 0.5}
+    line = text_table([record], width=60).splitlines()[1]
+    assert line.endswith("…") and len(line) == 60
+    assert " 0.500 " in line
+
+
+def test_markdown_table_escapes_entry_text_and_links_the_paper(kb: KB) -> None:
+    text = render_entries([kb.entries["hostile"], kb.entries["coco"]], kb, "markdown")
+    lines = text.splitlines()
+    assert lines[0] == "| id | title | kind | date | venue |"
+    assert len(lines) == 4  # the newline in the title did not start a row
+    hostile = lines[2]
+    assert "<b>" not in hostile and "&lt;b&gt;" in hostile
+    assert hostile.count(" | ") == 4  # the title's pipe is escaped, so the row keeps five cells
+    assert r"\*stars\*" in hostile and "\x1b" not in hostile
+    assert "](https://arxiv.org/abs/2201.00001)" in hostile
+    assert lines[3] == "| coco | Microsoft COCO: Common Objects in Context | dataset | 2014-05-01 |  |"
+    assert md_escape("a_b [c](d) `e`") == r"a\_b \[c\](d) \`e\`"
+
+
+def test_an_unknown_format_names_the_closest(kb: KB) -> None:
+    with pytest.raises(UsageError, match=r"^unknown format 'jsonn'; did you mean 'json'\?$"):
+        render_entries([], kb, "jsonn")
+
+
+def test_rendering_is_deterministic(kb: KB) -> None:
+    entries = list(kb.entries.values())
+    for fmt in ("table", "json", "jsonl", "csv", "yaml", "markdown"):
+        assert render_entries(entries, kb, fmt, with_suggested=True) == render_entries(
+            entries, kb, fmt, with_suggested=True
+        )
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kb.bibtex") is None, reason="kb.bibtex comes with kb export")
+def test_bibtex_is_kb_bibtex_and_parses(kb: KB) -> None:
+    import bibtexparser
+    from kb.bibtex import to_bibtex
+
+    entries = [kb.entries["llava"], kb.entries["pope"], kb.entries["hostile"]]
+    text = render_entries(entries, kb, "bibtex")
+    assert text == to_bibtex(entries)
+    library = bibtexparser.parse_string(text)
+    assert len(library.entries) == 3 and not library.failed_blocks
+
+
+def test_hostile_title_survives_every_data_format(kb: KB, tmp_path: Path) -> None:
+    entry = kb.entries["hostile"]
+    assert json.loads(render_entries([entry], kb, "json"))[0]["title"] == HOSTILE_TITLE
+    assert read_csv(render_entries([entry], kb, "csv"))[0]["title"] == HOSTILE_TITLE
+    assert yaml.safe_load(render_entries([entry], kb, "yaml"))[0]["title"] == HOSTILE_TITLE

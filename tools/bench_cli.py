@@ -1,0 +1,82 @@
+"""Benchmark the terminal commands: wall time of kb query, show, tree, similar, stats as fresh processes.
+
+Each command runs ``--runs`` times (after one untimed warm-up, so the page cache is warm) in a new
+Python process on the real knowledge base of this checkout; the median wall time is reported,
+with the CPU time of the process (user + system, which load on a shared machine moves less) and
+the machine's CPU count and load. Prints a Markdown table:
+
+    python tools/bench_cli.py [--runs 5] [--root PATH]
+
+``kb similar`` needs the embedding cache (run ``kb embed`` first); without it the row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMANDS: list[tuple[str, list[str]]] = [
+    ("python -c pass (interpreter alone)", ["-c", "pass"]),
+    ("kb --help (imports only)", ["-m", "kb", "--help"]),
+    ("kb query --limit 1", ["-m", "kb", "query", "--limit", "1"]),
+    ("kb query --tag hallucination --json", ["-m", "kb", "query", "--tag", "hallucination", "--json"]),
+    ("kb show llava", ["-m", "kb", "show", "llava"]),
+    ("kb tree", ["-m", "kb", "tree"]),
+    ("kb similar llava", ["-m", "kb", "similar", "llava"]),
+    ("kb stats", ["-m", "kb", "stats"]),
+]
+
+
+def run_once(args: list[str], root: Path) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds of the child, exit code, last line of stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    return wall, cpu, proc.returncode, last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--root", type=Path, default=ROOT, help="The knowledge base to run against.")
+    args = parser.parse_args()
+
+    rows = []
+    for label, command in COMMANDS:
+        _, _, code, err = run_once(command, args.root)  # warm-up: files and bytecode in the cache
+        if code != 0:
+            rows.append((label, f"failed (exit {code}): {err}", "", "", ""))
+            continue
+        runs = [run_once(command, args.root) for _ in range(args.runs)]
+        walls = [r[0] for r in runs]
+        cpu = statistics.median(r[1] for r in runs)
+        rows.append((label, f"{statistics.median(walls):.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}", f"{cpu:.2f}"))
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{len(list(args.root.glob('entries/[wd]*/*.yaml')))} entry files; {os.cpu_count()} CPUs, "
+        f"load average {load:.1f} when the runs ended; Python {platform.python_version()}; "
+        f"median of {args.runs} fresh processes after one warm-up.\n"
+    )
+    print("| command | median wall (s) | min (s) | max (s) | median CPU (s) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
