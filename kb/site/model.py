@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from kb.graph import node_key
-from kb.tags import curated_tags, suggested_tags
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB
+from kb.tags import curated_tags, suggested_tags
 from kb.taxonomy import Node
 
 TAXONOMY_TITLES = {"codev": "Co-development", "yin": "Yin et al.", "mmllms": "MM-LLMs"}
