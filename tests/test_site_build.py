@@ -155,8 +155,8 @@ def test_kb_serve_serves_the_built_site_on_localhost(small_site) -> None:
 
 def test_a_failed_build_keeps_the_last_good_site(small_site) -> None:
     root, _, _ = small_site
-    index = root / "site" / "index.html"
-    before = index.read_bytes()
+    # The very same folder, untouched: a swap would put another folder (another inode) in its place.
+    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
     bad = root / "entries" / "works" / "broken.yaml"
     bad.write_text("id: broken\ntitle: Broken\nkind: model\ncolour: red\n", encoding="utf-8")
     try:
@@ -165,7 +165,25 @@ def test_a_failed_build_keeps_the_last_good_site(small_site) -> None:
         bad.unlink()
     assert run.code == 1
     assert "entries/works/broken.yaml:4:1: colour: unknown field" in run.err
-    assert index.read_bytes() == before
+    assert ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns) == before
+    assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
+
+
+def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None:
+    root, _, _ = small_site
+    # The very same folder, untouched: a swap would put another folder (another inode) in its place.
+    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
+    page = root / "docs" / "pipeline.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text + "\nSee [the missing page](missing.md).\n", encoding="utf-8")
+    try:
+        run = run_kb("--root", str(root), "build")
+    finally:
+        page.write_text(text, encoding="utf-8")
+    assert run.code == 1
+    assert "kb: mkdocs build --strict failed (Aborted with 1 warnings in strict mode!):" in run.err
+    assert "'missing.md'" in run.err
+    assert ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns) == before
     assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
 
 
