@@ -536,7 +536,7 @@
     if (node) return `${TAXONOMY_TITLES[node.tax] || node.tax}: ${node.name}`;
     const [tax, ...rest] = raw.split(":");
     if (rest.length && TAXONOMY_TITLES[tax]) return `${TAXONOMY_TITLES[tax]}: ${rest.join(":")}`;
-    return TAXONOMY_TITLES[raw] || raw;
+    return TAXONOMY_TITLES[raw] || raw || "Not yet tagged";
   }
 
   async function mountGraph(container, full) {
