@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from kb.errors import UsageError
-from kb.output import COLUMNS, entry_record, md_escape, read_csv, render_entries, text_table, to_csv
+from kb.output import COLUMNS, entry_record, read_csv, render_entries, text_table, to_csv
+from kb.output.cells import flatten, list_cell, parse_list_cell, unflatten
+from kb.output.text import md_escape
 from kb.store import KB, load_kb
 from tests.test_query import HOSTILE_TITLE, make_query_kb
 
@@ -178,3 +182,20 @@ def test_hostile_title_survives_every_data_format(kb: KB, tmp_path: Path) -> Non
     assert json.loads(render_entries([entry], kb, "json"))[0]["title"] == HOSTILE_TITLE
     assert read_csv(render_entries([entry], kb, "csv"))[0]["title"] == HOSTILE_TITLE
     assert yaml.safe_load(render_entries([entry], kb, "yaml"))[0]["title"] == HOSTILE_TITLE
+
+
+@given(st.lists(st.text()))
+@example([""])
+@example(["a", " b"])
+@example(["[x]"])
+def test_any_list_of_strings_survives_one_csv_cell(items: list[str]) -> None:
+    # The codec kb query's CSV and kb export's CSV share (kb.output.cells).
+    assert parse_list_cell(list_cell(items)) == items
+
+
+def test_a_plain_list_cell_is_joined_and_a_hand_written_one_reads() -> None:
+    assert list_cell(["Haotian Liu", "Chunyuan Li"]) == "Haotian Liu; Chunyuan Li"
+    assert list_cell(["one; two"]) == '["one; two"]'
+    assert parse_list_cell("a;b ;  c") == ["a", "b", "c"]
+    assert flatten({"tags": {"mmllms": {"design": ["x"]}}, "id": "a"}) == {"tags.mmllms.design": ["x"], "id": "a"}
+    assert unflatten({"tags.mmllms.design": ["x"], "id": "a"}) == {"tags": {"mmllms": {"design": ["x"]}}, "id": "a"}

@@ -91,6 +91,16 @@ def _width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
+def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any]) -> None:
+    """Print entries ranked by kb similar or kb search, each with its score."""
+    from kb.output import render_entries
+
+    kb = state.kb()
+    scores = {i: {"score": round(s, 4)} for i, s in ranked}
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+
+
 def _vectors_or_note(state: State) -> tuple[Any, str]:
     """The cached entry vectors, or None and the sentence saying why there are none."""
     from kb.embed import load_cached_vectors
@@ -245,7 +255,6 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     The filters of kb query narrow the candidates, e.g. kb similar llava --kind datasets.
     """
     from kb.embed import load_cached_vectors
-    from kb.output import render_entries
     from kb.query import Filters, get_entry, select
 
     kb = state.kb()
@@ -253,9 +262,7 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     allowed = {e.id for e in select(kb, Filters(**filters))}
     vectors = load_cached_vectors(kb, state.config)
     ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
-    scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    found = [kb.entries[i] for i, _ in ranked]
-    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+    _echo_ranked(state, ranked, fmt, filters)
 
 
 @main.command()
@@ -270,16 +277,13 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
     Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
     The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
     """
-    from kb.output import render_entries
     from kb.query import Filters, select
     from kb.search import search as rank
 
     kb = state.kb()
     allowed = {e.id for e in select(kb, Filters(**filters))}
     ranked = rank(kb, query_text, state.config, k=k, only=allowed)
-    scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    found = [kb.entries[i] for i, _ in ranked]
-    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+    _echo_ranked(state, ranked, fmt, filters)
 
 
 @main.command()
