@@ -6,7 +6,6 @@ loads the embedding model; the others read YAML and, for neighbours, the cached 
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,10 +41,9 @@ class StrictChoice(click.Choice):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value in self.choices:
             return value
-        options = [str(c) for c in self.choices]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(options)}"
-        raise UsageError(f"unknown {self.what} {value!r}{hint}")
+        from kb.query import choose  # raises kb's UsageError: one line, exit 2
+
+        return choose(str(value), [str(c) for c in self.choices], self.what)
 
 
 def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = None) -> Callable[..., Any]:

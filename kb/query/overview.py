@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from kb.query import entry_tags, in_subtree, resolve_node, subtree_ids
+from kb.errors import UsageError
+from kb.query import did_you_mean, entry_tags, in_subtree, resolve_node, subtree_ids
 from kb.schema import Kind, Modality
 from kb.taxonomy import TAXONOMY_IDS
 
@@ -91,6 +92,10 @@ def tree_counts(kb: KB, ref: str | None = None) -> dict[str, list[NodeCount]]:
         return {t: node_counts(kb, t) for t in TAXONOMY_IDS}
     if ref in TAXONOMY_IDS:
         return {ref: node_counts(kb, ref)}
+    if ":" not in ref and ref not in {n.id for t in kb.taxonomies for n in t.walk()}:
+        hint = did_you_mean(ref, TAXONOMY_IDS)  # "codeve" means the taxonomy, not a node like it
+        if hint:
+            raise UsageError(f"unknown taxonomy {ref!r}{hint}")
     node = resolve_node(kb, ref)
     below = subtree_ids(kb, node)
     return {node.taxonomy: [c for c in node_counts(kb, node.taxonomy) if c.id in below]}
