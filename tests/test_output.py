@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from kb.errors import UsageError
 from kb.output import COLUMNS, entry_record, read_csv, render_entries, text_table, to_csv
-from kb.output.cells import flatten, list_cell, parse_list_cell, unflatten
-from kb.output.text import md_escape
+from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
+from kb.output.text import md_escape, one_line
 from kb.store import KB, load_kb
 from tests.test_query import HOSTILE_TITLE, make_query_kb
 
@@ -112,7 +112,7 @@ def test_csv_list_items_holding_the_separator_survive() -> None:
 
 
 def test_csv_of_no_entries_is_the_header_alone() -> None:
-    assert to_csv([]) == ",".join(COLUMNS) + "\n"
+    assert to_csv([]) == ",".join(COLUMNS) + "\r\n"
 
 
 def test_yaml_loads_back_equal_the_records(kb: KB) -> None:
@@ -188,9 +188,12 @@ def test_hostile_title_survives_every_data_format(kb: KB, tmp_path: Path) -> Non
 @example([""])
 @example(["a", " b"])
 @example(["[x]"])
+@example(["carriage\rreturn"])  # the csv module quotes only its line end's characters
 def test_any_list_of_strings_survives_one_csv_cell(items: list[str]) -> None:
     # The codec kb query's CSV and kb export's CSV share (kb.output.cells).
-    assert parse_list_cell(list_cell(items)) == items
+    cell = list_cell(items)
+    assert parse_list_cell(cell) == items
+    assert list(csv.reader(io.StringIO(csv_text(["x"], [[cell]]), newline=""))) == [["x"], [cell]]
 
 
 def test_a_plain_list_cell_is_joined_and_a_hand_written_one_reads() -> None:
@@ -199,3 +202,22 @@ def test_a_plain_list_cell_is_joined_and_a_hand_written_one_reads() -> None:
     assert parse_list_cell("a;b ;  c") == ["a", "b", "c"]
     assert flatten({"tags": {"mmllms": {"design": ["x"]}}, "id": "a"}) == {"tags.mmllms.design": ["x"], "id": "a"}
     assert unflatten({"tags.mmllms.design": ["x"], "id": "a"}) == {"tags": {"mmllms": {"design": ["x"]}}, "id": "a"}
+
+
+def test_a_carriage_return_in_a_title_stays_in_its_row(kb: KB) -> None:
+    record = entry_record(kb.entries["llava"], kb) | {"title": "one\rtwo"}
+    text = to_csv([record])
+    assert read_csv(text) == [record]
+    assert len(list(csv.reader(io.StringIO(text, newline="")))) == 2
+
+
+def test_markdown_of_scored_entries_shows_the_score(kb: KB) -> None:
+    text = render_entries([kb.entries["pope"], kb.entries["coco"]], kb, "markdown", extra={"pope": {"score": 0.75}})
+    lines = text.splitlines()
+    assert lines[:2] == ["| id | title | kind | date | venue | score |", "| --- | --- | --- | --- | --- | --- |"]
+    assert lines[2].endswith(" | EMNLP 2023 | 0.750 |") and lines[3].endswith(" |  |  |")
+
+
+def test_bidirectional_overrides_never_reach_the_terminal_or_markdown() -> None:
+    assert one_line("evil\u202etxt.exe\u2066") == "evil\ufffdtxt.exe\ufffd"
+    assert md_escape("a\u202eb") == "a\ufffdb"

@@ -276,12 +276,17 @@ def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None
 
 
 def markdown_table(records: Sequence[Mapping[str, Any]]) -> str:
-    """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue."""
-    lines = ["| id | title | kind | date | venue |", "| --- | --- | --- | --- | --- |"]
+    """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue, and
+    the score when the records have one (kb similar, kb search)."""
+    scored = any("score" in r for r in records)
+    header = ["id", "title", "kind", "date", "venue", *(["score"] if scored else [])]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in records:
         title = md_escape(r["title"])
         if r.get("url"):
             title = f"[{title}]({md_url(r['url'])})"
         cells = [md_escape(r["id"]), title, r["kind"], md_escape(r["date"] or ""), md_escape(r["venue"] or "")]
+        if scored:
+            cells.append(f"{r['score']:.3f}" if r.get("score") is not None else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -60,9 +60,13 @@ def parse_list_cell(cell: str) -> list[str]:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A header row and the rows as CSV text (quoted where needed, "\\n" line ends)."""
+    """A header row and the rows as CSV text: RFC 4180, quoted where needed, "\\r\\n" line ends.
+
+    The line end must be "\\r\\n": the csv module quotes a cell only for the characters of its
+    line end, and every CSV reader ends a line at a bare "\\r" too, so with "\\n" a carriage
+    return inside a title would split its row."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()

@@ -7,7 +7,9 @@ from __future__ import annotations
 import html
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the bidirectional overrides and isolates that make text display in
+# another order than it reads (the "Trojan Source" trick).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Each character that can open inline syntax gets a backslash (brackets cover links and images,
 # $ GitHub's math, | table cells); parentheses and # are left alone since nothing they could
 # start survives escaped brackets and mid-line text. Line-start syntax cannot act: the text is
@@ -18,7 +20,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 def one_line(text: str) -> str:
     """Entry text made safe for one line of a terminal: whitespace runs become one space (a
     newline would break the columns) and control characters (an escape sequence could rewrite
-    the screen) become U+FFFD."""
+    the screen, a bidirectional override reorder it) become U+FFFD."""
     return _CONTROL.sub("\ufffd", " ".join(text.split()))
 
 
