@@ -147,7 +147,8 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
         (["export", "bibtx"], "kb: unknown format 'bibtx'; did you mean 'bibtex'?\n"),
         (["export", "pdf"], "kb: unknown format 'pdf'; expected one of bibtex, csv, json, graphml, awesome\n"),
         (["similar", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
-        (["stats", "--format", "yml"], "kb: unknown format 'yml'; expected one of text, json\n"),
+        (["stats", "--format", "yml"], "kb: unknown format 'yml'; did you mean 'yaml'?\n"),
+        (["gaps", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
@@ -262,6 +263,8 @@ def test_stats_text_and_json(root: Path) -> None:
     ]
     data = json.loads(invoke(root, "stats", "--json")[1])
     assert data["years"] == {"2014": 1, "2022": 1, "2023": 5, "2024": 1, "undated": 1}
+    assert yaml.safe_load(invoke(root, "stats", "--format", "yaml")[1]) == data
+    assert yaml.safe_load(invoke(root, "tree", "--format", "yaml")[1]) == json.loads(invoke(root, "tree", "--json")[1])
 
 
 # ---------------------------------------------------------------------------------- kb similar, kb gaps
@@ -347,5 +350,5 @@ def test_every_command_documents_its_output_options() -> None:
     for name in ("query", "similar", "search"):
         out = CliRunner().invoke(main, [name, "--help"]).stdout
         assert "--format [table|json|jsonl|csv|yaml|bibtex|markdown]" in out and "--json" in out
-    for name in ("tree", "stats", "gaps"):
-        assert "--format [text|json]" in CliRunner().invoke(main, [name, "--help"]).stdout
+    for name in ("show", "tree", "stats", "gaps"):
+        assert "--format [text|json|yaml]" in CliRunner().invoke(main, [name, "--help"]).stdout

@@ -17,7 +17,7 @@ from kb.errors import UsageError
 
 # The formats of kb.output.FORMATS, repeated here so that --help needs no import.
 LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
-REPORT_FORMATS = ("text", "json")
+REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
 SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
 FORMAT_HELP = {
     "table": "aligned columns for people",
@@ -196,7 +196,7 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
 @click.option(
     "-k", "--neighbours", "k", type=click.IntRange(0), default=5, show_default=True, help="Nearest neighbours to list."
 )
-@output_options(("text", "json", "yaml"))
+@output_options(REPORT_FORMATS)
 @pass_state
 def show(state: State, entry_id: str, k: int, fmt: str) -> None:
     """Everything about one entry: fields, curated and suggested tags, relations both ways, neighbours."""
