@@ -6,7 +6,6 @@ the point (what gets imported, that no traceback escapes).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -102,8 +101,6 @@ def test_query_suggested_widens_a_tag_filter(root: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "yaml", "markdown", "bibtex"])
 def test_query_writes_every_format(root: Path, fmt: str) -> None:
-    if fmt == "bibtex" and importlib.util.find_spec("kb.bibtex") is None:
-        pytest.skip("kb.bibtex comes with kb export")
     code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
     assert code == 0
     parsed = {
@@ -152,8 +149,6 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
-    if args[0] == "similar":
-        pytest.importorskip("numpy")
     code, out, err = invoke(root, *args)
     assert (code, out, err) == (2, "", message)
 

@@ -39,6 +39,7 @@ _KIND_PLURAL = {
     Kind.benchmark: "Benchmarks",
 }
 
+
 def anchor(taxonomy: str, node_id: str) -> str:
     """The HTML id of a taxonomy node's heading: ``codev-data4model-scaling``."""
     return re.sub(r"[^a-z0-9]+", "-", f"{taxonomy}-{node_id}".lower()).strip("-")

@@ -197,14 +197,8 @@ def render_entries(
     """
     entries = list(entries)
     if fmt == "bibtex":
-        try:
-            from kb.bibtex import to_bibtex  # written beside kb export
-        except ModuleNotFoundError as exc:
-            if exc.name != "kb.bibtex":
-                raise
-            from kb.errors import KBError
+        from kb.bibtex import to_bibtex
 
-            raise KBError("BibTeX output needs kb.bibtex (it comes with kb export), which this kb lacks") from None
         return to_bibtex(entries)
     records = []
     for entry in entries:
