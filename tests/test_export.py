@@ -134,11 +134,13 @@ def test_reading_something_else_is_one_sentence(tmp_path, name, text, message):
 # ---------------------------------------------------------------------------- the command
 
 
-def test_export_json_to_a_file_reads_back(tmp_path, real_kb):
-    out = tmp_path / "sub" / "kb.json"
-    run = run_kb("export", "json", "-o", str(out))
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_export_to_a_file_reads_back_as_the_kb(tmp_path, real_kb, fmt):
+    out = tmp_path / "sub" / f"kb.{fmt}"
+    run = run_kb("export", fmt, "-o", str(out))
     assert (run.code, run.out, run.err) == (0, "", f"wrote {out}\n")
-    assert read_json_export(out) == list(real_kb.entries.values())
+    reader = read_json_export if fmt == "json" else read_csv_export
+    assert reader(out) == list(real_kb.entries.values())
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not private like a temp file
