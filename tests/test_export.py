@@ -144,7 +144,7 @@ def test_export_to_a_file_reads_back_as_the_kb(tmp_path, real_kb, fmt):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not private like a temp file
-    assert [p.name for p in out.parent.iterdir()] == ["kb.json"]  # no temp file left behind
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left behind
 
 
 def test_export_bibtex_to_stdout():
