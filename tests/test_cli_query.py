@@ -347,3 +347,12 @@ def test_every_command_documents_its_output_options() -> None:
         assert "--format [table|json|jsonl|csv|yaml|bibtex|markdown]" in out and "--json" in out
     for name in ("show", "tree", "stats", "gaps"):
         assert "--format [text|json|yaml]" in CliRunner().invoke(main, [name, "--help"]).stdout
+
+
+def test_the_cli_offers_the_sort_keys_and_formats_the_library_knows() -> None:
+    from kb.cli import query as cli_query
+    from kb.output import FORMATS
+    from kb.query import SORTS
+
+    assert cli_query.SORTS == SORTS
+    assert cli_query.LIST_FORMATS == FORMATS

@@ -14,10 +14,11 @@ import click
 
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
+from kb.output import FORMATS
 
-# The formats of kb.output.FORMATS, repeated here so that --help needs no import.
-LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
+LIST_FORMATS = FORMATS  # kb.output is light (no pydantic): --help may import it
 REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
+# kb.query.SORTS, repeated so that --help does not import kb.query (and pydantic); a test keeps them equal.
 SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
 FORMAT_HELP = {
     "table": "aligned columns for people",
