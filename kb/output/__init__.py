@@ -109,12 +109,13 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
 
 
 def suggested_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
-    found = kb.suggestions.get(entry_id)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for tax in ("codev", "yin"):
-        ranked = sorted(getattr(found, tax), key=lambda s: (-s.score, s.tag)) if found else []
-        out[tax] = [{"tag": s.tag, "score": round(float(s.score), 4)} for s in ranked]
-    return out
+    """Every machine suggestion of an entry as data: ``{"codev": [{"tag", "score"}], "yin": [...]}``."""
+    from kb.tags import ranked_suggestions
+
+    return {
+        tax: [{"tag": tag, "score": round(float(score), 4)} for tag, score in ranked]
+        for tax, ranked in ranked_suggestions(kb, entry_id).items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
