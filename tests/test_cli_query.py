@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from kb.cli import main
 from kb.config import Config
 from kb.embed import embed_kb, model_identity
-from kb.output import entry_record, read_csv
+from kb.output import FORMATS, entry_record, read_csv
 from kb.store import load_kb
 from tests.conftest import REPO, run_kb
 from tests.intel_kb import HashingEmbedder
@@ -99,11 +99,9 @@ def test_query_suggested_widens_a_tag_filter(root: Path) -> None:
     assert found["untagged-paper"]["suggested"]["yin"][0] == {"tag": "hallucination", "score": 0.81}
 
 
-@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "yaml", "markdown", "bibtex"])
-def test_query_writes_every_format(root: Path, fmt: str) -> None:
-    code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
-    assert code == 0
-    parsed = {
+def ids_in(out: str, fmt: str) -> list[str]:
+    """The entry ids of kb query's output in ``fmt``, read the way a program would."""
+    return {
         "table": lambda: [line.split()[0] for line in out.splitlines()[1:]],
         "json": lambda: [r["id"] for r in json.loads(out)],
         "jsonl": lambda: [json.loads(line)["id"] for line in out.splitlines()],
@@ -112,7 +110,23 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
         "markdown": lambda: [line.split(" | ")[0].strip("| ") for line in out.splitlines()[2:]],
         "bibtex": lambda: [line.split("{", 1)[1].rstrip(",") for line in out.splitlines() if line.startswith("@")],
     }[fmt]()
-    assert parsed == ["pope", "woodpecker"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_query_writes_every_format(root: Path, fmt: str) -> None:
+    code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
+    assert code == 0
+    assert ids_in(out, fmt) == ["pope", "woodpecker"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("args", [["--text", "no-such-word"], ["--limit", "0"]], ids=["no match", "limit 0"])
+def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, args: list[str]) -> None:
+    code, out, _ = invoke(root, "query", *args, "--format", fmt)
+    assert code == 0
+    assert ids_in(out, fmt) == []
+    if fmt in ("json", "yaml"):
+        assert out == "[]\n"  # a list still, so a program reading it needs no special case
 
 
 @pytest.mark.parametrize(
