@@ -14,11 +14,11 @@ import click
 
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
-from kb.output import FORMATS
 
-LIST_FORMATS = FORMATS  # kb.output is light (no pydantic): --help may import it
+# kb.output.FORMATS and kb.query.SORTS, repeated so that --help and parsing import neither
+# (kb.query brings pydantic); a test keeps them equal.
+LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
 REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
-# kb.query.SORTS, repeated so that --help does not import kb.query (and pydantic); a test keeps them equal.
 SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
 FORMAT_HELP = {
     "table": "aligned columns for people",
