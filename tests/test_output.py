@@ -20,7 +20,7 @@ from kb.bibtex import to_bibtex
 from kb.errors import UsageError
 from kb.output import COLUMNS, entry_record, read_csv, render_entries, text_table, to_csv
 from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
-from kb.output.text import md_escape, one_line
+from kb.output.text import md_escape, md_url, one_line
 from kb.store import KB, load_kb
 from tests.conftest import REPO
 from tests.test_query import HOSTILE_TITLE, make_query_kb
@@ -239,3 +239,7 @@ def test_markdown_of_scored_entries_shows_the_score(kb: KB) -> None:
 def test_bidirectional_overrides_never_reach_the_terminal_or_markdown() -> None:
     assert one_line("evil\u202etxt.exe\u2066") == "evil\ufffdtxt.exe\ufffd"
     assert md_escape("a\u202eb") == "a\ufffdb"
+
+
+def test_a_url_cannot_end_its_link_or_cell_or_open_a_tag() -> None:
+    assert md_url("https://e.org/a_(b) c|d\\<i>") == "https://e.org/a_%28b%29%20c%7Cd%5C%3Ci%3E"

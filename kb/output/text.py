@@ -32,7 +32,15 @@ def md_escape(text: str) -> str:
 
 def md_url(url: str) -> str:
     """A URL safe inside ``[text](url)`` in a table cell: what could end the link or the cell
-    (parentheses, pipes, backslashes, spaces) percent-encoded."""
-    for char, code in (("(", "%28"), (")", "%29"), ("|", "%7C"), ("\\", "%5C"), (" ", "%20")):
+    (parentheses, pipes, backslashes, spaces) or open an HTML tag percent-encoded."""
+    for char, code in (
+        ("(", "%28"),
+        (")", "%29"),
+        ("|", "%7C"),
+        ("\\", "%5C"),
+        (" ", "%20"),
+        ("<", "%3C"),
+        (">", "%3E"),
+    ):
         url = url.replace(char, code)
     return url
