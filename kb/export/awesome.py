@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kb.naming import abs_url
 from kb.output import paper_url
 from kb.output.text import md_escape, md_url
 from kb.schema import DATASET_KINDS, WORK_KINDS, Entry, Kind
@@ -105,7 +106,7 @@ class _Awesome:
             title = f"**{md_escape(entry.name)}**: {title}"
         links = []
         if entry.arxiv:
-            links.append(f"[arXiv](https://arxiv.org/abs/{md_url(entry.arxiv)})")
+            links.append(f"[arXiv]({md_url(abs_url(entry.arxiv))})")
         for label in ("code", "project", "demo", "data"):
             value = getattr(entry.links, label)
             if value:

@@ -64,7 +64,9 @@ def paper_url(entry: Entry) -> str | None:
     """The paper's page: its links.paper, else its arXiv abstract page."""
     if entry.links.paper:
         return entry.links.paper
-    return f"https://arxiv.org/abs/{entry.arxiv}" if entry.arxiv else None
+    from kb.naming import abs_url
+
+    return abs_url(entry.arxiv) if entry.arxiv else None
 
 
 def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[str, Any]:
