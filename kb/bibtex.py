@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kb.output import paper_url
 from kb.schema import Entry, parse_partial_date
 
 # Venue names as written in entries (without the year) -> (record type, full name).
@@ -180,7 +181,7 @@ def bibtex_record(entry: Entry) -> tuple[str, list[tuple[str, str]]]:
         old = _OLD_ARXIV_RE.match(entry.arxiv)
         if old:
             fields.append(("primaryClass", f"{{{old[1]}}}"))
-    url = entry.links.paper or (f"https://arxiv.org/abs/{entry.arxiv}" if entry.arxiv else None) or entry.links.project
+    url = paper_url(entry) or entry.links.project
     if url:
         fields.append(("url", f"{{{_url(url)}}}"))
     return kind, fields

@@ -31,13 +31,18 @@ def curated_tags(entry: Entry) -> dict[str, list[str]]:
     return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
 
 
+def ranked_suggestions(kb: KB, entry_id: str) -> dict[str, list[tuple[str, float]]]:
+    """Every machine suggestion per taxonomy for an entry, best first (ties by tag); empty lists when none."""
+    found = kb.suggestions.get(entry_id)
+    return {
+        tax: [(s.tag, s.score) for s in sorted(getattr(found, tax), key=lambda s: (-s.score, s.tag))] if found else []
+        for tax in ("codev", "yin")
+    }
+
+
 def suggested_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
     """The best machine suggestions per taxonomy for an entry (empty when there are none)."""
-    found = kb.suggestions.get(entry_id)
-    if found is None:
-        return {"codev": [], "yin": []}
-    out = {}
-    for tax in ("codev", "yin"):
-        ranked = sorted(getattr(found, tax), key=lambda s: -s.score)
-        out[tax] = [(s.tag, s.score) for s in ranked[:limit] if s.score >= MIN_SUGGESTION_SCORE]
-    return out
+    return {
+        tax: [(tag, score) for tag, score in ranked[:limit] if score >= MIN_SUGGESTION_SCORE]
+        for tax, ranked in ranked_suggestions(kb, entry_id).items()
+    }

@@ -6,7 +6,6 @@ the point (what gets imported, that no traceback escapes).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from click.testing import CliRunner
 from kb.cli import main
 from kb.config import Config
 from kb.embed import embed_kb, model_identity
-from kb.output import entry_record, read_csv
+from kb.output import FORMATS, entry_record, read_csv
 from kb.store import load_kb
 from tests.conftest import REPO, run_kb
 from tests.intel_kb import HashingEmbedder
@@ -100,13 +99,9 @@ def test_query_suggested_widens_a_tag_filter(root: Path) -> None:
     assert found["untagged-paper"]["suggested"]["yin"][0] == {"tag": "hallucination", "score": 0.81}
 
 
-@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "yaml", "markdown", "bibtex"])
-def test_query_writes_every_format(root: Path, fmt: str) -> None:
-    if fmt == "bibtex" and importlib.util.find_spec("kb.bibtex") is None:
-        pytest.skip("kb.bibtex comes with kb export")
-    code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
-    assert code == 0
-    parsed = {
+def ids_in(out: str, fmt: str) -> list[str]:
+    """The entry ids of kb query's output in ``fmt``, read the way a program would."""
+    return {
         "table": lambda: [line.split()[0] for line in out.splitlines()[1:]],
         "json": lambda: [r["id"] for r in json.loads(out)],
         "jsonl": lambda: [json.loads(line)["id"] for line in out.splitlines()],
@@ -115,7 +110,23 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
         "markdown": lambda: [line.split(" | ")[0].strip("| ") for line in out.splitlines()[2:]],
         "bibtex": lambda: [line.split("{", 1)[1].rstrip(",") for line in out.splitlines() if line.startswith("@")],
     }[fmt]()
-    assert parsed == ["pope", "woodpecker"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_query_writes_every_format(root: Path, fmt: str) -> None:
+    code, out, _ = invoke(root, "query", "--text", "hallucination", "--sort", "id", "--format", fmt)
+    assert code == 0
+    assert ids_in(out, fmt) == ["pope", "woodpecker"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("args", [["--text", "no-such-word"], ["--limit", "0"]], ids=["no match", "limit 0"])
+def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, args: list[str]) -> None:
+    code, out, _ = invoke(root, "query", *args, "--format", fmt)
+    assert code == 0
+    assert ids_in(out, fmt) == []
+    if fmt in ("json", "yaml"):
+        assert out == "[]\n"  # a list still, so a program reading it needs no special case
 
 
 @pytest.mark.parametrize(
@@ -138,14 +149,20 @@ def test_query_writes_every_format(root: Path, fmt: str) -> None:
         (["query", "--json", "--format", "csv"], "kb: --json and --format csv disagree; give one of them\n"),
         (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
         (["show", "llava", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
-        (["tree", "codeve"], "kb: unknown taxonomy node 'codeve'; did you mean 'codev:model4data'?\n"),
+        (["tree", "codeve"], "kb: unknown taxonomy 'codeve'; did you mean 'codev'?\n"),
+        (["tree", "nosuch"], "kb: unknown taxonomy node 'nosuch'; kb tree lists every node\n"),
+        (
+            ["query", "--since", "2024", "--until", "2023"],
+            "kb: --since 2024 is after --until 2023; no entry can match\n",
+        ),
+        (["export", "bibtx"], "kb: unknown format 'bibtx'; did you mean 'bibtex'?\n"),
+        (["export", "pdf"], "kb: unknown format 'pdf'; expected one of bibtex, csv, json, graphml, awesome\n"),
         (["similar", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
-        (["stats", "--format", "yml"], "kb: unknown format 'yml'; expected one of text, json\n"),
+        (["stats", "--format", "yml"], "kb: unknown format 'yml'; did you mean 'yaml'?\n"),
+        (["gaps", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
-    if args[0] == "similar":
-        pytest.importorskip("numpy")
     code, out, err = invoke(root, *args)
     assert (code, out, err) == (2, "", message)
 
@@ -255,6 +272,8 @@ def test_stats_text_and_json(root: Path) -> None:
     ]
     data = json.loads(invoke(root, "stats", "--json")[1])
     assert data["years"] == {"2014": 1, "2022": 1, "2023": 5, "2024": 1, "undated": 1}
+    assert yaml.safe_load(invoke(root, "stats", "--format", "yaml")[1]) == data
+    assert yaml.safe_load(invoke(root, "tree", "--format", "yaml")[1]) == json.loads(invoke(root, "tree", "--json")[1])
 
 
 # ---------------------------------------------------------------------------------- kb similar, kb gaps
@@ -340,5 +359,14 @@ def test_every_command_documents_its_output_options() -> None:
     for name in ("query", "similar", "search"):
         out = CliRunner().invoke(main, [name, "--help"]).stdout
         assert "--format [table|json|jsonl|csv|yaml|bibtex|markdown]" in out and "--json" in out
-    for name in ("tree", "stats", "gaps"):
-        assert "--format [text|json]" in CliRunner().invoke(main, [name, "--help"]).stdout
+    for name in ("show", "tree", "stats", "gaps"):
+        assert "--format [text|json|yaml]" in CliRunner().invoke(main, [name, "--help"]).stdout
+
+
+def test_the_cli_offers_the_sort_keys_and_formats_the_library_knows() -> None:
+    from kb.cli import query as cli_query
+    from kb.output import FORMATS
+    from kb.query import SORTS
+
+    assert cli_query.SORTS == SORTS
+    assert cli_query.LIST_FORMATS == FORMATS

@@ -8,7 +8,8 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from kb.export.awesome import md_escape, render_awesome
+from kb.export.awesome import render_awesome
+from kb.output.text import md_escape
 from kb.store import KB, load_kb
 from tests.conftest import REPO, run_kb
 from tests.intel_kb import make_kb

@@ -161,6 +161,8 @@ def test_an_unknown_node_is_one_sentence_with_a_hint(kb: KB) -> None:
         select(kb, Filters(tags=["halucination"]))
     with pytest.raises(UsageError, match=r"^unknown taxonomy node 'codev:hallucination'; did you mean"):
         select(kb, Filters(any_tags=["codev:hallucination"]))
+    with pytest.raises(UsageError, match=r"^unknown taxonomy node ':x'; kb tree lists every node$"):
+        select(kb, Filters(tags=[":x"]))
 
 
 def test_kinds_are_any_of_and_families_expand(kb: KB) -> None:
@@ -195,6 +197,11 @@ def test_bad_dates_and_clashing_options_are_usage_errors(kb: KB) -> None:
         select(kb, Filters(until="last year"))
     with pytest.raises(UsageError, match="--year cannot be combined"):
         Filters(year=2023, since="2023")
+    with pytest.raises(UsageError, match=r"^--since 2024 is after --until 2023-12; no entry can match$"):
+        select(kb, Filters(since="2024", until="2023-12"))
+    assert ids(kb, since="2024-06", until="2024") == ["scaling-study"]  # the same year at two precisions
+    with pytest.raises(UsageError, match=r"^--year: expected a year such as 2024, got 99999$"):
+        Filters(year=99999)
 
 
 def test_venue_is_a_case_insensitive_part(kb: KB) -> None:
@@ -218,6 +225,8 @@ def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:
     assert ids(kb, uses="llava-instruct-150k") == ["llava"]  # trained on it (and introduced it)
     with pytest.raises(UsageError, match=r"^no entry with id 'popee'; did you mean 'pope'\?$"):
         select(kb, Filters(uses="popee"))
+    with pytest.raises(UsageError, match=r"^no entry with id 'llama'$"):  # not "did you mean 'llava'", a model
+        select(kb, Filters(uses="llama"))
     with pytest.raises(UsageError, match="'llava' is a model, not a dataset or benchmark"):
         select(kb, Filters(uses="llava"))
 
@@ -244,10 +253,23 @@ def test_sorting_puts_entries_without_the_key_last_both_ways(kb: KB) -> None:
         sort_entries([], "dat")
 
 
-def test_get_entry_accepts_an_exact_name_and_hints_at_a_typo(kb: KB) -> None:
+def test_get_entry_accepts_an_exact_name_or_alias_and_hints_at_a_typo(kb: KB) -> None:
     assert get_entry(kb, "POPE").id == "pope"
+    assert get_entry(kb, "llava-1").id == "llava"  # an alias
     with pytest.raises(UsageError, match=r"no entry with id 'lava'; did you mean 'llava'\?"):
         get_entry(kb, "lava")
+
+
+def test_a_title_shared_by_entries_names_them_all(kb: KB) -> None:
+    from kb.schema import Entry
+
+    twins = KB(root=kb.root, taxonomies=kb.taxonomies)
+    for i in ("a", "b"):
+        twins.entries[i] = Entry(id=i, title="Visual Instruction Tuning", kind="model")
+    with pytest.raises(
+        UsageError, match=r"^'visual instruction tuning' names 2 entries \(a, b\); give one of their ids$"
+    ):
+        get_entry(twins, "visual instruction tuning")
 
 
 def test_relations_both_ways(kb: KB) -> None:

@@ -1,4 +1,4 @@
-"""Benchmark the terminal commands: wall time of kb query, show, tree, similar, stats as fresh processes.
+"""Benchmark the terminal commands: wall time of kb query, show, tree, similar, stats, gaps as fresh processes.
 
 Each command runs ``--runs`` times (after one untimed warm-up, so the page cache is warm) in a new
 Python process on the real knowledge base of this checkout; the median wall time is reported,
@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("kb tree", ["-m", "kb", "tree"]),
     ("kb similar llava", ["-m", "kb", "similar", "llava"]),
     ("kb stats", ["-m", "kb", "stats"]),
+    ("kb gaps", ["-m", "kb", "gaps"]),
 ]
 
 

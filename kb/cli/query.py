@@ -6,7 +6,6 @@ loads the embedding model; the others read YAML and, for neighbours, the cached 
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,9 +15,10 @@ import click
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
 
-# The formats of kb.output.FORMATS, repeated here so that --help needs no import.
+# kb.output.FORMATS and kb.query.SORTS, repeated so that --help and parsing import neither
+# (kb.query brings pydantic); a test keeps them equal.
 LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
-REPORT_FORMATS = ("text", "json")
+REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
 SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
 FORMAT_HELP = {
     "table": "aligned columns for people",
@@ -42,10 +42,9 @@ class StrictChoice(click.Choice):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value in self.choices:
             return value
-        options = [str(c) for c in self.choices]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(options)}"
-        raise UsageError(f"unknown {self.what} {value!r}{hint}")
+        from kb.query import choose  # raises kb's UsageError: one line, exit 2
+
+        return choose(str(value), [str(c) for c in self.choices], self.what)
 
 
 def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = None) -> Callable[..., Any]:
@@ -89,6 +88,16 @@ def _width() -> int | None:
     import sys
 
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any]) -> None:
+    """Print entries ranked by kb similar or kb search, each with its score."""
+    from kb.output import render_entries
+
+    kb = state.kb()
+    scores = {i: {"score": round(s, 4)} for i, s in ranked}
+    found = [kb.entries[i] for i, _ in ranked]
+    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
 
 
 def _vectors_or_note(state: State) -> tuple[Any, str]:
@@ -188,7 +197,7 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
 @click.option(
     "-k", "--neighbours", "k", type=click.IntRange(0), default=5, show_default=True, help="Nearest neighbours to list."
 )
-@output_options(("text", "json", "yaml"))
+@output_options(REPORT_FORMATS)
 @pass_state
 def show(state: State, entry_id: str, k: int, fmt: str) -> None:
     """Everything about one entry: fields, curated and suggested tags, relations both ways, neighbours."""
@@ -245,7 +254,6 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     The filters of kb query narrow the candidates, e.g. kb similar llava --kind datasets.
     """
     from kb.embed import load_cached_vectors
-    from kb.output import render_entries
     from kb.query import Filters, get_entry, select
 
     kb = state.kb()
@@ -253,9 +261,7 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     allowed = {e.id for e in select(kb, Filters(**filters))}
     vectors = load_cached_vectors(kb, state.config)
     ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
-    scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    found = [kb.entries[i] for i, _ in ranked]
-    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+    _echo_ranked(state, ranked, fmt, filters)
 
 
 @main.command()
@@ -270,16 +276,13 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
     Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
     The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
     """
-    from kb.output import render_entries
     from kb.query import Filters, select
     from kb.search import search as rank
 
     kb = state.kb()
     allowed = {e.id for e in select(kb, Filters(**filters))}
     ranked = rank(kb, query_text, state.config, k=k, only=allowed)
-    scores = {i: {"score": round(s, 4)} for i, s in ranked}
-    found = [kb.entries[i] for i, _ in ranked]
-    _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+    _echo_ranked(state, ranked, fmt, filters)
 
 
 @main.command()

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from kb.naming import abs_url
+from kb.output import paper_url
+from kb.output.text import md_escape, md_url
 from kb.schema import DATASET_KINDS, WORK_KINDS, Entry, Kind
 from kb.store import KB
 from kb.taxonomy import Node, Taxonomy
@@ -36,25 +39,6 @@ _KIND_PLURAL = {
     Kind.dataset: "Datasets",
     Kind.benchmark: "Benchmarks",
 }
-
-# Markdown escaping: each character that can open inline syntax here gets a backslash (brackets
-# cover links and images, $ GitHub's math, | table cells); parentheses and # are left alone
-# since nothing they could start survives escaped brackets and mid-line text. The three HTML
-# characters become entities so no tag or entity from an entry is ever live.
-_MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]|~$])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def md_escape(text: str) -> str:
-    """Entry text made inert in Markdown (inline and inside table cells): no markup, no HTML."""
-    text = " ".join(text.split())  # a newline would end a table row
-    text = _MD_SPECIAL_RE.sub(r"\\\1", text)
-    return re.sub(r"[&<>]", lambda m: _HTML[m.group()], text)
-
-
-def md_url(url: str) -> str:
-    """A URL safe inside ``[text](url)`` in a table cell: parentheses and pipes percent-encoded."""
-    return url.replace("(", "%28").replace(")", "%29").replace("|", "%7C").replace("\\", "%5C")
 
 
 def anchor(taxonomy: str, node_id: str) -> str:
@@ -116,13 +100,13 @@ class _Awesome:
         return " ".join(links)
 
     def row(self, entry: Entry) -> str:
-        url = entry.links.paper or (f"https://arxiv.org/abs/{entry.arxiv}" if entry.arxiv else None)
+        url = paper_url(entry)
         title = f"[{md_escape(entry.title)}]({md_url(url)})" if url else md_escape(entry.title)
         if entry.name and entry.name.casefold() not in entry.title.casefold():
             title = f"**{md_escape(entry.name)}**: {title}"
         links = []
         if entry.arxiv:
-            links.append(f"[arXiv](https://arxiv.org/abs/{md_url(entry.arxiv)})")
+            links.append(f"[arXiv]({md_url(abs_url(entry.arxiv))})")
         for label in ("code", "project", "demo", "data"):
             value = getattr(entry.links, label)
             if value:

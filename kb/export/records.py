@@ -5,16 +5,14 @@ wrapper that names the format and its version. CSV is one row per entry, one col
 field of the schema (``links.code``, ``tags.codev``...), so it opens in a spreadsheet; the
 columns are derived from the schema, so a new field gets a column without touching this file.
 
-Cells: text as it is; a list of plain strings joined with "; " (a list that cannot be
-written that way, because an item holds ";" or the cell would start with "[", is a JSON
-array instead); a list of mappings (provenance) is always a JSON array. An empty cell is an
-absent field.
+Cells: text as it is; a list of strings as kb.output.cells writes it (joined with "; ", or a
+JSON array where that would not read back); a list of mappings (provenance) is always a JSON
+array. An empty cell is an absent field.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import typing
 from collections.abc import Iterable
@@ -25,11 +23,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.errors import KBError
+from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
 from kb.schema import Entry
 
 FORMAT_NAME = "kb-entries"
 FORMAT_VERSION = 1
-LIST_SEPARATOR = "; "
 
 
 class ExportReadError(KBError):
@@ -120,41 +118,24 @@ def _cell(value: Any, kind: str) -> str:
     if kind == "json":
         return json.dumps(value, ensure_ascii=False) if value else ""
     if kind == "list":
-        items = [item.value if isinstance(item, Enum) else str(item) for item in value]
-        joined = LIST_SEPARATOR.join(items)
-        plain = all(item and item == item.strip() and ";" not in item for item in items)
-        if not items:
-            return ""
-        return joined if plain and not joined.startswith("[") else json.dumps(items, ensure_ascii=False)
+        return list_cell([item.value if isinstance(item, Enum) else str(item) for item in value])
     return value.value if isinstance(value, Enum) else str(value)
-
-
-def _lookup(data: dict[str, Any], dotted: str) -> Any:
-    value: Any = data
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def to_csv(entries: Iterable[Entry]) -> str:
     """One row per entry under a header of the schema's dotted field names."""
     columns = csv_columns()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([name for name, _ in columns])
-    for entry in entries:
-        data = entry_data(entry)
-        writer.writerow([_cell(_lookup(data, name), kind) for name, kind in columns])
-    return buffer.getvalue()
+    flats = (flatten(entry_data(entry)) for entry in entries)
+    return csv_text(
+        [name for name, _ in columns], ([_cell(flat.get(name), kind) for name, kind in columns] for flat in flats)
+    )
 
 
 def _parse_cell(cell: str, kind: str) -> Any:
-    if kind == "json" or (kind == "list" and cell.startswith("[")):
+    if kind == "json":
         return json.loads(cell)
     if kind == "list":
-        return [item.strip() for item in cell.split(";")]
+        return parse_list_cell(cell)
     return cell
 
 
@@ -177,18 +158,13 @@ def read_csv_export(path: Path) -> list[Entry]:
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise ExportReadError(f"{path}:{line}: expected {len(header)} cells, found {len(row)}")
-        data: dict[str, Any] = {}
+        flat: dict[str, Any] = {}
         for name, cell in zip(header, row, strict=True):
             if cell == "":
                 continue  # an absent field: the schema's default (or None) applies
             try:
-                value = _parse_cell(cell, columns[name])
+                flat[name] = _parse_cell(cell, columns[name])
             except json.JSONDecodeError as exc:
                 raise ExportReadError(f"{path}:{line}: {name}: not a JSON array ({exc.msg})") from None
-            *parents, leaf = name.split(".")
-            target = data
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[leaf] = value
-        entries.append(_validated(data, f"{path}:{line}"))
+        entries.append(_validated(unflatten(flat), f"{path}:{line}"))
     return entries

@@ -4,28 +4,28 @@
 kb search, kb export); ``render_entries`` writes a list of them in every format of ``FORMATS``.
 Every renderer is deterministic: the same entries give the same text, byte for byte.
 
-CSV flattens a record: nested fields become dotted columns (``tags.codev``), lists are joined
-with "; " (a list with an item holding ";" is written as a JSON array instead), suggestions are
-written "tag (score)", an empty cell is an absent value. ``read_csv`` turns such text back into
-the same records.
+CSV cells are those of kb.output.cells (dotted columns such as ``tags.codev``, lists joined with
+"; " or written as JSON arrays, an empty cell an absent value); suggestions are written
+"tag (score)". ``read_csv`` turns such text back into the same records.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kb.output.cells import LIST_SEPARATOR, csv_text, flatten, list_cell, parse_list_cell, unflatten
+from kb.output.text import md_escape, md_url, one_line
+
 if TYPE_CHECKING:
     from kb.schema import Entry
     from kb.store import KB
 
 FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
-LIST_SEPARATOR = "; "
 
 # Every column of the CSV, in order, and how to read it back: str (None when empty), list of
 # str, int, float, or "suggested" (a list of {"tag", "score"}).
@@ -57,13 +57,16 @@ COLUMNS: dict[str, str] = {
 }
 SUGGESTED_COLUMNS = {"suggested.codev": "suggested", "suggested.yin": "suggested"}
 EXTRA_COLUMNS = {"score": "float"}  # kb similar and kb search rank by it
+_KINDS = {**COLUMNS, **SUGGESTED_COLUMNS, **EXTRA_COLUMNS}
 
 
 def paper_url(entry: Entry) -> str | None:
     """The paper's page: its links.paper, else its arXiv abstract page."""
     if entry.links.paper:
         return entry.links.paper
-    return f"https://arxiv.org/abs/{entry.arxiv}" if entry.arxiv else None
+    from kb.naming import abs_url
+
+    return abs_url(entry.arxiv) if entry.arxiv else None
 
 
 def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[str, Any]:
@@ -108,63 +111,35 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
 
 
 def suggested_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
-    found = kb.suggestions.get(entry_id)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for tax in ("codev", "yin"):
-        ranked = sorted(getattr(found, tax), key=lambda s: (-s.score, s.tag)) if found else []
-        out[tax] = [{"tag": s.tag, "score": round(float(s.score), 4)} for s in ranked]
-    return out
+    """Every machine suggestion of an entry as data: ``{"codev": [{"tag", "score"}], "yin": [...]}``."""
+    from kb.tags import ranked_suggestions
+
+    return {
+        tax: [{"tag": tag, "score": round(float(score), 4)} for tag, score in ranked]
+        for tax, ranked in ranked_suggestions(kb, entry_id).items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # CSV
 
 
-def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings become dotted keys: {"tags": {"yin": [...]}} -> {"tags.yin": [...]}."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
+_SUGGESTION = re.compile(r"^(?P<tag>.+) \((?P<score>-?[0-9.eE+-]+)\)$")
 
 
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        *parents, last = key.split(".")
-        here = out
-        for part in parents:
-            here = here.setdefault(part, {})
-        here[last] = value
-    return out
-
-
-def _cell(value: Any) -> str:
+def _cell(value: Any, kind: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, list):
-        if value and isinstance(value[0], Mapping):  # suggestions
-            return LIST_SEPARATOR.join(f"{s['tag']} ({s['score']})" for s in value)
-        items = [str(v) for v in value]
-        if any(";" in item for item in items) or (items and items[0].startswith("[")):
-            # Joining would not split back into the same items: write a JSON array instead.
-            return json.dumps(items, ensure_ascii=False)
-        return LIST_SEPARATOR.join(items)
+    if kind == "suggested":
+        return LIST_SEPARATOR.join(f"{s['tag']} ({s['score']})" for s in value)
+    if kind == "list":
+        return list_cell([str(v) for v in value])
     return str(value)
-
-
-_SUGGESTION = re.compile(r"^(?P<tag>.+) \((?P<score>-?[0-9.eE+-]+)\)$")
 
 
 def _parse_cell(text: str, kind: str) -> Any:
     if kind == "list":
-        if text.startswith("["):
-            return json.loads(text)
-        return text.split(LIST_SEPARATOR) if text else []
+        return parse_list_cell(text)
     if kind == "suggested":
         items = []
         for part in text.split(LIST_SEPARATOR) if text else []:
@@ -195,20 +170,14 @@ def columns_for(records: Sequence[Mapping[str, Any]]) -> list[str]:
 def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
     """Records as CSV: one header row, one row per record, stable column order (``COLUMNS``)."""
     header = columns_for(records)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for record in records:
-        flat = flatten(record)
-        writer.writerow([_cell(flat.get(column)) for column in header])
-    return buffer.getvalue()
+    flats = (flatten(record) for record in records)
+    return csv_text(header, ([_cell(flat.get(column), _KINDS[column]) for column in header] for flat in flats))
 
 
 def read_csv(text: str) -> list[dict[str, Any]]:
     """The records written by ``to_csv``, nested again and typed as ``COLUMNS`` says."""
-    kinds = {**COLUMNS, **SUGGESTED_COLUMNS, **EXTRA_COLUMNS}
     rows = csv.DictReader(io.StringIO(text))
-    return [unflatten({k: _parse_cell(v, kinds.get(k, "str")) for k, v in row.items()}) for row in rows]
+    return [unflatten({k: _parse_cell(v, _KINDS.get(k, "str")) for k, v in row.items()}) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,14 +200,8 @@ def render_entries(
     """
     entries = list(entries)
     if fmt == "bibtex":
-        try:
-            from kb.bibtex import to_bibtex  # written beside kb export
-        except ModuleNotFoundError as exc:
-            if exc.name != "kb.bibtex":
-                raise
-            from kb.errors import KBError
+        from kb.bibtex import to_bibtex
 
-            raise KBError("BibTeX output needs kb.bibtex (it comes with kb export), which this kb lacks") from None
         return to_bibtex(entries)
     records = []
     for entry in entries:
@@ -246,7 +209,7 @@ def render_entries(
         record.update((extra or {}).get(entry.id, {}))
         records.append(record)
     if fmt == "json":
-        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+        return to_json(records)
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "csv":
@@ -283,16 +246,6 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def one_line(text: str) -> str:
-    """Entry text made safe for one line of a terminal: whitespace runs become one space (a
-    newline would break the columns) and control characters (an escape sequence could rewrite
-    the screen) become U+FFFD."""
-    return _CONTROL.sub("\ufffd", " ".join(text.split()))
-
-
 def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
     """id, kind, date, (score,) title in aligned columns; titles clipped to ``width`` if given."""
     if not records:
@@ -319,27 +272,18 @@ def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None
     return "\n".join(lines) + "\n"
 
 
-# Inside a table cell only inline Markdown acts (line-start syntax cannot): escape that, after
-# HTML escaping, so a title reads as the text it is.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md_escape(text: str) -> str:
-    """Entry text as inert Markdown (one line, HTML and Markdown punctuation escaped)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False))
-
-
-def _md_url(url: str) -> str:
-    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
-
-
 def markdown_table(records: Sequence[Mapping[str, Any]]) -> str:
-    """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue."""
-    lines = ["| id | title | kind | date | venue |", "| --- | --- | --- | --- | --- |"]
+    """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue, and
+    the score when the records have one (kb similar, kb search)."""
+    scored = any("score" in r for r in records)
+    header = ["id", "title", "kind", "date", "venue", *(["score"] if scored else [])]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in records:
         title = md_escape(r["title"])
         if r.get("url"):
-            title = f"[{title}]({_md_url(r['url'])})"
+            title = f"[{title}]({md_url(r['url'])})"
         cells = [md_escape(r["id"]), title, r["kind"], md_escape(r["date"] or ""), md_escape(r["venue"] or "")]
+        if scored:
+            cells.append(f"{r['score']:.3f}" if r.get("score") is not None else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kb.output import flatten, one_line
+from kb.output.cells import flatten
+from kb.output.text import one_line
 
 if TYPE_CHECKING:
     from kb.query.overview import Gaps, NodeCount

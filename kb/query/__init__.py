@@ -64,23 +64,35 @@ def resolve_node(kb: KB, ref: str) -> Node:
     try:
         return kb.taxonomies.resolve(ref)
     except LookupError as exc:
-        raise UsageError(str(exc).strip("'\"")) from None
+        message = str(exc.args[0])
+        hint = "" if message.endswith("?") or "ambiguous" in message else "; kb tree lists every node"
+        raise UsageError(message + hint) from None
 
 
-def get_entry(kb: KB, entry_id: str) -> Entry:
-    """The entry with this id; a UsageError naming the closest id when there is none."""
+def get_entry(kb: KB, entry_id: str, *, hint_among: Iterable[Entry] | None = None) -> Entry:
+    """The entry with this id (or exact name, title or alias); else a UsageError naming the
+    closest id (of ``hint_among`` when given, else of every entry)."""
     if entry_id in kb.entries:
         return kb.entries[entry_id]
     # Names and titles are what people remember; accept an exact one as the id.
     lowered = entry_id.casefold()
-    named = [e for e in kb.entries.values() if lowered in {(e.name or "").casefold(), e.title.casefold()}]
+    named = [
+        e
+        for e in kb.entries.values()
+        if lowered in {(e.name or "").casefold(), e.title.casefold(), *map(str.casefold, e.aliases)}
+    ]
     if len(named) == 1:
         return named[0]
-    raise UsageError(f"no entry with id {entry_id!r}{did_you_mean(entry_id, kb.entries)}")
+    if named:
+        ids = ", ".join(sorted(e.id for e in named))
+        raise UsageError(f"{entry_id!r} names {len(named)} entries ({ids}); give one of their ids")
+    options = [e.id for e in hint_among] if hint_among is not None else kb.entries
+    raise UsageError(f"no entry with id {entry_id!r}{did_you_mean(entry_id, options)}")
 
 
 def get_dataset(kb: KB, dataset_id: str) -> Entry:
-    entry = get_entry(kb, dataset_id)
+    """The dataset or benchmark with this id; a UsageError naming the closest dataset otherwise."""
+    entry = get_entry(kb, dataset_id, hint_among=kb.datasets())
     if not entry.is_dataset:
         raise UsageError(f"{entry.id!r} is a {entry.kind.value}, not a dataset or benchmark; --uses takes a dataset id")
     return entry
@@ -146,6 +158,8 @@ class Filters:
         if self.year is not None:
             if self.since or self.until:
                 raise UsageError("--year cannot be combined with --since or --until; use one or the other")
+            if not 1000 <= self.year <= 9999:
+                raise UsageError(f"--year: expected a year such as 2024, got {self.year}")
             self.since = self.until = str(self.year)
 
 
@@ -183,6 +197,8 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
     modalities = _modalities(filters.modalities)
     since = _date_parts(filters.since, "--since") if filters.since else None
     until = _date_parts(filters.until, "--until") if filters.until else None
+    if since and until and since[: len(until)] > until[: len(since)]:
+        raise UsageError(f"--since {filters.since} is after --until {filters.until}; no entry can match")
     words = filters.text.casefold().split() if filters.text else []
     venue = filters.venue.casefold() if filters.venue else None
     users = users_of(kb, get_dataset(kb, filters.uses).id, ("trained_on", "evaluated_on")) if filters.uses else None

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from kb.query import entry_tags, in_subtree, resolve_node, subtree_ids
+from kb.errors import UsageError
+from kb.query import did_you_mean, entry_tags, in_subtree, resolve_node, subtree_ids
 from kb.schema import Kind, Modality
 from kb.taxonomy import TAXONOMY_IDS
 
@@ -52,18 +53,31 @@ class NodeCount:
         }
 
 
-def node_counts(kb: KB, taxonomy: str) -> list[NodeCount]:
-    """Counts for every node of one taxonomy, in tree order."""
+TagsById = dict[str, dict[str, list[str]]]
+
+
+def tags_by_id(kb: KB, *, suggested: bool = False) -> TagsById:
+    """Every entry's tags per taxonomy (kb.query.entry_tags), worked out once for a whole overview."""
+    return {entry.id: entry_tags(kb, entry, suggested=suggested) for entry in kb.entries.values()}
+
+
+def node_counts(
+    kb: KB, taxonomy: str, curated: TagsById | None = None, every: TagsById | None = None
+) -> list[NodeCount]:
+    """Counts for every node of one taxonomy, in tree order; ``curated`` and ``every`` (curated
+    and suggested) are the tags of ``tags_by_id`` when the caller has them already."""
+    curated = curated if curated is not None else tags_by_id(kb)
+    every = every if every is not None else tags_by_id(kb, suggested=True)
     tax = kb.taxonomies[taxonomy]
-    here: dict[str, set[str]] = {n: set() for n in tax.nodes}
-    suggested_here: dict[str, set[str]] = {n: set() for n in tax.nodes}
-    for entry in kb.entries.values():
-        curated = set(entry_tags(kb, entry)[taxonomy])
-        every = set(entry_tags(kb, entry, suggested=True)[taxonomy])
-        for tag in curated & set(tax.nodes):
-            here[tag].add(entry.id)
-        for tag in (every - curated) & set(tax.nodes):
-            suggested_here[tag].add(entry.id)
+    nodes = set(tax.nodes)
+    here: dict[str, set[str]] = {n: set() for n in nodes}
+    suggested_here: dict[str, set[str]] = {n: set() for n in nodes}
+    for entry_id in kb.entries:
+        mine = set(curated[entry_id][taxonomy])
+        for tag in mine & nodes:
+            here[tag].add(entry_id)
+        for tag in (set(every[entry_id][taxonomy]) - mine) & nodes:
+            suggested_here[tag].add(entry_id)
     out = []
     for node in tax.walk():
         below = [n.id for n in tax.subtree(node.id)]
@@ -88,9 +102,14 @@ def node_counts(kb: KB, taxonomy: str) -> list[NodeCount]:
 def tree_counts(kb: KB, ref: str | None = None) -> dict[str, list[NodeCount]]:
     """Counts per taxonomy; ``ref`` names one taxonomy, or one node (its subtree), or None for all."""
     if ref is None:
-        return {t: node_counts(kb, t) for t in TAXONOMY_IDS}
+        curated, every = tags_by_id(kb), tags_by_id(kb, suggested=True)
+        return {t: node_counts(kb, t, curated, every) for t in TAXONOMY_IDS}
     if ref in TAXONOMY_IDS:
         return {ref: node_counts(kb, ref)}
+    if ":" not in ref and ref not in {n.id for t in kb.taxonomies for n in t.walk()}:
+        hint = did_you_mean(ref, TAXONOMY_IDS)  # "codeve" means the taxonomy, not a node like it
+        if hint:
+            raise UsageError(f"unknown taxonomy {ref!r}{hint}")
     node = resolve_node(kb, ref)
     below = subtree_ids(kb, node)
     return {node.taxonomy: [c for c in node_counts(kb, node.taxonomy) if c.id in below]}
@@ -119,10 +138,11 @@ def stats(kb: KB) -> dict[str, object]:
     modalities = Counter(m.value for e in entries for m in dict.fromkeys([*e.modalities.input, *e.modalities.output]))
     nodes: dict[str, dict[str, int]] = {}
     tagged: dict[str, int] = {}
+    curated, every = tags_by_id(kb), tags_by_id(kb, suggested=True)
     for tax in TAXONOMY_IDS:
-        counts = node_counts(kb, tax)
+        counts = node_counts(kb, tax, curated, every)
         nodes[tax] = {c.id: c.curated_total for c in counts}
-        tagged[tax] = sum(1 for e in entries if entry_tags(kb, e)[tax])
+        tagged[tax] = sum(1 for tags in curated.values() if tags[tax])
     return {
         "entries": len(entries),
         "works": sum(1 for e in entries if not e.is_dataset),
@@ -189,12 +209,13 @@ def gaps(
     sparse: list[NodeCount] = []
     missing_years: dict[str, list[str]] = {}
     missing_modalities: dict[str, list[str]] = {}
+    curated, every = tags_by_id(kb), tags_by_id(kb, suggested=True)
     for tax in taxonomies:
-        sparse += [c for c in node_counts(kb, tax) if c.curated_total < threshold]
+        sparse += [c for c in node_counts(kb, tax, curated, every) if c.curated_total < threshold]
         for root in kb.taxonomies[tax].roots:
             node = kb.taxonomies[tax][root]
             below = subtree_ids(kb, node)
-            members = [e for e in entries if in_subtree(entry_tags(kb, e), node, below)]
+            members = [e for e in entries if in_subtree(curated[e.id], node, below)]
             have_years = {str(e.year) for e in members if e.year}
             have_modalities = {m.value for e in members for m in (*e.modalities.input, *e.modalities.output)}
             missing_years[node.qualified_id] = [y for y in covered_years if y not in have_years]

@@ -1,0 +1,72 @@
+"""The CSV cell codec shared by every CSV kb writes (kb query --format csv, kb export csv).
+
+A record is flattened to dotted columns (``tags.codev``); a list of strings is one cell, its
+items joined with "; ". A list that joining would not split back into the same items (an item
+that is empty, holds ";" or has spaces at its ends, or a cell that would start with "[") is
+written as a JSON array instead. An empty cell is an absent value (None, or an empty list).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+LIST_SEPARATOR = "; "
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings become dotted keys: {"tags": {"yin": [...]}} -> {"tags.yin": [...]}."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys nested again: {"tags.yin": [...]} -> {"tags": {"yin": [...]}}."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, last = key.split(".")
+        here = out
+        for part in parents:
+            here = here.setdefault(part, {})
+        here[last] = value
+    return out
+
+
+def list_cell(items: Sequence[str]) -> str:
+    """A list of strings as one cell: "a; b", or a JSON array when that would not read back."""
+    if not items:
+        return ""
+    joined = LIST_SEPARATOR.join(items)
+    plain = all(item and item == item.strip() and ";" not in item for item in items)
+    return joined if plain and not joined.startswith("[") else json.dumps(list(items), ensure_ascii=False)
+
+
+def parse_list_cell(cell: str) -> list[str]:
+    """The items of a cell written by ``list_cell`` (a hand-written "a;b" reads as well).
+
+    Raises json.JSONDecodeError for a cell that starts with "[" but is no JSON array."""
+    if cell.startswith("["):
+        return json.loads(cell)
+    return [item.strip() for item in cell.split(";")] if cell else []
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A header row and the rows as CSV text: RFC 4180, quoted where needed, "\\r\\n" line ends.
+
+    The line end must be "\\r\\n": the csv module quotes a cell only for the characters of its
+    line end, and every CSV reader ends a line at a bare "\\r" too, so with "\\n" a carriage
+    return inside a title would split its row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()

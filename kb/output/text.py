@@ -1,0 +1,46 @@
+"""Entry text made safe where it is shown: on a terminal line (``one_line``) and in Markdown
+(``md_escape``, ``md_url``). The one place that escapes entry text for people; kb query's
+tables and the awesome list both use it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+# C0 and C1 controls, and the bidirectional overrides and isolates that make text display in
+# another order than it reads (the "Trojan Source" trick).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Each character that can open inline syntax gets a backslash (brackets cover links and images,
+# $ GitHub's math, | table cells); parentheses and # are left alone since nothing they could
+# start survives escaped brackets and mid-line text. Line-start syntax cannot act: the text is
+# one line and never starts a line.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def one_line(text: str) -> str:
+    """Entry text made safe for one line of a terminal: whitespace runs become one space (a
+    newline would break the columns) and control characters (an escape sequence could rewrite
+    the screen, a bidirectional override reorder it) become U+FFFD."""
+    return _CONTROL.sub("\ufffd", " ".join(text.split()))
+
+
+def md_escape(text: str) -> str:
+    """Entry text as inert Markdown, inline and inside table cells: one line, the HTML characters
+    as entities (no tag or entity from an entry is ever live), Markdown punctuation escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False))
+
+
+def md_url(url: str) -> str:
+    """A URL safe inside ``[text](url)`` in a table cell: what could end the link or the cell
+    (parentheses, pipes, backslashes, spaces) or open an HTML tag percent-encoded."""
+    for char, code in (
+        ("(", "%28"),
+        (")", "%29"),
+        ("|", "%7C"),
+        ("\\", "%5C"),
+        (" ", "%20"),
+        ("<", "%3C"),
+        (">", "%3E"),
+    ):
+        url = url.replace(char, code)
+    return url

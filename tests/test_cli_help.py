@@ -1,0 +1,55 @@
+"""Every kb command and every option says what it does (after sqlite-utils' documentation tests).
+
+The commands are walked from ``kb.cli.main``, so a command added anywhere is held to this too.
+"""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+
+
+def commands(group: click.Group = main, path: tuple[str, ...] = ("kb",)) -> dict[str, click.Command]:
+    """Every command under ``group``, groups included, by its full name ("kb export")."""
+    found: dict[str, click.Command] = {" ".join(path): group}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(commands(command, (*path, name)))
+        else:
+            found[" ".join((*path, name))] = command
+    return found
+
+
+ALL = commands()
+
+
+def test_the_walk_finds_the_commands() -> None:
+    assert {"kb", "kb query", "kb show", "kb tree", "kb stats", "kb export"} <= set(ALL)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_command_has_help(name: str) -> None:
+    command = ALL[name]
+    assert (command.help or "").strip(), f"{name} has no help text (give its function a docstring)"
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_option_has_help(name: str) -> None:
+    undocumented = [
+        "/".join(param.opts)
+        for param in ALL[name].params
+        if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
+    ]
+    assert undocumented == [], f"{name}: options without help: {', '.join(undocumented)}"
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_help_prints_every_option(name: str) -> None:
+    result = CliRunner().invoke(main, [*name.split()[1:], "--help"])
+    assert result.exit_code == 0, result.output
+    for param in ALL[name].params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.opts[-1] in result.stdout, f"{name} --help lacks {param.opts[-1]}"
