@@ -242,7 +242,13 @@ def test_json_data_holds_hostile_text_as_data_never_as_markup(rendered) -> None:
     assert {n["attributes"]["label"] for n in graph["nodes"]} >= set(HOSTILE_TITLES)
 
 
-@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
+# Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE/U+xFFFF) are left out: html.unescape drops their
+# character references by the HTML spec's table, while browsers show them; no title holds them.
+_NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [chr(p << 16 | 0xFFFE | b) for p in range(17) for b in (0, 1)]
+_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=_NONCHARACTERS)
+
+
+@given(st.text(_TEXT, min_size=1, max_size=40))
 @settings(max_examples=300, deadline=None)
 def test_escaped_text_renders_as_itself(text: str) -> None:
     text = " ".join(text.split())
