@@ -53,3 +53,17 @@ def test_help_prints_every_option(name: str) -> None:
     for param in ALL[name].params:
         if isinstance(param, click.Option) and not param.hidden:
             assert param.opts[-1] in result.stdout, f"{name} --help lacks {param.opts[-1]}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["similar", "llava", "-k", "0"], "kb similar: Invalid value for '-k' / '--top': 0 is not in the range x>=1; "
+         "see kb similar --help\n"),
+        (["show"], "kb show: Missing argument 'ID'; see kb show --help\n"),
+        (["quer"], "kb: No such command 'quer'. Did you mean 'query'?\n"),
+    ],
+)
+def test_click_usage_errors_are_one_line_with_exit_code_2(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, args, prog_name="kb")
+    assert (result.exit_code, result.output) == (2, expected)

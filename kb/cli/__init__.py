@@ -67,6 +67,14 @@ class Group(click.Group):
         except KBError as exc:
             click.echo(f"kb: {exc}", err=True)
             sys.exit(1)
+        except click.UsageError as exc:
+            # click's own usage errors (a bad number, a missing argument) in kb's one-line form.
+            where = exc.ctx.command_path if exc.ctx is not None else "kb"
+            message = exc.format_message().rstrip(".")
+            if not message.endswith("?"):  # click's "Did you mean ...?" already says what to do
+                message += f"; see {where} --help"
+            click.echo(f"{where}: {message}", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
