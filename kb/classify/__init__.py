@@ -134,7 +134,9 @@ class Suggester:
             twins |= {i for i, e in self.kb.entries.items() if e.arxiv == entry.arxiv}
         return frozenset(twins | {entry_id})
 
-    def for_texts(self, taxonomy: str, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[list[Suggestion]]:
+    def for_texts(
+        self, taxonomy: str, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[list[Suggestion]]:
         """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given)."""
         if not texts:
             return []
@@ -145,7 +147,9 @@ class Suggester:
 
     def for_entry(self, taxonomy: str, entry_id: str) -> list[Suggestion]:
         """Every leaf for an entry, learned without the entry's own labels."""
-        clf = self.classifier(taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset())
+        clf = self.classifier(
+            taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset()
+        )
         text = entry_text(self.kb.entries[entry_id])
         return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [text])[0], clf)
 
@@ -206,8 +210,16 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
 
 
 def render_suggestions_file(data: SuggestionsFile) -> str:
-    """The file's text: sorted keys, scores rounded, one line per suggestion; same data, same bytes."""
-    return json.dumps(data.model_dump(mode="json"), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    """The file's text: keys sorted, one line per entry (a change shows as that line in a diff);
+    the same data always gives the same bytes."""
+    dumped = data.model_dump(mode="json")
+    lines = [
+        json.dumps(k, ensure_ascii=False) + ": " + json.dumps(v, sort_keys=True, ensure_ascii=False)
+        for k, v in sorted(dumped.pop("entries").items())
+    ]
+    head = "".join(f" {json.dumps(k)}: {json.dumps(dumped[k], ensure_ascii=False)},\n" for k in sorted(dumped))
+    body = ",\n".join(f"  {line}" for line in lines)
+    return "{\n" + head + ' "entries": {\n' + body + ("\n" if lines else "") + " }\n}\n"
 
 
 def update_suggestions(

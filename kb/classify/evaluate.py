@@ -172,9 +172,7 @@ def render_text(report: EvalReport) -> str:
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
         for level in result.levels:
-            cells = "".join(
-                f"  {level.methods[m].top1:>10.1%} {level.methods[m].top3:>11.1%}" for m in METHODS
-            )
+            cells = "".join(f"  {level.methods[m].top1:>10.1%} {level.methods[m].top3:>11.1%}" for m in METHODS)
             lines.append(f"  {level.level:<8}{cells}")
         if result.threshold:
             t = result.threshold

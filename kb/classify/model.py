@@ -78,7 +78,9 @@ def keyword_texts(taxonomy: Taxonomy) -> list[str]:
 
 def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     words = sorted({w.lower() for w in words if w.strip()}, key=lambda w: (-len(w), w))
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b") if words else None
+    # A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"\b(?:{alternatives})(?:s|es|d|ed|ing)?\b") if words else None
 
 
 def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_vector: dict[str, np.ndarray]) -> Space:
