@@ -86,14 +86,15 @@ def evaluate(
     for taxonomy in taxonomies:
         check_taxonomy(taxonomy)
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
-    results = [_evaluate_one(suggester, t, folds) for t in taxonomies]
+    titles_of_all = title_vectors(suggester, suggester.vectors.ids)  # one cache for every taxonomy
+    results = [_evaluate_one(suggester, t, folds, titles_of_all) for t in taxonomies]
     return EvalReport(folds=folds, query="title", results=results)
 
 
-def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int) -> TaxonomyResult:
+def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
     labelled, texts = suggester.labelled(taxonomy)
     space = suggester.space(taxonomy)
-    queries = title_vectors(suggester, labelled.ids)
+    queries = titles_of_all[[suggester.vectors.index[i] for i in labelled.ids]]
     titles = [suggester.kb.entries[i].title for i in labelled.ids]
     fold = fold_of(labelled.ids, labelled.groups, folds)
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
