@@ -41,7 +41,12 @@ def toy_taxonomy(multi_label: bool) -> Taxonomy:
         "multi_label": multi_label,
         "nodes": [
             {"id": "left", "name": "Left", "description": "left", "children": [leaf(0, "apple"), leaf(1, "banana")]},
-            {"id": "right", "name": "Right", "description": "right", "children": [leaf(2, "cherry"), leaf(3, "damson")]},
+            {
+                "id": "right",
+                "name": "Right",
+                "description": "right",
+                "children": [leaf(2, "cherry"), leaf(3, "damson")],
+            },
         ],
     }
     return Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
