@@ -14,8 +14,8 @@ from kb.config import Config
 from kb.embed import model_identity
 from kb.store import load_kb
 from tests.conftest import run_kb
-from tests.test_classify import TOX, labelled_kb
 from tests.intel_kb import HashingEmbedder
+from tests.test_classify import TOX, labelled_kb
 
 NO_MODEL = {"KB_DEVICE": "cpu"}
 
