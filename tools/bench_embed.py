@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,8 +58,14 @@ def bench(root: Path, config: Config, embedder: SentenceTransformerEmbedder, lab
     n = len(kb.entries)
     first_s, _ = timed(lambda: embed_kb(kb, config, embedder=embedder, progress=False))
     second_s, _ = timed(lambda: embed_kb(load_kb(root), config, embedder=embedder, progress=False))
+    # The same second run as a person meets it: a fresh `kb embed` process, imports included.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KB_CACHE_DIR": config.cache_dir, "KB_DEVICE": config.device}
+    command = [sys.executable, "-m", "kb", "--root", str(root), "embed"]
+    cli_s, proc = timed(lambda: subprocess.run(command, env=env, capture_output=True, text=True, check=True))
+    assert " 0 encoded" in proc.stdout, proc.stdout
     return [
-        f"| {label} | {n:,} | {first_s:.1f} s | {n / first_s:.0f} | {second_s:.2f} s | {load_s:.2f} s |",
+        f"| {label} | {n:,} | {first_s:.1f} s | {n / first_s:.0f} | {second_s:.2f} s | {load_s:.2f} s "
+        f"| {cli_s:.2f} s |",
     ]
 
 
@@ -73,7 +80,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         config = Config(device=args.device, batch_size=args.batch_size, cache_dir=str(Path(tmp) / "cache"))
         embedder = SentenceTransformerEmbedder(config)
-        load_model_s, _ = timed(embedder.load)
+        # Loading includes one small encoding: the first call pays for setting up the kernels.
+        load_model_s, _ = timed(lambda: embedder.embed(["warm up"]))
         real = load_kb(REPO)
         titles = [e.title for e in real.entries.values()]
 
@@ -90,11 +98,16 @@ def main() -> None:
     import torch
 
     where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"{os.cpu_count()} CPU cores"
-    print(f"kb embed benchmark: {config.model} on {args.device} ({where}), batch size {args.batch_size}, "
-          f"torch {torch.__version__}, Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"kb embed benchmark: {config.model} on {args.device} ({where}), batch size {args.batch_size}, "
+        f"torch {torch.__version__}, Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"model load: {load_model_s:.1f} s\n")
-    print("| knowledge base | entries | first run (cold cache) | entries/s | second run, nothing changed | of which loading the YAML |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| knowledge base | entries | first run (cold cache) | entries/s "
+        "| second run, nothing changed | loading the YAML | second run as a `kb embed` process |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

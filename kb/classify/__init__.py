@@ -103,11 +103,14 @@ class Suggester:
     def labelled(self, taxonomy: str, without: frozenset[str] = frozenset()) -> tuple[Labelled, list[str]]:
         """The curated examples of a taxonomy (minus ``without``) and their texts."""
         leaves = {leaf.id: col for col, leaf in enumerate(self.kb.taxonomies[taxonomy].leaves())}
-        ids = [i for i in self.vectors.ids if i not in without and curated(self.kb, taxonomy, i)]
+        # Tags that are not leaves are kb check's business; an entry with none left teaches nothing.
+        ids = [
+            i for i in self.vectors.ids if i not in without and any(t in leaves for t in curated(self.kb, taxonomy, i))
+        ]
         labels = np.zeros((len(ids), len(leaves)))
         for row, entry_id in enumerate(ids):
             for tag in curated(self.kb, taxonomy, entry_id):
-                if tag in leaves:  # kb check reports the others
+                if tag in leaves:
                     labels[row, leaves[tag]] = 1.0
         vectors = self.vectors.subset(ids).matrix
         groups = duplicate_groups(vectors, [self.kb.entries[i].arxiv for i in ids])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import click
 
@@ -34,7 +36,7 @@ def embed(state: State, model: str | None, device: str | None) -> None:
     config = load_config(state.root, {"model": model, "device": device})
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
-    where = cache_folder(state.root, config).relative_to(state.root) / "embeddings"
+    where = Path(os.path.relpath(cache_folder(state.root, config), state.root)) / "embeddings"  # may lie outside
     click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
 
 
