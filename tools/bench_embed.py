@@ -33,7 +33,7 @@ from kb.store import dump_entry, load_kb  # noqa: E402
 
 def synthetic_kb(folder: Path, size: int, titles: list[str]) -> Path:
     """A knowledge base of ``size`` works whose titles are the real ones, numbered once they repeat."""
-    from kb.schema import Entry
+    from kb.schema import Entry, Kind
 
     shutil.copytree(REPO / "entries" / "taxonomies", folder / "entries" / "taxonomies")
     (folder / "entries" / "works").mkdir(parents=True)
@@ -42,7 +42,7 @@ def synthetic_kb(folder: Path, size: int, titles: list[str]) -> Path:
     for k in range(size):
         base = titles[k % len(titles)]
         title = base if k < len(titles) else f"{base} (variant {k // len(titles)})"
-        entry = Entry(id=f"synthetic-{k:05d}", title=title, kind="method")
+        entry = Entry(id=f"synthetic-{k:05d}", title=title, kind=Kind.method)
         (folder / "entries" / "works" / f"{entry.id}.yaml").write_text(dump_entry(entry), encoding="utf-8")
     return folder
 
