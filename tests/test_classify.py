@@ -234,3 +234,15 @@ def test_render_suggestions_file_round_trips() -> None:
     assert SuggestionsFile.model_validate(json.loads(text)) == data
     assert text.index('"a"') < text.index('"b"')
     assert SuggestionsFile.model_validate(json.loads(render_suggestions_file(SuggestionsFile(model="m", recipe=1))))
+
+
+def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -> None:
+    from kb.classify.evaluate import _per_paper
+
+    truth = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    ranked = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.7, 0.2, 0.1]])
+    papers, scores = _per_paper(
+        ["Visual  Instruction Tuning", "visual instruction tuning", "Other"], truth, {"m": ranked}
+    )
+    assert papers == 2
+    assert (scores["m"].top1, scores["m"].top3) == (0.5, 1.0)  # the shared title is right under either tag

@@ -101,7 +101,8 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
 
     text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
     assert text.code == 0 and "yin: 16 labelled entries" in text.out and "codev" not in text.out
-    assert "majority class" in text.out.splitlines()[3]
+    assert "kb suggest" in text.out.splitlines()[4] and "majority class" in text.out.splitlines()[4]
+    assert set(report["results"][1]["per_paper"]) == set(codev["levels"][0]["methods"])
 
 
 @pytest.mark.parametrize(

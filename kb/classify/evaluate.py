@@ -53,6 +53,8 @@ class TaxonomyResult:
     entries: int
     levels: list[LevelResult]
     threshold: dict[str, float] = field(default_factory=dict)  # multi-label: precision/recall at THRESHOLD
+    papers: int = 0  # distinct titles among the entries
+    per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
 
 
 @dataclass
@@ -112,9 +114,25 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
         grouped = _by_section(tax, space.leaves, depth, labelled.labels, scores)
         levels.append(LevelResult(name, grouped))
     result = TaxonomyResult(taxonomy, len(labelled), levels)
+    result.papers, result.per_paper = _per_paper(titles, labelled.labels, scores)
     if tax.multi_label:
         result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
     return result
+
+
+def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[int, dict[str, Score]]:
+    """The leaf level counting each paper once: entries with the same title (a model and the data
+    it released, say) are one paper, right under any of their tags. Their title is one query, so
+    they share one fold and one ranking."""
+    first: dict[str, int] = {}
+    merged: dict[int, np.ndarray] = {}
+    for row, title in enumerate(titles):
+        key = " ".join(title.lower().split())
+        at = first.setdefault(key, row)
+        merged[at] = np.maximum(merged.get(at, truth[row]), truth[row])
+    rows = sorted(merged)
+    union = np.stack([merged[r] for r in rows])
+    return len(rows), {m: _hits(s[rows], union) for m, s in scores.items()}
 
 
 def _neighbour_votes(train: Labelled, queries: np.ndarray) -> np.ndarray:
@@ -168,13 +186,17 @@ def render_text(report: EvalReport) -> str:
         f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
         f"queries are {report.query}s only)"
     ]
+    lines.append("(paper: the leaf level over distinct titles, right under any tag of an entry with that title)")
     for result in report.results:
-        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries"]
+        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles"]
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
         for level in result.levels:
             cells = "".join(f"  {level.methods[m].top1:>10.1%} {level.methods[m].top3:>11.1%}" for m in METHODS)
             lines.append(f"  {level.level:<8}{cells}")
+        if result.per_paper:
+            cells = "".join(f"  {result.per_paper[m].top1:>10.1%} {result.per_paper[m].top3:>11.1%}" for m in METHODS)
+            lines.append(f"  {'paper':<8}{cells}")
         if result.threshold:
             t = result.threshold
             lines.append(
