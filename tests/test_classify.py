@@ -246,3 +246,23 @@ def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -
     )
     assert papers == 2
     assert (scores["m"].top1, scores["m"].top3) == (0.5, 1.0)  # the shared title is right under either tag
+
+
+def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, [{"id": "new-jail", "title": "Jailbreak attacks with images", "kind": "method"}])
+    wide = HashingEmbedder("hashing-1024", dim=1024)  # 64 buckets put "jailbreak" with "visualizer"
+    assert update_suggestions(load_kb(root), Config(), embedder=wide) is True
+    data = SuggestionsFile.model_validate(json.loads((root / SUGGESTIONS_FILE).read_text(encoding="utf-8")))
+    assert len(data.entries["new-jail"].codev) == 5 and len(data.entries["new-jail"].yin) == 5
+    ranked = suggest_for_text(load_kb(root), Config(), "codev", "jailbreak", embedder=wide)
+    assert sum(s.score for s in ranked) == pytest.approx(1.0, abs=1e-3)
+    assert ranked[0].tag == TOX  # "jailbreak" is in its description and keywords
+
+
+def test_kb_eval_with_too_few_labels_is_a_usage_error(tmp_path: Path) -> None:
+    from kb.classify.evaluate import evaluate
+    from kb.errors import UsageError
+
+    root = make_kb(tmp_path, [{"id": "a", "title": "A title", "kind": "method", "tags": {"yin": ["rlhf"]}}])
+    with pytest.raises(UsageError, match="kb eval needs at least 10 entries with curated codev tags, found 0"):
+        evaluate(load_kb(root), Config(), embedder=HashingEmbedder())

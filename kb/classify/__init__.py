@@ -27,6 +27,7 @@ from kb.classify.model import (
     Classifier,
     Labelled,
     Space,
+    ZeroShot,
     duplicate_groups,
     keyword_texts,
     make_space,
@@ -80,7 +81,7 @@ class Suggester:
     vectors: Vectors  # every entry, from the cache (encoding only what is missing)
     nodes: Vectors  # taxonomy nodes by qualified id
     keywords: dict[str, np.ndarray]
-    _trained: dict[tuple[str, frozenset[str]], Classifier] = field(default_factory=dict)
+    _trained: dict[tuple[str, frozenset[str]], Classifier | ZeroShot] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -117,15 +118,15 @@ class Suggester:
         texts = [entry_text(self.kb.entries[i]) for i in ids]
         return Labelled(ids, vectors, labels, groups), texts
 
-    def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier:
+    def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier | ZeroShot:
         """The classifier learned from every curated label except those of ``without``."""
         key = (taxonomy, without)
         if key not in self._trained:
             train, texts = self.labelled(taxonomy, without)
             try:
                 self._trained[key] = train_classifier(self.space(taxonomy), train, texts)
-            except ValueError as exc:
-                raise UsageError(f"cannot suggest {taxonomy} tags: {exc}") from None
+            except ValueError:  # too few labels (a new or small knowledge base): descriptions only
+                self._trained[key] = ZeroShot(self.space(taxonomy), train)
         return self._trained[key]
 
     def same_paper(self, entry_id: str) -> frozenset[str]:
@@ -157,7 +158,7 @@ class Suggester:
         return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [text])[0], clf)
 
 
-def _suggestions(scores: np.ndarray, clf: Classifier) -> list[Suggestion]:
+def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggestion]:
     return [Suggestion(tag=tag, score=round(score, 4)) for tag, score in rank(scores, clf.space.leaves)]
 
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.classify import TAXONOMIES, Suggester, check_taxonomy
-from kb.classify.model import NEIGHBOURS, THRESHOLD, Labelled, fold_of, train_classifier
+from kb.classify.model import NEIGHBOURS, THRESHOLD, Classifier, Labelled, ZeroShot, fold_of, train_classifier
 from kb.embed import VectorStore, cache_folder, embed_cached
+from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ def evaluate(
 
 def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
     labelled, texts = suggester.labelled(taxonomy)
+    if len(labelled) < folds:
+        raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
     space = suggester.space(taxonomy)
     queries = titles_of_all[[suggester.vectors.index[i] for i in labelled.ids]]
     titles = [suggester.kb.entries[i].title for i in labelled.ids]
@@ -103,7 +106,10 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
     for k in np.unique(fold):
         test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
         train = labelled.subset(train_rows)
-        clf = train_classifier(space, train, [texts[i] for i in train_rows])
+        try:
+            clf: Classifier | ZeroShot = train_classifier(space, train, [texts[i] for i in train_rows])
+        except ValueError:  # this fold leaves too few labels to learn from
+            clf = ZeroShot(space, train)
         scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test])
         scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)

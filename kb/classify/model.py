@@ -235,6 +235,25 @@ class Classifier:
         return {name: float(c) for name, c in zip(SIGNALS, coef, strict=True)}
 
 
+ZERO_SHOT_TEMPERATURE = 0.05  # cosines differ by hundredths; this spreads them into readable shares
+
+
+@dataclass
+class ZeroShot:
+    """The fallback when a taxonomy has too few curated labels to learn from: a softmax of the
+    mean of two cosines, to the leaf's description and to its closest keyword, so scores still
+    lie in [0, 1] (and sum to one)."""
+
+    space: Space
+    train: Labelled
+
+    def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        keyword = np.stack([(queries @ k.T).max(axis=1) for k in self.space.keyword_vectors], axis=1)
+        cosine = (queries @ self.space.leaf_vectors.T + keyword) / 2
+        shares = np.exp((cosine - cosine.max(axis=1, keepdims=True)) / ZERO_SHOT_TEMPERATURE)
+        return shares / shares.sum(axis=1, keepdims=True)
+
+
 def _calibrated(stacker: object, features: np.ndarray, multi_label: bool) -> np.ndarray:
     n, width, f = features.shape
     probs = stacker.predict_proba(features.reshape(-1, f))[:, 1].reshape(n, width)  # type: ignore[attr-defined]
@@ -247,8 +266,8 @@ def train_classifier(space: Space, train: Labelled, train_texts: Sequence[str]) 
     """Fit the stacker on the labelled entries, each judged without its own group."""
     from sklearn.linear_model import LogisticRegression
 
-    if len(train) < 2:
-        raise ValueError(f"{space.taxonomy.id}: at least two labelled entries are needed to learn from")
+    if len(train) < 2 or train.labels.sum(axis=0).astype(bool).sum() < 2:
+        raise ValueError(f"{space.taxonomy.id}: labelled entries of at least two leaves are needed to learn from")
     exclude = train.groups[:, None] == train.groups[None, :]
     features = signals(space, train.vectors, train_texts, train, _out_of_fold_linear(train), exclude)
     targets = train.labels.reshape(-1)
