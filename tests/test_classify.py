@@ -120,6 +120,8 @@ def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:
     order = [4, 2, 0, 3, 1]
     again = fold_of([ids[i] for i in order], groups[order], 3)
     assert list(again) == [folds[i] for i in order]
+    by_title = duplicate_groups(vectors, [None] * 5, ["x", None, "Same", "z", "Same"])
+    assert by_title[2] == by_title[4] and by_title[3] != by_title[2]
 
 
 # ---------------------------------------------------------------------------------------------

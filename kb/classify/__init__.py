@@ -32,6 +32,7 @@ from kb.classify.model import (
     keyword_texts,
     make_space,
     rank,
+    title_key,
     train_classifier,
 )
 from kb.embed import (
@@ -114,7 +115,8 @@ class Suggester:
                 if tag in leaves:
                     labels[row, leaves[tag]] = 1.0
         vectors = self.vectors.subset(ids).matrix
-        groups = duplicate_groups(vectors, [self.kb.entries[i].arxiv for i in ids])
+        entries = [self.kb.entries[i] for i in ids]
+        groups = duplicate_groups(vectors, [e.arxiv for e in entries], [title_key(e.title) for e in entries])
         texts = [entry_text(self.kb.entries[i]) for i in ids]
         return Labelled(ids, vectors, labels, groups), texts
 
@@ -130,10 +132,12 @@ class Suggester:
         return self._trained[key]
 
     def same_paper(self, entry_id: str) -> frozenset[str]:
-        """The entry and entries that are near-duplicates of it: none may teach it its labels."""
+        """The entry and its near-duplicates (same title or arXiv id, or cosine > 0.9): none may
+        teach it its labels."""
         entry = self.kb.entries[entry_id]
         close = self.vectors.similarities(self.vectors.vector(entry_id)) > DUPLICATE_COSINE
         twins = {i for i, near in zip(self.vectors.ids, close, strict=True) if near}
+        twins |= {i for i, e in self.kb.entries.items() if title_key(e.title) == title_key(entry.title)}
         if entry.arxiv:
             twins |= {i for i, e in self.kb.entries.items() if e.arxiv == entry.arxiv}
         return frozenset(twins | {entry_id})

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.classify import TAXONOMIES, Suggester, check_taxonomy
-from kb.classify.model import NEIGHBOURS, THRESHOLD, Classifier, Labelled, ZeroShot, fold_of, train_classifier
+from kb.classify.model import (
+    NEIGHBOURS,
+    THRESHOLD,
+    Classifier,
+    Labelled,
+    ZeroShot,
+    fold_of,
+    title_key,
+    train_classifier,
+)
 from kb.embed import VectorStore, cache_folder, embed_cached
 from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
@@ -133,8 +142,7 @@ def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.nd
     first: dict[str, int] = {}
     merged: dict[int, np.ndarray] = {}
     for row, title in enumerate(titles):
-        key = " ".join(title.lower().split())
-        at = first.setdefault(key, row)
+        at = first.setdefault(title_key(title), row)
         merged[at] = np.maximum(merged.get(at, truth[row]), truth[row])
     rows = sorted(merged)
     union = np.stack([merged[r] for r in rows])

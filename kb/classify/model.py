@@ -114,13 +114,21 @@ class Labelled:
         return len(self.ids)
 
 
-def duplicate_groups(vectors: np.ndarray, keys: Sequence[str | None]) -> np.ndarray:
-    """Group numbers joining entries closer than DUPLICATE_COSINE or sharing a key (arXiv id)."""
+def duplicate_groups(vectors: np.ndarray, *keys: Sequence[str | None]) -> np.ndarray:
+    """Group numbers joining entries closer than DUPLICATE_COSINE or sharing any key (the arXiv
+    id, the title): a paper's model and dataset entries are one group."""
     from scipy.sparse.csgraph import connected_components
 
-    close = (vectors @ vectors.T) > DUPLICATE_COSINE
-    same = np.array([[a is not None and a == b for b in keys] for a in keys], dtype=bool) if keys else close
-    return connected_components(close | same, directed=False)[1]
+    joined = (vectors @ vectors.T) > DUPLICATE_COSINE
+    for column in keys:
+        joined |= np.array([[a is not None and a == b for b in column] for a in column], dtype=bool).reshape(
+            joined.shape
+        )
+    return connected_components(joined, directed=False)[1]
+
+
+def title_key(title: str) -> str:
+    return " ".join(title.lower().split())
 
 
 def fold_of(ids: Sequence[str], groups: np.ndarray, folds: int) -> np.ndarray:
