@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.classify import THRESHOLD, Suggester, update_suggestions
+from kb.classify import THRESHOLD, Suggester
 from kb.errors import UsageError
 from kb.schema import Suggestion
 
@@ -94,7 +94,3 @@ def suggest_one(
     if any(kb.taxonomies[t].multi_label for t in taxonomies):
         lines.append(f"* suggested (codev score >= {THRESHOLD})")
     return "\n".join(lines)
-
-
-def update_all(kb: KB, config: Config) -> bool:
-    return update_suggestions(kb, config)

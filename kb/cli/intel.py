@@ -102,6 +102,7 @@ def suggest(
     0.5 or more are suggested; for yin (one topic) they sum to one.
     """
     from kb.classify import interface as classify_cli
+    from kb.classify import update_suggestions
 
     chosen = [name for name, given in [("ENTRY_ID", entry_id), ("--title", text), ("--input", input_path)] if given]
     chosen += ["--all"] if everything else []
@@ -111,7 +112,7 @@ def suggest(
         )
     taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
     if everything:
-        changed = classify_cli.update_all(state.kb(), state.config)
+        changed = update_suggestions(state.kb(), state.config)
         click.echo(f"entries/suggestions.json {'updated' if changed else 'unchanged'}", err=True)
     elif input_path is not None:
         if taxonomy is None:
