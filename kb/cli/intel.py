@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import click
 
@@ -34,7 +36,7 @@ def embed(state: State, model: str | None, device: str | None) -> None:
     config = load_config(state.root, {"model": model, "device": device})
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
-    where = cache_folder(state.root, config).relative_to(state.root) / "embeddings"
+    where = Path(os.path.relpath(cache_folder(state.root, config), state.root)) / "embeddings"  # may lie outside
     click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
 
 
@@ -67,3 +69,68 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
         raise UsageError("clustering needs at least two entries")
     report = cluster_kb(kb, embed_kb(kb, state.config), embed_nodes(kb, state.config), levels, k=k)
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_text(report))
+
+
+@main.command()
+@click.argument("entry_id", required=False)
+@click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
+@click.option("--title", "text", default=None, help="Suggest for this text (a title, perhaps with its abstract).")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help='JSON Lines of {"id", "title", "abstract"?}; prints one JSON line per input (needs --taxonomy).',
+)
+@click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
+@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="Leaves shown in text output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON: every leaf, best first, with its score.")
+@pass_state
+def suggest(
+    state: State,
+    entry_id: str | None,
+    taxonomy: str | None,
+    text: str | None,
+    input_path: str | None,
+    everything: bool,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Suggest taxonomy tags for an entry, a title, a file of papers, or the whole knowledge base.
+
+    Scores are probabilities: for codev (several tags may apply) each stands alone, and those at
+    0.5 or more are suggested; for yin (one topic) they sum to one.
+    """
+    from kb.classify import interface as classify_cli
+    from kb.classify import update_suggestions
+
+    chosen = [name for name, given in [("ENTRY_ID", entry_id), ("--title", text), ("--input", input_path)] if given]
+    chosen += ["--all"] if everything else []
+    if len(chosen) != 1:
+        raise UsageError(
+            "name one of ENTRY_ID, --title, --input or --all" + (f", not {' and '.join(chosen)}" if chosen else "")
+        )
+    taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
+    if everything:
+        changed = update_suggestions(state.kb(), state.config)
+        click.echo(f"entries/suggestions.json {'updated' if changed else 'unchanged'}", err=True)
+    elif input_path is not None:
+        if taxonomy is None:
+            raise UsageError("--input needs --taxonomy codev or --taxonomy yin")
+        for line in classify_cli.suggest_jsonl(state.kb(), state.config, taxonomy, input_path):
+            click.echo(line)
+    else:
+        click.echo(classify_cli.suggest_one(state.kb(), state.config, taxonomies, entry_id, text, top, as_json))
+
+
+@main.command(name="eval")
+@click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
+@click.option("--folds", type=click.IntRange(2), default=10, show_default=True, help="Cross-validation folds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@pass_state
+def eval_(state: State, taxonomy: str | None, folds: int, as_json: bool) -> None:
+    """Cross-validate kb suggest against the curated tags, beside two baselines."""
+    from kb.classify.evaluate import evaluate, render_text
+
+    report = evaluate(state.kb(), state.config, [taxonomy] if taxonomy else ["codev", "yin"], folds=folds)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))

@@ -1,0 +1,247 @@
+"""Tag suggestions: rank every leaf of a taxonomy for a text or an entry, with readable scores.
+
+``kb.classify.model`` holds the classifier (numpy and scikit-learn on vectors); this module
+gathers what it needs from the knowledge base (cached vectors of entries, taxonomy nodes and
+keywords; the curated labels) and offers the functions other stages call:
+
+- ``suggest_for_text(kb, config, taxonomy, text)``: every leaf, best first (kb new, kb suggest);
+- ``suggest_for_entry(kb, config, taxonomy, entry_id)``: the same for an entry, learning from
+  every curated label but the entry's own (and its near-duplicates');
+- ``update_suggestions(kb, config)``: entries/suggestions.json for entries without curated tags.
+
+The model loads only when a text has no cached vector; comparing cached vectors needs numpy alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb.classify.model import (
+    DUPLICATE_COSINE,
+    THRESHOLD,
+    Classifier,
+    Labelled,
+    Space,
+    ZeroShot,
+    duplicate_groups,
+    keyword_texts,
+    make_space,
+    rank,
+    title_key,
+    train_classifier,
+)
+from kb.embed import (
+    Embedder,
+    Vectors,
+    VectorStore,
+    cache_folder,
+    embed_cached,
+    embed_kb,
+    embed_nodes,
+    embedder_for,
+    entry_text,
+    normalise,
+)
+from kb.errors import UsageError
+from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
+
+if TYPE_CHECKING:
+    from kb.config import Config
+    from kb.store import KB
+
+__all__ = [
+    "THRESHOLD",
+    "Suggester",
+    "suggest_for_entry",
+    "suggest_for_text",
+    "update_suggestions",
+]
+
+RECIPE = 1  # version of the classifier and its texts, written into suggestions.json
+TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
+KEPT = 5  # suggestions kept per taxonomy in suggestions.json
+KEYWORD_NAMESPACE = "keywords"
+
+
+def curated(kb: KB, taxonomy: str, entry_id: str) -> list[str]:
+    return list(getattr(kb.entries[entry_id].tags, taxonomy))
+
+
+@dataclass
+class Suggester:
+    """Everything suggestions are computed from, gathered once: vectors and trained classifiers."""
+
+    kb: KB
+    config: Config
+    embedder: Embedder
+    vectors: Vectors  # every entry, from the cache (encoding only what is missing)
+    nodes: Vectors  # taxonomy nodes by qualified id
+    keywords: dict[str, np.ndarray]
+    _trained: dict[tuple[str, frozenset[str]], Classifier | ZeroShot] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, kb: KB, config: Config, *, vectors: Vectors | None = None, embedder: Embedder | None = None
+    ) -> Suggester:
+        embedder = embedder or embedder_for(config)
+        if vectors is None:
+            vectors = embed_kb(kb, config, progress=False, embedder=embedder)
+        nodes = embed_nodes(kb, config, TAXONOMIES, embedder=embedder)
+        texts = sorted({k for t in TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
+        store = VectorStore(cache_folder(kb.root, config), embedder.model_id, KEYWORD_NAMESPACE)
+        matrix, _ = embed_cached(texts, store, embedder, f"keyword/{RECIPE}", prune=True)
+        return cls(kb, config, embedder, vectors, nodes, dict(zip(texts, matrix, strict=True)))
+
+    def space(self, taxonomy: str) -> Space:
+        tax = self.kb.taxonomies[taxonomy]
+        by_node = {n.id: self.nodes.vector(n.qualified_id) for n in tax.walk()}
+        return make_space(tax, by_node, self.keywords)
+
+    def labelled(self, taxonomy: str, without: frozenset[str] = frozenset()) -> tuple[Labelled, list[str]]:
+        """The curated examples of a taxonomy (minus ``without``) and their texts."""
+        leaves = {leaf.id: col for col, leaf in enumerate(self.kb.taxonomies[taxonomy].leaves())}
+        # Tags that are not leaves are kb check's business; an entry with none left teaches nothing.
+        ids = [
+            i for i in self.vectors.ids if i not in without and any(t in leaves for t in curated(self.kb, taxonomy, i))
+        ]
+        labels = np.zeros((len(ids), len(leaves)))
+        for row, entry_id in enumerate(ids):
+            for tag in curated(self.kb, taxonomy, entry_id):
+                if tag in leaves:
+                    labels[row, leaves[tag]] = 1.0
+        vectors = self.vectors.subset(ids).matrix
+        entries = [self.kb.entries[i] for i in ids]
+        groups = duplicate_groups(vectors, [e.arxiv for e in entries], [title_key(e.title) for e in entries])
+        texts = [entry_text(self.kb.entries[i]) for i in ids]
+        return Labelled(ids, vectors, labels, groups), texts
+
+    def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier | ZeroShot:
+        """The classifier learned from every curated label except those of ``without``."""
+        key = (taxonomy, without)
+        if key not in self._trained:
+            train, texts = self.labelled(taxonomy, without)
+            try:
+                self._trained[key] = train_classifier(self.space(taxonomy), train, texts)
+            except ValueError:  # too few labels (a new or small knowledge base): descriptions only
+                self._trained[key] = ZeroShot(self.space(taxonomy), train)
+        return self._trained[key]
+
+    def same_paper(self, entry_id: str) -> frozenset[str]:
+        """The entry and its near-duplicates (same title or arXiv id, or cosine > 0.9): none may
+        teach it its labels."""
+        entry = self.kb.entries[entry_id]
+        close = self.vectors.similarities(self.vectors.vector(entry_id)) > DUPLICATE_COSINE
+        twins = {i for i, near in zip(self.vectors.ids, close, strict=True) if near}
+        twins |= {i for i, e in self.kb.entries.items() if title_key(e.title) == title_key(entry.title)}
+        if entry.arxiv:
+            twins |= {i for i, e in self.kb.entries.items() if e.arxiv == entry.arxiv}
+        return frozenset(twins | {entry_id})
+
+    def for_texts(
+        self, taxonomy: str, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[list[Suggestion]]:
+        """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given)."""
+        if not texts:
+            return []
+        if vectors is None:
+            vectors = normalise(self.embedder.embed(list(texts)))
+        clf = self.classifier(taxonomy)
+        return [_suggestions(row, clf) for row in clf.scores(vectors, texts)]
+
+    def for_entry(self, taxonomy: str, entry_id: str) -> list[Suggestion]:
+        """Every leaf for an entry, learned without the entry's own labels."""
+        clf = self.classifier(
+            taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset()
+        )
+        text = entry_text(self.kb.entries[entry_id])
+        return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [text])[0], clf)
+
+
+def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggestion]:
+    return [Suggestion(tag=tag, score=round(score, 4)) for tag, score in rank(scores, clf.space.leaves)]
+
+
+def check_taxonomy(taxonomy: str) -> None:
+    if taxonomy not in TAXONOMIES:
+        raise UsageError(f"no suggestions for taxonomy {taxonomy!r}; choose one of {', '.join(TAXONOMIES)}")
+
+
+def suggest_for_text(
+    kb: KB, config: Config, taxonomy: str, text: str, *, embedder: Embedder | None = None
+) -> list[Suggestion]:
+    """Every leaf of ``taxonomy`` for a text (a title, perhaps with its abstract), best first."""
+    check_taxonomy(taxonomy)
+    return _suggester(kb, config, embedder).for_texts(taxonomy, [text])[0]
+
+
+def suggest_for_entry(
+    kb: KB, config: Config, taxonomy: str, entry_id: str, *, embedder: Embedder | None = None
+) -> list[Suggestion]:
+    check_taxonomy(taxonomy)
+    return _suggester(kb, config, embedder).for_entry(taxonomy, entry_id)
+
+
+_SUGGESTERS: dict[tuple[int, str], Suggester] = {}
+
+
+def _suggester(kb: KB, config: Config, embedder: Embedder | None) -> Suggester:
+    """One Suggester per knowledge base and model in a process (kb new asks once per taxonomy)."""
+    embedder = embedder or embedder_for(config)
+    key = (id(kb), embedder.model_id)
+    found = _SUGGESTERS.get(key)
+    if found is None or found.kb is not kb:
+        found = _SUGGESTERS[key] = Suggester.build(kb, config, embedder=embedder)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# entries/suggestions.json
+
+
+def suggestions_file(suggester: Suggester) -> SuggestionsFile:
+    """Suggestions (best KEPT per taxonomy) for every entry without curated tags in a taxonomy."""
+    kb = suggester.kb
+    found: dict[str, dict[str, list[Suggestion]]] = {}
+    for taxonomy in TAXONOMIES:
+        ids = [i for i in suggester.vectors.ids if not curated(kb, taxonomy, i)]
+        texts = [entry_text(kb.entries[i]) for i in ids]
+        ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix) if ids else []
+        for entry_id, suggestions in zip(ids, ranked, strict=True):
+            found.setdefault(entry_id, {})[taxonomy] = suggestions[:KEPT]
+    entries = {i: EntrySuggestions(**found[i]) for i in sorted(found)}
+    return SuggestionsFile(model=suggester.embedder.model_id, recipe=RECIPE, entries=entries)
+
+
+def render_suggestions_file(data: SuggestionsFile) -> str:
+    """The file's text: keys sorted, one line per entry (a change shows as that line in a diff);
+    the same data always gives the same bytes."""
+    dumped = data.model_dump(mode="json")
+    lines = [
+        json.dumps(k, ensure_ascii=False) + ": " + json.dumps(v, sort_keys=True, ensure_ascii=False)
+        for k, v in sorted(dumped.pop("entries").items())
+    ]
+    head = "".join(f" {json.dumps(k)}: {json.dumps(dumped[k], ensure_ascii=False)},\n" for k in sorted(dumped))
+    body = ",\n".join(f"  {line}" for line in lines)
+    return "{\n" + head + ' "entries": {\n' + body + ("\n" if lines else "") + " }\n}\n"
+
+
+def update_suggestions(
+    kb: KB, config: Config, vectors: Vectors | None = None, *, embedder: Embedder | None = None
+) -> bool:
+    """Write entries/suggestions.json (atomically) for every entry lacking curated codev or yin
+    tags; return whether the file changed."""
+    from kb.store import SUGGESTIONS_FILE, write_text_atomic
+
+    suggester = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
+    text = render_suggestions_file(suggestions_file(suggester))
+    path = kb.root / SUGGESTIONS_FILE
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    write_text_atomic(path, text)
+    kb.__dict__.pop("suggestions", None)  # the cached property now reads the new file
+    return True

@@ -1,0 +1,220 @@
+"""kb eval: cross-validated quality of the suggestions against the curated labels.
+
+The labelled entries of a taxonomy are split into folds, whole near-duplicate groups at a time
+(a paper's model and dataset entries fall in one fold), by a hash of ids, so the split is the
+same on every run. Each fold is suggested for by a classifier trained on the other folds only,
+from its **title alone** (as for a new paper), and compared with its curated tags. Beside it:
+the majority class (leaves ranked by how often they are curated) and plain nearest neighbours
+(a similarity-weighted vote of the ten nearest labelled entries).
+
+At each level of the hierarchy a section's score is the sum of its leaves' scores (single-label)
+or their maximum (multi-label); top-1 counts an entry when the best section is one of its own,
+top-3 when one of its own is among the best three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb.classify import TAXONOMIES, Suggester, check_taxonomy
+from kb.classify.model import (
+    NEIGHBOURS,
+    THRESHOLD,
+    Classifier,
+    Labelled,
+    ZeroShot,
+    fold_of,
+    title_key,
+    train_classifier,
+)
+from kb.embed import VectorStore, cache_folder, embed_cached
+from kb.errors import UsageError
+from kb.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from kb.config import Config
+    from kb.embed import Embedder
+    from kb.store import KB
+
+FOLDS = 10
+METHODS = ("kb suggest", "nearest neighbours", "majority class")
+TITLE_NAMESPACE = "titles"
+
+
+@dataclass
+class Score:
+    top1: float
+    top3: float
+
+
+@dataclass
+class LevelResult:
+    level: str  # "leaf", "top" or "depth N"
+    methods: dict[str, Score]
+
+
+@dataclass
+class TaxonomyResult:
+    taxonomy: str
+    entries: int
+    levels: list[LevelResult]
+    threshold: dict[str, float] = field(default_factory=dict)  # multi-label: precision/recall at THRESHOLD
+    papers: int = 0  # distinct titles among the entries
+    per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
+
+
+@dataclass
+class EvalReport:
+    folds: int
+    query: str
+    results: list[TaxonomyResult]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def title_vectors(suggester: Suggester, ids: Sequence[str]) -> np.ndarray:
+    """Vectors of the bare titles (cached apart from the entries' own texts)."""
+    kb, config = suggester.kb, suggester.config
+    store = VectorStore(cache_folder(kb.root, config), suggester.embedder.model_id, TITLE_NAMESPACE)
+    titles = [kb.entries[i].title for i in ids]
+    matrix, _ = embed_cached(titles, store, suggester.embedder, "title/1", prune=True)
+    return matrix
+
+
+def evaluate(
+    kb: KB,
+    config: Config,
+    taxonomies: Sequence[str] = TAXONOMIES,
+    *,
+    folds: int = FOLDS,
+    embedder: Embedder | None = None,
+    suggester: Suggester | None = None,
+) -> EvalReport:
+    for taxonomy in taxonomies:
+        check_taxonomy(taxonomy)
+    suggester = suggester or Suggester.build(kb, config, embedder=embedder)
+    titles_of_all = title_vectors(suggester, suggester.vectors.ids)  # one cache for every taxonomy
+    results = [_evaluate_one(suggester, t, folds, titles_of_all) for t in taxonomies]
+    return EvalReport(folds=folds, query="title", results=results)
+
+
+def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
+    labelled, texts = suggester.labelled(taxonomy)
+    if len(labelled) < folds:
+        raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
+    space = suggester.space(taxonomy)
+    queries = titles_of_all[[suggester.vectors.index[i] for i in labelled.ids]]
+    titles = [suggester.kb.entries[i].title for i in labelled.ids]
+    fold = fold_of(labelled.ids, labelled.groups, folds)
+    scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
+    for k in np.unique(fold):
+        test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
+        train = labelled.subset(train_rows)
+        try:
+            clf: Classifier | ZeroShot = train_classifier(space, train, [texts[i] for i in train_rows])
+        except ValueError:  # this fold leaves too few labels to learn from
+            clf = ZeroShot(space, train)
+        scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test])
+        scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
+        scores["majority class"][test] = train.labels.sum(axis=0)
+    tax = space.taxonomy
+    levels = [LevelResult("leaf", {m: _hits(s, labelled.labels) for m, s in scores.items()})]
+    for depth in range(max(n.depth for n in tax.leaves())):
+        name = "top" if depth == 0 else f"depth {depth}"
+        grouped = _by_section(tax, space.leaves, depth, labelled.labels, scores)
+        levels.append(LevelResult(name, grouped))
+    result = TaxonomyResult(taxonomy, len(labelled), levels)
+    result.papers, result.per_paper = _per_paper(titles, labelled.labels, scores)
+    if tax.multi_label:
+        result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
+    return result
+
+
+def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[int, dict[str, Score]]:
+    """The leaf level counting each paper once: entries with the same title (a model and the data
+    it released, say) are one paper, right under any of their tags. Their title is one query, so
+    they share one fold and one ranking."""
+    first: dict[str, int] = {}
+    merged: dict[int, np.ndarray] = {}
+    for row, title in enumerate(titles):
+        at = first.setdefault(title_key(title), row)
+        merged[at] = np.maximum(merged.get(at, truth[row]), truth[row])
+    rows = sorted(merged)
+    union = np.stack([merged[r] for r in rows])
+    return len(rows), {m: _hits(s[rows], union) for m, s in scores.items()}
+
+
+def _neighbour_votes(train: Labelled, queries: np.ndarray) -> np.ndarray:
+    sims = queries @ train.vectors.T
+    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :NEIGHBOURS]
+    weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0)
+    # A hair of the label counts breaks ties (no neighbour votes) towards common leaves.
+    return np.einsum("nk,nkl->nl", weights, train.labels[nearest]) + 1e-6 * train.labels.sum(axis=0)
+
+
+def _hits(scores: np.ndarray, truth: np.ndarray) -> Score:
+    order = np.argsort(-scores, axis=1, kind="stable")
+    top1 = truth[np.arange(len(truth)), order[:, 0]] > 0
+    top3 = np.take_along_axis(truth, order[:, :3], axis=1).sum(axis=1) > 0
+    return Score(round(float(top1.mean()), 4), round(float(top3.mean()), 4))
+
+
+def _by_section(
+    tax: Taxonomy, leaves: list[str], depth: int, truth: np.ndarray, scores: dict[str, np.ndarray]
+) -> dict[str, Score]:
+    sections = sorted({tax.path(leaf)[min(depth, len(tax.path(leaf)) - 1)].id for leaf in leaves})
+    member = np.zeros((len(leaves), len(sections)))
+    for row, leaf in enumerate(leaves):
+        member[row, sections.index(tax.path(leaf)[min(depth, len(tax.path(leaf)) - 1)].id)] = 1.0
+    section_truth = (truth @ member) > 0
+    out = {}
+    for method, s in scores.items():
+        if tax.multi_label:
+            grouped = np.stack([np.where(member[:, c] > 0, s, -np.inf).max(axis=1) for c in range(len(sections))], 1)
+        else:
+            grouped = s @ member
+        out[method] = _hits(grouped, section_truth.astype(float))
+    return out
+
+
+def _at_threshold(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision and recall of the leaves suggested (score >= THRESHOLD, or else the best one)."""
+    chosen = scores >= THRESHOLD
+    chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
+    right = (chosen & (truth > 0)).sum()
+    return {
+        "threshold": THRESHOLD,
+        "precision": round(float(right / chosen.sum()), 4),
+        "recall": round(float(right / (truth > 0).sum()), 4),
+        "suggested per entry": round(float(chosen.sum(axis=1).mean()), 2),
+    }
+
+
+def render_text(report: EvalReport) -> str:
+    lines = [
+        f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
+        f"queries are {report.query}s only)"
+    ]
+    lines.append("(paper: the leaf level over distinct titles, right under any tag of an entry with that title)")
+    for result in report.results:
+        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles"]
+        header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
+        lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
+        for level in result.levels:
+            cells = "".join(f"  {level.methods[m].top1:>10.1%} {level.methods[m].top3:>11.1%}" for m in METHODS)
+            lines.append(f"  {level.level:<8}{cells}")
+        if result.per_paper:
+            cells = "".join(f"  {result.per_paper[m].top1:>10.1%} {result.per_paper[m].top3:>11.1%}" for m in METHODS)
+            lines.append(f"  {'paper':<8}{cells}")
+        if result.threshold:
+            t = result.threshold
+            lines.append(
+                f"  suggested at score >= {t['threshold']:.2f}: {t['suggested per entry']:.2f} leaves per entry, "
+                f"precision {t['precision']:.1%}, recall {t['recall']:.1%}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""What kb suggest reads and prints: JSON Lines of papers in, rankings out, text for people."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.classify import THRESHOLD, Suggester
+from kb.errors import UsageError
+from kb.schema import Suggestion
+
+if TYPE_CHECKING:
+    from kb.config import Config
+    from kb.store import KB
+
+
+def read_papers(path: str) -> list[tuple[str, str]]:
+    """(id, text) per line of a JSON Lines file ('-' is stdin); text is the title, then the abstract.
+
+    Raises UsageError naming the file and line of the first bad one, before anything is embedded.
+    """
+    name = "<stdin>" if path == "-" else path
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file; give a JSON Lines file of papers") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{name}: cannot read it ({exc})") from None
+    papers = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{name}:{number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(item, dict):
+            raise UsageError(f'{name}:{number}: expected an object like {{"id": ..., "title": ...}}') from None
+        title, abstract = item.get("title"), item.get("abstract")
+        if not isinstance(title, str) or not title.strip():
+            raise UsageError(f'{name}:{number}: "title" is missing or not text; every line needs one')
+        if abstract is not None and not isinstance(abstract, str):
+            raise UsageError(f'{name}:{number}: "abstract" must be text when given')
+        if "id" not in item:
+            raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
+        text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
+        papers.append((item["id"], text))
+    return papers
+
+
+def _scores(suggestions: Sequence[Suggestion]) -> list[dict[str, object]]:
+    return [{"tag": s.tag, "score": s.score} for s in suggestions]
+
+
+def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str) -> Iterator[str]:
+    """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best first."""
+    papers = read_papers(path)
+    ranked = Suggester.build(kb, config).for_texts(taxonomy, [text for _, text in papers])
+    for (paper_id, _), suggestions in zip(papers, ranked, strict=True):
+        yield json.dumps({"id": paper_id, "suggestions": _scores(suggestions)}, ensure_ascii=False)
+
+
+def suggest_one(
+    kb: KB, config: Config, taxonomies: Sequence[str], entry_id: str | None, text: str | None, top: int, as_json: bool
+) -> str:
+    """Suggestions for an entry of the knowledge base or for a text, as text or JSON."""
+    if entry_id is not None and entry_id not in kb.entries:
+        close = difflib.get_close_matches(entry_id, list(kb.entries), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else "; see kb check or entries/ for the ids"
+        raise UsageError(f"no entry with id {entry_id!r}{hint}")
+    if text is not None and not text.strip():
+        raise UsageError("--title is empty; give a paper's title")
+    suggester = Suggester.build(kb, config)
+    ranked = {
+        t: suggester.for_entry(t, entry_id) if entry_id is not None else suggester.for_texts(t, [text or ""])[0]
+        for t in taxonomies
+    }
+    if as_json:
+        head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
+        return json.dumps({**head, **{t: _scores(s) for t, s in ranked.items()}}, ensure_ascii=False)
+    lines = [f"{entry_id}: {kb.entries[entry_id].title}" if entry_id is not None else f"{text}"]
+    for taxonomy, suggestions in ranked.items():
+        tax = kb.taxonomies[taxonomy]
+        own = list(getattr(kb.entries[entry_id].tags, taxonomy)) if entry_id is not None else []
+        note = f" (curated: {', '.join(own)}; learned without them)" if own else ""
+        lines.append(f"{taxonomy}{note}")
+        for s in suggestions[:top]:
+            mark = "*" if tax.multi_label and s.score >= THRESHOLD else " "
+            lines.append(f"  {s.score:.2f}{mark} {s.tag}  ({tax[s.tag].name})")
+    if any(kb.taxonomies[t].multi_label for t in taxonomies):
+        lines.append(f"* suggested (codev score >= {THRESHOLD})")
+    return "\n".join(lines)

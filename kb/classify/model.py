@@ -1,0 +1,292 @@
+"""The tag classifier: numpy and scikit-learn on vectors, no model, no files.
+
+A suggestion for one leaf of a taxonomy is a *stacked* judgement. Several simple signals are
+computed for every (text, leaf) pair, then a logistic regression over those pairs, trained on
+the curated labels, weighs them and turns them into a probability that the leaf applies:
+
+- zero-shot: cosine of the text to the leaf's embedded name, description and keywords
+  (``kb.embed.node_text``), the same less the best leaf's, and the cosine to the leaf's
+  top-level section (the hierarchy: a text far from "Model4Data" is unlikely under any of it);
+- keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
+  the leaf, or of a section above it, occurs in the text as words ("jailbreak", "benchmark");
+- curated labels: a similarity-weighted vote of the nearest labelled entries, the cosine to the
+  centroid of the leaf's entries, a multinomial logistic regression on the embeddings, and how
+  common the leaf is among the labels.
+
+Signals that learn from labels are computed for a training entry *without* that entry (and its
+near-duplicates): leave-group-out for the neighbours, centroids and counts, out-of-fold for the
+linear model. Otherwise the stacker would learn to trust them more than they deserve.
+
+Scores are probabilities a person can read. For a multi-label taxonomy (codev) each leaf's
+score stands alone and a leaf at or above ``THRESHOLD`` is suggested; for a single-label one
+(yin) the scores of all leaves are normalised to sum to one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.taxonomy import Taxonomy
+
+NEIGHBOURS = 10  # labelled entries that vote
+LINEAR_ALPHA = 3.0  # regularisation of the linear model on embeddings (tuned by kb eval)
+STACKER_C = 1.0  # ... and of the stacker over the signals
+INNER_FOLDS = 5  # folds for the out-of-fold linear-model signal of training entries
+DUPLICATE_COSINE = 0.9  # entries this close (or with the same arXiv id) are one group in training
+THRESHOLD = 0.5  # multi-label: a leaf with a score at or above this is suggested
+
+SIGNALS = (
+    "zero-shot",
+    "zero-shot margin",
+    "top-level section",
+    "keyword cosine",
+    "keyword in text",
+    "section keyword in text",
+    "neighbours",
+    "centroid",
+    "linear model",
+    "label prior",
+)
+
+
+@dataclass
+class Space:
+    """A taxonomy's leaves and the vectors and words that describe them."""
+
+    taxonomy: Taxonomy
+    leaves: list[str]
+    leaf_vectors: np.ndarray  # (L, d): embedded node_text of each leaf
+    top_vectors: np.ndarray  # (L, d): embedded node_text of each leaf's top-level section
+    keyword_vectors: list[np.ndarray]  # per leaf, (k, d): its name and each keyword alone
+    cues: list[re.Pattern[str] | None]  # per leaf: its keywords as whole words
+    section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections under the top one
+
+    @property
+    def multi_label(self) -> bool:
+        return self.taxonomy.multi_label
+
+
+def keyword_texts(taxonomy: Taxonomy) -> list[str]:
+    """Every short text embedded on its own for a taxonomy: each leaf's name and keywords."""
+    return sorted({k for leaf in taxonomy.leaves() for k in (leaf.name, *leaf.keywords)})
+
+
+def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+    words = sorted({w.lower() for w in words if w.strip()}, key=lambda w: (-len(w), w))
+    # A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"\b(?:{alternatives})(?:s|es|d|ed|ing)?\b") if words else None
+
+
+def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_vector: dict[str, np.ndarray]) -> Space:
+    """``node_vector`` by node id, ``keyword_vector`` by keyword text (see ``keyword_texts``)."""
+    leaves = taxonomy.leaves()
+    sections = [[a for a in taxonomy.ancestors(leaf.id) if a.parent is not None] for leaf in leaves]
+    return Space(
+        taxonomy=taxonomy,
+        leaves=[leaf.id for leaf in leaves],
+        leaf_vectors=np.stack([node_vector[leaf.id] for leaf in leaves]),
+        top_vectors=np.stack([node_vector[taxonomy.path(leaf.id)[0].id] for leaf in leaves]),
+        keyword_vectors=[np.stack([keyword_vector[k] for k in (leaf.name, *leaf.keywords)]) for leaf in leaves],
+        cues=[_cue_pattern(leaf.keywords) for leaf in leaves],
+        section_cues=[_cue_pattern([k for s in above for k in s.keywords]) for above in sections],
+    )
+
+
+@dataclass
+class Labelled:
+    """Curated examples of one taxonomy: vectors, a 0/1 matrix of leaves, near-duplicate groups."""
+
+    ids: list[str]
+    vectors: np.ndarray  # (n, d)
+    labels: np.ndarray  # (n, L) float 0/1
+    groups: np.ndarray  # (n,) int: entries in one group are never used to judge each other
+
+    def subset(self, rows: np.ndarray) -> Labelled:
+        return Labelled([self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def duplicate_groups(vectors: np.ndarray, *keys: Sequence[str | None]) -> np.ndarray:
+    """Group numbers joining entries closer than DUPLICATE_COSINE or sharing any key (the arXiv
+    id, the title): a paper's model and dataset entries are one group."""
+    from scipy.sparse.csgraph import connected_components
+
+    joined = (vectors @ vectors.T) > DUPLICATE_COSINE
+    for column in keys:
+        joined |= np.array([[a is not None and a == b for b in column] for a in column], dtype=bool).reshape(
+            joined.shape
+        )
+    return connected_components(joined, directed=False)[1]
+
+
+def title_key(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
+def fold_of(ids: Sequence[str], groups: np.ndarray, folds: int) -> np.ndarray:
+    """A fold number per entry, the same for a whole group, decided by a hash of the group's
+    first id: reproducible, and independent of the order entries were loaded in."""
+    first: dict[int, str] = {}
+    for entry_id, group in zip(ids, groups, strict=True):
+        first[int(group)] = min(first.get(int(group), entry_id), entry_id)
+    return np.array([int(hashlib.sha256(first[int(g)].encode()).hexdigest(), 16) % folds for g in groups])
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+
+
+def _linear_model(train: Labelled, queries: np.ndarray) -> np.ndarray:
+    """Scores of a ridge regression from the embeddings onto the 0/1 leaf labels, (n, L).
+
+    Closed-form and fast (a logistic regression was no better in kb eval and fifty times
+    slower); the stacker turns these scores into probabilities.
+    """
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=LINEAR_ALPHA)
+    model.fit(train.vectors, train.labels)
+    return model.predict(queries)
+
+
+def _out_of_fold_linear(train: Labelled) -> np.ndarray:
+    """The linear-model signal for the training entries themselves, each from a model that
+    did not see its group."""
+    folds = fold_of(train.ids, train.groups, INNER_FOLDS)
+    out = np.zeros(train.labels.shape)
+    for fold in np.unique(folds):
+        held = folds == fold
+        if held.all():
+            continue
+        out[held] = _linear_model(train.subset(np.nonzero(~held)[0]), train.vectors[held])
+    return out
+
+
+def signals(
+    space: Space,
+    queries: np.ndarray,
+    texts: Sequence[str],
+    train: Labelled,
+    linear: np.ndarray,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
+    """The signals of every (query, leaf) pair, (n, L, len(SIGNALS)).
+
+    ``exclude`` (n, len(train)) marks training entries a query may not learn from (itself and its
+    near-duplicates, when the queries are the training entries).
+    """
+    n, width = len(queries), len(space.leaves)
+    zero_shot = queries @ space.leaf_vectors.T
+    top = queries @ space.top_vectors.T
+    keyword = np.stack([(queries @ k.T).max(axis=1) for k in space.keyword_vectors], axis=1)
+    lowered = [t.lower() for t in texts]
+    cue = np.array([[bool(p and p.search(t)) for p in space.cues] for t in lowered], dtype=float).reshape(n, width)
+    section = np.array([[bool(p and p.search(t)) for p in space.section_cues] for t in lowered], dtype=float)
+    section = section.reshape(n, width)
+
+    sims = queries @ train.vectors.T
+    if exclude is not None:
+        sims = np.where(exclude, -np.inf, sims)
+    k = min(NEIGHBOURS, len(train))
+    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0)
+    votes = np.einsum("nk,nkl->nl", weights, train.labels[nearest])
+    neighbours = votes / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+
+    sums = train.labels.T @ train.vectors  # (L, d)
+    counts = np.broadcast_to(train.labels.sum(axis=0), (n, width)).copy()
+    centroid = np.empty((n, width))
+    for row in range(n):
+        own = sums
+        if exclude is not None and exclude[row].any():
+            gone = np.nonzero(exclude[row])[0]
+            own = sums - train.labels[gone].T @ train.vectors[gone]
+            counts[row] -= train.labels[gone].sum(axis=0)
+        norms = np.linalg.norm(own, axis=1)
+        centroid[row] = (own @ queries[row]) / np.where(norms == 0, 1.0, norms)
+    prior = np.log((counts + 1) / (counts.sum(axis=1, keepdims=True) + width))
+
+    margin = zero_shot - zero_shot.max(axis=1, keepdims=True)
+    parts = [zero_shot, margin, top, keyword, cue, section, neighbours, centroid, linear, prior]
+    return np.stack(parts, axis=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The classifier
+
+
+@dataclass
+class Classifier:
+    """A trained stacker for one taxonomy, with the labelled set it learned from."""
+
+    space: Space
+    train: Labelled
+    stacker: object  # sklearn LogisticRegression over SIGNALS
+
+    def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Scores in [0, 1], (n, L) in the order of ``space.leaves``."""
+        linear = _linear_model(self.train, queries)
+        features = signals(self.space, queries, texts, self.train, linear)
+        return _calibrated(self.stacker, features, self.space.multi_label)
+
+    def weights(self) -> dict[str, float]:
+        """How much the stacker trusts each signal (its coefficients)."""
+        coef = self.stacker.coef_[0]  # type: ignore[attr-defined]
+        return {name: float(c) for name, c in zip(SIGNALS, coef, strict=True)}
+
+
+ZERO_SHOT_TEMPERATURE = 0.05  # cosines differ by hundredths; this spreads them into readable shares
+
+
+@dataclass
+class ZeroShot:
+    """The fallback when a taxonomy has too few curated labels to learn from: a softmax of the
+    mean of two cosines, to the leaf's description and to its closest keyword, so scores still
+    lie in [0, 1] (and sum to one)."""
+
+    space: Space
+    train: Labelled
+
+    def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        keyword = np.stack([(queries @ k.T).max(axis=1) for k in self.space.keyword_vectors], axis=1)
+        cosine = (queries @ self.space.leaf_vectors.T + keyword) / 2
+        shares = np.exp((cosine - cosine.max(axis=1, keepdims=True)) / ZERO_SHOT_TEMPERATURE)
+        return shares / shares.sum(axis=1, keepdims=True)
+
+
+def _calibrated(stacker: object, features: np.ndarray, multi_label: bool) -> np.ndarray:
+    n, width, f = features.shape
+    probs = stacker.predict_proba(features.reshape(-1, f))[:, 1].reshape(n, width)  # type: ignore[attr-defined]
+    if not multi_label:
+        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+    return probs
+
+
+def train_classifier(space: Space, train: Labelled, train_texts: Sequence[str]) -> Classifier:
+    """Fit the stacker on the labelled entries, each judged without its own group."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(train) < 2 or train.labels.sum(axis=0).astype(bool).sum() < 2:
+        raise ValueError(f"{space.taxonomy.id}: labelled entries of at least two leaves are needed to learn from")
+    exclude = train.groups[:, None] == train.groups[None, :]
+    features = signals(space, train.vectors, train_texts, train, _out_of_fold_linear(train), exclude)
+    targets = train.labels.reshape(-1)
+    stacker = LogisticRegression(C=STACKER_C, max_iter=1000)
+    if len(set(targets)) < 2:
+        raise ValueError(f"{space.taxonomy.id}: the labels do not tell leaves apart")
+    stacker.fit(features.reshape(-1, features.shape[2]), targets)
+    return Classifier(space, train, stacker)
+
+
+def rank(scores: np.ndarray, leaves: Sequence[str]) -> list[tuple[str, float]]:
+    """Leaves best first; ties in leaf (taxonomy) order, so the ranking is reproducible."""
+    order = np.argsort(-scores, kind="stable")
+    return [(leaves[i], float(scores[i])) for i in order]

@@ -1,0 +1,270 @@
+"""The tag classifier on constructed vectors, and suggestions over a small KB with a stand-in embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from kb.classify import Suggester, render_suggestions_file, suggest_for_text, update_suggestions
+from kb.classify.model import (
+    THRESHOLD,
+    Labelled,
+    _cue_pattern,
+    duplicate_groups,
+    fold_of,
+    make_space,
+    train_classifier,
+)
+from kb.config import Config
+from kb.schema import SuggestionsFile
+from kb.store import SUGGESTIONS_FILE, load_kb
+from kb.taxonomy import Taxonomy, TaxonomySpec
+from tests.intel_kb import HashingEmbedder, make_kb, write_entry
+
+# ---------------------------------------------------------------------------------------------
+# The model alone: a toy taxonomy in 8 dimensions, one axis per leaf.
+
+
+def toy_taxonomy(multi_label: bool) -> Taxonomy:
+    def leaf(i: int, word: str) -> dict[str, object]:
+        return {"id": f"leaf-{i}", "name": f"Leaf {i}", "description": f"about {word}", "keywords": [word]}
+
+    spec = {
+        "id": "toy",
+        "title": "Toy",
+        "source": "tests",
+        "multi_label": multi_label,
+        "nodes": [
+            {"id": "left", "name": "Left", "description": "left", "children": [leaf(0, "apple"), leaf(1, "banana")]},
+            {
+                "id": "right",
+                "name": "Right",
+                "description": "right",
+                "children": [leaf(2, "cherry"), leaf(3, "damson")],
+            },
+        ],
+    }
+    return Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
+
+
+def axis(i: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    v = np.zeros(8, dtype=np.float32)
+    v[i] = 1.0
+    v += np.random.default_rng(seed).normal(0, noise, 8).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def toy_space(tax: Taxonomy):
+    nodes = {f"leaf-{i}": axis(i) for i in range(4)} | {"left": axis(4), "right": axis(5)}
+    words = {w: axis(i) for i, w in enumerate(["apple", "banana", "cherry", "damson"])}
+    words |= {f"Leaf {i}": axis(i) for i in range(4)}
+    return make_space(tax, nodes, words)
+
+
+def toy_labelled(per_leaf: int = 6) -> tuple[Labelled, list[str]]:
+    vectors, labels, ids, texts = [], [], [], []
+    for leaf in range(4):
+        for k in range(per_leaf):
+            vectors.append(axis(leaf, noise=0.3, seed=10 * leaf + k))
+            labels.append(np.eye(4)[leaf])
+            ids.append(f"e-{leaf}-{k}")
+            texts.append(["apple pie", "banana split", "cherry tart", "damson jam"][leaf] + f" {k}")
+    matrix = np.stack(vectors)
+    return Labelled(ids, matrix, np.stack(labels), np.arange(len(ids))), texts
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_a_text_near_a_leaf_ranks_it_first_with_scores_in_0_1(multi_label: bool) -> None:
+    tax = toy_taxonomy(multi_label)
+    train, texts = toy_labelled()
+    clf = train_classifier(toy_space(tax), train, texts)
+    queries = np.stack([axis(2, noise=0.2, seed=99), axis(0, noise=0.2, seed=98)])
+    scores = clf.scores(queries, ["a cherry", "an apple"])
+    assert scores.shape == (2, 4)
+    assert list(scores.argmax(axis=1)) == [2, 0]
+    assert ((scores >= 0) & (scores <= 1)).all()
+    if multi_label:
+        assert (scores.max(axis=1) >= THRESHOLD).all()  # a clear case is suggested outright
+    else:
+        np.testing.assert_allclose(scores.sum(axis=1), 1.0)  # one topic: a distribution
+
+
+def test_a_keyword_in_the_text_moves_its_leaf_up() -> None:
+    tax = toy_taxonomy(True)
+    train, texts = toy_labelled()
+    clf = train_classifier(toy_space(tax), train, texts)
+    between = (axis(1) + axis(3)) / np.linalg.norm(axis(1) + axis(3))
+    with_banana, with_damson = clf.scores(np.stack([between, between]), ["banana things", "damson things"])
+    assert with_banana[1] > with_damson[1] and with_damson[3] > with_banana[3]
+
+
+def test_cue_patterns_match_whole_words_with_endings() -> None:
+    cue = _cue_pattern(["jailbreak", "data pruning"])
+    assert cue is not None
+    assert cue.search("jailbreaking mllms with images") and cue.search("two jailbreaks")
+    assert cue.search("on data pruning") and not cue.search("metadata pruning") and not cue.search("jailbreaker")
+
+
+def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:
+    vectors = np.stack([axis(0), axis(0, 0.01, 1), axis(1), axis(2), axis(3)])
+    groups = duplicate_groups(vectors, [None, None, "2401.00001", None, "2401.00001"])
+    assert groups[0] == groups[1] and groups[2] == groups[4] and len(set(groups)) == 3
+    ids = ["a", "b", "c", "d", "e"]
+    folds = fold_of(ids, groups, 3)
+    assert folds[0] == folds[1] and folds[2] == folds[4]
+    order = [4, 2, 0, 3, 1]
+    again = fold_of([ids[i] for i in order], groups[order], 3)
+    assert list(again) == [folds[i] for i in order]
+    by_title = duplicate_groups(vectors, [None] * 5, ["x", None, "Same", "z", "Same"])
+    assert by_title[2] == by_title[4] and by_title[3] != by_title[2]
+
+
+# ---------------------------------------------------------------------------------------------
+# A small KB with curated tags, embedded by a hashed bag of words.
+
+ACQ = "data4model/scaling/up/acquisition"
+COND = "data4model/scaling/effectiveness/condensation"
+TOX = "data4model/usability/ethic/toxicity"
+EVAL = "data4model/usability/eval/understanding"
+
+LABELLED = [
+    ("corpus-a", "A billion-scale web-crawled image-text corpus", [ACQ], ["datasets/pretraining-alignment"]),
+    ("corpus-b", "An interleaved image-text corpus at web scale", [ACQ], ["datasets/pretraining-alignment"]),
+    ("corpus-c", "Web-crawled image-text pairs for pretraining", [ACQ], ["datasets/pretraining-alignment"]),
+    ("prune-a", "Data pruning and filtering for CLIP training", [COND], ["others"]),
+    ("prune-b", "Data selection and deduplication for efficient training", [COND], ["others"]),
+    ("prune-c", "Quality filtering of noisy image-text pairs", [COND], ["others"]),
+    ("jail-a", "Jailbreak attacks on multimodal models with images", [TOX], ["evaluation"]),
+    ("jail-b", "Backdoor poisoning of visual instruction data", [TOX], ["evaluation"]),
+    ("jail-c", "Adversarial attack and jailbreak safety of MLLMs", [TOX], ["evaluation"]),
+    ("bench-a", "A comprehensive benchmark for multimodal understanding", [EVAL], ["datasets/benchmark"]),
+    ("bench-b", "Benchmarking video understanding of MLLMs", [EVAL], ["datasets/benchmark"]),
+    ("bench-c", "A diagnostic benchmark of perception", [EVAL], ["datasets/benchmark"]),
+    ("hall-a", "Mitigating object hallucination in vision-language models", [], ["hallucination"]),
+    ("hall-b", "Hallucination detection and correction for LVLMs", [], ["hallucination"]),
+    ("tune-a", "Visual instruction tuning of a vision-language model", [], ["instruction-tuning"]),
+    ("tune-b", "Instruction tuning a video LLM", [], ["instruction-tuning"]),
+]
+UNLABELLED = [
+    ("new-jail", "Jailbreaking vision-language models through images"),
+    ("new-corpus", "A new web-scale image-text corpus"),
+    ("new-hall", "Reducing hallucination in LVLMs"),
+]
+
+
+def labelled_kb(root: Path) -> Path:
+    entries: list[dict[str, object]] = []
+    for entry_id, title, codev, yin in LABELLED:
+        tags = {k: v for k, v in {"codev": codev, "yin": yin}.items() if v}
+        entries.append({"id": entry_id, "title": title, "kind": "method", "tags": tags})
+    entries += [{"id": entry_id, "title": title, "kind": "method"} for entry_id, title in UNLABELLED]
+    return make_kb(root, entries)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return labelled_kb(tmp_path / "kb")
+
+
+def test_suggest_for_text_ranks_every_leaf_and_only_leaves(root: Path) -> None:
+    kb = load_kb(root)
+    for taxonomy in ("codev", "yin"):
+        ranked = suggest_for_text(kb, Config(), taxonomy, "jailbreak attacks with images", embedder=HashingEmbedder())
+        leaves = [n.id for n in kb.taxonomies[taxonomy].leaves()]
+        assert sorted(s.tag for s in ranked) == sorted(leaves)
+        assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    codev = suggest_for_text(kb, Config(), "codev", "jailbreak attacks with images", embedder=HashingEmbedder())
+    assert codev[0].tag == TOX
+
+
+def test_an_entry_never_learns_from_its_own_labels(root: Path) -> None:
+    """Suggestions for a labelled entry equal those made after deleting its tags from the KB:
+    its labels never reach the classifier. Learning from them would change the scores."""
+    embedder = HashingEmbedder()
+    kb = load_kb(root)
+    suggester = Suggester.build(kb, Config(), embedder=embedder)
+    own = suggester.for_entry("codev", "jail-a")
+    assert "jail-a" not in suggester.classifier("codev", suggester.same_paper("jail-a")).train.ids
+
+    write_entry(root, {"id": "jail-a", "title": LABELLED[6][1], "kind": "method"})
+    stripped = Suggester.build(load_kb(root), Config(), embedder=embedder)
+    assert stripped.for_entry("codev", "jail-a") == own
+
+    leaked = suggester.for_texts("codev", ["x"], suggester.vectors.subset(["jail-a"]).matrix)[0]
+    assert leaked != own  # with its own labels in the training set the answer differs
+
+
+def test_update_suggestions_covers_entries_without_curated_tags(root: Path) -> None:
+    kb = load_kb(root)
+    assert update_suggestions(kb, Config(), embedder=HashingEmbedder()) is True
+    data = SuggestionsFile.model_validate(json.loads((root / SUGGESTIONS_FILE).read_text(encoding="utf-8")))
+    assert data.model == "hashing-64" and data.recipe == 1
+    without_codev = {i for i, _, codev, _ in LABELLED if not codev} | {i for i, _ in UNLABELLED}
+    assert {i for i, s in data.entries.items() if s.codev} == without_codev
+    assert {i for i, s in data.entries.items() if s.yin} == {i for i, _ in UNLABELLED}
+    assert all(len(s.codev) in (0, 5) and len(s.yin) in (0, 5) for s in data.entries.values())
+    assert data.entries["new-jail"].codev[0].tag == TOX
+    assert data.entries["new-hall"].yin[0].tag == "hallucination"
+
+
+def test_suggestions_json_is_byte_identical_for_the_same_data(root: Path, tmp_path: Path) -> None:
+    update_suggestions(load_kb(root), Config(), embedder=HashingEmbedder())
+    first = (root / SUGGESTIONS_FILE).read_bytes()
+    assert update_suggestions(load_kb(root), Config(), embedder=HashingEmbedder()) is False
+    assert (root / SUGGESTIONS_FILE).read_bytes() == first
+
+    # Another copy, entries written in another order, no cache: the same bytes.
+    other = tmp_path / "other"
+    shutil.copytree(root, other, ignore=shutil.ignore_patterns(".kb-cache", "suggestions.json"))
+    for path in sorted((other / "entries" / "works").glob("*.yaml"), reverse=True):
+        path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()), sort_keys=True), encoding="utf-8")
+    assert update_suggestions(load_kb(other), Config(), embedder=HashingEmbedder()) is True
+    assert (other / SUGGESTIONS_FILE).read_bytes() == first
+    assert first.endswith(b"}\n") and json.loads(first)["entries"]
+
+
+def test_render_suggestions_file_round_trips() -> None:
+    data = SuggestionsFile.model_validate(
+        {"model": "m", "recipe": 1, "entries": {"b": {"codev": [{"tag": "x", "score": 0.25}]}, "a": {}}}
+    )
+    text = render_suggestions_file(data)
+    assert SuggestionsFile.model_validate(json.loads(text)) == data
+    assert text.index('"a"') < text.index('"b"')
+    assert SuggestionsFile.model_validate(json.loads(render_suggestions_file(SuggestionsFile(model="m", recipe=1))))
+
+
+def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -> None:
+    from kb.classify.evaluate import _per_paper
+
+    truth = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    ranked = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.7, 0.2, 0.1]])
+    papers, scores = _per_paper(
+        ["Visual  Instruction Tuning", "visual instruction tuning", "Other"], truth, {"m": ranked}
+    )
+    assert papers == 2
+    assert (scores["m"].top1, scores["m"].top3) == (0.5, 1.0)  # the shared title is right under either tag
+
+
+def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:
+    root = make_kb(tmp_path, [{"id": "new-jail", "title": "Jailbreak attacks with images", "kind": "method"}])
+    wide = HashingEmbedder("hashing-1024", dim=1024)  # 64 buckets put "jailbreak" with "visualizer"
+    assert update_suggestions(load_kb(root), Config(), embedder=wide) is True
+    data = SuggestionsFile.model_validate(json.loads((root / SUGGESTIONS_FILE).read_text(encoding="utf-8")))
+    assert len(data.entries["new-jail"].codev) == 5 and len(data.entries["new-jail"].yin) == 5
+    ranked = suggest_for_text(load_kb(root), Config(), "codev", "jailbreak", embedder=wide)
+    assert sum(s.score for s in ranked) == pytest.approx(1.0, abs=1e-3)
+    assert ranked[0].tag == TOX  # "jailbreak" is in its description and keywords
+
+
+def test_kb_eval_with_too_few_labels_is_a_usage_error(tmp_path: Path) -> None:
+    from kb.classify.evaluate import evaluate
+    from kb.errors import UsageError
+
+    root = make_kb(tmp_path, [{"id": "a", "title": "A title", "kind": "method", "tags": {"yin": ["rlhf"]}}])
+    with pytest.raises(UsageError, match="kb eval needs at least 10 entries with curated codev tags, found 0"):
+        evaluate(load_kb(root), Config(), embedder=HashingEmbedder())

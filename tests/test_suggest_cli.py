@@ -1,0 +1,144 @@
+"""kb suggest and kb eval through the real CLI, on a small KB whose cache was filled by a stand-in
+embedder under the real model's name: everything that only compares vectors runs without the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.classify import Suggester
+from kb.classify.evaluate import evaluate
+from kb.config import Config
+from kb.embed import model_identity
+from kb.store import load_kb
+from tests.conftest import run_kb
+from tests.intel_kb import HashingEmbedder
+from tests.test_classify import TOX, labelled_kb
+
+NO_MODEL = {"KB_DEVICE": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A labelled KB with entries, nodes, keywords and titles already in the cache."""
+    root = labelled_kb(tmp_path_factory.mktemp("kb"))
+    stand_in = HashingEmbedder(model_identity(Config()))
+    kb = load_kb(root)
+    evaluate(kb, Config(), folds=3, suggester=Suggester.build(kb, Config(), embedder=stand_in))
+    return root
+
+
+def jsonl(path: Path, *lines: str) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_suggest_for_an_entry_uses_cached_vectors_only(root: Path) -> None:
+    run = run_kb("suggest", "new-jail", cwd=root, env=NO_MODEL)
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0] == "new-jail: Jailbreaking vision-language models through images"
+    assert lines[1] == "codev" and lines[2].endswith(f" {TOX}  (Data Toxicity)")
+    assert "yin" in lines and "embedding with" not in run.err
+
+
+def test_suggest_entry_json_ranks_every_leaf_and_says_nothing_of_its_own_tags(root: Path) -> None:
+    run = run_kb("suggest", "jail-a", "--taxonomy", "codev", "--json", cwd=root, env=NO_MODEL)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert set(data) == {"id", "codev"} and data["id"] == "jail-a"
+    assert len(data["codev"]) == len(load_kb(root).taxonomies["codev"].leaves())
+    text = run_kb("suggest", "jail-a", "--taxonomy", "codev", cwd=root, env=NO_MODEL)
+    assert f"codev (curated: {TOX}; learned without them)" in text.out
+
+
+def test_suggest_on_cached_vectors_never_imports_torch(root: Path) -> None:
+    code = (
+        "import sys\n"
+        "from kb.cli import main\n"
+        "try:\n"
+        "    main(['--root', sys.argv[1], 'suggest', 'new-corpus', '--json'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "HEAVY []"
+
+
+def test_suggest_all_writes_suggestions_json_and_kb_check_accepts_it(root: Path) -> None:
+    first = run_kb("suggest", "--all", cwd=root, env=NO_MODEL)
+    assert (first.code, first.err) == (0, "entries/suggestions.json updated\n")
+    again = run_kb("suggest", "--all", cwd=root, env=NO_MODEL)
+    assert (again.code, again.err) == (0, "entries/suggestions.json unchanged\n")
+    check = run_kb("check", cwd=root)
+    assert check.code == 0, check.out + check.err
+
+
+def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
+    first = run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL)
+    assert first.code == 0, first.err
+    report = json.loads(first.out)
+    assert report["folds"] == 3 and report["query"] == "title"
+    codev = report["results"][0]
+    assert codev["taxonomy"] == "codev" and codev["entries"] == 12
+    assert [level["level"] for level in codev["levels"]] == ["leaf", "top", "depth 1", "depth 2"]
+    assert set(codev["levels"][0]["methods"]) == {"kb suggest", "nearest neighbours", "majority class"}
+    assert set(codev["threshold"]) == {"threshold", "precision", "recall", "suggested per entry"}
+    assert [level["level"] for level in report["results"][1]["levels"]] == ["leaf", "top"]
+    assert run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL).out == first.out
+
+    text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
+    assert text.code == 0 and "yin: 16 labelled entries" in text.out and "codev" not in text.out
+    assert "kb suggest" in text.out.splitlines()[4] and "majority class" in text.out.splitlines()[4]
+    assert set(report["results"][1]["per_paper"]) == set(codev["levels"][0]["methods"])
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            ['{"id": 1, "title": "ok"}', "{not json"],
+            "papers.jsonl:2: not valid JSON (Expecting property name enclosed in double quotes, column 2)",
+        ),
+        (['{"id": 1}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
+        (['{"id": 1, "title": "  "}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
+        (['["a list"]'], 'papers.jsonl:1: expected an object like {"id": ..., "title": ...}'),
+        (['{"title": "no id"}'], 'papers.jsonl:1: "id" is missing; every line needs one to match the output to'),
+        (['{"id": 1, "title": "t", "abstract": 3}'], 'papers.jsonl:1: "abstract" must be text when given'),
+    ],
+)
+def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:
+    path = jsonl(root / "papers.jsonl", *lines)
+    run = run_kb("suggest", "--taxonomy", "codev", "--input", str(path.name), "--json", cwd=root, env=NO_MODEL)
+    assert (run.code, run.out, run.err) == (2, "", f"kb: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["new-jial"], "no entry with id 'new-jial'; did you mean 'new-jail'?"),
+        (
+            ["--input", "missing.jsonl", "--taxonomy", "yin"],
+            "missing.jsonl: no such file; give a JSON Lines file of papers",
+        ),
+        (["--input", "missing.jsonl"], "--input needs --taxonomy codev or --taxonomy yin"),
+        ([], "name one of ENTRY_ID, --title, --input or --all"),
+        (["new-jail", "--all"], "name one of ENTRY_ID, --title, --input or --all, not ENTRY_ID and --all"),
+        (["--title", " "], "--title is empty; give a paper's title"),
+    ],
+)
+def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
+    run = run_kb("suggest", *args, cwd=root, env=NO_MODEL)
+    assert (run.code, run.out, run.err) == (2, "", f"kb: {message}\n")

@@ -1,0 +1,53 @@
+"""Integration: tag suggestions with the real offline model on the real knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.classify.evaluate import evaluate
+from kb.config import Config, load_config
+from kb.store import load_kb
+from tests.conftest import REPO, run_kb
+
+pytestmark = pytest.mark.slow
+
+SAFETY = {
+    "data4model/usability/ethic/toxicity",
+    "data4model/usability/ethic/privacy-ip",
+}
+
+
+def config() -> Config:
+    return load_config(REPO, {"device": "cpu"})
+
+
+def test_titles_through_the_jsonl_interface_get_fitting_tags(tmp_path: Path) -> None:
+    papers = tmp_path / "papers.jsonl"
+    papers.write_text(
+        json.dumps({"id": "p1", "title": "Jailbreaking Multimodal Large Language Models with Adversarial Images"})
+        + "\n"
+        + json.dumps({"id": "p2", "title": "Mitigating Object Hallucination in Large Vision-Language Models"})
+        + "\n",
+        encoding="utf-8",
+    )
+    codev = run_kb("suggest", "--taxonomy", "codev", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
+    assert codev.code == 0, codev.err
+    lines = [json.loads(line) for line in codev.out.splitlines()]
+    assert [line["id"] for line in lines] == ["p1", "p2"]
+    assert {s["tag"] for s in lines[0]["suggestions"][:3]} & SAFETY
+    assert len(lines[0]["suggestions"]) == len(load_kb(REPO).taxonomies["codev"].leaves())
+
+    yin = run_kb("suggest", "--taxonomy", "yin", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
+    assert json.loads(yin.out.splitlines()[1])["suggestions"][0]["tag"] == "hallucination"
+
+
+def test_cross_validated_suggestions_beat_nearest_neighbours() -> None:
+    report = evaluate(load_kb(REPO), config())
+    for result in report.results:
+        leaf = result.levels[0].methods
+        assert leaf["kb suggest"].top1 > leaf["nearest neighbours"].top1 + 0.05, result.taxonomy
+        assert leaf["kb suggest"].top3 > leaf["nearest neighbours"].top3, result.taxonomy
+        assert leaf["kb suggest"].top1 > leaf["majority class"].top1, result.taxonomy
