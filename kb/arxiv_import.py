@@ -363,21 +363,14 @@ def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, t
 
 
 def suggested_tags(kb: KB, config: Config, text: str) -> tuple[dict[str, list[tuple[str, float]]], str | None]:
-    """Ranked tags per taxonomy for a new paper's text, when kb.classify offers them; otherwise
-    nothing and a note saying why."""
-    import importlib
-    import importlib.util
+    """Ranked tags per taxonomy for a new paper's text (kb.classify); when the classifier cannot
+    run, nothing and a note saying why."""
+    from kb.classify import suggest_for_text
 
-    if importlib.util.find_spec("kb.classify") is None:
-        return {}, "note: no suggested tags: kb.classify is not in this checkout yet (kb suggest adds it)"
-    classify = importlib.import_module("kb.classify")
-    suggest = getattr(classify, "suggest_for_text", None)
-    if suggest is None:
-        return {}, "note: no suggested tags: kb.classify has no suggest_for_text yet"
     out: dict[str, list[tuple[str, float]]] = {}
     try:
         for taxonomy in ("codev", "yin"):
-            ranked = suggest(kb, config, taxonomy, text)
+            ranked = suggest_for_text(kb, config, taxonomy, text)
             out[taxonomy] = [(s.tag, float(s.score)) for s in ranked[:SUGGESTIONS_SHOWN]]
     except KBError as exc:
         return {}, f"note: no suggested tags: {exc}"

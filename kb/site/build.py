@@ -1,6 +1,6 @@
 """`kb build`: the whole pipeline, stage by stage, ending in `mkdocs build --strict`.
 
-    check -> embed -> suggest (when kb.classify exists) -> graph -> render -> mkdocs
+    check -> embed -> suggest -> graph -> render -> mkdocs
 
 Generated pages go to a build folder (``.kb-build/docs``: the committed docs/ plus everything
 ``render_site`` returns plus the browser assets), never into docs/. mkdocs reads the committed
@@ -89,16 +89,11 @@ def build(
     vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
     clock.done("embed", f"{len(vectors)} entries, {counts[0] if counts else 0} encoded, the rest from the cache")
 
-    if importlib.util.find_spec("kb.classify") is not None:
-        from kb.classify import update_suggestions  # type: ignore[import-not-found,unused-ignore]
+    from kb.classify import update_suggestions
 
-        update_suggestions(kb, config, vectors)
-        kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
-        clock.done("suggest", f"{len(kb.suggestions)} entries with suggestions")
-    else:
-        clock.done(
-            "suggest", f"skipped: kb.classify is not installed; {len(kb.suggestions)} entries keep their suggestions"
-        )
+    update_suggestions(kb, config, vectors)
+    kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
+    clock.done("suggest", f"{len(kb.suggestions)} entries with suggestions")
 
     graph = build_graph(kb, vectors, k=config.neighbours)
     clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")
