@@ -92,12 +92,8 @@ def main(ctx: click.Context, root: Path | None) -> None:
 
 
 def _register() -> None:
-    from kb.cli import core  # noqa: F401  (each module adds its commands to `main`)
-    from kb.cli import new  # noqa: F401
-    from kb.cli import intel  # noqa: F401
-    from kb.cli import query  # noqa: F401
-    from kb.cli import export  # noqa: F401
-    from kb.cli import site  # noqa: F401
+    # Each module adds its commands to `main` as it is imported.
+    from kb.cli import core, export, intel, new, query, site  # noqa: F401
 
 
 _register()
