@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,18 +75,20 @@ def entry_group(kb: KB, entry: Entry) -> str:
 def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: bool = True) -> nx.MultiDiGraph:
     """The whole KB as one graph; with ``layout``, every node gets x and y (deterministic)."""
     graph = nx.MultiDiGraph()
-    for tax in kb.taxonomies:
-        for node in tax.walk():
+    for taxonomy in kb.taxonomies:
+        for node in taxonomy.walk():
             graph.add_node(
-                node_key(tax.id, node.id),
+                node_key(taxonomy.id, node.id),
                 label=node.name,
                 kind="taxonomy",
-                taxonomy=node_key(tax.id, tax.path(node.id)[0].id),
-                url=node_url(tax.id, node.id),
+                taxonomy=node_key(taxonomy.id, taxonomy.path(node.id)[0].id),
+                url=node_url(taxonomy.id, node.id),
                 depth=node.depth,
             )
             if node.parent is not None:
-                graph.add_edge(node_key(tax.id, node.parent), node_key(tax.id, node.id), type="parent", weight=1.0)
+                graph.add_edge(
+                    node_key(taxonomy.id, node.parent), node_key(taxonomy.id, node.id), type="parent", weight=1.0
+                )
     for entry in kb.entries.values():
         graph.add_node(
             entry.id,
@@ -188,9 +190,10 @@ def fruchterman_reingold(
             push = (delta * (boost * k * k / distance**2)[:, :, None]).sum(axis=1)
             displacement[start : start + block] = push
         if len(edges):
-            delta = pos[src] - pos[dst]
-            distance = np.maximum(np.sqrt((delta**2).sum(axis=1)), 0.01)
-            pull = delta * (weight * distance / k)[:, None]
+            # float64 here, unlike the float32 blocks of the repulsion above: hence names of their own.
+            edge_delta = pos[src] - pos[dst]
+            edge_distance = np.maximum(np.sqrt((edge_delta**2).sum(axis=1)), 0.01)
+            pull = edge_delta * (weight * edge_distance / k)[:, None]
             np.subtract.at(displacement, src, pull)
             np.add.at(displacement, dst, pull)
         length = np.maximum(np.sqrt((displacement**2).sum(axis=1)), 0.01)
@@ -215,7 +218,8 @@ def to_graphology(graph: nx.MultiDiGraph | nx.MultiGraph) -> dict[str, Any]:
     """graphology's serialised form (what sigma reads): nodes and edges with their attributes."""
     nodes = []
     for key, data in graph.nodes(data=True):
-        attrs = {name: data[name] for name in ("label", "x", "y", "size", "color", "kind", "taxonomy", "url") if name in data}
+        shown = ("label", "x", "y", "size", "color", "kind", "taxonomy", "url")
+        attrs = {name: data[name] for name in shown if name in data}
         nodes.append({"key": key, "attributes": attrs})
     edges = []
     for i, (u, v, data) in enumerate(graph.edges(data=True)):
@@ -234,12 +238,17 @@ def to_graphology(graph: nx.MultiDiGraph | nx.MultiGraph) -> dict[str, Any]:
                 },
             }
         )
-    return {"attributes": {}, "options": {"type": "mixed", "multi": True, "allowSelfLoops": False}, "nodes": nodes, "edges": edges}
+    return {
+        "attributes": {},
+        "options": {"type": "mixed", "multi": True, "allowSelfLoops": False},
+        "nodes": nodes,
+        "edges": edges,
+    }
 
 
 def neighbourhood(graph: nx.MultiDiGraph, entry_id: str, *, max_nodes: int = 40) -> nx.MultiDiGraph:
     """An entry, its direct neighbours (strongest first, at most ``max_nodes``) and the links among them."""
-    around: Counter[str] = Counter()
+    around: defaultdict[str, float] = defaultdict(float)  # summed weights, hence not a Counter of ints
     for _, other, data in graph.out_edges(entry_id, data=True):
         around[other] += float(data.get("weight", 1.0)) + (1.0 if data["type"] != "similar" else 0.0)
     for other, _, data in graph.in_edges(entry_id, data=True):
@@ -289,11 +298,13 @@ class Ranked:
 def most_used_datasets(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
     """Datasets and benchmarks by how many works train on, evaluate on or introduce them."""
     users: Counter[str] = Counter()
-    for u, v, data in graph.edges(data=True):
+    for _, v, data in graph.edges(data=True):
         if data["type"] in RELATION_TYPES and graph.nodes[v]["kind"] in ("dataset", "benchmark"):
             users[v] += 1
     ranked = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    return [Ranked(key, graph.nodes[key]["label"], graph.nodes[key]["kind"], count, float(count)) for key, count in ranked]
+    return [
+        Ranked(key, graph.nodes[key]["label"], graph.nodes[key]["kind"], count, float(count)) for key, count in ranked
+    ]
 
 
 def most_connected_works(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
@@ -305,7 +316,8 @@ def most_connected_works(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
     if explicit.number_of_nodes() == 0:
         return []
     centrality = nx.degree_centrality(explicit)
-    works = [k for k, d in graph.nodes(data=True) if d["kind"] not in ("taxonomy", "dataset", "benchmark") and k in explicit]
+    not_works = ("taxonomy", "dataset", "benchmark")
+    works = [k for k, d in graph.nodes(data=True) if d["kind"] not in not_works and k in explicit]
     works.sort(key=lambda k: (-centrality[k], k))
     return [
         Ranked(k, graph.nodes[k]["label"], graph.nodes[k]["kind"], explicit.degree(k), round(centrality[k], 4))
