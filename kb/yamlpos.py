@@ -190,7 +190,7 @@ def parse_document(text: bytes, rel: str) -> Document:
     return builder.doc
 
 
-def _compose_for_message(source: str, rel: str) -> yaml.Node:
+def _compose_for_message(source: str, rel: str) -> yaml.Node | None:
     """Parse again with the pure-Python loader, whose messages are clearer, and raise its problem."""
     try:
         return yaml.compose(source, Loader=_Loader)
