@@ -347,10 +347,7 @@ def embed_cached(
         if prune:
             store.keep_only(keys)
         store.save()
-    rows = store.get(keys)
-    dim = rows[0].shape[0] if rows else 0
-    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)  # type: ignore[arg-type]
-    return matrix.astype(np.float32, copy=False), len(missing)
+    return _stack(store.get(keys)), len(missing)
 
 
 def entry_recipe() -> str:
@@ -420,6 +417,11 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None) 
             f"{len(missing)} of {len(ids)} entries have no cached embedding for model {config.model} "
             f"({some}); run kb embed"
         )
-    dim = rows[0].shape[0] if rows else 0
-    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)  # type: ignore[arg-type]
-    return Vectors(ids, matrix.astype(np.float32, copy=False), model=model_id)
+    return Vectors(ids, _stack(rows), model=model_id)
+
+
+def _stack(rows: Sequence[np.ndarray | None]) -> np.ndarray:
+    """Cached rows as one float32 matrix (0 x 0 when there are none)."""
+    present = [row for row in rows if row is not None]
+    assert len(present) == len(rows), "callers encode or report missing rows first"
+    return np.stack(present).astype(np.float32, copy=False) if present else np.zeros((0, 0), np.float32)
