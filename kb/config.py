@@ -29,7 +29,9 @@ class Config(BaseModel):
     batch_size: int = Field(64, ge=1, description="Texts per encoding batch.")
     cache_dir: str = Field(".kb-cache", description="Embedding cache and other derived data, relative to the root.")
     site_dir: str = Field("site", description="Where kb build writes the static site, relative to the root.")
-    site_url: str = Field("", description="The site's public address, for absolute links in the Atom feed; empty: relative links.")
+    site_url: str = Field(
+        "", description="The site's public address, for absolute links in the Atom feed; empty: relative links."
+    )
     neighbours: int = Field(10, ge=1, description="Nearest neighbours kept per entry for the graph and pages.")
     arxiv_url: str = Field(
         "https://export.arxiv.org/api/query?{}",

@@ -75,7 +75,8 @@ class Taxonomy:
         def add(n: NodeSpec, parent: str | None, depth: int) -> None:
             if n.id in nodes:
                 raise ValueError(f"taxonomy {spec.id}: node id {n.id!r} appears twice")
-            nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, [c.id for c in n.children], depth)
+            children = [c.id for c in n.children]
+            nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, children, depth)
             for child in n.children:
                 add(child, n.id, depth + 1)
 

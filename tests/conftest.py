@@ -20,7 +20,9 @@ class Run:
     err: str
 
 
-def run_kb(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, input: str | None = None) -> Run:
+def run_kb(
+    *args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, input: str | None = None
+) -> Run:
     """Run `python -m kb ARGS` in a fresh process; this checkout's kb comes first on the path."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     proc = subprocess.run(

@@ -202,7 +202,9 @@ def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> No
     assert run.err.startswith(f"wrote {tmp_path / 'kb.json'}: ")
 
 
-def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a kb.classify module, `build` calls its update_suggestions and the pages show what it wrote."""
     import importlib.machinery
     import sys

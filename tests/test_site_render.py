@@ -244,7 +244,9 @@ def test_json_data_holds_hostile_text_as_data_never_as_markup(rendered) -> None:
 
 # Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE/U+xFFFF) are left out: html.unescape drops their
 # character references by the HTML spec's table, while browsers show them; no title holds them.
-_NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [chr(p << 16 | 0xFFFE | b) for p in range(17) for b in (0, 1)]
+_NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [
+    chr(p << 16 | 0xFFFE | b) for p in range(17) for b in (0, 1)
+]
 _TEXT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=_NONCHARACTERS)
 
 

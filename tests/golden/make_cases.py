@@ -57,7 +57,10 @@ CASES: dict[str, dict[str, str | bytes]] = {
     },
     "missing-field": {"works/untitled.yaml": "id: untitled\nkind: model\n"},
     "bad-kind": {
-        "works/kindly.yaml": "id: kindly\ntitle: Kindly\nkind: modle\nmodalities:\n  input: [imgae]\ntags:\n  mmllms:\n    functional: [understandin]\n"
+        "works/kindly.yaml": (
+            "id: kindly\ntitle: Kindly\nkind: modle\nmodalities:\n  input: [imgae]\n"
+            "tags:\n  mmllms:\n    functional: [understandin]\n"
+        )
     },
     "unknown-tag": {
         "works/tagged.yaml": work(
@@ -106,7 +109,9 @@ CASES: dict[str, dict[str, str | bytes]] = {
     },
     "suggestions-schema": {
         "works/llava.yaml": work("llava"),
-        "suggestions.json": '{"model": "m", "recipe": "one",\n "entries": {"llava": {"codev": [{"tag": "x"}]}},\n "extra": 1}\n',
+        "suggestions.json": (
+            '{"model": "m", "recipe": "one",\n "entries": {"llava": {"codev": [{"tag": "x"}]}},\n "extra": 1}\n'
+        ),
     },
     "bad-suggestions": {
         "works/llava.yaml": LLAVA,
