@@ -13,8 +13,8 @@ provenance names only seed lists) are deleted first; files people wrote are neve
 from __future__ import annotations
 
 import argparse
-import difflib
 import datetime as _dt
+import difflib
 import json
 import re
 import sys
@@ -63,7 +63,10 @@ ERRATA: dict[str, tuple[str, ...]] = {
 # Normalisers: small pure functions, each tested on real messy values from the seed.
 
 _SMALL_WORDS = frozenset(
-    "a an and as at but by for from in into nor of on or per the to via vs with without".split()
+    {
+        "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into",
+        "nor", "of", "on", "or", "per", "the", "to", "via", "vs", "with", "without",
+    }
 )
 _NOT_AFFILIATION = frozenset({"", "not report", "not reported", "n/a", "na", "none", "-", "unknown"})
 _AFFILIATION_FIXES = {  # truncated or trailing-punctuation spellings in the tracker
@@ -426,7 +429,10 @@ def drop_conflicting_arxiv(records: list[Record]) -> list[str]:
             continue  # no majority: keep them all together rather than guess
         for rec in recs:
             if not same_paper_title(rec.title, best_title[best]):
-                notes.append(f"{rec.source} row {rec.order} ({rec.name or rec.title}): arXiv {arxiv} belongs to another title; dropped")
+                notes.append(
+                    f"{rec.source} row {rec.order} ({rec.name or rec.title}): "
+                    f"arXiv {arxiv} belongs to another title; dropped"
+                )
                 rec.arxiv = None
                 if rec.paper == abs_url(arxiv):
                     rec.paper = None
@@ -526,7 +532,7 @@ class Draft:
     paper_key: int
     paper_dates: list[str] = field(default_factory=list)  # every date given for the paper
     id: str = ""
-    introduces: list["Draft"] = field(default_factory=list)
+    introduces: list[Draft] = field(default_factory=list)
 
     @property
     def is_dataset(self) -> bool:
@@ -590,7 +596,8 @@ def build_entry(draft: Draft, taxonomies) -> dict:
     """The entry's data (not yet validated) from its records."""
     recs = sorted(draft.records, key=_source_rank)
     if draft.is_dataset:
-        names = _unique([r.name for r in recs if r.source == "seed-yin"] + [r.name for r in recs if r.source != "seed-yin"])
+        yin_first = [r for r in recs if r.source == "seed-yin"] + [r for r in recs if r.source != "seed-yin"]
+        names = _unique([r.name for r in yin_first])
     else:
         names = _unique([r.name for r in recs if r.source == "seed-mmllms"])
     title = choose_title(recs, names)
@@ -698,7 +705,8 @@ def make_drafts(records: list[Record]) -> list[Draft]:
                 kind = kinds[0]
             else:
                 rec = min(works, key=_source_rank)
-                kind = infer_kind(rec.title or "", short_name_from_title(rec.title or ""), rec.yin[0] if rec.yin else None)
+                title = rec.title or ""
+                kind = infer_kind(title, short_name_from_title(title), rec.yin[0] if rec.yin else None)
                 if kind.is_dataset:  # the paper's data has its own entry; the paper is the work
                     kind = Kind.analysis if kind is Kind.benchmark else Kind.method
             work = Draft(works + codev, kind, key, introduces=dataset_drafts)
