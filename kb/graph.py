@@ -254,7 +254,15 @@ def neighbourhood(graph: nx.MultiDiGraph, entry_id: str, *, max_nodes: int = 40)
     for other, _, data in graph.in_edges(entry_id, data=True):
         around[other] += float(data.get("weight", 1.0)) + (1.0 if data["type"] != "similar" else 0.0)
     keep = [entry_id] + [key for key, _ in sorted(around.items(), key=lambda kv: (-kv[1], kv[0]))[: max_nodes - 1]]
-    sub = graph.subgraph(keep).copy()
+    # Built node by node rather than with graph.subgraph, which walks a set: the order (and so
+    # the exported edge keys) would change with the hash seed from one run to the next.
+    kept = set(keep)
+    sub = nx.MultiDiGraph()
+    sub.add_nodes_from((key, dict(graph.nodes[key])) for key in keep)
+    for key in keep:
+        for _, target, edge_key, data in graph.out_edges(key, keys=True, data=True):
+            if target in kept:
+                sub.add_edge(key, target, key=edge_key, **data)
     _local_layout(sub, entry_id)
     return sub
 
