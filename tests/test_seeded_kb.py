@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kb.store import load_kb
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb.store import ENTRY_FOLDERS, load_kb
 from tests.conftest import REPO, run_kb
 
 
@@ -20,3 +27,27 @@ def test_seeded_kb_meets_the_promised_size():
     assert sum(1 for e in entries if e.kind.is_dataset) >= 120
     assert sum(1 for e in entries if e.arxiv) >= 400
     assert sum(1 for e in entries if e.tags.codev) >= 107
+
+
+SEED = REPO.parent / "shared" / "seed"
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason=f"the seed lists are not at {SEED}")
+def test_the_import_script_reproduces_the_committed_entries(tmp_path: Path) -> None:
+    """tools/import_seed.py is the record of how the seeded entries were made: rerun on a copy of
+    the KB, it must leave every entry file as committed (hand-fixed ones it leaves alone)."""
+    shutil.copyfile(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(REPO / "entries", tmp_path / "entries")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "import_seed.py"), "--seed", str(SEED), "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for folder in ENTRY_FOLDERS:
+        before = {p.name: p.read_bytes() for p in (REPO / "entries" / folder).glob("*.yaml")}
+        after = {p.name: p.read_bytes() for p in (tmp_path / "entries" / folder).glob("*.yaml")}
+        assert sorted(after) == sorted(before)
+        changed = [name for name in before if after[name] != before[name]]
+        assert changed == [], f"the import script rewrites {changed[:5]}"

@@ -1,4 +1,4 @@
-"""Import the seed lists (/work/shared/seed) into entries/works and entries/datasets.
+"""Import the seed lists (../shared/seed) into entries/works and entries/datasets.
 
     python tools/import_seed.py [--seed DIR] [--root DIR]
 
@@ -44,7 +44,7 @@ from kb.schema import MMLLMS_IO, Entry, Kind, Modality, parse_partial_date  # no
 from kb.store import ENTRY_FOLDERS, dump_entry, write_text_atomic  # noqa: E402
 from kb.taxonomy import load_taxonomies  # noqa: E402
 
-DEFAULT_SEED = Path("/work/shared/seed")
+DEFAULT_SEED = ROOT.parent / "shared" / "seed"  # shared/ lies beside the checkout
 ADDED = "2026-11-22"  # fixed, so that reruns give identical files
 SEED_SOURCES = frozenset({"seed-codev", "seed-yin", "seed-mmllms"})
 TARGETS = {"entries": 600, "datasets": 120, "arxiv": 400, "codev": 107}
