@@ -42,7 +42,8 @@ site: setup
 serve: setup
 	$(VENV)/bin/kb serve
 
-test: setup browser
+# Every test, browser and real-model ones included, after the linters (CI runs this).
+test: setup browser lint
 	$(PY) -m pytest
 
 test-fast: setup
