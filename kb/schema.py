@@ -44,6 +44,11 @@ class Kind(str, Enum):
     def folder(self) -> str:
         return "datasets" if self.is_dataset else "works"
 
+    @property
+    def plural(self) -> str:
+        """The heading for entries of this kind: "Models", "Analyses", ..."""
+        return "Analyses" if self is Kind.analysis else f"{self.value.capitalize()}s"
+
 
 WORK_KINDS = tuple(k for k in Kind if not k.is_dataset)
 DATASET_KINDS = tuple(k for k in Kind if k.is_dataset)

@@ -14,14 +14,6 @@ from kb.site.model import TAXONOMY_TITLES, SiteModel, root_url
 from kb.site.pages import entry_link, html_link, join, node_link
 from kb.site.templates import render
 
-KIND_TITLES = {
-    Kind.model: "Models",
-    Kind.method: "Methods",
-    Kind.analysis: "Analyses",
-    Kind.survey: "Surveys",
-    Kind.dataset: "Datasets",
-    Kind.benchmark: "Benchmarks",
-}
 RANKED = 20
 USED_BY_SHOWN = 5
 
@@ -31,14 +23,14 @@ def render_entries_index(model: SiteModel) -> str:
     entries = model.entries()
     counts = Counter(e.kind for e in entries)
     by_kind = [
-        (KIND_TITLES[kind], join((entry_link(model, page, e.id) for e in entries if e.kind is kind), " · "))
+        (kind.plural, join((entry_link(model, page, e.id) for e in entries if e.kind is kind), " · "))
         for kind in Kind
         if counts[kind]
     ]
     return render(
         "entries.md.j2",
         total=len(entries),
-        counts=join(f"{counts[k]} {KIND_TITLES[k].lower()}" for k in Kind if counts[k]),
+        counts=join(f"{counts[k]} {k.plural.lower()}" for k in Kind if counts[k]),
         by_kind=by_kind,
     )
 
