@@ -103,7 +103,16 @@ def evaluate(
     return EvalReport(folds=folds, query="title", results=results)
 
 
-def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
+@dataclass
+class CrossValidated:
+    """Every labelled entry of a taxonomy scored by a classifier that never saw its fold."""
+
+    labelled: Labelled
+    titles: list[str]
+    scores: dict[str, np.ndarray]  # by method, (n, L) in the order of the taxonomy's leaves
+
+
+def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> CrossValidated:
     labelled, texts = suggester.labelled(taxonomy)
     if len(labelled) < folds:
         raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
@@ -122,6 +131,13 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
         scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test])
         scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
+    return CrossValidated(labelled, titles, scores)
+
+
+def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
+    cv = cross_validate(suggester, taxonomy, folds, titles_of_all)
+    labelled, titles, scores = cv.labelled, cv.titles, cv.scores
+    space = suggester.space(taxonomy)
     tax = space.taxonomy
     levels = [LevelResult("leaf", {m: _hits(s, labelled.labels) for m, s in scores.items()})]
     for depth in range(max(n.depth for n in tax.leaves())):
