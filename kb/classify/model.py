@@ -37,7 +37,8 @@ NEIGHBOURS = 10  # labelled entries that vote
 LINEAR_ALPHA = 3.0  # regularisation of the linear model on embeddings (tuned by kb eval)
 STACKER_C = 1.0  # ... and of the stacker over the signals
 SOFTMAX_C = 0.1  # ... and of the single-label stacker (on standardised signals; tuned by kb eval)
-INNER_FOLDS = 5  # folds for the out-of-fold linear-model signal of training entries
+NGRAM_ALPHA = 1.0  # regularisation of the linear model on character n-grams (tuned by kb eval)
+INNER_FOLDS = 5  # folds for the out-of-fold linear-model signals of training entries
 DUPLICATE_COSINE = 0.9  # entries this close (or with the same arXiv id) are one group in training
 THRESHOLD = 0.5  # multi-label: a leaf with a score at or above this is suggested
 
@@ -52,6 +53,7 @@ SIGNALS = (
     "centroid",
     "linear model",
     "label prior",
+    "character n-grams",
 )
 # Single-label: signals each leaf weighs for itself. A leaf's own keywords in a title are strong
 # evidence for some leaves ("hallucination") and weak for others ("vision-language model").
@@ -161,17 +163,32 @@ def _linear_model(train: Labelled, queries: np.ndarray) -> np.ndarray:
     return model.predict(queries)
 
 
-def _out_of_fold_linear(train: Labelled) -> np.ndarray:
-    """The linear-model signal for the training entries themselves, each from a model that
-    did not see its group."""
+def _ngram_model(texts: Sequence[str], labels: np.ndarray) -> object:
+    """A ridge regression from the character n-grams of texts (TF-IDF, within words) onto the
+    0/1 leaf labels: it learns the words and word pieces that mark a leaf ("-Bench", "Evaluat",
+    "hallucinat"), which the embeddings blur and the hand-written keywords only partly list."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
+    return make_pipeline(vectorizer, Ridge(alpha=NGRAM_ALPHA)).fit(list(texts), labels)
+
+
+def _out_of_fold(train: Labelled, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The two linear-model signals (embeddings, character n-grams) for the training entries
+    themselves, each from models that did not see its group."""
     folds = fold_of(train.ids, train.groups, INNER_FOLDS)
-    out = np.zeros(train.labels.shape)
+    linear, ngrams = np.zeros(train.labels.shape), np.zeros(train.labels.shape)
     for fold in np.unique(folds):
         held = folds == fold
         if held.all():
             continue
-        out[held] = _linear_model(train.subset(np.nonzero(~held)[0]), train.vectors[held])
-    return out
+        rows = np.nonzero(~held)[0]
+        linear[held] = _linear_model(train.subset(rows), train.vectors[held])
+        model = _ngram_model([texts[i] for i in rows], train.labels[rows])
+        ngrams[held] = model.predict([texts[i] for i in np.nonzero(held)[0]])  # type: ignore[attr-defined]
+    return linear, ngrams
 
 
 def signals(
@@ -180,6 +197,7 @@ def signals(
     texts: Sequence[str],
     train: Labelled,
     linear: np.ndarray,
+    ngrams: np.ndarray,
     exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """The signals of every (query, leaf) pair, (n, L, len(SIGNALS)).
@@ -219,7 +237,7 @@ def signals(
     prior = np.log((counts + 1) / (counts.sum(axis=1, keepdims=True) + width))
 
     margin = zero_shot - zero_shot.max(axis=1, keepdims=True)
-    parts = [zero_shot, margin, top, keyword, cue, section, neighbours, centroid, linear, prior]
+    parts = [zero_shot, margin, top, keyword, cue, section, neighbours, centroid, linear, prior, ngrams]
     return np.stack(parts, axis=2)
 
 
@@ -285,11 +303,13 @@ class Classifier:
     space: Space
     train: Labelled
     stacker: object  # multi-label: sklearn LogisticRegression over SIGNALS; single-label: SoftmaxStacker
+    ngrams: object  # the fitted character n-gram model (see _ngram_model)
 
     def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Scores in [0, 1], (n, L) in the order of ``space.leaves``."""
         linear = _linear_model(self.train, queries)
-        features = signals(self.space, queries, texts, self.train, linear)
+        ngrams = self.ngrams.predict(list(texts))  # type: ignore[attr-defined]
+        features = signals(self.space, queries, texts, self.train, linear, ngrams)
         return _calibrated(self.stacker, features, self.space.multi_label)
 
     def weights(self) -> dict[str, float]:
@@ -337,15 +357,16 @@ def train_classifier(space: Space, train: Labelled, train_texts: Sequence[str]) 
     if len(train) < 2 or train.labels.sum(axis=0).astype(bool).sum() < 2:
         raise ValueError(f"{space.taxonomy.id}: labelled entries of at least two leaves are needed to learn from")
     exclude = train.groups[:, None] == train.groups[None, :]
-    features = signals(space, train.vectors, train_texts, train, _out_of_fold_linear(train), exclude)
+    features = signals(space, train.vectors, train_texts, train, *_out_of_fold(train, train_texts), exclude)
+    ngrams = _ngram_model(train_texts, train.labels)
     if not space.multi_label:
-        return Classifier(space, train, SoftmaxStacker.fit(features, train.labels))
+        return Classifier(space, train, SoftmaxStacker.fit(features, train.labels), ngrams)
     targets = train.labels.reshape(-1)
     stacker = LogisticRegression(C=STACKER_C, max_iter=1000)
     if len(set(targets)) < 2:
         raise ValueError(f"{space.taxonomy.id}: the labels do not tell leaves apart")
     stacker.fit(features.reshape(-1, features.shape[2]), targets)
-    return Classifier(space, train, stacker)
+    return Classifier(space, train, stacker, ngrams)
 
 
 def rank(scores: np.ndarray, leaves: Sequence[str]) -> list[tuple[str, float]]:
