@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.classify import Suggester  # noqa: E402
-from kb.classify.evaluate import FOLDS, cross_validate, title_vectors  # noqa: E402
+from kb.classify.evaluate import FOLDS, cross_validate  # noqa: E402
 from kb.classify.model import title_key  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.store import load_kb  # noqa: E402
@@ -34,7 +34,7 @@ def main() -> None:
     root = Path(__file__).resolve().parents[1]
     kb = load_kb(root)
     suggester = Suggester.build(kb, load_config(root, {}))
-    cv = cross_validate(suggester, args.taxonomy, args.folds, title_vectors(suggester, suggester.vectors.ids))
+    cv = cross_validate(suggester, args.taxonomy, args.folds, suggester.title_vectors(suggester.vectors.ids))
     leaves = suggester.space(args.taxonomy).leaves
     scores, truth = cv.scores["kb suggest"], cv.labelled.labels
 
