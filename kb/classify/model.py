@@ -1,25 +1,29 @@
 """The tag classifier: numpy and scikit-learn on vectors, no model, no files.
 
 A suggestion for one leaf of a taxonomy is a *stacked* judgement. Several simple signals are
-computed for every (text, leaf) pair, then a logistic regression over those pairs, trained on
-the curated labels, weighs them and turns them into a probability that the leaf applies:
+computed for every (text, leaf) pair, then a stacker trained on the curated labels weighs them
+and turns them into probabilities:
 
 - zero-shot: cosine of the text to the leaf's embedded name, description and keywords
   (``kb.embed.node_text``), the same less the best leaf's, and the cosine to the leaf's
   top-level section (the hierarchy: a text far from "Model4Data" is unlikely under any of it);
 - keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
-  the leaf, or of a section above it, occurs in the text as words ("jailbreak", "benchmark");
+  the leaf, or of a section above it (up to the top: yin's "Datasets" says "dataset",
+  "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark");
 - curated labels: a similarity-weighted vote of the nearest labelled entries, the cosine to the
-  centroid of the leaf's entries, a multinomial logistic regression on the embeddings, and how
-  common the leaf is among the labels.
+  centroid of the leaf's entries, ridge regressions onto the labels from the embeddings and from
+  the character n-grams of the text, and how common the leaf is among the labels.
 
 Signals that learn from labels are computed for a training entry *without* that entry (and its
 near-duplicates): leave-group-out for the neighbours, centroids and counts, out-of-fold for the
-linear model. Otherwise the stacker would learn to trust them more than they deserve.
+linear models. Otherwise the stacker would learn to trust them more than they deserve. The
+stacker learns from the signals of the training entries' bare titles when it is given them
+(as kb suggest and kb eval do), since a title is often all a new paper has.
 
-Scores are probabilities a person can read. For a multi-label taxonomy (codev) each leaf's
-score stands alone and a leaf at or above ``THRESHOLD`` is suggested; for a single-label one
-(yin) the scores of all leaves are normalised to sum to one.
+Scores are probabilities a person can read. For a multi-label taxonomy (codev) the stacker is a
+logistic regression over all (text, leaf) pairs; each leaf's score stands alone and a leaf at or
+above ``THRESHOLD`` is suggested. For a single-label one (yin) it is a softmax over the leaves
+(``SoftmaxStacker``), so the scores of all leaves sum to one.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class Space:
     top_vectors: np.ndarray  # (L, d): embedded node_text of each leaf's top-level section
     keyword_vectors: list[np.ndarray]  # per leaf, (k, d): its name and each keyword alone
     cues: list[re.Pattern[str] | None]  # per leaf: its keywords as whole words
-    section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections under the top one
+    section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections above it
 
     @property
     def multi_label(self) -> bool:
@@ -92,7 +96,7 @@ def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
 def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_vector: dict[str, np.ndarray]) -> Space:
     """``node_vector`` by node id, ``keyword_vector`` by keyword text (see ``keyword_texts``)."""
     leaves = taxonomy.leaves()
-    sections = [[a for a in taxonomy.ancestors(leaf.id) if a.parent is not None] for leaf in leaves]
+    sections = [taxonomy.ancestors(leaf.id) for leaf in leaves]
     return Space(
         taxonomy=taxonomy,
         leaves=[leaf.id for leaf in leaves],
