@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from kb.classify import Suggester, render_suggestions_file, suggest_for_text, update_suggestions
+from kb.classify import RECIPE, Suggester, render_suggestions_file, suggest_for_text, update_suggestions
 from kb.classify.model import (
     THRESHOLD,
     Labelled,
@@ -101,6 +101,17 @@ def test_a_keyword_in_the_text_moves_its_leaf_up() -> None:
     between = (axis(1) + axis(3)) / np.linalg.norm(axis(1) + axis(3))
     with_banana, with_damson = clf.scores(np.stack([between, between]), ["banana things", "damson things"])
     assert with_banana[1] > with_damson[1] and with_damson[3] > with_banana[3]
+
+
+def test_a_word_piece_that_marks_a_leaf_in_training_moves_it_up() -> None:
+    # The character n-gram signal: every training text of leaf 2 carries "zorbly" (words no
+    # keyword or vector knows); the stacker learns from the titles given, which are the texts.
+    train, texts = toy_labelled()
+    texts = [t + " zorbly" if label[2] else t for t, label in zip(texts, train.labels, strict=True)]
+    clf = train_classifier(toy_space(toy_taxonomy(False)), train, texts, (train.vectors, texts))
+    between = (axis(1) + axis(2)) / np.linalg.norm(axis(1) + axis(2))
+    plain, marked = clf.scores(np.stack([between, between]), ["things", "zorbly things"])
+    assert marked[2] > plain[2] and marked.argmax() == 2
 
 
 def test_cue_patterns_match_whole_words_with_endings() -> None:
@@ -203,7 +214,7 @@ def test_update_suggestions_covers_entries_without_curated_tags(root: Path) -> N
     kb = load_kb(root)
     assert update_suggestions(kb, Config(), embedder=HashingEmbedder()) is True
     data = SuggestionsFile.model_validate(json.loads((root / SUGGESTIONS_FILE).read_text(encoding="utf-8")))
-    assert data.model == "hashing-64" and data.recipe == 1
+    assert data.model == "hashing-64" and data.recipe == RECIPE
     without_codev = {i for i, _, codev, _ in LABELLED if not codev} | {i for i, _ in UNLABELLED}
     assert {i for i, s in data.entries.items() if s.codev} == without_codev
     assert {i for i, s in data.entries.items() if s.yin} == {i for i, _ in UNLABELLED}

@@ -62,10 +62,11 @@ __all__ = [
     "update_suggestions",
 ]
 
-RECIPE = 1  # version of the classifier and its texts, written into suggestions.json
+RECIPE = 2  # version of the classifier and its texts, written into suggestions.json
 TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
+TITLE_NAMESPACE = "titles"
 
 
 def curated(kb: KB, taxonomy: str, entry_id: str) -> list[str]:
@@ -83,6 +84,7 @@ class Suggester:
     nodes: Vectors  # taxonomy nodes by qualified id
     keywords: dict[str, np.ndarray]
     _trained: dict[tuple[str, frozenset[str]], Classifier | ZeroShot] = field(default_factory=dict)
+    _titles: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -120,13 +122,23 @@ class Suggester:
         texts = [entry_text(self.kb.entries[i]) for i in ids]
         return Labelled(ids, vectors, labels, groups), texts
 
+    def title_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Vectors of the entries' bare titles (cached apart from the entries' own texts): what
+        the stacker learns from, and what kb eval asks with."""
+        if self._titles is None:  # every entry's at once, so the cache keeps exactly these
+            store = VectorStore(cache_folder(self.kb.root, self.config), self.embedder.model_id, TITLE_NAMESPACE)
+            titles = [self.kb.entries[i].title for i in self.vectors.ids]
+            self._titles, _ = embed_cached(titles, store, self.embedder, "title/1", prune=True)
+        return self._titles[[self.vectors.index[i] for i in ids]]
+
     def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier | ZeroShot:
         """The classifier learned from every curated label except those of ``without``."""
         key = (taxonomy, without)
         if key not in self._trained:
             train, texts = self.labelled(taxonomy, without)
+            titles = (self.title_vectors(train.ids), [self.kb.entries[i].title for i in train.ids])
             try:
-                self._trained[key] = train_classifier(self.space(taxonomy), train, texts)
+                self._trained[key] = train_classifier(self.space(taxonomy), train, texts, titles)
             except ValueError:  # too few labels (a new or small knowledge base): descriptions only
                 self._trained[key] = ZeroShot(self.space(taxonomy), train)
         return self._trained[key]

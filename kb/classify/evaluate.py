@@ -31,7 +31,6 @@ from kb.classify.model import (
     title_key,
     train_classifier,
 )
-from kb.embed import VectorStore, cache_folder, embed_cached
 from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
 
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 
 FOLDS = 10
 METHODS = ("kb suggest", "nearest neighbours", "majority class")
-TITLE_NAMESPACE = "titles"
 
 
 @dataclass
@@ -77,15 +75,6 @@ class EvalReport:
         return asdict(self)
 
 
-def title_vectors(suggester: Suggester, ids: Sequence[str]) -> np.ndarray:
-    """Vectors of the bare titles (cached apart from the entries' own texts)."""
-    kb, config = suggester.kb, suggester.config
-    store = VectorStore(cache_folder(kb.root, config), suggester.embedder.model_id, TITLE_NAMESPACE)
-    titles = [kb.entries[i].title for i in ids]
-    matrix, _ = embed_cached(titles, store, suggester.embedder, "title/1", prune=True)
-    return matrix
-
-
 def evaluate(
     kb: KB,
     config: Config,
@@ -98,12 +87,21 @@ def evaluate(
     for taxonomy in taxonomies:
         check_taxonomy(taxonomy)
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
-    titles_of_all = title_vectors(suggester, suggester.vectors.ids)  # one cache for every taxonomy
+    titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
     results = [_evaluate_one(suggester, t, folds, titles_of_all) for t in taxonomies]
     return EvalReport(folds=folds, query="title", results=results)
 
 
-def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
+@dataclass
+class CrossValidated:
+    """Every labelled entry of a taxonomy scored by a classifier that never saw its fold."""
+
+    labelled: Labelled
+    titles: list[str]
+    scores: dict[str, np.ndarray]  # by method, (n, L) in the order of the taxonomy's leaves
+
+
+def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> CrossValidated:
     labelled, texts = suggester.labelled(taxonomy)
     if len(labelled) < folds:
         raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
@@ -116,12 +114,21 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
         test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
         train = labelled.subset(train_rows)
         try:
-            clf: Classifier | ZeroShot = train_classifier(space, train, [texts[i] for i in train_rows])
+            clf: Classifier | ZeroShot = train_classifier(
+                space, train, [texts[i] for i in train_rows], (queries[train_rows], [titles[i] for i in train_rows])
+            )
         except ValueError:  # this fold leaves too few labels to learn from
             clf = ZeroShot(space, train)
         scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test])
         scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
+    return CrossValidated(labelled, titles, scores)
+
+
+def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
+    cv = cross_validate(suggester, taxonomy, folds, titles_of_all)
+    labelled, titles, scores = cv.labelled, cv.titles, cv.scores
+    space = suggester.space(taxonomy)
     tax = space.taxonomy
     levels = [LevelResult("leaf", {m: _hits(s, labelled.labels) for m, s in scores.items()})]
     for depth in range(max(n.depth for n in tax.leaves())):
