@@ -32,10 +32,14 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kb.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 NEIGHBOURS = 10  # labelled entries that vote
 LINEAR_ALPHA = 3.0  # regularisation of the linear model on embeddings (tuned by kb eval)
@@ -167,7 +171,7 @@ def _linear_model(train: Labelled, queries: np.ndarray) -> np.ndarray:
     return model.predict(queries)
 
 
-def _ngram_model(texts: Sequence[str], labels: np.ndarray) -> object:
+def _ngram_model(texts: Sequence[str], labels: np.ndarray) -> Pipeline:
     """A ridge regression from the character n-grams of texts (TF-IDF, within words) onto the
     0/1 leaf labels: it learns the words and word pieces that mark a leaf ("-Bench", "Evaluat",
     "hallucinat"), which the embeddings blur and the hand-written keywords only partly list."""
@@ -196,8 +200,8 @@ def _out_of_fold(
             continue
         rows = np.nonzero(~held)[0]
         linear[held] = _linear_model(train.subset(rows), query_vectors[held])
-        model = _ngram_model([texts[i] for i in rows], train.labels[rows])
-        ngrams[held] = model.predict([query_texts[i] for i in np.nonzero(held)[0]])  # type: ignore[attr-defined]
+        model = _ngram_model([texts[int(i)] for i in rows], train.labels[rows])
+        ngrams[held] = model.predict([query_texts[int(i)] for i in np.nonzero(held)[0]])
     return linear, ngrams
 
 
