@@ -66,25 +66,28 @@ def coverage_nodes(model: SiteModel) -> list[tuple[str, str]]:
 
 
 def heat_table(model: SiteModel, page: str, rows: list[tuple[str, str]], columns: list[str], cells: Counter) -> Markup:
-    """An HTML table whose cells are shaded by their count (the darkest is the largest)."""
-    top = max(cells.values(), default=0) or 1
+    """Taxonomy nodes against columns (modalities, years), each cell shaded by its count."""
     root = root_url(page)
-    head = "".join(f'<th scope="col">{escape_text(c)}</th>' for c in columns)
-    body = []
+    labelled = []
     for tax_id, node_id in rows:
         node = model.node(tax_id, node_id)
         name = f"{'· ' * node.depth}{node.name}"
         href = f"{root}taxonomy/{tax_id}/{node_id}/"
         title = escape_attr(TAXONOMY_TITLES[tax_id])
         label = f'<th scope="row"><a href="{escape_attr(href)}" title="{title}">{escape_text(name)}</a></th>'
-        tds = []
-        for column in columns:
-            n = cells[(tax_id, node_id, column)]
-            tds.append(_cell(n, top))
-        body.append(f"<tr>{label}{''.join(tds)}</tr>")
+        labelled.append((label, [cells[(tax_id, node_id, column)] for column in columns]))
+    return _heat_grid("", [str(escape_text(c)) for c in columns], labelled, cells)
+
+
+def _heat_grid(corner: str, heads: list[str], rows: list[tuple[str, list[int]]], cells: Counter) -> Markup:
+    """The one HTML grid of the heat maps: escaped header cells, labelled rows of counts, each cell
+    shaded against the largest count (the darkest is the largest)."""
+    top = max(cells.values(), default=0) or 1
+    head = "".join(f'<th scope="col">{h}</th>' for h in heads)
+    body = "".join(f"<tr>{label}{''.join(_cell(n, top) for n in counts)}</tr>" for label, counts in rows)
     return Markup(
-        f'<div class="kb-heat-scroll"><table class="kb-heat"><thead><tr><th></th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
+        f'<div class="kb-heat-scroll"><table class="kb-heat"><thead><tr><th>{corner}</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
     )
 
 
@@ -139,21 +142,13 @@ def _cell(n: int, top: int) -> str:
 def _quarter_table(
     model: SiteModel, page: str, tops: list[tuple[str, str]], quarters: list[str], cells: Counter
 ) -> Markup:
-    top = max(cells.values(), default=0) or 1
     root = root_url(page)
-    links = [html_link(model.node(t, n).name, f"{root}taxonomy/{t}/{n}/") for t, n in tops]
-    head = "".join(f'<th scope="col">{link}</th>' for link in links)
-    body = []
-    for quarter in quarters:
-        tds = []
-        for tax_id, node_id in tops:
-            n = cells[(quarter, tax_id, node_id)]
-            tds.append(_cell(n, top))
-        body.append(f'<tr><th scope="row">{escape_text(quarter)}</th>{"".join(tds)}</tr>')
-    return Markup(
-        f'<div class="kb-heat-scroll"><table class="kb-heat"><thead><tr><th>Quarter</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
+    links = [str(html_link(model.node(t, n).name, f"{root}taxonomy/{t}/{n}/")) for t, n in tops]
+    rows = [
+        (f'<th scope="row">{escape_text(quarter)}</th>', [cells[(quarter, t, n)] for t, n in tops])
+        for quarter in quarters
+    ]
+    return _heat_grid("Quarter", links, rows, cells)
 
 
 def render_datasets(model: SiteModel) -> str:
