@@ -362,15 +362,17 @@ def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, t
 # Suggested tags, shown as comments.
 
 
-def suggested_tags(kb: KB, config: Config, text: str) -> tuple[dict[str, list[tuple[str, float]]], str | None]:
-    """Ranked tags per taxonomy for a new paper's text (kb.classify); when the classifier cannot
-    run, nothing and a note saying why."""
+def suggested_tags(
+    kb: KB, config: Config, text: str, *, dataset: bool = False
+) -> tuple[dict[str, list[tuple[str, float]]], str | None]:
+    """Ranked tags per taxonomy for a new entry's text (kb.classify), a dataset's or a work's;
+    when the classifier cannot run, nothing and a note saying why."""
     from kb.classify import suggest_for_text
 
     out: dict[str, list[tuple[str, float]]] = {}
     try:
         for taxonomy in ("codev", "yin"):
-            ranked = suggest_for_text(kb, config, taxonomy, text)
+            ranked = suggest_for_text(kb, config, taxonomy, text, dataset=dataset)
             out[taxonomy] = [(s.tag, float(s.score)) for s in ranked[:SUGGESTIONS_SHOWN]]
     except KBError as exc:
         return {}, f"note: no suggested tags: {exc}"
@@ -493,7 +495,7 @@ def plan_new(
     for entry, text in zip(entries, texts, strict=True):
         tags: dict[str, list[tuple[str, float]]] = {}
         if suggest:
-            tags, note = suggested_tags(kb, config, text)
+            tags, note = suggested_tags(kb, config, text, dataset=entry.is_dataset)
             if note and note not in plan.notes:
                 plan.notes.append(note)
         plan.drafts.append(Draft(entry, render(entry, tags, kb), entry_path(kb.root, entry)))

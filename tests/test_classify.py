@@ -66,7 +66,8 @@ def toy_space(tax: Taxonomy):
     return make_space(tax, nodes, words)
 
 
-def toy_labelled(per_leaf: int = 6) -> tuple[Labelled, list[str]]:
+def toy_labelled(per_leaf: int = 6, dataset_leaf: int | None = None) -> tuple[Labelled, list[str]]:
+    """Entries of four leaves near their axes; those of ``dataset_leaf`` are datasets."""
     vectors, labels, ids, texts = [], [], [], []
     for leaf in range(4):
         for k in range(per_leaf):
@@ -75,7 +76,12 @@ def toy_labelled(per_leaf: int = 6) -> tuple[Labelled, list[str]]:
             ids.append(f"e-{leaf}-{k}")
             texts.append(["apple pie", "banana split", "cherry tart", "damson jam"][leaf] + f" {k}")
     matrix = np.stack(vectors)
-    return Labelled(ids, matrix, np.stack(labels), np.arange(len(ids))), texts
+    datasets = np.array([label[dataset_leaf] > 0 if dataset_leaf is not None else False for label in labels])
+    return Labelled(ids, matrix, np.stack(labels), np.arange(len(ids)), datasets), texts
+
+
+def works(n: int) -> np.ndarray:
+    return np.zeros(n, dtype=bool)
 
 
 @pytest.mark.parametrize("multi_label", [True, False])
@@ -84,7 +90,7 @@ def test_a_text_near_a_leaf_ranks_it_first_with_scores_in_0_1(multi_label: bool)
     train, texts = toy_labelled()
     clf = train_classifier(toy_space(tax), train, texts)
     queries = np.stack([axis(2, noise=0.2, seed=99), axis(0, noise=0.2, seed=98)])
-    scores = clf.scores(queries, ["a cherry", "an apple"])
+    scores = clf.scores(queries, ["a cherry", "an apple"], works(2))
     assert scores.shape == (2, 4)
     assert list(scores.argmax(axis=1)) == [2, 0]
     assert ((scores >= 0) & (scores <= 1)).all()
@@ -99,7 +105,7 @@ def test_a_keyword_in_the_text_moves_its_leaf_up() -> None:
     train, texts = toy_labelled()
     clf = train_classifier(toy_space(tax), train, texts)
     between = (axis(1) + axis(3)) / np.linalg.norm(axis(1) + axis(3))
-    with_banana, with_damson = clf.scores(np.stack([between, between]), ["banana things", "damson things"])
+    with_banana, with_damson = clf.scores(np.stack([between, between]), ["banana things", "damson things"], works(2))
     assert with_banana[1] > with_damson[1] and with_damson[3] > with_banana[3]
 
 
@@ -110,8 +116,20 @@ def test_a_word_piece_that_marks_a_leaf_in_training_moves_it_up() -> None:
     texts = [t + " zorbly" if label[2] else t for t, label in zip(texts, train.labels, strict=True)]
     clf = train_classifier(toy_space(toy_taxonomy(False)), train, texts, (train.vectors, texts))
     between = (axis(1) + axis(2)) / np.linalg.norm(axis(1) + axis(2))
-    plain, marked = clf.scores(np.stack([between, between]), ["things", "zorbly things"])
+    plain, marked = clf.scores(np.stack([between, between]), ["things", "zorbly things"], works(2))
     assert marked[2] > plain[2] and marked.argmax() == 2
+
+
+@pytest.mark.parametrize("multi_label", [True, False])
+def test_a_dataset_leans_to_the_leaves_that_hold_datasets(multi_label: bool) -> None:
+    # Leaf 3's curated entries are all datasets, the rest works: a text halfway between leaves 1
+    # and 3 goes to 3 when it is a dataset and to 1 when it is a work (a model and the data it
+    # released share a title; their kinds tell them apart).
+    train, texts = toy_labelled(dataset_leaf=3)
+    clf = train_classifier(toy_space(toy_taxonomy(multi_label)), train, texts)
+    between = (axis(1) + axis(3)) / np.linalg.norm(axis(1) + axis(3))
+    as_work, as_dataset = clf.scores(np.stack([between, between]), ["things", "things"], np.array([False, True]))
+    assert as_work.argmax() == 1 and as_dataset.argmax() == 3
 
 
 def test_cue_patterns_match_whole_words_with_endings() -> None:

@@ -117,6 +117,10 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
         (['["a list"]'], 'papers.jsonl:1: expected an object like {"id": ..., "title": ...}'),
         (['{"title": "no id"}'], 'papers.jsonl:1: "id" is missing; every line needs one to match the output to'),
         (['{"id": 1, "title": "t", "abstract": 3}'], 'papers.jsonl:1: "abstract" must be text when given'),
+        (
+            ['{"id": 1, "title": "t", "kind": "paper"}'],
+            'papers.jsonl:1: "kind" is "paper"; expected one of model, method, analysis, survey, dataset, benchmark',
+        ),
     ],
 )
 def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:
@@ -137,6 +141,8 @@ def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[
         ([], "name one of ENTRY_ID, --title, --input or --all"),
         (["new-jail", "--all"], "name one of ENTRY_ID, --title, --input or --all, not ENTRY_ID and --all"),
         (["--title", " "], "--title is empty; give a paper's title"),
+        (["new-jail", "--kind", "dataset"], "--kind is for --title or --input; an entry's kind is in its file"),
+        (["--all", "--kind", "model"], "--kind is for --title or --input; an entry's kind is in its file"),
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:

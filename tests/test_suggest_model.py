@@ -44,6 +44,23 @@ def test_titles_through_the_jsonl_interface_get_fitting_tags(tmp_path: Path) -> 
     assert json.loads(yin.out.splitlines()[1])["suggestions"][0]["tag"] == "hallucination"
 
 
+def test_the_kind_of_a_text_decides_between_a_topic_and_a_dataset_section(tmp_path: Path) -> None:
+    # One title, two entries in the list: the model under a topic, the data it released under
+    # a dataset section. A line without a kind is a paper's work.
+    title = "Visual Instruction Tuning with Multi-Turn Conversations about Images"
+    papers = tmp_path / "papers.jsonl"
+    lines = [{"id": "work", "title": title}, {"id": "data", "title": title, "kind": "dataset"}]
+    papers.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    yin = run_kb("suggest", "--taxonomy", "yin", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
+    assert yin.code == 0, yin.err
+    work, data = (json.loads(line)["suggestions"][0]["tag"] for line in yin.out.splitlines())
+    assert work == "instruction-tuning" and data == "datasets/instruction-tuning"
+    text = run_kb(
+        "suggest", "--taxonomy", "yin", "--title", title, "--kind", "dataset", "--json", env={"KB_DEVICE": "cpu"}
+    )
+    assert json.loads(text.out)["yin"][0]["tag"] == "datasets/instruction-tuning"
+
+
 def test_cross_validated_suggestions_beat_nearest_neighbours() -> None:
     report = evaluate(load_kb(REPO), config())
     for result in report.results:

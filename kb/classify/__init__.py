@@ -62,7 +62,7 @@ __all__ = [
     "update_suggestions",
 ]
 
-RECIPE = 2  # version of the classifier and its texts, written into suggestions.json
+RECIPE = 3  # version of the classifier and its texts, written into suggestions.json
 TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
@@ -120,7 +120,8 @@ class Suggester:
         entries = [self.kb.entries[i] for i in ids]
         groups = duplicate_groups(vectors, [e.arxiv for e in entries], [title_key(e.title) for e in entries])
         texts = [entry_text(self.kb.entries[i]) for i in ids]
-        return Labelled(ids, vectors, labels, groups), texts
+        datasets = np.array([e.is_dataset for e in entries], dtype=bool)
+        return Labelled(ids, vectors, labels, groups, datasets), texts
 
     def title_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Vectors of the entries' bare titles (cached apart from the entries' own texts): what
@@ -155,23 +156,32 @@ class Suggester:
         return frozenset(twins | {entry_id})
 
     def for_texts(
-        self, taxonomy: str, texts: Sequence[str], vectors: np.ndarray | None = None
+        self,
+        taxonomy: str,
+        texts: Sequence[str],
+        vectors: np.ndarray | None = None,
+        datasets: Sequence[bool] | None = None,
     ) -> list[list[Suggestion]]:
-        """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given)."""
+        """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given).
+
+        ``datasets`` says which texts are of datasets or benchmarks; without it every text is a
+        paper's work (a model, method, analysis or survey), as a title in kb suggest is."""
         if not texts:
             return []
         if vectors is None:
             vectors = normalise(self.embedder.embed(list(texts)))
+        kinds = np.zeros(len(texts), dtype=bool) if datasets is None else np.array(datasets, dtype=bool)
         clf = self.classifier(taxonomy)
-        return [_suggestions(row, clf) for row in clf.scores(vectors, texts)]
+        return [_suggestions(row, clf) for row in clf.scores(vectors, texts, kinds)]
 
     def for_entry(self, taxonomy: str, entry_id: str) -> list[Suggestion]:
         """Every leaf for an entry, learned without the entry's own labels."""
         clf = self.classifier(
             taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset()
         )
-        text = entry_text(self.kb.entries[entry_id])
-        return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [text])[0], clf)
+        entry = self.kb.entries[entry_id]
+        kind = np.array([entry.is_dataset])
+        return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [entry_text(entry)], kind)[0], clf)
 
 
 def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggestion]:
@@ -184,11 +194,18 @@ def check_taxonomy(taxonomy: str) -> None:
 
 
 def suggest_for_text(
-    kb: KB, config: Config, taxonomy: str, text: str, *, embedder: Embedder | None = None
+    kb: KB,
+    config: Config,
+    taxonomy: str,
+    text: str,
+    *,
+    dataset: bool = False,
+    embedder: Embedder | None = None,
 ) -> list[Suggestion]:
-    """Every leaf of ``taxonomy`` for a text (a title, perhaps with its abstract), best first."""
+    """Every leaf of ``taxonomy`` for a text (a title, perhaps with its abstract), best first;
+    ``dataset`` when the text is of a dataset or benchmark rather than a work."""
     check_taxonomy(taxonomy)
-    return _suggester(kb, config, embedder).for_texts(taxonomy, [text])[0]
+    return _suggester(kb, config, embedder).for_texts(taxonomy, [text], datasets=[dataset])[0]
 
 
 def suggest_for_entry(
@@ -222,7 +239,8 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
     for taxonomy in TAXONOMIES:
         ids = [i for i in suggester.vectors.ids if not curated(kb, taxonomy, i)]
         texts = [entry_text(kb.entries[i]) for i in ids]
-        ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix) if ids else []
+        kinds = [kb.entries[i].is_dataset for i in ids]
+        ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix, kinds) if ids else []
         for entry_id, suggestions in zip(ids, ranked, strict=True):
             found.setdefault(entry_id, {})[taxonomy] = suggestions[:KEPT]
     entries = {i: EntrySuggestions(**found[i]) for i in sorted(found)}

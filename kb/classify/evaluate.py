@@ -3,7 +3,8 @@
 The labelled entries of a taxonomy are split into folds, whole near-duplicate groups at a time
 (a paper's model and dataset entries fall in one fold), by a hash of ids, so the split is the
 same on every run. Each fold is suggested for by a classifier trained on the other folds only,
-from its **title alone** (as for a new paper), and compared with its curated tags. Beside it:
+from its **title alone** and its kind (a work or a dataset, as a new entry has), and compared with
+its curated tags. Beside it:
 the majority class (leaves ranked by how often they are curated) and plain nearest neighbours
 (a similarity-weighted vote of the ten nearest labelled entries).
 
@@ -61,7 +62,7 @@ class TaxonomyResult:
     entries: int
     levels: list[LevelResult]
     threshold: dict[str, float] = field(default_factory=dict)  # multi-label: precision/recall at THRESHOLD
-    papers: int = 0  # distinct titles among the entries
+    papers: int = 0  # distinct titles among the works
     per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
 
 
@@ -119,7 +120,7 @@ def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_al
             )
         except ValueError:  # this fold leaves too few labels to learn from
             clf = ZeroShot(space, train)
-        scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test])
+        scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test], labelled.datasets[test])
         scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
     return CrossValidated(labelled, titles, scores)
@@ -136,16 +137,20 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
         grouped = _by_section(tax, space.leaves, depth, labelled.labels, scores)
         levels.append(LevelResult(name, grouped))
     result = TaxonomyResult(taxonomy, len(labelled), levels)
-    result.papers, result.per_paper = _per_paper(titles, labelled.labels, scores)
+    works = np.nonzero(~labelled.datasets)[0]
+    if len(works):
+        result.papers, result.per_paper = _per_paper(
+            [titles[i] for i in works], labelled.labels[works], {m: s[works] for m, s in scores.items()}
+        )
     if tax.multi_label:
         result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
     return result
 
 
 def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[int, dict[str, Score]]:
-    """The leaf level counting each paper once: entries with the same title (a model and the data
-    it released, say) are one paper, right under any of their tags. Their title is one query, so
-    they share one fold and one ranking."""
+    """The leaf level over the works, counting each paper once (as a list of papers would ask):
+    works with the same title are one paper, right under any of their tags. Their title is one
+    query of one kind, so they share one fold and one ranking."""
     first: dict[str, int] = {}
     merged: dict[int, np.ndarray] = {}
     for row, title in enumerate(titles):
@@ -207,9 +212,9 @@ def render_text(report: EvalReport) -> str:
         f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
         f"queries are {report.query}s only)"
     ]
-    lines.append("(paper: the leaf level over distinct titles, right under any tag of an entry with that title)")
+    lines.append("(each entry asked as the work or dataset it is; paper: works' distinct titles, right under any tag)")
     for result in report.results:
-        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles"]
+        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles of works"]
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
         for level in result.levels:

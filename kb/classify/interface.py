@@ -11,15 +11,20 @@ from typing import TYPE_CHECKING
 
 from kb.classify import THRESHOLD, Suggester
 from kb.errors import UsageError
-from kb.schema import Suggestion
+from kb.schema import Kind, Suggestion
 
 if TYPE_CHECKING:
     from kb.config import Config
     from kb.store import KB
 
 
-def read_papers(path: str) -> list[tuple[str, str]]:
-    """(id, text) per line of a JSON Lines file ('-' is stdin); text is the title, then the abstract.
+KINDS = ", ".join(k.value for k in Kind)
+
+
+def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[object, str, bool]]:
+    """(id, text, is a dataset) per line of a JSON Lines file ('-' is stdin); text is the title,
+    then the abstract. A line's optional "kind" (an entry kind) says whether it is a work or a
+    dataset; without one it is ``default_kind``, else a paper's work.
 
     Raises UsageError naming the file and line of the first bad one, before anything is embedded.
     """
@@ -47,8 +52,11 @@ def read_papers(path: str) -> list[tuple[str, str]]:
             raise UsageError(f'{name}:{number}: "abstract" must be text when given')
         if "id" not in item:
             raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
+        kind = item.get("kind", default_kind.value if default_kind else Kind.method.value)
+        if kind not in Kind.__members__:
+            raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
         text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
-        papers.append((item["id"], text))
+        papers.append((item["id"], text, Kind(kind).is_dataset))
     return papers
 
 
@@ -56,16 +64,24 @@ def _scores(suggestions: Sequence[Suggestion]) -> list[dict[str, object]]:
     return [{"tag": s.tag, "score": s.score} for s in suggestions]
 
 
-def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str) -> Iterator[str]:
+def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
     """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best first."""
-    papers = read_papers(path)
-    ranked = Suggester.build(kb, config).for_texts(taxonomy, [text for _, text in papers])
-    for (paper_id, _), suggestions in zip(papers, ranked, strict=True):
+    papers = read_papers(path, default_kind)
+    texts, datasets = [text for _, text, _ in papers], [dataset for _, _, dataset in papers]
+    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, datasets=datasets)
+    for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
         yield json.dumps({"id": paper_id, "suggestions": _scores(suggestions)}, ensure_ascii=False)
 
 
 def suggest_one(
-    kb: KB, config: Config, taxonomies: Sequence[str], entry_id: str | None, text: str | None, top: int, as_json: bool
+    kb: KB,
+    config: Config,
+    taxonomies: Sequence[str],
+    entry_id: str | None,
+    text: str | None,
+    top: int,
+    as_json: bool,
+    kind: Kind | None = None,
 ) -> str:
     """Suggestions for an entry of the knowledge base or for a text, as text or JSON."""
     if entry_id is not None and entry_id not in kb.entries:
@@ -76,7 +92,9 @@ def suggest_one(
         raise UsageError("--title is empty; give a paper's title")
     suggester = Suggester.build(kb, config)
     ranked = {
-        t: suggester.for_entry(t, entry_id) if entry_id is not None else suggester.for_texts(t, [text or ""])[0]
+        t: suggester.for_entry(t, entry_id)
+        if entry_id is not None
+        else suggester.for_texts(t, [text or ""], datasets=[bool(kind and kind.is_dataset)])[0]
         for t in taxonomies
     }
     if as_json:

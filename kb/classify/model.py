@@ -10,6 +10,9 @@ and turns them into probabilities:
 - keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
   the leaf, or of a section above it (up to the top: yin's "Datasets" says "dataset",
   "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark");
+- kind: how much likelier the leaf is for a dataset (or for a work) than leaves are on average,
+  from the curated entries of each kind (yin's dataset sections hold datasets and benchmarks,
+  its topics hold works; a model and the data it released share a title, not a kind);
 - curated labels: a similarity-weighted vote of the nearest labelled entries, the cosine to the
   centroid of the leaf's entries, ridge regressions onto the labels from the embeddings and from
   the character n-grams of the text, and how common the leaf is among the labels.
@@ -62,6 +65,7 @@ SIGNALS = (
     "linear model",
     "label prior",
     "character n-grams",
+    "kind",
 )
 # Single-label: signals each leaf weighs for itself. A leaf's own keywords in a title are strong
 # evidence for some leaves ("hallucination") and weak for others ("vision-language model").
@@ -114,15 +118,19 @@ def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_v
 
 @dataclass
 class Labelled:
-    """Curated examples of one taxonomy: vectors, a 0/1 matrix of leaves, near-duplicate groups."""
+    """Curated examples of one taxonomy: vectors, a 0/1 matrix of leaves, near-duplicate groups,
+    and which of them are datasets (or benchmarks) rather than works."""
 
     ids: list[str]
     vectors: np.ndarray  # (n, d)
     labels: np.ndarray  # (n, L) float 0/1
     groups: np.ndarray  # (n,) int: entries in one group are never used to judge each other
+    datasets: np.ndarray  # (n,) bool
 
     def subset(self, rows: np.ndarray) -> Labelled:
-        return Labelled([self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows])
+        return Labelled(
+            [self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows], self.datasets[rows]
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -212,10 +220,12 @@ def signals(
     train: Labelled,
     linear: np.ndarray,
     ngrams: np.ndarray,
+    datasets: np.ndarray,
     exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """The signals of every (query, leaf) pair, (n, L, len(SIGNALS)).
 
+    ``datasets`` (n,) says which queries are datasets or benchmarks (the rest are works).
     ``exclude`` (n, len(train)) marks training entries a query may not learn from (itself and its
     near-duplicates, when the queries are the training entries).
     """
@@ -239,6 +249,9 @@ def signals(
 
     sums = train.labels.T @ train.vectors  # (L, d)
     counts = np.broadcast_to(train.labels.sum(axis=0), (n, width)).copy()
+    # Labels of the query's own kind (dataset or work), per leaf.
+    by_kind = {flag: train.labels[train.datasets == flag].sum(axis=0) for flag in (False, True)}
+    kind_counts = np.array([by_kind[bool(flag)] for flag in datasets]).reshape(n, width)
     centroid = np.empty((n, width))
     for row in range(n):
         own = sums
@@ -246,12 +259,17 @@ def signals(
             gone = np.nonzero(exclude[row])[0]
             own = sums - train.labels[gone].T @ train.vectors[gone]
             counts[row] -= train.labels[gone].sum(axis=0)
+            kind_counts[row] -= train.labels[gone[train.datasets[gone] == datasets[row]]].sum(axis=0)
         norms = np.linalg.norm(own, axis=1)
         centroid[row] = (own @ queries[row]) / np.where(norms == 0, 1.0, norms)
     prior = np.log((counts + 1) / (counts.sum(axis=1, keepdims=True) + width))
+    # log P(kind | leaf) - log P(kind): below zero for a leaf whose entries are seldom of this kind.
+    kind = np.log((kind_counts + 1) / (counts + 2)) - np.log(
+        (kind_counts.sum(axis=1, keepdims=True) + 1) / (counts.sum(axis=1, keepdims=True) + 2)
+    )
 
     margin = zero_shot - zero_shot.max(axis=1, keepdims=True)
-    parts = [zero_shot, margin, top, keyword, cue, section, neighbours, centroid, linear, prior, ngrams]
+    parts = [zero_shot, margin, top, keyword, cue, section, neighbours, centroid, linear, prior, ngrams, kind]
     return np.stack(parts, axis=2)
 
 
@@ -319,11 +337,12 @@ class Classifier:
     stacker: object  # multi-label: sklearn LogisticRegression over SIGNALS; single-label: SoftmaxStacker
     ngrams: object  # the fitted character n-gram model (see _ngram_model)
 
-    def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Scores in [0, 1], (n, L) in the order of ``space.leaves``."""
+    def scores(self, queries: np.ndarray, texts: Sequence[str], datasets: np.ndarray) -> np.ndarray:
+        """Scores in [0, 1], (n, L) in the order of ``space.leaves``; ``datasets`` (n,) marks the
+        queries that are datasets or benchmarks."""
         linear = _linear_model(self.train, queries)
         ngrams = self.ngrams.predict(list(texts))  # type: ignore[attr-defined]
-        features = signals(self.space, queries, texts, self.train, linear, ngrams)
+        features = signals(self.space, queries, texts, self.train, linear, ngrams, datasets)
         return _calibrated(self.stacker, features, self.space.multi_label)
 
     def weights(self) -> dict[str, float]:
@@ -347,7 +366,7 @@ class ZeroShot:
     space: Space
     train: Labelled
 
-    def scores(self, queries: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def scores(self, queries: np.ndarray, texts: Sequence[str], datasets: np.ndarray) -> np.ndarray:
         keyword = np.stack([(queries @ k.T).max(axis=1) for k in self.space.keyword_vectors], axis=1)
         cosine = (queries @ self.space.leaf_vectors.T + keyword) / 2
         shares = np.exp((cosine - cosine.max(axis=1, keepdims=True)) / ZERO_SHOT_TEMPERATURE)
@@ -383,7 +402,7 @@ def train_classifier(
     exclude = train.groups[:, None] == train.groups[None, :]
     vectors, texts = titles if titles is not None else (train.vectors, train_texts)
     learned = _out_of_fold(train, train_texts, (vectors, texts))
-    features = signals(space, vectors, texts, train, *learned, exclude)
+    features = signals(space, vectors, texts, train, *learned, train.datasets, exclude)
     ngrams = _ngram_model(train_texts, train.labels)
     if not space.multi_label:
         return Classifier(space, train, SoftmaxStacker.fit(features, train.labels), ngrams)

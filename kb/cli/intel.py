@@ -10,6 +10,7 @@ import click
 
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
+from kb.schema import Kind
 
 
 def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
@@ -80,7 +81,13 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
     "input_path",
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help='JSON Lines of {"id", "title", "abstract"?}; prints one JSON line per input (needs --taxonomy).',
+    help='JSON Lines of {"id", "title", "abstract"?, "kind"?}; prints one JSON line per input (needs --taxonomy).',
+)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in Kind]),
+    default=None,
+    help="What the --title (or an --input line without a kind) is; default: a paper's work, not a dataset.",
 )
 @click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
 @click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="Leaves shown in text output.")
@@ -93,6 +100,7 @@ def suggest(
     text: str | None,
     input_path: str | None,
     everything: bool,
+    kind: str | None,
     top: int,
     as_json: bool,
 ) -> None:
@@ -110,6 +118,9 @@ def suggest(
         raise UsageError(
             "name one of ENTRY_ID, --title, --input or --all" + (f", not {' and '.join(chosen)}" if chosen else "")
         )
+    if kind is not None and (entry_id is not None or everything):
+        raise UsageError("--kind is for --title or --input; an entry's kind is in its file")
+    given_kind = Kind(kind) if kind else None
     taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
     if everything:
         changed = update_suggestions(state.kb(), state.config)
@@ -117,10 +128,12 @@ def suggest(
     elif input_path is not None:
         if taxonomy is None:
             raise UsageError("--input needs --taxonomy codev or --taxonomy yin")
-        for line in classify_cli.suggest_jsonl(state.kb(), state.config, taxonomy, input_path):
+        for line in classify_cli.suggest_jsonl(state.kb(), state.config, taxonomy, input_path, given_kind):
             click.echo(line)
     else:
-        click.echo(classify_cli.suggest_one(state.kb(), state.config, taxonomies, entry_id, text, top, as_json))
+        click.echo(
+            classify_cli.suggest_one(state.kb(), state.config, taxonomies, entry_id, text, top, as_json, given_kind)
+        )
 
 
 @main.command(name="eval")
