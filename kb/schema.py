@@ -238,9 +238,7 @@ class Entry(_Strict):
     @classmethod
     def _arxiv(cls, value: object) -> object:
         if isinstance(value, float | int) and not isinstance(value, bool):
-            raise ValueError(
-                f'{value!r} was read by YAML as a number; quote it: arxiv: "{value}" (with every digit)'
-            )
+            raise ValueError(f'{value!r} was read by YAML as a number; quote it: arxiv: "{value}" (with every digit)')
         if isinstance(value, str) and not ARXIV_RE.match(value):
             raise ValueError(f'expected an arXiv id like "2304.08485" or "cs.CV/0102003", got {value!r}')
         return value

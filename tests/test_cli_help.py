@@ -58,8 +58,10 @@ def test_help_prints_every_option(name: str) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["similar", "llava", "-k", "0"], "kb similar: Invalid value for '-k' / '--top': 0 is not in the range x>=1; "
-         "see kb similar --help\n"),
+        (
+            ["similar", "llava", "-k", "0"],
+            "kb similar: Invalid value for '-k' / '--top': 0 is not in the range x>=1; see kb similar --help\n",
+        ),
         (["show"], "kb show: Missing argument 'ID'; see kb show --help\n"),
         (["quer"], "kb: No such command 'quer'. Did you mean 'query'?\n"),
     ],

@@ -55,11 +55,24 @@ TARGETS = {"entries": 600, "datasets": 120, "arxiv": 400, "codev": 107}
 ERRATA: dict[str, tuple[str, ...]] = {
     # The paper fields repeat the SEED model's row (2307.08041, "Planting a SEED of Vision ...").
     "SEED-Bench (Image)": (
-        "paper_title", "arxiv", "paper_url", "code_or_project_url", "venue", "affiliation", "io", "date",
+        "paper_title",
+        "arxiv",
+        "paper_url",
+        "code_or_project_url",
+        "venue",
+        "affiliation",
+        "io",
+        "date",
     ),
     # The paper fields repeat the VSR benchmark's row (2205.00363, "Visual Spatial Reasoning").
     "LLaVA-Bench (In-the-Wild)": (
-        "paper_title", "arxiv", "paper_url", "code_or_project_url", "venue", "affiliation", "date",
+        "paper_title",
+        "arxiv",
+        "paper_url",
+        "code_or_project_url",
+        "venue",
+        "affiliation",
+        "date",
     ),
     # The paper title is M3IT's (2306.04387); the arXiv id 2401.12915 is RTVLM's own.
     "RTVLM": ("paper_title",),
@@ -70,8 +83,28 @@ ERRATA: dict[str, tuple[str, ...]] = {
 
 _SMALL_WORDS = frozenset(
     {
-        "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into",
-        "nor", "of", "on", "or", "per", "the", "to", "via", "vs", "with", "without",
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "nor",
+        "of",
+        "on",
+        "or",
+        "per",
+        "the",
+        "to",
+        "via",
+        "vs",
+        "with",
+        "without",
     }
 )
 _NOT_AFFILIATION = frozenset({"", "not report", "not reported", "n/a", "na", "none", "-", "unknown"})
@@ -168,7 +201,7 @@ def recase_title(title: str, names: Iterable[str] = ()) -> str:
     start = True
     for word in words:
         core = word.rstrip(":,;.!?")
-        tail = word[len(core):]
+        tail = word[len(core) :]
         if compact(core) in known and compact(core):
             new = known[compact(core)]
         elif core.lower() in _SMALL_WORDS and not start:
@@ -229,7 +262,7 @@ def parse_dataset_modalities(value: str | None) -> list[Modality]:
             if rest.startswith(key):
                 if lookup[key] not in out:
                     out.append(lookup[key])
-                rest = rest[len(key):].strip()
+                rest = rest[len(key) :].strip()
                 break
         else:
             return []  # not a modality list (e.g. "Tool-related instruction datasets")
@@ -277,12 +310,24 @@ class Record:
         """The dotted entry fields this record supplies (for provenance)."""
         out = []
         for attr, dotted in (
-            ("title", "title"), ("name", "name"), ("arxiv", "arxiv"), ("date", "date"), ("venue", "venue"),
-            ("affiliations", "affiliations"), ("paper", "links.paper"), ("code", "links.code"),
-            ("project", "links.project"), ("data", "links.data"), ("inputs", "modalities.input"),
-            ("outputs", "modalities.output"), ("codev", "tags.codev"), ("yin", "tags.yin"),
-            ("functional", "tags.mmllms.functional"), ("design", "tags.mmllms.design"),
-            ("architecture", "architecture"), ("scale", "scale"),
+            ("title", "title"),
+            ("name", "name"),
+            ("arxiv", "arxiv"),
+            ("date", "date"),
+            ("venue", "venue"),
+            ("affiliations", "affiliations"),
+            ("paper", "links.paper"),
+            ("code", "links.code"),
+            ("project", "links.project"),
+            ("data", "links.data"),
+            ("inputs", "modalities.input"),
+            ("outputs", "modalities.output"),
+            ("codev", "tags.codev"),
+            ("yin", "tags.yin"),
+            ("functional", "tags.mmllms.functional"),
+            ("design", "tags.mmllms.design"),
+            ("architecture", "architecture"),
+            ("scale", "scale"),
         ):
             if getattr(self, attr):
                 out.append(dotted)
@@ -827,8 +872,11 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Counter(e.kind.value for e in entries)
     print(f"{'count':<34}{'value':>7}{'target':>8}")
     labels = {
-        "entries": "entries", "works": "works", "datasets": "datasets + benchmarks",
-        "arxiv": "with an arXiv id", "codev": "entries with codev tags",
+        "entries": "entries",
+        "works": "works",
+        "datasets": "datasets + benchmarks",
+        "arxiv": "with an arXiv id",
+        "codev": "entries with codev tags",
     }
     for key, label in labels.items():
         target = TARGETS.get(key)
