@@ -121,6 +121,10 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
             ['{"id": 1, "title": "t", "kind": "paper"}'],
             'papers.jsonl:1: "kind" is "paper"; expected one of model, method, analysis, survey, dataset, benchmark',
         ),
+        (
+            ['{"id": 1, "title": "t", "kind": ["model"]}'],
+            'papers.jsonl:1: "kind" is ["model"]; expected one of model, method, analysis, survey, dataset, benchmark',
+        ),
     ],
 )
 def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:

@@ -68,3 +68,16 @@ def test_cross_validated_suggestions_beat_nearest_neighbours() -> None:
         assert leaf["kb suggest"].top1 > leaf["nearest neighbours"].top1 + 0.05, result.taxonomy
         assert leaf["kb suggest"].top3 > leaf["nearest neighbours"].top3, result.taxonomy
         assert leaf["kb suggest"].top1 > leaf["majority class"].top1, result.taxonomy
+
+
+def test_a_title_in_text_says_what_it_was_asked_as() -> None:
+    title = "MMBench: Is Your Multi-modal Model an All-around Player?"
+    work = run_kb("suggest", "--taxonomy", "yin", "--title", title, "--top", "2", env={"KB_DEVICE": "cpu"})
+    assert work.code == 0, work.err
+    lines = work.out.splitlines()
+    assert lines[:3] == [title, "(as a paper's work; --kind dataset or benchmark asks for a dataset)", "yin"]
+    assert not lines[3].split()[1].startswith("datasets/")
+    bench = run_kb("suggest", "--taxonomy", "yin", "--title", title, "--kind", "benchmark", env={"KB_DEVICE": "cpu"})
+    assert bench.code == 0, bench.err
+    assert bench.out.splitlines()[1] == "(as a benchmark)"
+    assert bench.out.splitlines()[3].split()[1] == "datasets/benchmark"

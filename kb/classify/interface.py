@@ -53,7 +53,7 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
         if "id" not in item:
             raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
         kind = item.get("kind", default_kind.value if default_kind else Kind.method.value)
-        if kind not in Kind.__members__:
+        if not isinstance(kind, str) or kind not in Kind.__members__:
             raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
         text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
         papers.append((item["id"], text, Kind(kind).is_dataset))
@@ -100,7 +100,11 @@ def suggest_one(
     if as_json:
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
         return json.dumps({**head, **{t: _scores(s) for t, s in ranked.items()}}, ensure_ascii=False)
-    lines = [f"{entry_id}: {kb.entries[entry_id].title}" if entry_id is not None else f"{text}"]
+    if entry_id is not None:
+        lines = [f"{entry_id}: {kb.entries[entry_id].title}"]
+    else:
+        asked = f"a {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
+        lines = [f"{text}", f"(as {asked})"]
     for taxonomy, suggestions in ranked.items():
         tax = kb.taxonomies[taxonomy]
         own = list(getattr(kb.entries[entry_id].tags, taxonomy)) if entry_id is not None else []
