@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 import yaml
 
-from kb.classify import RECIPE, Suggester, render_suggestions_file, suggest_for_text, update_suggestions
+from kb.classify import (
+    RECIPE,
+    Suggester,
+    render_suggestions_file,
+    same_suggestions,
+    suggest_for_text,
+    update_suggestions,
+)
 from kb.classify.model import (
     THRESHOLD,
     Labelled,
@@ -255,6 +262,39 @@ def test_suggestions_json_is_byte_identical_for_the_same_data(root: Path, tmp_pa
     assert update_suggestions(load_kb(other), Config(), embedder=HashingEmbedder()) is True
     assert (other / SUGGESTIONS_FILE).read_bytes() == first
     assert first.endswith(b"}\n") and json.loads(first)["entries"]
+
+
+def test_noise_in_the_last_digit_does_not_rewrite_suggestions_json(root: Path) -> None:
+    # A fresh cache encodes texts in other batches, and their vectors differ in the last bits:
+    # a score may move by 0.0001. The committed file stays as it is; a real change rewrites it.
+    update_suggestions(load_kb(root), Config(), embedder=HashingEmbedder())
+    path = root / SUGGESTIONS_FILE
+    data = SuggestionsFile.model_validate_json(path.read_text(encoding="utf-8"))
+    top = data.entries["new-jail"].codev[0]
+
+    top.score = round(top.score - 0.0001, 4)
+    nudged = render_suggestions_file(data)
+    path.write_text(nudged, encoding="utf-8")
+    assert update_suggestions(load_kb(root), Config(), embedder=HashingEmbedder()) is False
+    assert path.read_text(encoding="utf-8") == nudged
+
+    top.score = round(top.score - 0.01, 4)
+    path.write_text(render_suggestions_file(data), encoding="utf-8")
+    assert update_suggestions(load_kb(root), Config(), embedder=HashingEmbedder()) is True
+    assert path.read_text(encoding="utf-8") != nudged
+
+
+def test_same_suggestions_wants_the_same_model_recipe_entries_and_order() -> None:
+    def file(recipe: int = 1, tags: tuple[str, ...] = ("x", "y"), entry: str = "a") -> SuggestionsFile:
+        ranked = [{"tag": t, "score": 0.5 - i / 10} for i, t in enumerate(tags)]
+        return SuggestionsFile.model_validate({"model": "m", "recipe": recipe, "entries": {entry: {"yin": ranked}}})
+
+    text = render_suggestions_file(file())
+    assert same_suggestions(text, file())
+    assert not same_suggestions(text, file(recipe=2))
+    assert not same_suggestions(text, file(tags=("y", "x")))
+    assert not same_suggestions(text, file(entry="b"))
+    assert not same_suggestions("{not json", file())
 
 
 def test_render_suggestions_file_round_trips() -> None:

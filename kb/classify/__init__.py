@@ -260,18 +260,42 @@ def render_suggestions_file(data: SuggestionsFile) -> str:
     return "{\n" + head + ' "entries": {\n' + body + ("\n" if lines else "") + " }\n}\n"
 
 
+SCORE_NOISE = 1e-3  # scores this close are one score (see same_suggestions)
+
+
+def same_suggestions(text: str, data: SuggestionsFile) -> bool:
+    """Whether the file's text already says what ``data`` says: the same model, recipe, entries and
+    ranked tags, each score within SCORE_NOISE. Vectors of one text differ in their last bits with
+    the batch it was encoded in (and between CPU and GPU), which can move a rounded score by one
+    in its last digit; such noise must not rewrite a committed file on every fresh build."""
+    try:
+        old = SuggestionsFile.model_validate_json(text)
+    except ValueError:
+        return False
+    if (old.model, old.recipe, list(old.entries)) != (data.model, data.recipe, list(data.entries)):
+        return False
+    for entry_id, new in data.entries.items():
+        for taxonomy in TAXONOMIES:
+            before, after = getattr(old.entries[entry_id], taxonomy), getattr(new, taxonomy)
+            if [s.tag for s in before] != [s.tag for s in after]:
+                return False
+            if any(abs(a.score - b.score) > SCORE_NOISE for a, b in zip(before, after, strict=True)):
+                return False
+    return True
+
+
 def update_suggestions(
     kb: KB, config: Config, vectors: Vectors | None = None, *, embedder: Embedder | None = None
 ) -> bool:
     """Write entries/suggestions.json (atomically) for every entry lacking curated codev or yin
-    tags; return whether the file changed."""
+    tags, unless it already says the same (``same_suggestions``); return whether it was written."""
     from kb.store import SUGGESTIONS_FILE, write_text_atomic
 
     suggester = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
-    text = render_suggestions_file(suggestions_file(suggester))
+    data = suggestions_file(suggester)
     path = kb.root / SUGGESTIONS_FILE
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    if path.exists() and same_suggestions(path.read_text(encoding="utf-8"), data):
         return False
-    write_text_atomic(path, text)
+    write_text_atomic(path, render_suggestions_file(data))
     kb.__dict__.pop("suggestions", None)  # the cached property now reads the new file
     return True
