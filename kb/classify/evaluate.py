@@ -4,9 +4,8 @@ The labelled entries of a taxonomy are split into folds, whole near-duplicate gr
 (a paper's model and dataset entries fall in one fold), by a hash of ids, so the split is the
 same on every run. Each fold is suggested for by a classifier trained on the other folds only,
 from its **title alone** and its kind (a work or a dataset, as a new entry has), and compared with
-its curated tags. Beside it:
-the majority class (leaves ranked by how often they are curated) and plain nearest neighbours
-(a similarity-weighted vote of the ten nearest labelled entries).
+its curated tags. Beside it: the majority class (leaves ranked by how often they are curated) and
+plain nearest neighbours (a similarity-weighted vote of the ten nearest labelled entries).
 
 At each level of the hierarchy a section's score is the sum of its leaves' scores (single-label)
 or their maximum (multi-label); top-1 counts an entry when the best section is one of its own,

@@ -52,11 +52,14 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
             raise UsageError(f'{name}:{number}: "abstract" must be text when given')
         if "id" not in item:
             raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
-        kind = item.get("kind", default_kind.value if default_kind else Kind.method.value)
-        if not isinstance(kind, str) or kind not in Kind.__members__:
-            raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
+        dataset = bool(default_kind and default_kind.is_dataset)
+        if "kind" in item:
+            kind = item["kind"]
+            if not isinstance(kind, str) or kind not in Kind.__members__:
+                raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
+            dataset = Kind(kind).is_dataset
         text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
-        papers.append((item["id"], text, Kind(kind).is_dataset))
+        papers.append((item["id"], text, dataset))
     return papers
 
 

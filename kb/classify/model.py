@@ -367,6 +367,7 @@ class ZeroShot:
     train: Labelled
 
     def scores(self, queries: np.ndarray, texts: Sequence[str], datasets: np.ndarray) -> np.ndarray:
+        """As Classifier.scores; the kinds go unused, with too few labels to learn what they mean."""
         keyword = np.stack([(queries @ k.T).max(axis=1) for k in self.space.keyword_vectors], axis=1)
         cosine = (queries @ self.space.leaf_vectors.T + keyword) / 2
         shares = np.exp((cosine - cosine.max(axis=1, keepdims=True)) / ZERO_SHOT_TEMPERATURE)
