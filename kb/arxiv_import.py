@@ -363,16 +363,16 @@ def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, t
 
 
 def suggested_tags(
-    kb: KB, config: Config, text: str, *, dataset: bool = False
+    kb: KB, config: Config, text: str, kind: Kind
 ) -> tuple[dict[str, list[tuple[str, float]]], str | None]:
-    """Ranked tags per taxonomy for a new entry's text (kb.classify), a dataset's or a work's;
+    """Ranked tags per taxonomy for a new entry's text (kb.classify), as the kind of entry it is;
     when the classifier cannot run, nothing and a note saying why."""
     from kb.classify import suggest_for_text
 
     out: dict[str, list[tuple[str, float]]] = {}
     try:
         for taxonomy in ("codev", "yin"):
-            ranked = suggest_for_text(kb, config, taxonomy, text, dataset=dataset)
+            ranked = suggest_for_text(kb, config, taxonomy, text, kind=kind.value)
             out[taxonomy] = [(s.tag, float(s.score)) for s in ranked[:SUGGESTIONS_SHOWN]]
     except KBError as exc:
         return {}, f"note: no suggested tags: {exc}"
@@ -495,7 +495,7 @@ def plan_new(
     for entry, text in zip(entries, texts, strict=True):
         tags: dict[str, list[tuple[str, float]]] = {}
         if suggest:
-            tags, note = suggested_tags(kb, config, text, dataset=entry.is_dataset)
+            tags, note = suggested_tags(kb, config, text, entry.kind)
             if note and note not in plan.notes:
                 plan.notes.append(note)
         plan.drafts.append(Draft(entry, render(entry, tags, kb), entry_path(kb.root, entry)))

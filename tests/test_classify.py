@@ -20,6 +20,7 @@ from kb.classify import (
 )
 from kb.classify.model import (
     THRESHOLD,
+    WORK,
     Labelled,
     _cue_pattern,
     duplicate_groups,
@@ -73,8 +74,8 @@ def toy_space(tax: Taxonomy):
     return make_space(tax, nodes, words)
 
 
-def toy_labelled(per_leaf: int = 6, dataset_leaf: int | None = None) -> tuple[Labelled, list[str]]:
-    """Entries of four leaves near their axes; those of ``dataset_leaf`` are datasets."""
+def toy_labelled(per_leaf: int = 6, kinds: dict[int, str] | None = None) -> tuple[Labelled, list[str]]:
+    """Entries of four leaves near their axes, models unless ``kinds`` gives a leaf's kind."""
     vectors, labels, ids, texts = [], [], [], []
     for leaf in range(4):
         for k in range(per_leaf):
@@ -83,12 +84,12 @@ def toy_labelled(per_leaf: int = 6, dataset_leaf: int | None = None) -> tuple[La
             ids.append(f"e-{leaf}-{k}")
             texts.append(["apple pie", "banana split", "cherry tart", "damson jam"][leaf] + f" {k}")
     matrix = np.stack(vectors)
-    datasets = np.array([label[dataset_leaf] > 0 if dataset_leaf is not None else False for label in labels])
-    return Labelled(ids, matrix, np.stack(labels), np.arange(len(ids)), datasets), texts
+    of = [(kinds or {}).get(int(np.argmax(label)), "model") for label in labels]
+    return Labelled(ids, matrix, np.stack(labels), np.arange(len(ids)), np.array(of, dtype=object)), texts
 
 
-def works(n: int) -> np.ndarray:
-    return np.zeros(n, dtype=bool)
+def works(n: int) -> list[str]:
+    return [WORK] * n
 
 
 @pytest.mark.parametrize("multi_label", [True, False])
@@ -132,11 +133,20 @@ def test_a_dataset_leans_to_the_leaves_that_hold_datasets(multi_label: bool) -> 
     # Leaf 3's curated entries are all datasets, the rest works: a text halfway between leaves 1
     # and 3 goes to 3 when it is a dataset and to 1 when it is a work (a model and the data it
     # released share a title; their kinds tell them apart).
-    train, texts = toy_labelled(dataset_leaf=3)
+    train, texts = toy_labelled(kinds={3: "dataset"})
     clf = train_classifier(toy_space(toy_taxonomy(multi_label)), train, texts)
     between = (axis(1) + axis(3)) / np.linalg.norm(axis(1) + axis(3))
-    as_work, as_dataset = clf.scores(np.stack([between, between]), ["things", "things"], np.array([False, True]))
+    as_work, as_dataset = clf.scores(np.stack([between, between]), ["things", "things"], [WORK, "dataset"])
     assert as_work.argmax() == 1 and as_dataset.argmax() == 3
+
+
+def test_a_benchmark_and_a_dataset_lean_to_the_leaves_of_their_own_kind() -> None:
+    # Any kind counts, not only work or dataset: leaf 2 holds datasets, leaf 3 benchmarks.
+    train, texts = toy_labelled(kinds={2: "dataset", 3: "benchmark"})
+    clf = train_classifier(toy_space(toy_taxonomy(False)), train, texts)
+    between = (axis(2) + axis(3)) / np.linalg.norm(axis(2) + axis(3))
+    dataset, benchmark = clf.scores(np.stack([between, between]), ["things", "things"], ["dataset", "benchmark"])
+    assert dataset.argmax() == 2 and benchmark.argmax() == 3
 
 
 def test_cue_patterns_match_whole_words_with_endings() -> None:

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.classify import Suggester  # noqa: E402
-from kb.classify.model import rank  # noqa: E402
+from kb.classify.model import WORK, rank  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.embed import normalise  # noqa: E402
 from kb.store import load_kb  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
     classifier = suggester.classifier("yin", without)
     texts = [p["title"] for p in papers]
     vectors = normalise(suggester.embedder.embed(texts))
-    scores = classifier.scores(vectors, texts, np.zeros(len(texts), dtype=bool))
+    scores = classifier.scores(vectors, texts, [WORK] * len(texts))
     ranked = [[tag for tag, _ in rank(row, classifier.space.leaves)] for row in scores]
 
     top1 = [r[0] in p["yin"] for p, r in zip(papers, ranked, strict=True)]

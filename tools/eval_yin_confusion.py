@@ -1,9 +1,8 @@
 """Where kb suggest goes wrong on a single-label taxonomy: a confusion matrix over papers.
 
-Cross-validated exactly as `kb eval` (grouped folds, titles only, each entry asked as the work or
-dataset it is), then each distinct title of each kind is counted once: right when its best leaf
-is one of the tags of any entry of that kind with that title (works alone are the eval's
-per-paper row). A wrong paper is counted under its first true leaf (taxonomy order).
+Cross-validated exactly as `kb eval` (grouped folds, titles only, each entry asked with its kind),
+then each distinct title of each kind is counted once: right when its best leaf is one of the tags
+of any entry of that kind with that title. A wrong paper is counted under its first true leaf (taxonomy order).
 
     python tools/eval_yin_confusion.py [--taxonomy yin] [--folds 10] [--errors]
 """
@@ -42,7 +41,7 @@ def main() -> None:
     first: dict[tuple[str, bool], int] = {}
     union: dict[int, np.ndarray] = {}
     for row, title in enumerate(cv.titles):
-        at = first.setdefault((title_key(title), bool(cv.labelled.datasets[row])), row)
+        at = first.setdefault((title_key(title), str(cv.labelled.kinds[row])), row)
         union[at] = np.maximum(union.get(at, truth[row]), truth[row])
     confusion: Counter[tuple[str, str]] = Counter()
     wrong = []
@@ -56,7 +55,7 @@ def main() -> None:
 
     papers = len(union)
     right = papers - len(wrong)
-    print(f"{args.taxonomy}: {papers} papers (works and datasets), {right} right at top-1 ({right / papers:.1%})")
+    print(f"{args.taxonomy}: {papers} papers (title and kind), {right} right at top-1 ({right / papers:.1%})")
     totals = Counter(leaves[int(np.nonzero(t)[0][0])] for t in union.values())
     print(f"\n{'true leaf':<34} {'papers':>6} {'wrong':>6}  most often taken for")
     for leaf in leaves:

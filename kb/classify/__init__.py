@@ -24,6 +24,7 @@ import numpy as np
 from kb.classify.model import (
     DUPLICATE_COSINE,
     THRESHOLD,
+    WORK,
     Classifier,
     Labelled,
     Space,
@@ -62,7 +63,7 @@ __all__ = [
     "update_suggestions",
 ]
 
-RECIPE = 3  # version of the classifier and its texts, written into suggestions.json
+RECIPE = 4  # version of the classifier and its texts, written into suggestions.json
 TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
@@ -120,8 +121,8 @@ class Suggester:
         entries = [self.kb.entries[i] for i in ids]
         groups = duplicate_groups(vectors, [e.arxiv for e in entries], [title_key(e.title) for e in entries])
         texts = [entry_text(self.kb.entries[i]) for i in ids]
-        datasets = np.array([e.is_dataset for e in entries], dtype=bool)
-        return Labelled(ids, vectors, labels, groups, datasets), texts
+        kinds = np.array([e.kind.value for e in entries], dtype=object)
+        return Labelled(ids, vectors, labels, groups, kinds), texts
 
     def title_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Vectors of the entries' bare titles (cached apart from the entries' own texts): what
@@ -160,17 +161,17 @@ class Suggester:
         taxonomy: str,
         texts: Sequence[str],
         vectors: np.ndarray | None = None,
-        datasets: Sequence[bool] | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[list[Suggestion]]:
         """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given).
 
-        ``datasets`` says which texts are of datasets or benchmarks; without it every text is a
-        paper's work (a model, method, analysis or survey), as a title in kb suggest is."""
+        ``kinds`` says what each text is: an entry kind ("benchmark", ...) or WORK, some work (a
+        model, method, analysis or survey), as a paper's title in kb suggest is by default."""
         if not texts:
             return []
         if vectors is None:
             vectors = normalise(self.embedder.embed(list(texts)))
-        kinds = np.zeros(len(texts), dtype=bool) if datasets is None else np.array(datasets, dtype=bool)
+        kinds = [WORK] * len(texts) if kinds is None else list(kinds)
         clf = self.classifier(taxonomy)
         return [_suggestions(row, clf) for row in clf.scores(vectors, texts, kinds)]
 
@@ -180,8 +181,8 @@ class Suggester:
             taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset()
         )
         entry = self.kb.entries[entry_id]
-        kind = np.array([entry.is_dataset])
-        return _suggestions(clf.scores(self.vectors.vector(entry_id)[None, :], [entry_text(entry)], kind)[0], clf)
+        scores = clf.scores(self.vectors.vector(entry_id)[None, :], [entry_text(entry)], [entry.kind.value])
+        return _suggestions(scores[0], clf)
 
 
 def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggestion]:
@@ -199,13 +200,13 @@ def suggest_for_text(
     taxonomy: str,
     text: str,
     *,
-    dataset: bool = False,
+    kind: str = WORK,
     embedder: Embedder | None = None,
 ) -> list[Suggestion]:
     """Every leaf of ``taxonomy`` for a text (a title, perhaps with its abstract), best first;
-    ``dataset`` when the text is of a dataset or benchmark rather than a work."""
+    ``kind`` is what the text is: an entry kind, or WORK for some work."""
     check_taxonomy(taxonomy)
-    return _suggester(kb, config, embedder).for_texts(taxonomy, [text], datasets=[dataset])[0]
+    return _suggester(kb, config, embedder).for_texts(taxonomy, [text], kinds=[kind])[0]
 
 
 def suggest_for_entry(
@@ -239,7 +240,7 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
     for taxonomy in TAXONOMIES:
         ids = [i for i in suggester.vectors.ids if not curated(kb, taxonomy, i)]
         texts = [entry_text(kb.entries[i]) for i in ids]
-        kinds = [kb.entries[i].is_dataset for i in ids]
+        kinds = [kb.entries[i].kind.value for i in ids]
         ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix, kinds) if ids else []
         for entry_id, suggestions in zip(ids, ranked, strict=True):
             found.setdefault(entry_id, {})[taxonomy] = suggestions[:KEPT]

@@ -3,7 +3,7 @@
 The labelled entries of a taxonomy are split into folds, whole near-duplicate groups at a time
 (a paper's model and dataset entries fall in one fold), by a hash of ids, so the split is the
 same on every run. Each fold is suggested for by a classifier trained on the other folds only,
-from its **title alone** and its kind (a work or a dataset, as a new entry has), and compared with
+from its **title alone** and its kind (model, ..., benchmark, as a new entry has), and compared with
 its curated tags. Beside it: the majority class (leaves ranked by how often they are curated) and
 plain nearest neighbours (a similarity-weighted vote of the ten nearest labelled entries).
 
@@ -24,6 +24,7 @@ from kb.classify import TAXONOMIES, Suggester, check_taxonomy
 from kb.classify.model import (
     NEIGHBOURS,
     THRESHOLD,
+    WORK,
     Classifier,
     Labelled,
     ZeroShot,
@@ -99,6 +100,7 @@ class CrossValidated:
     labelled: Labelled
     titles: list[str]
     scores: dict[str, np.ndarray]  # by method, (n, L) in the order of the taxonomy's leaves
+    as_works: np.ndarray  # kb suggest's scores with every title asked as some work, as a list's paper is
 
 
 def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> CrossValidated:
@@ -110,6 +112,7 @@ def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_al
     titles = [suggester.kb.entries[i].title for i in labelled.ids]
     fold = fold_of(labelled.ids, labelled.groups, folds)
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
+    as_works = np.zeros(labelled.labels.shape)
     for k in np.unique(fold):
         test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
         train = labelled.subset(train_rows)
@@ -119,10 +122,12 @@ def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_al
             )
         except ValueError:  # this fold leaves too few labels to learn from
             clf = ZeroShot(space, train)
-        scores["kb suggest"][test] = clf.scores(queries[test], [titles[i] for i in test], labelled.datasets[test])
+        test_titles = [titles[i] for i in test]
+        scores["kb suggest"][test] = clf.scores(queries[test], test_titles, list(labelled.kinds[test]))
+        as_works[test] = clf.scores(queries[test], test_titles, [WORK] * len(test))
         scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
-    return CrossValidated(labelled, titles, scores)
+    return CrossValidated(labelled, titles, scores, as_works)
 
 
 def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
@@ -138,8 +143,9 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
     result = TaxonomyResult(taxonomy, len(labelled), levels)
     works = np.nonzero(~labelled.datasets)[0]
     if len(works):
+        asked = scores | {"kb suggest": cv.as_works}  # a list's papers come without their kind
         result.papers, result.per_paper = _per_paper(
-            [titles[i] for i in works], labelled.labels[works], {m: s[works] for m, s in scores.items()}
+            [titles[i] for i in works], labelled.labels[works], {m: s[works] for m, s in asked.items()}
         )
     if tax.multi_label:
         result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
@@ -211,7 +217,7 @@ def render_text(report: EvalReport) -> str:
         f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
         f"queries are {report.query}s only)"
     ]
-    lines.append("(each entry asked as the work or dataset it is; paper: works' distinct titles, right under any tag)")
+    lines.append("(entries asked with their kind; paper: works' distinct titles, asked as works, right under any tag)")
     for result in report.results:
         lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles of works"]
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.classify import THRESHOLD, Suggester
+from kb.classify import THRESHOLD, WORK, Suggester
 from kb.errors import UsageError
 from kb.schema import Kind, Suggestion
 
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 KINDS = ", ".join(k.value for k in Kind)
 
 
-def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[object, str, bool]]:
-    """(id, text, is a dataset) per line of a JSON Lines file ('-' is stdin); text is the title,
-    then the abstract. A line's optional "kind" (an entry kind) says whether it is a work or a
-    dataset; without one it is ``default_kind``, else a paper's work.
+def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[object, str, str]]:
+    """(id, text, kind) per line of a JSON Lines file ('-' is stdin); text is the title, then the
+    abstract. A line's optional "kind" is an entry kind; without one it is ``default_kind``, else
+    WORK (some work: a paper's title).
 
     Raises UsageError naming the file and line of the first bad one, before anything is embedded.
     """
@@ -52,14 +52,11 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
             raise UsageError(f'{name}:{number}: "abstract" must be text when given')
         if "id" not in item:
             raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
-        dataset = bool(default_kind and default_kind.is_dataset)
-        if "kind" in item:
-            kind = item["kind"]
-            if not isinstance(kind, str) or kind not in Kind.__members__:
-                raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
-            dataset = Kind(kind).is_dataset
+        kind = item.get("kind", default_kind.value if default_kind else WORK)
+        if "kind" in item and (not isinstance(kind, str) or kind not in Kind.__members__):
+            raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
         text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
-        papers.append((item["id"], text, dataset))
+        papers.append((item["id"], text, kind))
     return papers
 
 
@@ -70,8 +67,8 @@ def _scores(suggestions: Sequence[Suggestion]) -> list[dict[str, object]]:
 def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
     """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best first."""
     papers = read_papers(path, default_kind)
-    texts, datasets = [text for _, text, _ in papers], [dataset for _, _, dataset in papers]
-    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, datasets=datasets)
+    texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
+    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds)
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
         yield json.dumps({"id": paper_id, "suggestions": _scores(suggestions)}, ensure_ascii=False)
 
@@ -97,7 +94,7 @@ def suggest_one(
     ranked = {
         t: suggester.for_entry(t, entry_id)
         if entry_id is not None
-        else suggester.for_texts(t, [text or ""], datasets=[bool(kind and kind.is_dataset)])[0]
+        else suggester.for_texts(t, [text or ""], kinds=[kind.value if kind else WORK])[0]
         for t in taxonomies
     }
     if as_json:

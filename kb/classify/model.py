@@ -10,9 +10,10 @@ and turns them into probabilities:
 - keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
   the leaf, or of a section above it (up to the top: yin's "Datasets" says "dataset",
   "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark");
-- kind: how much likelier the leaf is for a dataset (or for a work) than leaves are on average,
-  from the curated entries of each kind (yin's dataset sections hold datasets and benchmarks,
-  its topics hold works; a model and the data it released share a title, not a kind);
+- kind: how much likelier the leaf is for the text's kind of entry (a benchmark, a dataset, an
+  analysis, ..., or any work) than leaves are on average, from the curated entries of each kind
+  (yin's dataset sections hold datasets and benchmarks, its topics works; a model and the data it
+  released share a title, not a kind);
 - curated labels: a similarity-weighted vote of the nearest labelled entries, the cosine to the
   centroid of the leaf's entries, ridge regressions onto the labels from the embeddings and from
   the character n-grams of the text, and how common the leaf is among the labels.
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kb.schema import DATASET_KINDS, WORK_KINDS
 from kb.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ NGRAM_ALPHA = 1.0  # regularisation of the linear model on character n-grams (tu
 INNER_FOLDS = 5  # folds for the out-of-fold linear-model signals of training entries
 DUPLICATE_COSINE = 0.9  # entries this close (or with the same arXiv id) are one group in training
 THRESHOLD = 0.5  # multi-label: a leaf with a score at or above this is suggested
+WORK = "work"  # the kind of a text that is some work (model, method, analysis or survey): a paper's title
+KIND_MEMBERS = {WORK: frozenset(k.value for k in WORK_KINDS)}  # any other kind is itself alone
 
 SIGNALS = (
     "zero-shot",
@@ -119,18 +123,23 @@ def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_v
 @dataclass
 class Labelled:
     """Curated examples of one taxonomy: vectors, a 0/1 matrix of leaves, near-duplicate groups,
-    and which of them are datasets (or benchmarks) rather than works."""
+    and the kind of each entry ("model", ..., "benchmark")."""
 
     ids: list[str]
     vectors: np.ndarray  # (n, d)
     labels: np.ndarray  # (n, L) float 0/1
     groups: np.ndarray  # (n,) int: entries in one group are never used to judge each other
-    datasets: np.ndarray  # (n,) bool
+    kinds: np.ndarray  # (n,) str
 
     def subset(self, rows: np.ndarray) -> Labelled:
         return Labelled(
-            [self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows], self.datasets[rows]
+            [self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows], self.kinds[rows]
         )
+
+    @property
+    def datasets(self) -> np.ndarray:
+        """(n,) bool: which entries are datasets or benchmarks."""
+        return np.isin(self.kinds, [k.value for k in DATASET_KINDS])
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -220,12 +229,12 @@ def signals(
     train: Labelled,
     linear: np.ndarray,
     ngrams: np.ndarray,
-    datasets: np.ndarray,
+    kinds: Sequence[str],
     exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """The signals of every (query, leaf) pair, (n, L, len(SIGNALS)).
 
-    ``datasets`` (n,) says which queries are datasets or benchmarks (the rest are works).
+    ``kinds`` (n) says what each query is: an entry kind, or WORK for any work.
     ``exclude`` (n, len(train)) marks training entries a query may not learn from (itself and its
     near-duplicates, when the queries are the training entries).
     """
@@ -249,9 +258,9 @@ def signals(
 
     sums = train.labels.T @ train.vectors  # (L, d)
     counts = np.broadcast_to(train.labels.sum(axis=0), (n, width)).copy()
-    # Labels of the query's own kind (dataset or work), per leaf.
-    by_kind = {flag: train.labels[train.datasets == flag].sum(axis=0) for flag in (False, True)}
-    kind_counts = np.array([by_kind[bool(flag)] for flag in datasets]).reshape(n, width)
+    # Labels of entries of the query's own kind, per leaf.
+    same = {k: np.isin(train.kinds, list(KIND_MEMBERS.get(k, {k}))) for k in set(kinds)}
+    kind_counts = np.array([train.labels[same[k]].sum(axis=0) for k in kinds]).reshape(n, width)
     centroid = np.empty((n, width))
     for row in range(n):
         own = sums
@@ -259,7 +268,7 @@ def signals(
             gone = np.nonzero(exclude[row])[0]
             own = sums - train.labels[gone].T @ train.vectors[gone]
             counts[row] -= train.labels[gone].sum(axis=0)
-            kind_counts[row] -= train.labels[gone[train.datasets[gone] == datasets[row]]].sum(axis=0)
+            kind_counts[row] -= train.labels[gone[same[kinds[row]][gone]]].sum(axis=0)
         norms = np.linalg.norm(own, axis=1)
         centroid[row] = (own @ queries[row]) / np.where(norms == 0, 1.0, norms)
     prior = np.log((counts + 1) / (counts.sum(axis=1, keepdims=True) + width))
@@ -337,12 +346,12 @@ class Classifier:
     stacker: object  # multi-label: sklearn LogisticRegression over SIGNALS; single-label: SoftmaxStacker
     ngrams: object  # the fitted character n-gram model (see _ngram_model)
 
-    def scores(self, queries: np.ndarray, texts: Sequence[str], datasets: np.ndarray) -> np.ndarray:
-        """Scores in [0, 1], (n, L) in the order of ``space.leaves``; ``datasets`` (n,) marks the
-        queries that are datasets or benchmarks."""
+    def scores(self, queries: np.ndarray, texts: Sequence[str], kinds: Sequence[str]) -> np.ndarray:
+        """Scores in [0, 1], (n, L) in the order of ``space.leaves``; ``kinds`` says what each
+        query is (an entry kind, or WORK)."""
         linear = _linear_model(self.train, queries)
         ngrams = self.ngrams.predict(list(texts))  # type: ignore[attr-defined]
-        features = signals(self.space, queries, texts, self.train, linear, ngrams, datasets)
+        features = signals(self.space, queries, texts, self.train, linear, ngrams, kinds)
         return _calibrated(self.stacker, features, self.space.multi_label)
 
     def weights(self) -> dict[str, float]:
@@ -366,7 +375,7 @@ class ZeroShot:
     space: Space
     train: Labelled
 
-    def scores(self, queries: np.ndarray, texts: Sequence[str], datasets: np.ndarray) -> np.ndarray:
+    def scores(self, queries: np.ndarray, texts: Sequence[str], kinds: Sequence[str]) -> np.ndarray:
         """As Classifier.scores; the kinds go unused, with too few labels to learn what they mean."""
         keyword = np.stack([(queries @ k.T).max(axis=1) for k in self.space.keyword_vectors], axis=1)
         cosine = (queries @ self.space.leaf_vectors.T + keyword) / 2
@@ -403,7 +412,7 @@ def train_classifier(
     exclude = train.groups[:, None] == train.groups[None, :]
     vectors, texts = titles if titles is not None else (train.vectors, train_texts)
     learned = _out_of_fold(train, train_texts, (vectors, texts))
-    features = signals(space, vectors, texts, train, *learned, train.datasets, exclude)
+    features = signals(space, vectors, texts, train, *learned, list(train.kinds), exclude)
     ngrams = _ngram_model(train_texts, train.labels)
     if not space.multi_label:
         return Classifier(space, train, SoftmaxStacker.fit(features, train.labels), ngrams)
