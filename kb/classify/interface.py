@@ -103,7 +103,8 @@ def suggest_one(
     if entry_id is not None:
         lines = [f"{entry_id}: {kb.entries[entry_id].title}"]
     else:
-        asked = f"a {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
+        article = "an" if kind and kind.value[0] in "aeiou" else "a"
+        asked = f"{article} {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
         lines = [f"{text}", f"(as {asked})"]
     for taxonomy, suggestions in ranked.items():
         tax = kb.taxonomies[taxonomy]
