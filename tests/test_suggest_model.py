@@ -81,3 +81,13 @@ def test_a_title_in_text_says_what_it_was_asked_as() -> None:
     assert bench.code == 0, bench.err
     assert bench.out.splitlines()[1] == "(as a benchmark)"
     assert bench.out.splitlines()[3].split()[1] == "datasets/benchmark"
+
+
+@pytest.mark.parametrize(("kind", "first"), [("benchmark", "datasets/benchmark"), ("analysis", "evaluation")])
+def test_kb_new_suggests_tags_for_the_kind_it_gives_the_entry(kind: str, first: str) -> None:
+    # One title, two kinds: the comment block of the draft ranks yin's leaves for the entry's kind.
+    title = "SpatialBench: Evaluating Spatial Reasoning of Multimodal Models"
+    run = run_kb("new", "--title", title, "--kind", kind, "--dry-run", env={"KB_DEVICE": "cpu"})
+    assert run.code == 0, run.err
+    block = run.out.split("#   yin:\n", 1)[1]
+    assert block.startswith(f"#   - {first}  # suggested "), block
