@@ -51,6 +51,7 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check kb tests tools
+	$(VENV)/bin/ruff format --check kb tests tools
 	$(VENV)/bin/mypy kb
 
 clean:
