@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import typing
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -293,6 +294,16 @@ class SuggestionsFile(_Strict):
     model: str = Field(description="The embedding model that produced them.")
     recipe: int = Field(description="Version of the text recipe and the classifier.")
     entries: dict[str, EntrySuggestions] = Field(default_factory=dict)
+
+
+def models_in(annotation: Any, *, in_containers: bool = True) -> list[type[BaseModel]]:
+    """The pydantic models a field's annotation holds, in order: ``Links``, ``Scale | None``, and
+    with ``in_containers`` those of ``list[X]`` or ``dict[str, X]`` too."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if not in_containers and typing.get_origin(annotation) in (list, tuple, dict):
+        return []
+    return [m for arg in typing.get_args(annotation) for m in models_in(arg, in_containers=in_containers)]
 
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {"entry": Entry, "suggestions": SuggestionsFile}

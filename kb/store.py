@@ -6,7 +6,6 @@ import difflib
 import json
 import os
 import tempfile
-import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.errors import Problem, ProblemsError, RootNotFoundError
-from kb.schema import Entry, EntrySuggestions, SuggestionsFile
+from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
 from kb.yamlpos import Document, load_document
 
@@ -125,17 +124,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation such as ``Links``, ``Scale | None`` or ``list[X]``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _submodel(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
     for part in loc:
         if model is None:
@@ -146,7 +134,7 @@ def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseM
         if info is None:
             # A key of a mapping field (dict[str, Model]): keep the model of the values.
             continue
-        model = _submodel(info.annotation)
+        model = next(iter(models_in(info.annotation)), None)
     return model
 
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.errors import KBError
 from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
-from kb.schema import Entry
+from kb.schema import Entry, models_in
 
 FORMAT_NAME = "kb-entries"
 FORMAT_VERSION = 1
@@ -75,19 +75,6 @@ def _validated(data: object, where: str) -> Entry:
 # ---------------------------------------------------------------------------------- CSV
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model an annotation holds (``Links``, ``Scale | None``), not inside a list."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (list, tuple, dict):
-        return None
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _is_list(annotation: Any) -> bool:
     return typing.get_origin(annotation) is list
 
@@ -102,7 +89,7 @@ def csv_columns(model: type[BaseModel] = Entry, prefix: str = "") -> list[tuple[
     out: list[tuple[str, str]] = []
     for name, info in model.model_fields.items():
         annotation = info.annotation
-        sub = _model_in(annotation)
+        sub = next(iter(models_in(annotation, in_containers=False)), None)  # Links, Scale | None
         if sub is not None:
             out.extend(csv_columns(sub, f"{prefix}{name}."))
         elif _is_list(annotation):

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from kb.config import CONFIG_FILE, Config
-from kb.schema import Entry, SuggestionsFile
+from kb.schema import Entry, SuggestionsFile, models_in
 from kb.site.escape import escape_text
 from kb.site.model import TAXONOMY_TITLES
 from kb.store import KB
@@ -44,12 +44,6 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def _submodels(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for a in typing.get_args(annotation) for m in _submodels(a)]
-
-
 def _model_section(model: type[BaseModel], seen: set[type[BaseModel]], out: list[str]) -> None:
     if model in seen:
         return
@@ -64,7 +58,7 @@ def _model_section(model: type[BaseModel], seen: set[type[BaseModel]], out: list
             f"| `{name}` | {escape_text(_type_name(info.annotation))} | {required} | "
             f"{escape_text(info.description or '')} |"
         )
-        later += _submodels(info.annotation)
+        later += models_in(info.annotation)
     out.append("")
     for sub in later:
         _model_section(sub, seen, out)
