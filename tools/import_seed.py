@@ -52,28 +52,12 @@ TARGETS = {"entries": 600, "datasets": 120, "arxiv": 400, "codev": 107}
 # Rows of the MM-LLMs tracker whose paper facts belong to another row (checked by hand against
 # the other lists: the title and arXiv id given are those of a different paper). We drop the
 # facts we know to be wrong rather than guess the right ones.
+PAPER_FACTS = ("paper_title", "arxiv", "paper_url", "code_or_project_url", "venue", "affiliation", "date")
 ERRATA: dict[str, tuple[str, ...]] = {
     # The paper fields repeat the SEED model's row (2307.08041, "Planting a SEED of Vision ...").
-    "SEED-Bench (Image)": (
-        "paper_title",
-        "arxiv",
-        "paper_url",
-        "code_or_project_url",
-        "venue",
-        "affiliation",
-        "io",
-        "date",
-    ),
+    "SEED-Bench (Image)": (*PAPER_FACTS, "io"),
     # The paper fields repeat the VSR benchmark's row (2205.00363, "Visual Spatial Reasoning").
-    "LLaVA-Bench (In-the-Wild)": (
-        "paper_title",
-        "arxiv",
-        "paper_url",
-        "code_or_project_url",
-        "venue",
-        "affiliation",
-        "date",
-    ),
+    "LLaVA-Bench (In-the-Wild)": PAPER_FACTS,
     # The paper title is M3IT's (2306.04387); the arXiv id 2401.12915 is RTVLM's own.
     "RTVLM": ("paper_title",),
 }
