@@ -23,6 +23,7 @@ from kb.classify.model import (
     WORK,
     Labelled,
     _cue_pattern,
+    _cue_text,
     duplicate_groups,
     fold_of,
     make_space,
@@ -154,6 +155,16 @@ def test_cue_patterns_match_whole_words_with_endings() -> None:
     assert cue is not None
     assert cue.search("jailbreaking mllms with images") and cue.search("two jailbreaks")
     assert cue.search("on data pruning") and not cue.search("metadata pruning") and not cue.search("jailbreaker")
+
+
+def test_cue_patterns_do_not_care_how_a_title_hyphenates() -> None:
+    cue = _cue_pattern(["pretraining", "in-context learning", "chain-of-thought"])
+    assert cue is not None
+    for title in ["Decoupled Language Pre-training", "Multimodal In Context Learning", "Chain of Thought Prompting"]:
+        assert cue.search(_cue_text(title)), title
+    assert cue.search(_cue_text("Incontext learning in MLLMs")) and cue.search(_cue_text("multi-modal pretraining"))
+    # Still whole words: no keyword spans two forms of the text, nor a word's middle.
+    assert not cue.search(_cue_text("Self-pretrainingless")) and not cue.search(_cue_text("in-context"))
 
 
 def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:

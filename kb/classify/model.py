@@ -9,7 +9,8 @@ and turns them into probabilities:
   top-level section (the hierarchy: a text far from "Model4Data" is unlikely under any of it);
 - keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
   the leaf, or of a section above it (up to the top: yin's "Datasets" says "dataset",
-  "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark");
+  "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark"), however either
+  is hyphenated ("pre-training", "pretraining");
 - kind: how much likelier the leaf is for the text's kind of entry (a benchmark, a dataset, an
   analysis, ..., or any work) than leaves are on average, from the curated entries of each kind
   (yin's dataset sections hold datasets and benchmarks, its topics works; a model and the data it
@@ -72,8 +73,9 @@ SIGNALS = (
     "kind",
 )
 # Single-label: signals each leaf weighs for itself. A leaf's own keywords in a title are strong
-# evidence for some leaves ("hallucination") and weak for others ("vision-language model").
-LEAF_SIGNALS = ("keyword in text",)
+# evidence for some leaves ("hallucination") and weak for others ("vision-language model"); the
+# centroid of a tight leaf's entries tells more than that of a broad one.
+LEAF_SIGNALS = ("keyword in text", "centroid")
 
 
 @dataclass
@@ -98,11 +100,24 @@ def keyword_texts(taxonomy: Taxonomy) -> list[str]:
     return sorted({k for leaf in taxonomy.leaves() for k in (leaf.name, *leaf.keywords)})
 
 
+def _hyphen_forms(text: str) -> tuple[str, ...]:
+    """A text as written, with its hyphens as spaces and without them: titles hyphenate freely
+    ("pre-training" and "pretraining", "in-context" and "in context")."""
+    return (text, text.replace("-", " "), text.replace("-", ""))
+
+
 def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    words = sorted({w.lower() for w in words if w.strip()}, key=lambda w: (-len(w), w))
+    forms = {form for w in words if w.strip() for form in _hyphen_forms(w.lower())}
+    words = sorted(forms, key=lambda w: (-len(w), w))
     # A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
     alternatives = "|".join(re.escape(w) for w in words)
     return re.compile(rf"\b(?:{alternatives})(?:s|es|d|ed|ing)?\b") if words else None
+
+
+def _cue_text(text: str) -> str:
+    """What keyword patterns search: every hyphen form of the lowered text, one per line (no
+    keyword spans a line)."""
+    return "\n".join(_hyphen_forms(text.lower()))
 
 
 def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_vector: dict[str, np.ndarray]) -> Space:
@@ -242,9 +257,9 @@ def signals(
     zero_shot = queries @ space.leaf_vectors.T
     top = queries @ space.top_vectors.T
     keyword = np.stack([(queries @ k.T).max(axis=1) for k in space.keyword_vectors], axis=1)
-    lowered = [t.lower() for t in texts]
-    cue = np.array([[bool(p and p.search(t)) for p in space.cues] for t in lowered], dtype=float).reshape(n, width)
-    section = np.array([[bool(p and p.search(t)) for p in space.section_cues] for t in lowered], dtype=float)
+    searched = [_cue_text(t) for t in texts]
+    cue = np.array([[bool(p and p.search(t)) for p in space.cues] for t in searched], dtype=float).reshape(n, width)
+    section = np.array([[bool(p and p.search(t)) for p in space.section_cues] for t in searched], dtype=float)
     section = section.reshape(n, width)
 
     sims = queries @ train.vectors.T
@@ -295,7 +310,8 @@ class SoftmaxStacker:
     where ``own`` are the LEAF_SIGNALS. It is trained for what it is used for, picking one leaf
     against the others (kb eval: about three points of top-1 over per-pair binary regressions
     normalised afterwards), and the per-leaf terms let it learn how common each leaf is and how
-    far its keywords can be trusted. L2-regularised, fitted by L-BFGS from zeros: deterministic.
+    far its keywords and its centroid can be trusted. L2-regularised, fitted by L-BFGS from zeros:
+    deterministic.
     """
 
     mean: np.ndarray
