@@ -125,7 +125,7 @@ def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_al
         test_titles = [titles[i] for i in test]
         scores["kb suggest"][test] = clf.scores(queries[test], test_titles, list(labelled.kinds[test]))
         as_works[test] = clf.scores(queries[test], test_titles, [WORK] * len(test))
-        scores["nearest neighbours"][test] = _neighbour_votes(train, queries[test])
+        scores["nearest neighbours"][test] = neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
     return CrossValidated(labelled, titles, scores, as_works)
 
@@ -166,7 +166,9 @@ def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.nd
     return len(rows), {m: _hits(s[rows], union) for m, s in scores.items()}
 
 
-def _neighbour_votes(train: Labelled, queries: np.ndarray) -> np.ndarray:
+def neighbour_votes(train: Labelled, queries: np.ndarray) -> np.ndarray:
+    """The plain nearest-neighbour baseline: a similarity-weighted vote of the NEIGHBOURS nearest
+    labelled entries, (n, L)."""
     sims = queries @ train.vectors.T
     nearest = np.argsort(-sims, axis=1, kind="stable")[:, :NEIGHBOURS]
     weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0.0)
