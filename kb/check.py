@@ -13,7 +13,6 @@ import difflib
 import json
 import os
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
+from kb.naming import norm_title
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
 from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
@@ -256,13 +256,6 @@ def _relation_problems(entry: Entry, kb: KB, known_ids: set[str], at: _Locator) 
     return out
 
 
-def normalise_title(title: str) -> str:
-    """Title text for comparison: case, punctuation and spacing ignored."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
-    return " ".join(text.split())
-
-
 def _arxiv_key(arxiv: str) -> str:
     return re.sub(r"v\d+$", "", arxiv)
 
@@ -277,10 +270,10 @@ def _duplicates(kb: KB) -> list[Problem]:
         family = _family(entry.kind)
         # One paper may release several datasets (an instruction set and a benchmark, say):
         # they share the paper's arXiv id and title and differ by name.
-        name = normalise_title(entry.name or "") if entry.is_dataset else ""
+        name = norm_title(entry.name or "") if entry.is_dataset else ""
         if entry.arxiv:
             by_arxiv[(family, name, _arxiv_key(entry.arxiv))].append(i)
-        by_title[(family, name, normalise_title(entry.title))].append(i)
+        by_title[(family, name, norm_title(entry.title))].append(i)
     out: list[Problem] = []
 
     def report(groups: Iterable[list[int]], field: str, message: str) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from kb.classify.evaluate import neighbour_votes  # noqa: E402
 from kb.classify.model import THRESHOLD, WORK  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.embed import normalise  # noqa: E402
+from kb.naming import norm_title  # noqa: E402
 from kb.store import KB, load_kb  # noqa: E402
 
 HELD_OUT = {
@@ -47,16 +47,12 @@ HELD_OUT = {
 METHODS = ("kb suggest", "nearest neighbours", "majority class")
 
 
-def loose(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
-
-
 def entries_of(kb: KB, papers: list[dict]) -> frozenset[str]:
     """Every entry for a held-out paper (same arXiv id or title), so no label of its own can teach
     its suggestion."""
-    titles = {loose(p["title"]) for p in papers}
+    titles = {norm_title(p["title"]) for p in papers}
     ids = {p["arxiv"] for p in papers if p.get("arxiv")}
-    return frozenset(i for i, e in kb.entries.items() if loose(e.title) in titles or (e.arxiv and e.arxiv in ids))
+    return frozenset(i for i, e in kb.entries.items() if norm_title(e.title) in titles or (e.arxiv and e.arxiv in ids))
 
 
 def hits(scores: np.ndarray, leaves: list[str], papers: list[dict], taxonomy: str) -> tuple[list[bool], list[bool]]:
