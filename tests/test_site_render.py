@@ -306,6 +306,7 @@ def test_suggested_tags_are_shown_apart_with_their_scores(rendered) -> None:
     node = files["taxonomy/yin/hallucination.md"]
     assert "## Suggested entries" in node and '<span class="kb-score">0.42</span>' in node
     assert "No entry carries this tag yet." in node
+    assert "**0** entries carry this tag or one below it; **1** more is suggested by the classifier." in node
 
 
 def test_pages_work_without_a_suggestions_file(tmp_path: Path) -> None:
@@ -318,11 +319,11 @@ def test_pages_work_without_a_suggestions_file(tmp_path: Path) -> None:
 def test_node_page_counts_the_subtree_and_charts_growth(rendered) -> None:
     _, files = rendered
     page = files["taxonomy/codev/data4model.md"]
-    assert "**1** entries carry this tag or one below it" in page
+    assert "**1** entry carries this tag or one below it" in page
     assert "[Data for scaling MLLMs](data4model/scaling.md) (1)" in page
     assert '<svg class="kb-growth"' in page and "<td>2023</td><td>1</td><td>0</td>" in page
     evaluation = files["taxonomy/yin/evaluation.md"]
-    assert f"**{1 + len(HOSTILE_TITLES)}** entries" in evaluation
+    assert f"**{1 + len(HOSTILE_TITLES)}** entries carry this tag" in evaluation
 
 
 def test_every_markdown_link_points_at_a_rendered_page(rendered) -> None:
