@@ -65,6 +65,8 @@ def test_query_prints_a_table_and_counts_on_stderr(root: Path) -> None:
         "pope                 benchmark  2023-05-17  Evaluating Object Hallucination in Large Vision-Language Models\n"
     )
     assert err == "3 matching entries (9 in the knowledge base)\n"
+    code, _, err = invoke(root, "query", "--tag", "yin:datasets/benchmark")
+    assert (code, err) == (0, "1 matching entry (9 in the knowledge base)\n")
 
 
 def test_query_limit_and_default_sort_newest_first(root: Path) -> None:

@@ -189,7 +189,8 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
     _echo(render_entries(found[:limit], kb, fmt, with_suggested=filters["suggested"], width=_width()))
     if fmt == "table":
         shown = f"showing {limit} of " if limit is not None and limit < len(found) else ""
-        click.echo(f"{shown}{len(found)} matching entries ({len(kb.entries)} in the knowledge base)", err=True)
+        noun = "matching entry" if len(found) == 1 else "matching entries"
+        click.echo(f"{shown}{len(found)} {noun} ({len(kb.entries)} in the knowledge base)", err=True)
 
 
 @main.command()
