@@ -26,6 +26,9 @@ class NodeSpec(BaseModel):
     name: str
     description: str = Field(min_length=1)
     keywords: list[str] = Field(default_factory=list)
+    # Words that in a paper's title point to this node: matched like keywords, but neither embedded
+    # nor shown (a long list of title words would drown the node's meaning in its vector).
+    cues: list[str] = Field(default_factory=list)
     children: list[NodeSpec] = Field(default_factory=list)
 
 
@@ -49,6 +52,7 @@ class Node:
     parent: str | None
     children: list[str] = field(default_factory=list)
     depth: int = 0  # 0 for top-level nodes
+    cues: list[str] = field(default_factory=list)  # more title words, matched only
 
     @property
     def is_leaf(self) -> bool:
@@ -76,7 +80,7 @@ class Taxonomy:
             if n.id in nodes:
                 raise ValueError(f"taxonomy {spec.id}: node id {n.id!r} appears twice")
             children = [c.id for c in n.children]
-            nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, children, depth)
+            nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, children, depth, n.cues)
             for child in n.children:
                 add(child, n.id, depth + 1)
 

@@ -26,10 +26,12 @@ from kb.classify.model import (
     _cue_text,
     duplicate_groups,
     fold_of,
+    keyword_texts,
     make_space,
     train_classifier,
 )
 from kb.config import Config
+from kb.embed import node_text
 from kb.schema import SuggestionsFile
 from kb.store import SUGGESTIONS_FILE, load_kb
 from kb.taxonomy import Taxonomy, TaxonomySpec
@@ -165,6 +167,29 @@ def test_cue_patterns_do_not_care_how_a_title_hyphenates() -> None:
     assert cue.search(_cue_text("Incontext learning in MLLMs")) and cue.search(_cue_text("multi-modal pretraining"))
     # Still whole words: no keyword spans two forms of the text, nor a word's middle.
     assert not cue.search(_cue_text("Self-pretrainingless")) and not cue.search(_cue_text("in-context"))
+
+
+def test_a_leafs_cues_are_matched_in_titles_but_neither_embedded_nor_scored_by_cosine() -> None:
+    spec = {
+        "id": "toy",
+        "title": "Toy",
+        "source": "tests",
+        "multi_label": True,
+        "nodes": [
+            {"id": "a", "name": "A", "description": "about apples", "keywords": ["apple"], "cues": ["orchard"]},
+            {"id": "b", "name": "B", "description": "about pears", "keywords": ["pear"]},
+        ],
+    }
+    tax = Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
+    assert tax["a"].cues == ["orchard"] and tax["b"].cues == []
+    assert "orchard" not in node_text(tax["a"]) and "orchard" not in keyword_texts(tax)
+    space = make_space(tax, {"a": axis(0), "b": axis(1)}, {w: axis(2) for w in keyword_texts(tax)})
+    a, b = space.cues
+    assert a is not None and b is not None
+    assert a.search(_cue_text("Orchards of the web")) and a.search(_cue_text("an apple a day"))
+    assert not b.search(_cue_text("Orchards of the web"))
+    with pytest.raises(ValueError, match="cue"):  # a misspelt field is an error, not silently ignored
+        TaxonomySpec.model_validate({**spec, "nodes": [{**spec["nodes"][1], "cue": ["x"]}]})
 
 
 def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:

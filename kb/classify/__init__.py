@@ -63,7 +63,7 @@ __all__ = [
     "update_suggestions",
 ]
 
-RECIPE = 5  # version of the classifier and its texts, written into suggestions.json
+RECIPE = 6  # version of the classifier and its texts, written into suggestions.json
 TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"

@@ -7,10 +7,10 @@ and turns them into probabilities:
 - zero-shot: cosine of the text to the leaf's embedded name, description and keywords
   (``kb.embed.node_text``), the same less the best leaf's, and the cosine to the leaf's
   top-level section (the hierarchy: a text far from "Model4Data" is unlikely under any of it);
-- keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword of
-  the leaf, or of a section above it (up to the top: yin's "Datasets" says "dataset",
-  "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark"), however either
-  is hyphenated ("pre-training", "pretraining");
+- keywords: the best cosine to one of the leaf's keywords on its own, and whether a keyword or
+  cue of the leaf, or a keyword of a section above it (up to the top: yin's "Datasets" says
+  "dataset", "benchmark", "corpus"), occurs in the text as words ("jailbreak", "benchmark"),
+  however either is hyphenated ("pre-training", "pretraining");
 - kind: how much likelier the leaf is for the text's kind of entry (a benchmark, a dataset, an
   analysis, ..., or any work) than leaves are on average, from the curated entries of each kind
   (yin's dataset sections hold datasets and benchmarks, its topics works; a model and the data it
@@ -87,7 +87,7 @@ class Space:
     leaf_vectors: np.ndarray  # (L, d): embedded node_text of each leaf
     top_vectors: np.ndarray  # (L, d): embedded node_text of each leaf's top-level section
     keyword_vectors: list[np.ndarray]  # per leaf, (k, d): its name and each keyword alone
-    cues: list[re.Pattern[str] | None]  # per leaf: its keywords as whole words
+    cues: list[re.Pattern[str] | None]  # per leaf: its keywords and cues as whole words
     section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections above it
 
     @property
@@ -130,7 +130,7 @@ def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_v
         leaf_vectors=np.stack([node_vector[leaf.id] for leaf in leaves]),
         top_vectors=np.stack([node_vector[taxonomy.path(leaf.id)[0].id] for leaf in leaves]),
         keyword_vectors=[np.stack([keyword_vector[k] for k in (leaf.name, *leaf.keywords)]) for leaf in leaves],
-        cues=[_cue_pattern(leaf.keywords) for leaf in leaves],
+        cues=[_cue_pattern([*leaf.keywords, *leaf.cues]) for leaf in leaves],
         section_cues=[_cue_pattern([k for s in above for k in s.keywords]) for above in sections],
     )
 
