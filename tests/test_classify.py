@@ -25,6 +25,7 @@ from kb.classify.model import (
     _cue_pattern,
     _cue_text,
     duplicate_groups,
+    evidence,
     fold_of,
     keyword_texts,
     make_space,
@@ -190,6 +191,38 @@ def test_a_leafs_cues_are_matched_in_titles_but_neither_embedded_nor_scored_by_c
     assert not b.search(_cue_text("Orchards of the web"))
     with pytest.raises(ValueError, match="cue"):  # a misspelt field is an error, not silently ignored
         TaxonomySpec.model_validate({**spec, "nodes": [{**spec["nodes"][1], "cue": ["x"]}]})
+
+
+def test_evidence_shows_each_word_of_the_text_once_as_written_and_the_closest_entries_of_the_leaf() -> None:
+    spec = {
+        "id": "toy",
+        "title": "Toy",
+        "source": "tests",
+        "multi_label": True,
+        "nodes": [
+            {
+                "id": "a",
+                "name": "A",
+                "description": "a",
+                "keywords": ["filtering", "in context"],
+                "cues": ["data filtering"],
+            },
+            {"id": "b", "name": "B", "description": "b", "keywords": ["pear"]},
+        ],
+    }
+    tax = Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
+    space = make_space(tax, {"a": axis(0), "b": axis(1)}, {w: axis(2) for w in keyword_texts(tax)})
+    train = Labelled(
+        ["a-far", "a-near", "b-near"],
+        np.stack([axis(3), axis(0), axis(0)]),
+        np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+        np.arange(3),
+        np.array(["model"] * 3),
+    )
+    found = evidence(space, train, axis(0), "Data Filtering with In-Context Examples", "a")
+    assert found.words == ["in-context", "data filtering"]  # not "filtering" again, and as the text writes it
+    assert [i for i, _ in found.like] == ["a-near", "a-far"] and found.like[0][1] == pytest.approx(1.0)
+    assert evidence(space, train, axis(0), "nothing here", "b").words == []
 
 
 def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:

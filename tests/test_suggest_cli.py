@@ -54,6 +54,21 @@ def test_suggest_entry_json_ranks_every_leaf_and_says_nothing_of_its_own_tags(ro
     assert f"codev (curated: {TOX}; learned without them)" in text.out
 
 
+def test_suggest_why_shows_the_words_and_the_closest_curated_entries_never_the_entry_itself(root: Path) -> None:
+    run = run_kb("suggest", "jail-a", "--taxonomy", "codev", "--why", "--json", cwd=root, env=NO_MODEL)
+    assert run.code == 0, run.err
+    ranked = json.loads(run.out)["codev"]
+    assert all(set(s) == {"tag", "score", "why"} for s in ranked)
+    why = next(s["why"] for s in ranked if s["tag"] == TOX)
+    assert why["words"] == ["jailbreak", "attacks"]  # words of jail-a's title that are Data Toxicity's keywords
+    like = [x["id"] for x in why["like"]]
+    assert set(like) == {"jail-b", "jail-c"} and "jail-a" not in like  # learned without its own label
+    text = run_kb("suggest", "new-jail", "--taxonomy", "codev", "--why", "--top", "1", cwd=root, env=NO_MODEL)
+    lines = text.out.splitlines()
+    assert lines[2].endswith(f" {TOX}  (Data Toxicity)")
+    assert lines[3].strip().startswith("words: jailbreaking; like: jail-")
+
+
 def test_suggest_on_cached_vectors_never_imports_torch(root: Path) -> None:
     code = (
         "import sys\n"
@@ -147,6 +162,7 @@ def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[
         (["--title", " "], "--title is empty; give a paper's title"),
         (["new-jail", "--kind", "dataset"], "--kind is for --title or --input; an entry's kind is in its file"),
         (["--all", "--kind", "model"], "--kind is for --title or --input; an entry's kind is in its file"),
+        (["--input", "x.jsonl", "--taxonomy", "yin", "--why"], "--why is for ENTRY_ID or --title"),
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:

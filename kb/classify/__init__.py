@@ -26,10 +26,12 @@ from kb.classify.model import (
     THRESHOLD,
     WORK,
     Classifier,
+    Evidence,
     Labelled,
     Space,
     ZeroShot,
     duplicate_groups,
+    evidence,
     keyword_texts,
     make_space,
     rank,
@@ -177,12 +179,27 @@ class Suggester:
 
     def for_entry(self, taxonomy: str, entry_id: str) -> list[Suggestion]:
         """Every leaf for an entry, learned without the entry's own labels."""
-        clf = self.classifier(
-            taxonomy, self.same_paper(entry_id) if curated(self.kb, taxonomy, entry_id) else frozenset()
-        )
+        clf = self.entry_classifier(taxonomy, entry_id)
         entry = self.kb.entries[entry_id]
         scores = clf.scores(self.vectors.vector(entry_id)[None, :], [entry_text(entry)], [entry.kind.value])
         return _suggestions(scores[0], clf)
+
+    def entry_classifier(self, taxonomy: str, entry_id: str) -> Classifier | ZeroShot:
+        """The classifier that suggests for an entry: learned without the entry's own labels."""
+        curated_here = curated(self.kb, taxonomy, entry_id)
+        return self.classifier(taxonomy, self.same_paper(entry_id) if curated_here else frozenset())
+
+    def evidence(
+        self, taxonomy: str, tags: Sequence[str], *, entry_id: str | None = None, text: str = ""
+    ) -> dict[str, Evidence]:
+        """Why each of ``tags`` may fit an entry (learned without its labels, as for_entry) or a text."""
+        if entry_id is not None:
+            clf = self.entry_classifier(taxonomy, entry_id)
+            vector, text = self.vectors.vector(entry_id), entry_text(self.kb.entries[entry_id])
+        else:
+            clf = self.classifier(taxonomy)
+            vector = normalise(self.embedder.embed([text]))[0]
+        return {tag: evidence(clf.space, clf.train, vector, text, tag) for tag in tags}
 
 
 def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggestion]:

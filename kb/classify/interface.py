@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.classify import THRESHOLD, WORK, Suggester
+from kb.classify.model import Evidence
 from kb.errors import UsageError
 from kb.schema import Kind, Suggestion
 
@@ -60,8 +61,20 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
     return papers
 
 
-def _scores(suggestions: Sequence[Suggestion]) -> list[dict[str, object]]:
-    return [{"tag": s.tag, "score": s.score} for s in suggestions]
+def _scores(suggestions: Sequence[Suggestion], why: dict[str, Evidence] | None = None) -> list[dict[str, object]]:
+    if why is None:
+        return [{"tag": s.tag, "score": s.score} for s in suggestions]
+    return [{"tag": s.tag, "score": s.score, "why": _why_json(why[s.tag])} for s in suggestions]
+
+
+def _why_json(evidence: Evidence) -> dict[str, object]:
+    return {"words": evidence.words, "like": [{"id": i, "cosine": c} for i, c in evidence.like]}
+
+
+def _why_text(evidence: Evidence) -> str:
+    parts = [f"words: {', '.join(evidence.words)}"] if evidence.words else []
+    parts += [f"like: {', '.join(f'{i} ({c:.2f})' for i, c in evidence.like)}"] if evidence.like else []
+    return "; ".join(parts)
 
 
 def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
@@ -82,8 +95,10 @@ def suggest_one(
     top: int,
     as_json: bool,
     kind: Kind | None = None,
+    why: bool = False,
 ) -> str:
-    """Suggestions for an entry of the knowledge base or for a text, as text or JSON."""
+    """Suggestions for an entry of the knowledge base or for a text, as text or JSON; ``why`` adds
+    each leaf's evidence (its keywords and cues in the text, the closest curated entries under it)."""
     if entry_id is not None and entry_id not in kb.entries:
         close = difflib.get_close_matches(entry_id, list(kb.entries), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else "; see kb check or entries/ for the ids"
@@ -97,23 +112,31 @@ def suggest_one(
         else suggester.for_texts(t, [text or ""], kinds=[kind.value if kind else WORK])[0]
         for t in taxonomies
     }
+    shown = {t: s if as_json else s[:top] for t, s in ranked.items()}
+    evidence = {
+        t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "") if why else None
+        for t, s in shown.items()
+    }
     if as_json:
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
-        return json.dumps({**head, **{t: _scores(s) for t, s in ranked.items()}}, ensure_ascii=False)
+        return json.dumps({**head, **{t: _scores(s, evidence[t]) for t, s in shown.items()}}, ensure_ascii=False)
     if entry_id is not None:
         lines = [f"{entry_id}: {kb.entries[entry_id].title}"]
     else:
         article = "an" if kind and kind.value[0] in "aeiou" else "a"
         asked = f"{article} {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
         lines = [f"{text}", f"(as {asked})"]
-    for taxonomy, suggestions in ranked.items():
+    for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
         own = list(getattr(kb.entries[entry_id].tags, taxonomy)) if entry_id is not None else []
         note = f" (curated: {', '.join(own)}; learned without them)" if own else ""
         lines.append(f"{taxonomy}{note}")
-        for s in suggestions[:top]:
+        for s in suggestions:
             mark = "*" if tax.multi_label and s.score >= THRESHOLD else " "
             lines.append(f"  {s.score:.2f}{mark} {s.tag}  ({tax[s.tag].name})")
+            found = evidence[taxonomy]
+            if found is not None and (reason := _why_text(found[s.tag])):
+                lines.append(f"        {reason}")
     if any(kb.taxonomies[t].multi_label for t in taxonomies):
         lines.append(f"* suggested (codev score >= {THRESHOLD})")
     return "\n".join(lines)

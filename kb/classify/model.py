@@ -379,6 +379,39 @@ class Classifier:
         return {name: float(c) for name, c in zip(SIGNALS, coef, strict=True)}
 
 
+LIKE = 3  # curated entries shown as the evidence of a leaf
+
+
+@dataclass
+class Evidence:
+    """Why a leaf may fit a text, in terms a person can check: the words of the text that are the
+    leaf's keywords or cues, and the curated entries under the leaf that are closest to it."""
+
+    words: list[str]  # as found in the (lowered) text
+    like: list[tuple[str, float]]  # (entry id, cosine), closest first
+
+
+def evidence(space: Space, train: Labelled, vector: np.ndarray, text: str, leaf: str) -> Evidence:
+    """The evidence for one leaf; ``train`` holds only the labels the suggestion learned from, so an
+    entry never shows itself (or a near-duplicate) as its own evidence."""
+    node = space.taxonomy[leaf]
+    lowered, searched = text.lower(), _cue_text(text)
+    spans: dict[str, str] = {}  # the words of the text as written, by their form without hyphens
+    for word in [*node.keywords, *node.cues]:
+        if (pattern := _cue_pattern([word])) and (match := pattern.search(searched)):
+            # The same words in the text as written ("in-context" for the keyword "in context").
+            loose = r"[ -]?".join(re.escape(part) for part in re.split(r"[ -]", word.lower()))
+            written = re.search(rf"\b{loose}(?:s|es|d|ed|ing)?\b", lowered)
+            shown = written.group(0) if written else match.group(0)
+            spans.setdefault(f" {shown.replace('-', ' ')} ", shown)
+    # "filtering" says nothing more once "data filtering" is shown.
+    words = [shown for key, shown in spans.items() if not any(key in other and key != other for other in spans)]
+    rows = np.nonzero(train.labels[:, space.leaves.index(leaf)] > 0)[0]
+    cosines = train.vectors[rows] @ vector
+    order = np.argsort(-cosines, kind="stable")[:LIKE]
+    return Evidence(words, [(train.ids[int(rows[i])], round(float(cosines[i]), 4)) for i in order])
+
+
 ZERO_SHOT_TEMPERATURE = 0.05  # cosines differ by hundredths; this spreads them into readable shares
 
 

@@ -92,6 +92,12 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
 @click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="Leaves shown in text output.")
 @click.option("--json", "as_json", is_flag=True, help="JSON: every leaf, best first, with its score.")
+@click.option(
+    "--why",
+    is_flag=True,
+    help="With ENTRY_ID or --title: under each leaf, its keywords found in the text and the closest curated "
+    "entries that carry it.",
+)
 @pass_state
 def suggest(
     state: State,
@@ -103,6 +109,7 @@ def suggest(
     kind: str | None,
     top: int,
     as_json: bool,
+    why: bool,
 ) -> None:
     """Suggest taxonomy tags for an entry, a title, a file of papers, or the whole knowledge base.
 
@@ -118,6 +125,8 @@ def suggest(
         raise UsageError(
             "name one of ENTRY_ID, --title, --input or --all" + (f", not {' and '.join(chosen)}" if chosen else "")
         )
+    if why and (input_path is not None or everything):
+        raise UsageError("--why is for ENTRY_ID or --title")
     if kind is not None and (entry_id is not None or everything):
         raise UsageError("--kind is for --title or --input; an entry's kind is in its file")
     given_kind = Kind(kind) if kind else None
@@ -132,7 +141,9 @@ def suggest(
             click.echo(line)
     else:
         click.echo(
-            classify_cli.suggest_one(state.kb(), state.config, taxonomies, entry_id, text, top, as_json, given_kind)
+            classify_cli.suggest_one(
+                state.kb(), state.config, taxonomies, entry_id, text, top, as_json, given_kind, why
+            )
         )
 
 
