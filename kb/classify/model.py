@@ -106,12 +106,15 @@ def _hyphen_forms(text: str) -> tuple[str, ...]:
     return (text, text.replace("-", " "), text.replace("-", ""))
 
 
+# A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
+_ENDINGS = "(?:s|es|d|ed|ing)?"
+
+
 def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     forms = {form for w in words if w.strip() for form in _hyphen_forms(w.lower())}
     words = sorted(forms, key=lambda w: (-len(w), w))
-    # A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
     alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"\b(?:{alternatives})(?:s|es|d|ed|ing)?\b") if words else None
+    return re.compile(rf"\b(?:{alternatives}){_ENDINGS}\b") if words else None
 
 
 def _cue_text(text: str) -> str:
@@ -401,7 +404,7 @@ def evidence(space: Space, train: Labelled, vector: np.ndarray, text: str, leaf:
         if (pattern := _cue_pattern([word])) and (match := pattern.search(searched)):
             # The same words in the text as written ("in-context" for the keyword "in context").
             loose = r"[ -]?".join(re.escape(part) for part in re.split(r"[ -]", word.lower()))
-            written = re.search(rf"\b{loose}(?:s|es|d|ed|ing)?\b", lowered)
+            written = re.search(rf"\b{loose}{_ENDINGS}\b", lowered)
             shown = written.group(0) if written else match.group(0)
             spans.setdefault(f" {shown.replace('-', ' ')} ", shown)
     # "filtering" says nothing more once "data filtering" is shown.

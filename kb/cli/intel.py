@@ -95,8 +95,8 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 @click.option(
     "--why",
     is_flag=True,
-    help="With ENTRY_ID or --title: under each leaf, its keywords found in the text and the closest curated "
-    "entries that carry it.",
+    help="With ENTRY_ID or --title: under each leaf, the words of the text that are its keywords or cues, and "
+    "the closest curated entries that carry it.",
 )
 @pass_state
 def suggest(
