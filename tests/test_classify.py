@@ -170,17 +170,16 @@ def test_cue_patterns_do_not_care_how_a_title_hyphenates() -> None:
     assert not cue.search(_cue_text("Self-pretrainingless")) and not cue.search(_cue_text("in-context"))
 
 
+def flat_spec(*nodes: dict[str, object]) -> dict[str, object]:
+    """A multi-label taxonomy of top-level leaves, as a taxonomy file would give it."""
+    return {"id": "toy", "title": "Toy", "source": "tests", "multi_label": True, "nodes": list(nodes)}
+
+
 def test_a_leafs_cues_are_matched_in_titles_but_neither_embedded_nor_scored_by_cosine() -> None:
-    spec = {
-        "id": "toy",
-        "title": "Toy",
-        "source": "tests",
-        "multi_label": True,
-        "nodes": [
-            {"id": "a", "name": "A", "description": "about apples", "keywords": ["apple"], "cues": ["orchard"]},
-            {"id": "b", "name": "B", "description": "about pears", "keywords": ["pear"]},
-        ],
-    }
+    spec = flat_spec(
+        {"id": "a", "name": "A", "description": "about apples", "keywords": ["apple"], "cues": ["orchard"]},
+        {"id": "b", "name": "B", "description": "about pears", "keywords": ["pear"]},
+    )
     tax = Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
     assert tax["a"].cues == ["orchard"] and tax["b"].cues == []
     assert "orchard" not in node_text(tax["a"]) and "orchard" not in keyword_texts(tax)
@@ -194,22 +193,16 @@ def test_a_leafs_cues_are_matched_in_titles_but_neither_embedded_nor_scored_by_c
 
 
 def test_evidence_shows_each_word_of_the_text_once_as_written_and_the_closest_entries_of_the_leaf() -> None:
-    spec = {
-        "id": "toy",
-        "title": "Toy",
-        "source": "tests",
-        "multi_label": True,
-        "nodes": [
-            {
-                "id": "a",
-                "name": "A",
-                "description": "a",
-                "keywords": ["filtering", "in context"],
-                "cues": ["data filtering"],
-            },
-            {"id": "b", "name": "B", "description": "b", "keywords": ["pear"]},
-        ],
-    }
+    spec = flat_spec(
+        {
+            "id": "a",
+            "name": "A",
+            "description": "a",
+            "keywords": ["filtering", "in context"],
+            "cues": ["data filtering"],
+        },
+        {"id": "b", "name": "B", "description": "b", "keywords": ["pear"]},
+    )
     tax = Taxonomy.from_spec(TaxonomySpec.model_validate(spec))
     space = make_space(tax, {"a": axis(0), "b": axis(1)}, {w: axis(2) for w in keyword_texts(tax)})
     train = Labelled(
