@@ -16,6 +16,7 @@ from kb.classify import (
     render_suggestions_file,
     same_suggestions,
     suggest_for_text,
+    suggestion_evidence,
     update_suggestions,
 )
 from kb.classify.model import (
@@ -35,6 +36,7 @@ from kb.config import Config
 from kb.embed import node_text
 from kb.schema import SuggestionsFile
 from kb.store import SUGGESTIONS_FILE, load_kb
+from kb.tags import suggested_tags
 from kb.taxonomy import Taxonomy, TaxonomySpec
 from tests.intel_kb import HashingEmbedder, make_kb, write_entry
 
@@ -318,6 +320,17 @@ def test_update_suggestions_covers_entries_without_curated_tags(root: Path) -> N
     assert all(len(s.codev) in (0, 5) and len(s.yin) in (0, 5) for s in data.entries.values())
     assert data.entries["new-jail"].codev[0].tag == TOX
     assert data.entries["new-hall"].yin[0].tag == "hallucination"
+
+
+def test_the_evidence_of_stored_suggestions_is_what_kb_suggest_why_shows(root: Path) -> None:
+    kb = load_kb(root)
+    update_suggestions(kb, Config(), embedder=HashingEmbedder())
+    why = suggestion_evidence(load_kb(root), Config(), embedder=HashingEmbedder())
+    assert set(why) == set(load_kb(root).suggestions)
+    toxicity = why["new-jail"]["codev"][TOX]
+    assert toxicity.words == ["jailbreaking"]
+    assert {i for i, _ in toxicity.like} == {"jail-a", "jail-b", "jail-c"}
+    assert set(why["new-jail"]["codev"]) == {t for t, _ in suggested_tags(load_kb(root), "new-jail")["codev"]}
 
 
 def test_suggestions_json_is_byte_identical_for_the_same_data(root: Path, tmp_path: Path) -> None:

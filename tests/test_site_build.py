@@ -205,7 +205,8 @@ def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> No
 def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a kb.classify module, `build` calls its update_suggestions and the pages show what it wrote."""
+    """With a kb.classify module, `build` calls its update_suggestions and suggestion_evidence, and the
+    pages show what they gave."""
     import importlib.machinery
     import sys
     import types
@@ -227,14 +228,22 @@ def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
             json.dumps({"model": "hashing-384", "recipe": 1, "entries": {target: suggestion}}), encoding="utf-8"
         )
 
+    def suggestion_evidence(kb, config, vectors, *, embedder) -> dict:  # noqa: ANN001 - as kb build calls it
+        calls.append((len(kb.suggestions), len(vectors)))
+        return {target: {"codev": {"model4data/synthesis/creator": Evidence(["synthetic"], [(other, 0.5)])}}}
+
+    from kb.classify.model import Evidence
+
+    other = next(i for i in ids if i not in (target, "hostile-entry"))
     module = types.ModuleType("kb.classify")
     module.__spec__ = importlib.machinery.ModuleSpec("kb.classify", None)
     module.update_suggestions = update_suggestions  # type: ignore[attr-defined]
+    module.suggestion_evidence = suggestion_evidence  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kb.classify", module)
     lines: list[str] = []
     config = load_config(tmp_path)
     build(tmp_path, config, embedder=HashingEmbedder(dim=384), report=lambda r: lines.append(str(r)))
-    assert calls == [(len(ids), len(ids))]
-    assert lines[2].startswith("suggest  1 entries with suggestions (")
+    assert calls == [(len(ids), len(ids)), (1, len(ids))]
+    assert lines[2].startswith("suggest  1 entry with suggestions, and why (")
     page = (tmp_path / "site" / "entries" / target / "index.html").read_text(encoding="utf-8")
-    assert '<span class="kb-suggested kb-score">0.77</span>' in page
+    assert '<span class="kb-suggested kb-score">0.77</span> — words: synthetic; like: <a href="../' + other in page

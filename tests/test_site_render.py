@@ -309,6 +309,20 @@ def test_suggested_tags_are_shown_apart_with_their_scores(rendered) -> None:
     assert "**0** entries carry this tag or one below it; **1** more is suggested by the classifier." in node
 
 
+def test_a_suggested_tag_shows_what_it_rests_on_escaped_and_linked(rendered) -> None:
+    from kb.classify import Evidence
+
+    kb, plain = rendered
+    graph = build_graph(kb, None, layout=False)
+    creator = "model4data/synthesis/creator"
+    why = {"untagged-work": {"codev": {creator: Evidence(["<b>synthetic</b>"], [("llava", 0.9), ("gone", 0.5)])}}}
+    page = render_site(kb, graph, why=why)["entries/untagged-work.md"]
+    line = next(x for x in page.splitlines() if f"{creator}.md" in x)
+    assert line.endswith("0.61</span> — words: &lt;b&gt;synthetic&lt;/b&gt;; like: [LLaVA](llava.md)")  # no "gone"
+    assert "then the words of this entry that are the tag's keywords" in page
+    assert " — " not in plain["entries/untagged-work.md"] and "then the words" not in plain["entries/untagged-work.md"]
+
+
 def test_pages_work_without_a_suggestions_file(tmp_path: Path) -> None:
     kb = small_kb(tmp_path, suggestions=False)
     files = render_site(kb, build_graph(kb, None, layout=False))

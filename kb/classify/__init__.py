@@ -7,7 +7,8 @@ keywords; the curated labels) and offers the functions other stages call:
 - ``suggest_for_text(kb, config, taxonomy, text)``: every leaf, best first (kb new, kb suggest);
 - ``suggest_for_entry(kb, config, taxonomy, entry_id)``: the same for an entry, learning from
   every curated label but the entry's own (and its near-duplicates');
-- ``update_suggestions(kb, config)``: entries/suggestions.json for entries without curated tags.
+- ``update_suggestions(kb, config)``: entries/suggestions.json for entries without curated tags;
+- ``suggestion_evidence(kb, config)``: why each suggestion the site shows was made.
 
 The model loads only when a text has no cached vector; comparing cached vectors needs numpy alone.
 """
@@ -59,9 +60,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "THRESHOLD",
+    "Evidence",
     "Suggester",
     "suggest_for_entry",
     "suggest_for_text",
+    "suggestion_evidence",
     "update_suggestions",
 ]
 
@@ -317,3 +320,20 @@ def update_suggestions(
     write_text_atomic(path, render_suggestions_file(data))
     kb.__dict__.pop("suggestions", None)  # the cached property now reads the new file
     return True
+
+
+def suggestion_evidence(
+    kb: KB, config: Config, vectors: Vectors | None = None, *, embedder: Embedder | None = None
+) -> dict[str, dict[str, dict[str, Evidence]]]:
+    """Why each stored suggestion that pages show (``kb.tags.suggested_tags``) was made, by entry,
+    taxonomy and tag; from the same vectors and labels as the suggestions themselves."""
+    from kb.tags import suggested_tags
+
+    suggester = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
+    found: dict[str, dict[str, dict[str, Evidence]]] = {}
+    for entry_id in kb.suggestions:
+        if entry_id not in kb.entries:
+            continue
+        shown = {t: [tag for tag, _ in ranked] for t, ranked in suggested_tags(kb, entry_id).items() if ranked}
+        found[entry_id] = {t: suggester.evidence(t, tags, entry_id=entry_id) for t, tags in shown.items()}
+    return found

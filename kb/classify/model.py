@@ -89,6 +89,7 @@ class Space:
     keyword_vectors: list[np.ndarray]  # per leaf, (k, d): its name and each keyword alone
     cues: list[re.Pattern[str] | None]  # per leaf: its keywords and cues as whole words
     section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections above it
+    words: list[list[tuple[str, re.Pattern[str]]]]  # per leaf: each keyword and cue with its own pattern
 
     @property
     def multi_label(self) -> bool:
@@ -135,6 +136,9 @@ def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_v
         keyword_vectors=[np.stack([keyword_vector[k] for k in (leaf.name, *leaf.keywords)]) for leaf in leaves],
         cues=[_cue_pattern([*leaf.keywords, *leaf.cues]) for leaf in leaves],
         section_cues=[_cue_pattern([k for s in above for k in s.keywords]) for above in sections],
+        words=[
+            [(w, p) for w in dict.fromkeys([*leaf.keywords, *leaf.cues]) if (p := _cue_pattern([w]))] for leaf in leaves
+        ],
     )
 
 
@@ -397,11 +401,11 @@ class Evidence:
 def evidence(space: Space, train: Labelled, vector: np.ndarray, text: str, leaf: str) -> Evidence:
     """The evidence for one leaf; ``train`` holds only the labels the suggestion learned from, so an
     entry never shows itself (or a near-duplicate) as its own evidence."""
-    node = space.taxonomy[leaf]
+    column = space.leaves.index(leaf)
     lowered, searched = text.lower(), _cue_text(text)
     spans: dict[str, str] = {}  # the words of the text as written, by their form without hyphens
-    for word in [*node.keywords, *node.cues]:
-        if (pattern := _cue_pattern([word])) and (match := pattern.search(searched)):
+    for word, pattern in space.words[column]:
+        if match := pattern.search(searched):
             # The same words in the text as written ("in-context" for the keyword "in context").
             loose = r"[ -]?".join(re.escape(part) for part in re.split(r"[ -]", word.lower()))
             written = re.search(rf"\b{loose}{_ENDINGS}\b", lowered)
@@ -409,7 +413,7 @@ def evidence(space: Space, train: Labelled, vector: np.ndarray, text: str, leaf:
             spans.setdefault(f" {shown.replace('-', ' ')} ", shown)
     # "filtering" says nothing more once "data filtering" is shown.
     words = [shown for key, shown in spans.items() if not any(key in other and key != other for other in spans)]
-    rows = np.nonzero(train.labels[:, space.leaves.index(leaf)] > 0)[0]
+    rows = np.nonzero(train.labels[:, column] > 0)[0]
     cosines = train.vectors[rows] @ vector
     order = np.argsort(-cosines, kind="stable")[:LIKE]
     return Evidence(words, [(train.ids[int(rows[i])], round(float(cosines[i]), 4)) for i in order])

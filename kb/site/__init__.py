@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import click
     import networkx as nx
 
+    from kb.classify.model import Evidence
     from kb.store import KB
 
 # Pages written by hand and committed under docs/; generated pages never take these paths.
@@ -22,14 +23,20 @@ HAND_WRITTEN = ("index.md", "contributing.md", "pipeline.md")
 
 
 def render_site(
-    kb: KB, graph: nx.MultiDiGraph, *, commands: click.Group | None = None, site_url: str = ""
+    kb: KB,
+    graph: nx.MultiDiGraph,
+    *,
+    commands: click.Group | None = None,
+    site_url: str = "",
+    why: dict[str, dict[str, dict[str, Evidence]]] | None = None,
 ) -> dict[str, str]:
-    """Every generated file of the site by path relative to the docs folder."""
+    """Every generated file of the site by path relative to the docs folder; ``why`` (from
+    kb.classify.suggestion_evidence) shows under each suggested tag what it rests on."""
     from kb.site import overview, pages, reference
     from kb.site.data import data_files
     from kb.site.feed import FEED_PATH, render_feed
 
-    model = build_model(kb, graph)
+    model = build_model(kb, graph, why)
     files: dict[str, str] = {}
     for entry in kb.entries.values():
         files[f"entries/{entry.id}.md"] = pages.render_entry(model, entry)

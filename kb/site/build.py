@@ -89,16 +89,18 @@ def build(
     vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
     clock.done("embed", f"{len(vectors)} entries, {counts[0] if counts else 0} encoded, the rest from the cache")
 
-    from kb.classify import update_suggestions
+    from kb.classify import suggestion_evidence, update_suggestions
 
     update_suggestions(kb, config, vectors)
     kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
-    clock.done("suggest", f"{len(kb.suggestions)} entries with suggestions")
+    why = suggestion_evidence(kb, config, vectors, embedder=embedder)
+    with_suggestions = f"{len(kb.suggestions)} {'entry' if len(kb.suggestions) == 1 else 'entries'} with suggestions"
+    clock.done("suggest", f"{with_suggestions}, and why")
 
     graph = build_graph(kb, vectors, k=config.neighbours)
     clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")
 
-    docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url)
+    docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url, why=why)
     pages = sum(1 for _ in docs.rglob("*.md"))
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
@@ -111,12 +113,14 @@ def build(
     return site
 
 
-def render_into(root: Path, kb, graph, *, commands: click.Group | None = None, site_url: str = "") -> Path:  # noqa: ANN001
+def render_into(  # noqa: ANN001
+    root: Path, kb, graph, *, commands: click.Group | None = None, site_url: str = "", why=None
+) -> Path:
     """Write the build folder: docs/ as committed, the generated files, the browser assets."""
     from kb.site import render_site
     from kb.webassets import copy_assets
 
-    files = render_site(kb, graph, commands=commands, site_url=site_url)
+    files = render_site(kb, graph, commands=commands, site_url=site_url, why=why)
     docs = build_docs_dir(root)
     if docs.exists():
         shutil.rmtree(docs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -16,6 +17,9 @@ from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB
 from kb.tags import curated_tags, suggested_tags
 from kb.taxonomy import Node
+
+if TYPE_CHECKING:
+    from kb.classify.model import Evidence
 
 TAXONOMY_TITLES = {"codev": "Co-development", "yin": "Yin et al.", "mmllms": "MM-LLMs"}
 # How each relation reads from its source and from its target.
@@ -77,6 +81,8 @@ class SiteModel:
     inverse: dict[str, list[tuple[str, str]]]
     # entry id -> [(other id, cosine)], nearest first
     neighbours: dict[str, list[tuple[str, float]]]
+    # entry id -> taxonomy -> suggested node id -> why it was suggested (kb.classify.suggestion_evidence)
+    why: dict[str, dict[str, dict[str, Evidence]]] = field(default_factory=dict)
 
     def entries(self) -> list[Entry]:
         """Every entry, newest first, undated last, then by title."""
@@ -98,7 +104,9 @@ def _negate(date: str) -> str:
     return date.translate(str.maketrans("0123456789", "9876543210"))
 
 
-def build_model(kb: KB, graph: nx.MultiDiGraph) -> SiteModel:
+def build_model(
+    kb: KB, graph: nx.MultiDiGraph, why: dict[str, dict[str, dict[str, Evidence]]] | None = None
+) -> SiteModel:
     curated: dict[str, dict[str, list[str]]] = {}
     suggested: dict[str, dict[str, list[tuple[str, float]]]] = {}
     members: dict[tuple[str, str], Membership] = defaultdict(Membership)
@@ -139,7 +147,7 @@ def build_model(kb: KB, graph: nx.MultiDiGraph) -> SiteModel:
             neighbours[source].append((target, float(data["weight"])))
     for ranked in neighbours.values():
         ranked.sort(key=lambda pair: (-pair[1], pair[0]))
-    return SiteModel(kb, graph, curated, suggested, dict(members), dict(inverse), dict(neighbours))
+    return SiteModel(kb, graph, curated, suggested, dict(members), dict(inverse), dict(neighbours), why or {})
 
 
 def qualified(taxonomy: str, node_id: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -24,6 +25,9 @@ from kb.site.model import (
     root_url,
 )
 from kb.site.templates import render
+
+if TYPE_CHECKING:
+    from kb.classify.model import Evidence
 
 LINK_NAMES = {"paper": "paper", "code": "code", "project": "project page", "demo": "demo", "data": "data"}
 PART_NAMES = {
@@ -62,6 +66,17 @@ def node_link(model: SiteModel, page: str, taxonomy: str, node_id: str, *, full:
 # ---------------------------------------------------------------- an entry
 
 
+def why_text(model: SiteModel, page: str, evidence: Evidence | None) -> Markup:
+    """What a suggested tag rests on, after it: the entry's words that are the tag's keywords, and
+    the curated entries under the tag closest to it."""
+    if evidence is None:
+        return Markup("")
+    parts = [Markup("words: ") + join(evidence.words)] if evidence.words else []
+    like = [entry_link(model, page, i) for i, _ in evidence.like if i in model.kb.entries]
+    parts += [Markup("like: ") + Markup(", ").join(like)] if like else []
+    return Markup(" — ") + Markup("; ").join(parts) if parts else Markup("")
+
+
 def render_entry(model: SiteModel, entry: Entry) -> str:
     page = entry_page(entry.id)
     names = [n for n in [entry.name, *entry.aliases] if n and n != entry.title]
@@ -90,8 +105,11 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         # The most specific tags only: a parent is implied by its child.
         implied = {a.id for n in node_ids for a in taxonomy.ancestors(n)}
         curated += [node_link(model, page, tax_id, n) for n in node_ids if n not in implied]
+    why = model.why.get(entry.id, {})
     suggested = [
-        node_link(model, page, tax_id, tag) + Markup(f' <span class="kb-suggested kb-score">{score:.2f}</span>')
+        node_link(model, page, tax_id, tag)
+        + Markup(f' <span class="kb-suggested kb-score">{score:.2f}</span>')
+        + why_text(model, page, why.get(tax_id, {}).get(tag))
         for tax_id, ranked in model.suggested[entry.id].items()
         for tag, score in ranked
     ]
@@ -124,6 +142,7 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         scale=scale,
         curated=curated,
         suggested=suggested,
+        explained=bool(why),
         relations=relations,
         neighbours=neighbours,
         nbhd_src=escape_attr(f"{root_url(page)}assets/data/nbhd/{entry.id}.json"),
