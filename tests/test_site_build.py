@@ -246,4 +246,5 @@ def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
     assert calls == [(len(ids), len(ids)), (1, len(ids))]
     assert lines[2].startswith("suggest  1 entry with suggestions, and why (")
     page = (tmp_path / "site" / "entries" / target / "index.html").read_text(encoding="utf-8")
-    assert '<span class="kb-suggested kb-score">0.77</span> — words: synthetic; like: <a href="../' + other in page
+    why = '<span class="kb-why">— words: synthetic; like: <a href="../' + other  # the Markdown link made a link
+    assert '<span class="kb-suggested kb-score">0.77</span> ' + why in page

@@ -318,7 +318,9 @@ def test_a_suggested_tag_shows_what_it_rests_on_escaped_and_linked(rendered) -> 
     why = {"untagged-work": {"codev": {creator: Evidence(["<b>synthetic</b>"], [("llava", 0.9), ("gone", 0.5)])}}}
     page = render_site(kb, graph, why=why)["entries/untagged-work.md"]
     line = next(x for x in page.splitlines() if f"{creator}.md" in x)
-    assert line.endswith("0.61</span> — words: &lt;b&gt;synthetic&lt;/b&gt;; like: [LLaVA](llava.md)")  # no "gone"
+    assert line.endswith(
+        '0.61</span> <span class="kb-why">— words: &lt;b&gt;synthetic&lt;/b&gt;; like: [LLaVA](llava.md)</span>'
+    )
     assert "then the words of this entry that are the tag's keywords" in page
     assert " — " not in plain["entries/untagged-work.md"] and "then the words" not in plain["entries/untagged-work.md"]
 

@@ -74,7 +74,7 @@ def why_text(model: SiteModel, page: str, evidence: Evidence | None) -> Markup:
     parts = [Markup("words: ") + join(evidence.words)] if evidence.words else []
     like = [entry_link(model, page, i) for i, _ in evidence.like if i in model.kb.entries]
     parts += [Markup("like: ") + Markup(", ").join(like)] if like else []
-    return Markup(" — ") + Markup("; ").join(parts) if parts else Markup("")
+    return Markup(' <span class="kb-why">— ') + Markup("; ").join(parts) + Markup("</span>") if parts else Markup("")
 
 
 def render_entry(model: SiteModel, entry: Entry) -> str:
