@@ -193,15 +193,22 @@ class Suggester:
         return self.classifier(taxonomy, self.same_paper(entry_id) if curated_here else frozenset())
 
     def evidence(
-        self, taxonomy: str, tags: Sequence[str], *, entry_id: str | None = None, text: str = ""
+        self,
+        taxonomy: str,
+        tags: Sequence[str],
+        *,
+        entry_id: str | None = None,
+        text: str = "",
+        vector: np.ndarray | None = None,
     ) -> dict[str, Evidence]:
-        """Why each of ``tags`` may fit an entry (learned without its labels, as for_entry) or a text."""
+        """Why each of ``tags`` may fit an entry (learned without its labels, as for_entry) or a text
+        (embedded unless its ``vector`` is given)."""
         if entry_id is not None:
             clf = self.entry_classifier(taxonomy, entry_id)
             vector, text = self.vectors.vector(entry_id), entry_text(self.kb.entries[entry_id])
         else:
             clf = self.classifier(taxonomy)
-            vector = normalise(self.embedder.embed([text]))[0]
+            vector = normalise(self.embedder.embed([text]))[0] if vector is None else vector
         return {tag: evidence(clf.space, clf.train, vector, text, tag) for tag in tags}
 
 
@@ -239,13 +246,14 @@ def suggest_for_entry(
 _SUGGESTERS: dict[tuple[int, str], Suggester] = {}
 
 
-def _suggester(kb: KB, config: Config, embedder: Embedder | None) -> Suggester:
-    """One Suggester per knowledge base and model in a process (kb new asks once per taxonomy)."""
+def _suggester(kb: KB, config: Config, embedder: Embedder | None, vectors: Vectors | None = None) -> Suggester:
+    """One Suggester per knowledge base and model in a process, so its classifiers are trained once
+    (kb new asks once per taxonomy; kb build writes the suggestions, then gathers their evidence)."""
     embedder = embedder or embedder_for(config)
     key = (id(kb), embedder.model_id)
     found = _SUGGESTERS.get(key)
     if found is None or found.kb is not kb:
-        found = _SUGGESTERS[key] = Suggester.build(kb, config, embedder=embedder)
+        found = _SUGGESTERS[key] = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
     return found
 
 
@@ -312,7 +320,7 @@ def update_suggestions(
     tags, unless it already says the same (``same_suggestions``); return whether it was written."""
     from kb.store import SUGGESTIONS_FILE, write_text_atomic
 
-    suggester = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
+    suggester = _suggester(kb, config, embedder, vectors)
     data = suggestions_file(suggester)
     path = kb.root / SUGGESTIONS_FILE
     if path.exists() and same_suggestions(path.read_text(encoding="utf-8"), data):
@@ -329,7 +337,7 @@ def suggestion_evidence(
     taxonomy and tag; from the same vectors and labels as the suggestions themselves."""
     from kb.tags import suggested_tags
 
-    suggester = Suggester.build(kb, config, vectors=vectors, embedder=embedder)
+    suggester = _suggester(kb, config, embedder, vectors)
     found: dict[str, dict[str, dict[str, Evidence]]] = {}
     for entry_id in kb.suggestions:
         if entry_id not in kb.entries:

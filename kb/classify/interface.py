@@ -9,8 +9,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.classify import THRESHOLD, WORK, Suggester
-from kb.classify.model import Evidence
+from kb.classify import THRESHOLD, WORK, Evidence, Suggester
+from kb.embed import normalise
 from kb.errors import UsageError
 from kb.schema import Kind, Suggestion
 
@@ -106,15 +106,18 @@ def suggest_one(
     if text is not None and not text.strip():
         raise UsageError("--title is empty; give a paper's title")
     suggester = Suggester.build(kb, config)
+    # A text is embedded once, for every taxonomy and for its evidence.
+    vectors = normalise(suggester.embedder.embed([text])) if text is not None else None
     ranked = {
         t: suggester.for_entry(t, entry_id)
         if entry_id is not None
-        else suggester.for_texts(t, [text or ""], kinds=[kind.value if kind else WORK])[0]
+        else suggester.for_texts(t, [text or ""], vectors, kinds=[kind.value if kind else WORK])[0]
         for t in taxonomies
     }
     shown = {t: s if as_json else s[:top] for t, s in ranked.items()}
+    vector = vectors[0] if vectors is not None else None
     evidence = {
-        t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "") if why else None
+        t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "", vector=vector) if why else None
         for t, s in shown.items()
     }
     if as_json:
