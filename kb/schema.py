@@ -21,6 +21,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ARXIV_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
+ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # text that starts as a web address does
 
 
 class _Strict(BaseModel):
@@ -196,6 +197,16 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     return year, month or None, day or None
 
 
+def written_twice(text: str) -> str | None:
+    """The text once, when it is one text written twice in a row (with or without a space between)."""
+    text = text.strip()
+    half = len(text) // 2
+    for head, tail in ((text[:half], text[half:]), (text[:half], text[half + 1 :])):
+        if len(head) >= 8 and head.strip() == tail.strip():
+            return head.strip()
+    return None
+
+
 class Entry(_Strict):
     """One work (model, method, analysis, survey) or dataset (training set, benchmark)."""
 
@@ -233,6 +244,17 @@ class Entry(_Strict):
             raise ValueError(
                 f"expected a slug of lower-case letters, digits and single hyphens (at most 80), got {value!r}"
             )
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        # Two slips seen in the surveys' lists: a paper's address in place of its title, and a
+        # title pasted twice over ("FunQA: Towards ...ComprehensionFunQA: Towards ...").
+        if ADDRESS_RE.match(value):
+            raise ValueError(f"expected the paper's title, got a web address {value.strip()!r}; put it under links")
+        if twice := written_twice(value):
+            raise ValueError(f"the title is written twice over; give it once: {twice!r}")
         return value
 
     @field_validator("arxiv", mode="before")

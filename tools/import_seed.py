@@ -40,7 +40,15 @@ from kb.naming import (  # noqa: E402  (shared with kb new, so both give a paper
     strip_symbols,
     unique_entry_id,
 )
-from kb.schema import MMLLMS_IO, Entry, Kind, Modality, parse_partial_date  # noqa: E402
+from kb.schema import (  # noqa: E402
+    ADDRESS_RE,
+    MMLLMS_IO,
+    Entry,
+    Kind,
+    Modality,
+    parse_partial_date,
+    written_twice,
+)
 from kb.store import ENTRY_FOLDERS, dump_entry, write_text_atomic  # noqa: E402
 from kb.taxonomy import load_taxonomies  # noqa: E402
 
@@ -105,6 +113,16 @@ def clean_text(value: object) -> str | None:
     text = unicodedata.normalize("NFC", str(value))
     text = " ".join(text.split())
     return None if text.lower() in _NOT_AFFILIATION else text
+
+
+def seed_title(value: object) -> str | None:
+    """A paper's title as a list gives it, cleaned: leading symbols dropped, a title pasted twice
+    over given once ("FunQA: ... ComprehensionFunQA: ... Comprehension"), and a web address in
+    place of the title (the tracker's Osprey rows) no title at all: the name stands in for it."""
+    title = strip_symbols(clean_text(value) or "")
+    if ADDRESS_RE.match(title):
+        return None
+    return written_twice(title) or title or None
 
 
 def compact(text: str | None) -> str:
@@ -345,7 +363,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def codev_records(rows: list[dict]) -> list[Record]:
     out = []
     for i, row in enumerate(rows):
-        title = strip_symbols(clean_text(row["title"]) or "")
+        title = seed_title(row["title"]) or ""
         out.append(Record("seed-codev", "unknown", None, i, title=title, codev=sorted(set(row["tags"]))))
     return out
 
@@ -355,8 +373,8 @@ def yin_records(rows: list[dict]) -> list[Record]:
     for i, row in enumerate(rows):
         section = row["section"]
         is_data = section.startswith("datasets/")
-        title = strip_symbols(clean_text(row.get("title")) or "")
-        rec = Record("seed-yin", "dataset" if is_data else "work", section, i, title=title or None)
+        title = seed_title(row.get("title"))
+        rec = Record("seed-yin", "dataset" if is_data else "work", section, i, title=title)
         rec.name = clean_text(row.get("name"))
         rec.arxiv = norm_arxiv(row.get("arxiv")) or arxiv_from_url(row.get("url"))
         rec.date = norm_date(row.get("date"))
@@ -397,7 +415,7 @@ def mmllms_records(rows: list[dict]) -> tuple[list[Record], list[str]]:
         drop = ERRATA.get(name or "", ())
         row = {k: (None if k in drop else v) for k, v in row.items()}
         role, kind = _MMLLMS_KINDS[row["kind"]]
-        title = strip_symbols(clean_text(row.get("paper_title")) or "") or None
+        title = seed_title(row.get("paper_title"))
         rec = Record("seed-mmllms", role, row["kind"], i, title=title, name=name, kind=kind)
         rec.arxiv = norm_arxiv(row.get("arxiv")) or arxiv_from_url(row.get("paper_url"))
         rec.date = norm_date(row.get("date"))

@@ -100,6 +100,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "bad-url": {
         "works/linked.yaml": work("linked", "links:\n  code: github.com/haotian-liu/LLaVA\n  paper: ftp://x\n")
     },
+    "title-not-a-title": {  # both slips are in the seed lists as published
+        "works/osprey.yaml": "id: osprey\ntitle: https://arxiv.org/abs/2312.10032\nkind: model\n",
+        "works/funqa.yaml": work(
+            "funqa", title="FunQA: Towards Surprising Video ComprehensionFunQA: Towards Surprising Video Comprehension"
+        ),
+    },
     "near-duplicate-title": {
         "works/llava.yaml": work("llava", title="LLaVA: Visual Instruction Tuning"),
         "works/llava-copy.yaml": work("llava-copy", title="LLaVA -- visual   instruction tuning."),
