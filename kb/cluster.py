@@ -23,6 +23,7 @@ arrays; those libraries are imported inside the functions that use them.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 DEFAULT_LEVELS = (8, 24, 64)
 TOPIC_TAXONOMIES = ("codev", "yin")  # mmllms holds design facets, not topics
+# A word's completion in brackets, glued to it: "GPT-4V(ision)" is GPT-4V, and "ision" no term.
+_GLUED_BRACKETS = re.compile(r"(?<=\w)\(\w+\)")
 
 
 def curated(entry: Entry, taxonomy: str) -> list[str]:
@@ -83,6 +86,7 @@ def telling_terms(
     from sklearn.feature_extraction.text import CountVectorizer
 
     clusters = sorted(set(labels.tolist()))
+    texts = [_GLUED_BRACKETS.sub("", t) for t in texts]
     documents = [" ".join(t for t, label in zip(texts, labels, strict=True) if label == c) for c in clusters]
     # Words in more than ``max_share`` of all entries ("large", "language", "models") tell
     # nothing about any cluster; the vocabulary is learnt on single entries to drop them

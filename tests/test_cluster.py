@@ -64,6 +64,20 @@ def test_telling_terms_are_what_sets_a_cluster_apart() -> None:
     assert "models" not in terms[0] + terms[1]  # on both sides: tells nothing
 
 
+def test_telling_terms_read_a_bracketed_completion_as_part_of_its_word() -> None:
+    texts = [
+        "An Early Evaluation of GPT-4V(ision)",
+        "GPT-4V(ision) System Card",
+        "Holistic Analysis of Hallucination in GPT-4V(ision)",
+        "Fool Your (Vision and) Language Model",
+        "Long video understanding",
+        "Video question answering",
+    ]
+    terms = telling_terms(texts, np.array([0, 0, 0, 0, 1, 1]))
+    assert terms[0][0] == "gpt-4v"
+    assert not any("ision" in t.split() for t in terms[0])
+
+
 def test_review_queue_flags_the_entry_its_neighbours_disagree_with() -> None:
     rng = np.random.default_rng(2)
     entries = (
