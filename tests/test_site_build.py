@@ -219,17 +219,18 @@ def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
 
     ids = make_small_kb(load_kb(REPO), tmp_path, count=8)
     target = next(i for i in ids if i != "hostile-entry")
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[int, int, object]] = []
+    embedder = HashingEmbedder(dim=384)
 
-    def update_suggestions(kb, config, vectors) -> None:  # noqa: ANN001 - the contract kb build calls
-        calls.append((len(kb.entries), len(vectors)))
+    def update_suggestions(kb, config, vectors, *, embedder) -> None:  # noqa: ANN001 - the contract kb build calls
+        calls.append((len(kb.entries), len(vectors), embedder))
         suggestion = {"codev": [{"tag": "model4data/synthesis/creator", "score": 0.77}], "yin": []}
         (kb.root / "entries" / "suggestions.json").write_text(
             json.dumps({"model": "hashing-384", "recipe": 1, "entries": {target: suggestion}}), encoding="utf-8"
         )
 
     def suggestion_evidence(kb, config, vectors, *, embedder) -> dict:  # noqa: ANN001 - as kb build calls it
-        calls.append((len(kb.suggestions), len(vectors)))
+        calls.append((len(kb.suggestions), len(vectors), embedder))
         return {target: {"codev": {"model4data/synthesis/creator": Evidence(["synthetic"], [(other, 0.5)])}}}
 
     from kb.classify.model import Evidence
@@ -242,8 +243,9 @@ def test_the_suggest_stage_runs_kb_classify_and_pages_show_what_it_wrote(
     monkeypatch.setitem(sys.modules, "kb.classify", module)
     lines: list[str] = []
     config = load_config(tmp_path)
-    build(tmp_path, config, embedder=HashingEmbedder(dim=384), report=lambda r: lines.append(str(r)))
-    assert calls == [(len(ids), len(ids)), (1, len(ids))]
+    build(tmp_path, config, embedder=embedder, report=lambda r: lines.append(str(r)))
+    # Both learn with the build's own embedder (one classifier, shared), not the configured model.
+    assert calls == [(len(ids), len(ids), embedder), (1, len(ids), embedder)]
     assert lines[2].startswith("suggest  1 entry with suggestions, and why (")
     page = (tmp_path / "site" / "entries" / target / "index.html").read_text(encoding="utf-8")
     why = '<span class="kb-why">— words: synthetic; like: <a href="../' + other  # the Markdown link made a link

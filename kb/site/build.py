@@ -91,7 +91,7 @@ def build(
 
     from kb.classify import suggestion_evidence, update_suggestions
 
-    update_suggestions(kb, config, vectors)
+    update_suggestions(kb, config, vectors, embedder=embedder)
     kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
     why = suggestion_evidence(kb, config, vectors, embedder=embedder)
     with_suggestions = f"{len(kb.suggestions)} {'entry' if len(kb.suggestions) == 1 else 'entries'} with suggestions"
