@@ -52,7 +52,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check kb tests tools
 	$(VENV)/bin/ruff format --check kb tests tools
-	$(VENV)/bin/mypy kb
+	$(VENV)/bin/mypy kb tools
 
 clean:
 	rm -rf $(VENV) site .kb-cache .kb-build web/node_modules

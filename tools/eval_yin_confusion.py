@@ -38,7 +38,7 @@ def main() -> None:
     leaves = suggester.space(args.taxonomy).leaves
     scores, truth = cv.scores["kb suggest"], cv.labelled.labels
 
-    first: dict[tuple[str, bool], int] = {}
+    first: dict[tuple[str, str], int] = {}
     union: dict[int, np.ndarray] = {}
     for row, title in enumerate(cv.titles):
         at = first.setdefault((title_key(title), str(cv.labelled.kinds[row])), row)
@@ -64,8 +64,8 @@ def main() -> None:
         print(f"{leaf:<34} {totals[leaf]:>6} {lost:>6}  " + ", ".join(f"{p} {n}" for p, n in taken))
     if args.errors:
         print()
-        for own, best, score, title in sorted(wrong):
-            print(f"{own:<30} -> {best:<30} {score:.2f}  {title}")
+        for own, taken_for, score, title in sorted(wrong):
+            print(f"{own:<30} -> {taken_for:<30} {score:.2f}  {title}")
 
 
 if __name__ == "__main__":

@@ -474,14 +474,14 @@ def drop_conflicting_arxiv(records: list[Record]) -> list[str]:
             by_id[rec.arxiv].append(rec)
     for arxiv, recs in sorted(by_id.items()):
         titles = Counter(norm_title(r.title) for r in recs)
-        best_title = {norm_title(r.title): r.title for r in reversed(recs)}
+        best_title = {norm_title(r.title): r.title for r in reversed(recs) if r.title}
         if len(titles) < 2:
             continue
         (best, n1), (_, n2) = titles.most_common(2)
         if n1 == n2:
             continue  # no majority: keep them all together rather than guess
         for rec in recs:
-            if not same_paper_title(rec.title, best_title[best]):
+            if rec.title and not same_paper_title(rec.title, best_title[best]):
                 notes.append(
                     f"{rec.source} row {rec.order} ({rec.name or rec.title}): "
                     f"arXiv {arxiv} belongs to another title; dropped"
@@ -630,7 +630,7 @@ def choose_arxiv(recs: list[Record]) -> str | None:
     return sorted(ids.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
 
-def _unique(items: Iterable[str]) -> list[str]:
+def _unique(items: Iterable[str | None]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item and item not in out:
@@ -700,11 +700,11 @@ def build_entry(draft: Draft, taxonomies) -> dict:
         "provenance": provenance(recs),
     }
     if not draft.is_dataset:
-        arch = {}
+        arch: dict[str, str] = {}
         for rec in recs:
             for k, v in rec.architecture.items():
                 arch.setdefault(k, v)
-        scale = {}
+        scale: dict[str, str] = {}
         for rec in recs:
             for k, v in rec.scale.items():
                 scale.setdefault(k, v)
