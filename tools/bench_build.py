@@ -13,6 +13,7 @@ texts with the real model is a one-off cost that the cache then saves, not the c
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 import tempfile
@@ -38,7 +39,9 @@ def make_kb(dest: Path, size: int) -> int:
     for name in ("mkdocs.yml", "kb.yaml"):
         if (ROOT / name).is_file():
             shutil.copyfile(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "docs", dest / "docs")
+    for folder in ("docs", "overrides"):  # the site's own pages, and mkdocs.yml's theme custom_dir
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, dest / folder)
     shutil.copytree(ROOT / "entries" / "taxonomies", dest / "entries" / "taxonomies")
     originals = list(kb.entries.values())
     entries = list(originals)
@@ -72,12 +75,14 @@ def run(size: int, real_model: bool) -> tuple[int, dict[str, float], float]:
             load_config(root),
             commands=main,
             embedder=None if real_model else HashingEmbedder(dim=384),
-            report=lambda r: times.__setitem__(r.stage, r.seconds) or _echo(r),
+            report=functools.partial(_record, times),
         )
         return count, times, time.perf_counter() - start
 
 
-def _echo(report: StageReport) -> None:
+def _record(times: dict[str, float], report: StageReport) -> None:
+    """Keep a stage's time and show it as it ends."""
+    times[report.stage] = report.seconds
     print(f"  {report}", file=sys.stderr)
 
 
