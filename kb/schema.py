@@ -21,7 +21,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ARXIV_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
 PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
-ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # text that starts as a web address does
+ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # a text that begins as a web address
 
 
 class _Strict(BaseModel):
