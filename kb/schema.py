@@ -198,11 +198,12 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
 
 
 def written_twice(text: str) -> str | None:
-    """The text once, when it is one text written twice in a row (with or without a space between)."""
+    """The text once, when it is a title of three words or more written twice in a row (with or
+    without a space between); a short name that repeats ("Talk2Talk") is no slip."""
     text = text.strip()
     half = len(text) // 2
     for head, tail in ((text[:half], text[half:]), (text[:half], text[half + 1 :])):
-        if len(head) >= 8 and head.strip() == tail.strip():
+        if head.strip() == tail.strip() and len(re.findall(r"\w+", head)) >= 3:
             return head.strip()
     return None
 

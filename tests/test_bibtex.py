@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import bibtexparser
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pylatexenc import latex2text
 from pylatexenc.latex2text import MacroTextSpec
 
 from kb.bibtex import protect_title, to_bibtex, venue_kind
-from kb.schema import Entry
+from kb.schema import Entry, written_twice
 from kb.store import load_kb
 from tests.conftest import REPO
 
@@ -182,8 +182,7 @@ def test_urls_stay_verbatim_but_cannot_unbalance_the_field():
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list('aZ9 {}\\&%$#_~^@",.:;!?()[]|<>*é')), min_size=1, max_size=40))
 def test_any_title_reads_back(title):
-    if not title.strip():
-        return
+    assume(title.strip() and written_twice(title) is None)  # what else the schema refuses
     text = to_bibtex([entry(title=title)])
     got = fields(text)
     assert balanced_for_bibtex(got["title"])

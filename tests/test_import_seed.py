@@ -28,7 +28,7 @@ _spec.loader.exec_module(import_seed)
             "FunQA: Towards Surprising Video ComprehensionFunQA: Towards Surprising Video Comprehension",
             "FunQA: Towards Surprising Video Comprehension",
         ),
-        ("Sora Review Sora Review", "Sora Review"),
+        ("Sora: A Review Sora: A Review", "Sora: A Review"),
         # mmllms_tracker.jsonl, the Osprey rows: the address in place of the title
         ("https://arxiv.org/abs/2312.10032", None),
         ("www.example.org/paper", None),
@@ -47,6 +47,8 @@ def test_seed_title(given, expected):
         "Talk2Talk",  # a name that repeats a short part is no slip
         "Less is More: Mitigating Multimodal Hallucination from an EOS Decision Perspective",
         "Video Video Video",
+        "Video Understanding Video Understanding",  # two words twice: could be meant
+        "9999999999999999",
     ],
 )
 def test_titles_that_are_not_written_twice(title):
