@@ -108,7 +108,9 @@ _ANALYSIS_WORDS = re.compile(
 )
 # The subtitle says what the paper releases: "Med-MMHL: A Multi-Modal Dataset for ...".
 _SELF_BENCH = re.compile(
-    r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(benchmark|benchmarks|test ?bed|evaluation suite)\b", re.IGNORECASE
+    r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(benchmark|benchmarks|test ?bed|evaluation suite)\b"
+    r"|^benchmarking\b",  # "SciMMIR: Benchmarking Scientific ...": every such title in the seed lists is a benchmark's
+    re.IGNORECASE,
 )
 _SELF_DATA = re.compile(r"^(a|an|the|new)?\s*([\w,'’-]+\s+){0,6}?(dataset|datasets|corpus|data ?set)\b", re.IGNORECASE)
 

@@ -21,7 +21,7 @@ from kb.arxiv_import import (
     venue_from,
 )
 from kb.errors import UsageError
-from kb.naming import unique_entry_id
+from kb.naming import infer_kind, short_name_from_title, unique_entry_id
 from kb.schema import Entry, Kind
 from kb.store import KB
 from kb.taxonomy import load_taxonomies
@@ -109,6 +109,22 @@ def _result(title: str, published: _dt.datetime, **kw: object) -> arxiv.Result:
         authors=[arxiv.Result.Author("Feng Li", ["A Lab", "B Lab"]), arxiv.Result.Author("Bo Li", ["A Lab"])],
         **kw,  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("MMBench-Video: A Long-Form Multi-Shot Benchmark", Kind.benchmark),
+        ("SciMMIR: Benchmarking Scientific Multi-modal Information Retrieval", Kind.benchmark),
+        ("Benchmarking Large Multimodal Models against Common Corruptions", Kind.benchmark),
+        ("Med-MMHL: A Multi-Modal Dataset for Detecting Human- and LLM-Generated Misinformation", Kind.dataset),
+        ("A Survey on Multimodal Large Language Models", Kind.survey),
+        ("Eyes Wide Shut? Exploring the Visual Shortcomings of Multimodal LLMs", Kind.analysis),
+        ("Improving CLIP Training with Language Rewrites", Kind.method),
+    ],
+)
+def test_a_kind_from_a_title_alone(title, kind):
+    assert infer_kind(title, short_name_from_title(title)) is kind
 
 
 def test_entry_from_a_record():
