@@ -1,4 +1,5 @@
-"""The benchmarks in tools/ still run: each at its smallest size, in a fresh process, prints its table.
+"""The benchmarks and evaluations in tools/ still run: each at its smallest, in a fresh process,
+prints what it promises (tools/eval_heldout.py has its own test, in test_suggest_model.py).
 
 They measure, so nothing here is timed; what is checked is that a benchmark has not rotted as the
 code under it moved (tools/bench_build.py once stopped at mkdocs when the theme gained overrides/).
@@ -7,6 +8,7 @@ code under it moved (tools/bench_build.py once stopped at mkdocs when the theme 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -63,3 +65,11 @@ def test_bench_embed() -> None:
 def test_bench_web() -> None:
     rows = table_rows(run_tool("bench_web.py", "--sizes", "100"))
     assert [row[0] for row in rows] == ["100"]
+
+
+@pytest.mark.slow
+def test_eval_yin_confusion() -> None:
+    out = run_tool("eval_yin_confusion.py", "--folds", "3", "--errors")
+    head, table = out.split("\n\n")[:2]
+    assert re.fullmatch(r"yin: \d+ papers \(title and kind\), \d+ right at top-1 \(\d+\.\d%\)", head)
+    assert table.splitlines()[1].startswith("instruction-tuning ")  # a row per leaf, in taxonomy order
