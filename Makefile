@@ -49,6 +49,15 @@ test: setup browser lint
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not browser"
 
+# Every benchmark of the README's "Benchmarks" at its full size, one after another (about four
+# minutes on 2 cores); each prints a Markdown table. Give the machine to them: they measure.
+bench: setup browser
+	$(PY) tools/bench_check.py
+	$(PY) tools/bench_cli.py
+	$(PY) tools/bench_embed.py
+	$(PY) tools/bench_build.py
+	$(PY) tools/bench_web.py
+
 lint: setup
 	$(VENV)/bin/ruff check kb tests tools
 	$(VENV)/bin/ruff format --check kb tests tools
