@@ -116,13 +116,15 @@ def suggest_one(
     }
     shown = {t: s if as_json else s[:top] for t, s in ranked.items()}
     vector = vectors[0] if vectors is not None else None
-    evidence = {
-        t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "", vector=vector) if why else None
-        for t, s in shown.items()
-    }
+    evidence: dict[str, dict[str, Evidence]] = {}  # by taxonomy, then tag; only with ``why``
+    if why:
+        evidence = {
+            t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "", vector=vector)
+            for t, s in shown.items()
+        }
     if as_json:
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
-        return json.dumps({**head, **{t: _scores(s, evidence[t]) for t, s in shown.items()}}, ensure_ascii=False)
+        return json.dumps({**head, **{t: _scores(s, evidence.get(t)) for t, s in shown.items()}}, ensure_ascii=False)
     if entry_id is not None:
         lines = [f"{entry_id}: {kb.entries[entry_id].title}"]
     else:
@@ -137,7 +139,7 @@ def suggest_one(
         for s in suggestions:
             mark = "*" if tax.multi_label and s.score >= THRESHOLD else " "
             lines.append(f"  {s.score:.2f}{mark} {s.tag}  ({tax[s.tag].name})")
-            found = evidence[taxonomy]
+            found = evidence.get(taxonomy)
             if found is not None and (reason := _why_text(found[s.tag])):
                 lines.append(f"        {reason}")
     if any(kb.taxonomies[t].multi_label for t in taxonomies):
