@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
 from kb.naming import norm_title
+from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
 from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
@@ -59,13 +60,11 @@ class CheckReport:
         return not self.problems
 
     def summary(self) -> str:
-        noun = "entry" if self.files == 1 else "entries"
+        checked = f"checked {counted(self.files, 'entry', 'entries')}"
         if not self.problems:
-            return f"checked {self.files} {noun}: no problems"
+            return f"{checked}: no problems"
         n_files = len({p.path for p in self.problems})
-        s = "" if len(self.problems) == 1 else "s"
-        fs = "" if n_files == 1 else "s"
-        return f"checked {self.files} {noun}: {len(self.problems)} problem{s} in {n_files} file{fs}"
+        return f"{checked}: {counted(len(self.problems), 'problem')} in {counted(n_files, 'file')}"
 
 
 def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date | None = None) -> CheckReport:
@@ -115,8 +114,15 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         problems += _file_problems(path, entry, at)
         problems += _arxiv_problems(entry, at, today)
         if check_tags:
-            problems += _tag_problems(entry, kb.taxonomies, at)
+            problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
         problems += _relation_problems(entry, kb, known_ids, at)
+    if check_tags:
+        # A file with a typo elsewhere ("kind: modle") still has its tags checked, so one run of
+        # kb check lists every problem; its schema problems are already in kb.problems.
+        for path, doc in kb.unvalidated:
+            tags = doc.data.get("tags")
+            if isinstance(tags, dict):
+                problems += _tag_problems(tags, kb.taxonomies, _Locator(_rel(path, kb.root), doc))
     problems += _duplicates(kb)
     return problems
 
@@ -184,14 +190,18 @@ def _arxiv_problems(entry: Entry, at: _Locator, today: _dt.date) -> list[Problem
     return []
 
 
-def _tag_problems(entry: Entry, taxonomies: Taxonomies, at: _Locator) -> list[Problem]:
+def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: _Locator) -> list[Problem]:
+    """Problems of the codev and yin tags of an entry's ``tags`` mapping, validated or as read
+    (where a value that is not a list of strings is the schema's problem, not this one's)."""
     out = []
     for tax_id in ("codev", "yin"):
-        taxonomy = taxonomies.by_id.get(tax_id)
-        if taxonomy is None:
+        taxonomy, listed = taxonomies.by_id.get(tax_id), tags.get(tax_id)
+        if taxonomy is None or not isinstance(listed, list):
             continue
         seen: set[str] = set()
-        for i, tag in enumerate(getattr(entry.tags, tax_id)):
+        for i, tag in enumerate(listed):
+            if not isinstance(tag, str):
+                continue
             loc: Loc = ("tags", tax_id, i)
             if tag in seen:
                 out.append(at(loc, f"{tag!r} is listed twice; keep one"))

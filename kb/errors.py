@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kb.output.text import counted
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -37,7 +39,7 @@ class ProblemsError(KBError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems)
-        super().__init__(f"{len(self.problems)} problem(s)")
+        super().__init__(counted(len(self.problems), "problem"))
 
 
 class RootNotFoundError(UsageError):

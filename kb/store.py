@@ -179,6 +179,8 @@ class KB:
     loaded: list[tuple[Path, Entry, Document]] = field(default_factory=list)
     # Entry files that did not validate (their problems are in ``problems``).
     failed: list[Path] = field(default_factory=list)
+    # Those of them that are YAML mappings, parsed: kb check still checks what it can of them.
+    unvalidated: list[tuple[Path, Document]] = field(default_factory=list)
 
     @cached_property
     def suggestions(self) -> dict[str, EntrySuggestions]:
@@ -213,6 +215,8 @@ def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = 
         kb.problems.extend(problems)
         if entry is None or doc is None:
             kb.failed.append(path)
+            if doc is not None and isinstance(doc.data, dict):
+                kb.unvalidated.append((path, doc))
             continue
         kb.loaded.append((path, entry, doc))
         if entry.id in kb.entries:

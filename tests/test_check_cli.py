@@ -83,6 +83,13 @@ def test_a_clean_file_in_a_bad_kb_passes(two_problem_kb: Path):
     assert (code, out, err) == (0, "", "checked 1 entry: no problems\n")
 
 
+def test_other_commands_refuse_a_bad_kb_and_count_its_problems(tmp_path: Path):
+    for case, count in (("missing-field", "1 problem"), ("unknown-field", "2 problems")):
+        code, out, err = invoke("--root", str(make_kb(case, tmp_path)), "query")
+        assert (code, out) == (1, "")
+        assert err.splitlines()[-1] == f"{count}; run kb check for the whole list"
+
+
 def test_a_missing_path_is_a_usage_error(two_problem_kb: Path):
     code, _, err = invoke("--root", str(two_problem_kb), "check", str(two_problem_kb / "nope.yaml"))
     assert code == 2

@@ -59,7 +59,7 @@ class Group(click.Group):
         except ProblemsError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            click.echo(f"{len(exc.problems)} problem(s); run kb check for the whole list", err=True)
+            click.echo(f"{exc}; run kb check for the whole list", err=True)
             sys.exit(1)
         except UsageError as exc:
             click.echo(f"kb: {exc}", err=True)

@@ -14,6 +14,7 @@ import click
 
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
+from kb.output.text import counted
 
 # kb.output.FORMATS and kb.query.SORTS, repeated so that --help and parsing import neither
 # (kb.query brings pydantic); a test keeps them equal.
@@ -189,8 +190,8 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
     _echo(render_entries(found[:limit], kb, fmt, with_suggested=filters["suggested"], width=_width()))
     if fmt == "table":
         shown = f"showing {limit} of " if limit is not None and limit < len(found) else ""
-        noun = "matching entry" if len(found) == 1 else "matching entries"
-        click.echo(f"{shown}{len(found)} {noun} ({len(kb.entries)} in the knowledge base)", err=True)
+        matching = counted(len(found), "matching entry", "matching entries")
+        click.echo(f"{shown}{matching} ({len(kb.entries)} in the knowledge base)", err=True)
 
 
 @main.command()

@@ -1,6 +1,6 @@
-"""Entry text made safe where it is shown: on a terminal line (``one_line``) and in Markdown
-(``md_escape``, ``md_url``). The one place that escapes entry text for people; kb query's
-tables and the awesome list both use it."""
+"""Text for people. Entry text made safe where it is shown: on a terminal line (``one_line``)
+and in Markdown (``md_escape``, ``md_url``), the one place that escapes entry text (kb query's
+tables and the awesome list both use it); and a count with its noun (``counted``)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,8 @@ def md_url(url: str) -> str:
     ):
         url = url.replace(char, code)
     return url
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and its noun, in the singular for one: "1 problem", "3 problems", "2 entries"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.errors import KBError, ProblemsError
+from kb.output.text import counted
 
 if TYPE_CHECKING:
     import click
@@ -94,8 +95,7 @@ def build(
     update_suggestions(kb, config, vectors, embedder=embedder)
     kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
     why = suggestion_evidence(kb, config, vectors, embedder=embedder)
-    with_suggestions = f"{len(kb.suggestions)} {'entry' if len(kb.suggestions) == 1 else 'entries'} with suggestions"
-    clock.done("suggest", f"{with_suggestions}, and why")
+    clock.done("suggest", f"{counted(len(kb.suggestions), 'entry', 'entries')} with suggestions, and why")
 
     graph = build_graph(kb, vectors, k=config.neighbours)
     clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")

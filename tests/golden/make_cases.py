@@ -68,6 +68,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
             "tags:\n  codev:\n    - data4model/scaling/up/diversty\n    - data4model/scaling\n  yin: [halucination]\n",
         )
     },
+    # A file that fails the schema still has its tags checked: one run lists every problem.
+    "unknown-tag-beside-bad-kind": {
+        "works/typos.yaml": "id: typos\ntitle: Typos\nkind: modle\ntags:\n  codev: [nope/leaf]\n"
+        "  yin: [hallucination, hallucination, 3]\n",
+    },
     "dangling-relation": {
         "works/llava.yaml": LLAVA.replace("[llava-instruct-150k]", "[llava-instruct-15k, nothing-like-it]"),
         "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
