@@ -137,6 +137,11 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
             'papers.jsonl:1: "kind" is "paper"; expected one of model, method, analysis, survey, dataset, benchmark',
         ),
         (
+            ['{"id": 1, "title": "t", "kind": "modle"}'],
+            'papers.jsonl:1: "kind" is "modle"; expected one of model, method, analysis, survey, dataset, benchmark;'
+            " did you mean 'model'?",
+        ),
+        (
             ['{"id": 1, "title": "t", "kind": ["model"]}'],
             'papers.jsonl:1: "kind" is ["model"]; expected one of model, method, analysis, survey, dataset, benchmark',
         ),
@@ -146,6 +151,22 @@ def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[
     path = jsonl(root / "papers.jsonl", *lines)
     run = run_kb("suggest", "--taxonomy", "codev", "--input", str(path.name), "--json", cwd=root, env=NO_MODEL)
     assert (run.code, run.out, run.err) == (2, "", f"kb: {message}\n")
+
+
+def test_every_bad_line_is_named_at_once(root: Path) -> None:
+    """One run tells all that is wrong with a file (up to twenty lines of it), and suggests nothing."""
+    good = '{"id": 0, "title": "fine"}'
+    path = jsonl(root / "papers.jsonl", good, '{"id": 1}', good, "{not json", *['{"title": "no id"}'] * 22)
+    run = run_kb("suggest", "--taxonomy", "yin", "--input", str(path.name), cwd=root, env=NO_MODEL)
+    lines = run.err.splitlines()
+    assert (run.code, run.out, len(lines)) == (2, "", 21)
+    assert lines[:3] == [
+        'kb: papers.jsonl:2: "title" is missing or not text; every line needs one',
+        "kb: papers.jsonl:4: not valid JSON (Expecting property name enclosed in double quotes, column 2)",
+        'kb: papers.jsonl:5: "id" is missing; every line needs one to match the output to',
+    ]
+    assert lines[19] == 'kb: papers.jsonl:22: "id" is missing; every line needs one to match the output to'
+    assert lines[20] == "kb: papers.jsonl: ... and 4 more bad lines"
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,8 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
     abstract. A line's optional "kind" is an entry kind; without one it is ``default_kind``, else
     WORK (some work: a paper's title).
 
-    Raises UsageError naming the file and line of the first bad one, before anything is embedded.
+    Raises UsageError naming the file and line of every bad one (the first SHOWN_BAD_LINES of
+    them), before anything is embedded: one run tells all that is wrong with a file.
     """
     name = "<stdin>" if path == "-" else path
     try:
@@ -36,29 +37,47 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
         raise UsageError(f"{name}: no such file; give a JSON Lines file of papers") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{name}: cannot read it ({exc})") from None
-    papers = []
+    papers, bad = [], []
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name}:{number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-        if not isinstance(item, dict):
-            raise UsageError(f'{name}:{number}: expected an object like {{"id": ..., "title": ...}}') from None
-        title, abstract = item.get("title"), item.get("abstract")
-        if not isinstance(title, str) or not title.strip():
-            raise UsageError(f'{name}:{number}: "title" is missing or not text; every line needs one')
-        if abstract is not None and not isinstance(abstract, str):
-            raise UsageError(f'{name}:{number}: "abstract" must be text when given')
-        if "id" not in item:
-            raise UsageError(f'{name}:{number}: "id" is missing; every line needs one to match the output to')
-        kind = item.get("kind", default_kind.value if default_kind else WORK)
-        if "kind" in item and (not isinstance(kind, str) or kind not in Kind.__members__):
-            raise UsageError(f'{name}:{number}: "kind" is {json.dumps(kind)}; expected one of {KINDS}')
-        text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
-        papers.append((item["id"], text, kind))
+        paper = _paper(line, default_kind)
+        if isinstance(paper, str):
+            bad.append(f"{name}:{number}: {paper}")
+        else:
+            papers.append(paper)
+    if bad:
+        more = len(bad) - SHOWN_BAD_LINES
+        shown = bad[:SHOWN_BAD_LINES] + ([f"{name}: ... and {more} more bad lines"] if more > 0 else [])
+        raise UsageError("\n".join(shown))
     return papers
+
+
+SHOWN_BAD_LINES = 20
+
+
+def _paper(line: str, default_kind: Kind | None) -> tuple[object, str, str] | str:
+    """One line's (id, text, kind), or what is wrong with it."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg}, column {exc.colno})"
+    if not isinstance(item, dict):
+        return 'expected an object like {"id": ..., "title": ...}'
+    title, abstract = item.get("title"), item.get("abstract")
+    if not isinstance(title, str) or not title.strip():
+        return '"title" is missing or not text; every line needs one'
+    if abstract is not None and not isinstance(abstract, str):
+        return '"abstract" must be text when given'
+    if "id" not in item:
+        return '"id" is missing; every line needs one to match the output to'
+    kind = item.get("kind", default_kind.value if default_kind else WORK)
+    if "kind" in item and (not isinstance(kind, str) or kind not in Kind.__members__):
+        close = difflib.get_close_matches(kind, list(Kind.__members__), n=1) if isinstance(kind, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f'"kind" is {json.dumps(kind)}; expected one of {KINDS}{hint}'
+    text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
+    return item["id"], text, kind
 
 
 def _scores(suggestions: Sequence[Suggestion], why: dict[str, Evidence] | None = None) -> list[dict[str, object]]:

@@ -62,7 +62,8 @@ class Group(click.Group):
             click.echo(f"{exc}; run kb check for the whole list", err=True)
             sys.exit(1)
         except UsageError as exc:
-            click.echo(f"kb: {exc}", err=True)
+            for line in str(exc).splitlines():  # an error may list several things, one per line
+                click.echo(f"kb: {line}", err=True)
             sys.exit(2)
         except KBError as exc:
             click.echo(f"kb: {exc}", err=True)
