@@ -413,9 +413,10 @@ def _disagreements(
             continue
         carrying = sum(1 for j in order if top in tags[j])
         holding = sum(1 for j in order if tags[j] & own)
+        holders = "none carries" if holding == 0 else f"{holding} {'carries' if holding == 1 else 'carry'}"
         reason = (
             f"{carrying} of its {len(order)} nearest {taxonomy}-labelled neighbours carry {top} "
-            f"({votes[top]:.0%} of the vote, against {base:.0%} of all); {holding} carry any of its own tags"
+            f"({votes[top]:.0%} of the vote, against {base:.0%} of all); {holders} any of its own tags"
         )
         out.append(
             ReviewItem(

@@ -95,6 +95,7 @@ def test_review_queue_flags_the_entry_its_neighbours_disagree_with() -> None:
         ("odd-one", "yin", ["evaluation"], ["hallucination"])
     ]
     assert queue[0].reason.startswith("5 of its 5 nearest yin-labelled neighbours carry hallucination")
+    assert queue[0].reason.endswith("; none carries any of its own tags")
     assert set(queue[0].neighbours) <= {f"hal-{i}" for i in range(6)}
 
 
