@@ -47,6 +47,14 @@ HOSTILE_TITLES = [
 ]
 
 
+# Valid urls that Markdown would read as links inside an href, and a backslash escape.
+HOSTILE_LINKS = {
+    "code": "https://evil.example/[x](onmouseover=alert(8)//)",
+    "data": "https://evil.example/![i](y)?a=1&b=2",
+    "demo": r"https://evil.example/\_a_b_/*c*/",
+}
+
+
 def _entry(**fields: object) -> Entry:
     return Entry.model_validate(fields)
 
@@ -117,6 +125,7 @@ def small_kb(root: Path, *, suggestions: bool) -> KB:
                 added="2024-03-02",
                 tags={"yin": ["evaluation"]},
                 relations={"evaluated_on": ["mmbench"]} if i % 2 == 0 else {},
+                links=HOSTILE_LINKS,
                 architecture={"llm_backbone": title} if i % 2 == 0 else None,
             )
         )
@@ -221,6 +230,17 @@ def test_a_hostile_title_is_the_heading_text_and_the_front_matter_title(rendered
     # material prints the front matter title raw into <title>: it must be HTML-escaped there.
     assert html.unescape(json.loads(md.Meta["title"][0])) == title
     assert "<" not in json.loads(md.Meta["title"][0])
+
+
+def test_link_hrefs_are_the_urls_as_written(rendered) -> None:
+    """Each link of an entry survives Markdown as one <a> whose href means the url written."""
+    from urllib.parse import unquote
+
+    _, files = rendered
+    parsed = _html_of(files["entries/hostile-0.md"])
+    hrefs = [a.get("href") or "" for tag, a in parsed.tags if tag == "a" and "evil.example" in (a.get("href") or "")]
+    assert sorted(unquote(h) for h in hrefs) == sorted(HOSTILE_LINKS.values())
+    assert not [h for h in hrefs if any(c in h for c in "[]()\\")]
 
 
 def test_golden_hostile_entry_page(rendered) -> None:

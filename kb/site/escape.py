@@ -36,11 +36,18 @@ def escape_text(value: object) -> Markup:
     return Markup(str(value).translate(_TABLE))
 
 
+# Python-Markdown applies its code, backslash-escape and link rules before it sets raw HTML aside,
+# so these would act inside an attribute ("https://x/[a](onmouseover=...)" made a second link whose
+# text broke out of the href). Percent-encoded, a url means the same and no rule can match.
+_ATTR_URL = {ord(c): f"%{ord(c):02X}" for c in "\\`[]()"}
+
+
 def escape_attr(value: object) -> Markup:
-    """A value for an HTML attribute (urls, data-src): HTML-escaped only, so urls stay urls."""
+    """A url for an HTML attribute (href, data-src) inside a Markdown page: HTML-escaped, with the
+    characters of Markdown's inline code, escapes and links percent-encoded."""
     from markupsafe import escape
 
-    return escape(str(value))
+    return escape(str(value).translate(_ATTR_URL))
 
 
 def safe_url(value: str | None) -> str | None:
