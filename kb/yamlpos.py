@@ -10,6 +10,7 @@ stays a number so the schema can say "quote it".
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from kb.errors import Problem, ProblemsError
 
 Loc = tuple[str | int, ...]
 MAX_ALIASES = 100  # an entry never needs more; a billion-laughs file needs far more
+# What YAML refuses to read in a file (C0 and C1 controls but tab, line ends and NEL, surrogates,
+# U+FFFE and U+FFFF) but lets a quoted string write as an escape ("\e", "\x0c"): a terminal
+# would obey it, XML cannot hold it.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _Loader(yaml.SafeLoader):
@@ -124,6 +129,12 @@ class _Builder:
         value = self.constructor.construct_object(node, deep=True)
         if not isinstance(value, str):
             self.doc.raw[loc] = node.value
+        elif bad := _UNPRINTABLE.search(value):
+            self.problem(
+                node,
+                loc,
+                f"character U+{ord(bad.group()):04X} (an escape in a quoted string) is not allowed; remove it",
+            )
         return value
 
 

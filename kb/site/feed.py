@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kb.graph import entry_url
+from kb.output.text import one_line
 from kb.store import KB
 
 FEED_SIZE = 50
@@ -15,7 +16,8 @@ def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
     """The ``size`` most recently added entries, newest first; links are absolute when ``site_url`` is set.
 
     Atom wants absolute ids: with a site url they are the entries' pages, without one tag: URIs
-    that stay the same for the same entry. feedgen escapes every text it writes as XML.
+    that stay the same for the same entry. feedgen escapes every text it writes as XML; what XML
+    cannot hold at all (control characters, which kb check refuses in entry files) is replaced.
     """
     from feedgen.feed import FeedGenerator
 
@@ -37,15 +39,16 @@ def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
         item = feed.add_entry()
         url = f"{base}{entry_url(entry.id)}"
         item.id(url if base else f"tag:kb,2024:entry/{entry.id}")
-        item.title(entry.title)
+        item.title(one_line(entry.title))
         item.link(href=url)
         when = _timestamp(entry.added)
         item.updated(when)
         item.published(when)
         facts = [entry.kind.value, entry.date or "undated", entry.venue or ""]
-        item.summary(" · ".join(f for f in facts if f) + (f". {entry.summary}" if entry.summary else ""))
+        text = " · ".join(f for f in facts if f) + (f". {entry.summary}" if entry.summary else "")
+        item.summary(one_line(text))
         for author in entry.authors[:10]:
-            item.author({"name": author})
+            item.author({"name": one_line(author)})
     return feed.atom_str(pretty=True).decode("utf-8")
 
 

@@ -68,6 +68,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
             "tags:\n  codev:\n    - data4model/scaling/up/diversty\n    - data4model/scaling\n  yin: [halucination]\n",
         )
     },
+    # Written as escapes, control characters pass YAML's reader; a terminal would obey them.
+    "escaped-control-character": {
+        "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
+        'summary: "page\\x0cbreak, a NEL\\u0085 is fine"\nauthors: ["Ada", "C\\x9bSI"]\n',
+    },
     # A file that fails the schema still has its tags checked: one run lists every problem.
     "unknown-tag-beside-bad-kind": {
         "works/typos.yaml": "id: typos\ntitle: Typos\nkind: modle\ntags:\n  codev: [nope/leaf]\n"
