@@ -22,15 +22,13 @@ from pydantic import ValidationError
 
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
-from kb.naming import norm_title
+from kb.naming import RESERVED_NAMES, SITE_NAMES, norm_title
 from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
 from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
 from kb.yamlpos import Document, Loc, load_document, parse_document
 
-# Names that Windows reserves for devices: a file called con.yaml cannot be checked out there.
-RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
 
 # What each relation may point at, and from what. None means any kind.
@@ -157,6 +155,8 @@ def _file_problems(path: Path, entry: Entry, at: _Locator) -> list[Problem]:
         )
     if entry.id in RESERVED_NAMES:
         out.append(at(("id",), f"{entry.id!r} is a reserved file name on Windows; choose another id"))
+    if entry.id in SITE_NAMES:
+        out.append(at(("id",), f"{entry.id!r} is the name of the site's page of all entries; choose another id"))
     folder = path.parent.name
     if folder != entry.kind.folder:
         out.append(

@@ -149,6 +149,11 @@ def infer_kind(title: str, name: str | None, section: str | None = None) -> Kind
     return Kind.method
 
 
+# Names that Windows reserves for devices: a file called con.yaml cannot be checked out there.
+RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+SITE_NAMES = {"index"}  # entries/<id>.md is an entry's page; entries/index.md lists them all
+
+
 def unique_entry_id(
     title: str, name: str | None, kind: Kind, date: str | None, taken: set[str] | frozenset[str]
 ) -> str:
@@ -165,4 +170,5 @@ def unique_entry_id(
     if date:
         candidates.append(f"{candidates[-1]}-{date[:4]}")
     candidates += [f"{candidates[-1]}-{n}" for n in range(2, 1000)]
-    return next(c[:80].strip("-") for c in candidates if c[:80].strip("-") not in taken)
+    unusable = {*taken, *RESERVED_NAMES, *SITE_NAMES}
+    return next(c[:80].strip("-") for c in candidates if c[:80].strip("-") not in unusable)

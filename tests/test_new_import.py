@@ -157,6 +157,12 @@ def test_unique_entry_id_never_repeats_a_taken_one():
     assert taken == {"llava", "llava-2023", "llava-2023-2", "llava-2023-3", "llava-2023-4"}
 
 
+def test_unique_entry_id_avoids_names_kb_check_refuses():
+    """kb check refuses an id Windows reserves (con) or the site's own page (index)."""
+    assert unique_entry_id("Index: A Model", "Index", Kind.model, "2024-01-02", set()) == "index-2024"
+    assert unique_entry_id("CON: A Model", "CON", Kind.model, None, set()) == "con-2"
+
+
 def test_render_puts_suggested_tags_where_tags_go_and_uncommenting_them_gives_a_valid_entry(kb):
     codev = [leaf.id for leaf in kb.taxonomies["codev"].leaves()][:2]
     yin = kb.taxonomies["yin"].leaves()[0].id

@@ -68,6 +68,7 @@ CASES: dict[str, dict[str, str | bytes]] = {
             "tags:\n  codev:\n    - data4model/scaling/up/diversty\n    - data4model/scaling\n  yin: [halucination]\n",
         )
     },
+    "site-page-id": {"works/index.yaml": work("index")},
     # Written as escapes, control characters pass YAML's reader; a terminal would obey them.
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
