@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from kb.schema import RELATION_TYPES, Entry
-from kb.store import KB, write_text_atomic
+from kb.store import KB, write_output
 from kb.tags import SUGGESTIONS_PER_TAXONOMY, curated_tags, suggested_tags  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
@@ -287,7 +287,7 @@ def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
         from kb.errors import UsageError
 
         raise UsageError(f"unknown graph format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    write_text_atomic(path, text)
+    write_output(path, text)
     return path
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kb.errors import Problem, ProblemsError, RootNotFoundError
+from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
 from kb.yamlpos import Document, load_document
@@ -264,6 +264,21 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file a person asked for (-o FILE): the whole text or nothing, and a path that cannot
+    be written is one sentence (KBError), never a traceback."""
+    if path.name in ("", ".", ".."):
+        shown = "an empty path" if str(path) == "." else path  # click makes "" the path "."
+        raise KBError(f"cannot write {shown}: give a file name")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str | None = None) -> Path:

@@ -131,6 +131,17 @@ def test_schema_command_prints_the_schema_with_descriptions():
     assert schema["additionalProperties"] is False
 
 
+@pytest.mark.parametrize("command", [["schema"], ["export", "json"], ["graph", "--no-similar"]])
+def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path: Path, command: list[str]):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    root = make_kb("unknown-tag", tmp_path)  # its problems are tags: every command here still runs
+    for target, reason in ((str(a_file / "out"), f"{a_file} is a file, not a folder"), ("", "give a file name")):
+        code, out, err = invoke("--root", str(root), *command, "-o", target)
+        assert (code, out) == (1, "")
+        assert err == f"kb: cannot write {target or 'an empty path'}: {reason}\n"
+
+
 def test_schema_command_writes_a_file(tmp_path: Path):
     target = tmp_path / "out" / "entry.schema.json"
     code, _, err = invoke("schema", "-o", str(target))

@@ -217,7 +217,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path
 
     import kb.store
     from kb.errors import KBError
-    from kb.export import write_export
+    from kb.store import write_output
 
     out = tmp_path / "kb.csv"
     out.write_text("old\n", encoding="utf-8")
@@ -227,7 +227,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path
 
     monkeypatch.setattr(kb.store.os, "replace", disk_full)
     with pytest.raises(KBError) as caught:
-        write_export(out, "new\n" * 1000)
+        write_output(out, "new\n" * 1000)
     assert str(caught.value) == f"cannot write {out}: No space left on device"
     assert out.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["kb.csv"]

@@ -63,7 +63,7 @@ def schema(state: State, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from kb.store import write_text_atomic
+    from kb.store import write_output
 
-    write_text_atomic(output, text)
+    write_output(output, text)
     click.echo(f"wrote {output}", err=True)

@@ -18,7 +18,8 @@ from kb.export import FORMATS
 def export(state: State, fmt: str, output: Path | None) -> None:
     """Export every entry as FORMAT: bibtex; csv or json (both read back as the same entries);
     graphml (the knowledge graph); awesome (the Markdown list committed as AWESOME.md)."""
-    from kb.export import export_kb, write_export
+    from kb.export import export_kb
+    from kb.store import write_output
 
     exported = export_kb(state.kb(), fmt, state.config)
     for note in exported.notes:
@@ -26,5 +27,5 @@ def export(state: State, fmt: str, output: Path | None) -> None:
     if output is None:
         click.echo(exported.text, nl=False)
         return
-    write_export(output, exported.text)
+    write_output(output, exported.text)
     click.echo(f"wrote {output}", err=True)

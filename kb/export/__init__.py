@@ -9,7 +9,6 @@ the CLI writes it (atomically) or prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.errors import KBError
@@ -51,19 +50,6 @@ def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
 
         return Exported(render_awesome(kb))
     raise ValueError(f"unknown export format {fmt!r}")  # the CLI offers only FORMATS
-
-
-def write_export(path: Path, text: str) -> None:
-    """Write the whole export or nothing; a path that cannot be written is one sentence."""
-    from kb.store import write_text_atomic
-
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
-    try:
-        write_text_atomic(path, text)
-    except OSError as exc:
-        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def graphml(kb: KB, config: Config) -> Exported:
