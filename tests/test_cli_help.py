@@ -64,6 +64,12 @@ def test_help_prints_every_option(name: str) -> None:
         ),
         (["show"], "kb show: Missing argument 'ID'; see kb show --help\n"),
         (["quer"], "kb: No such command 'quer'. Did you mean 'query'?\n"),
+        # kb's own options are parsed before any command runs.
+        (
+            ["--root", __file__, "query"],
+            f"kb: Invalid value for '--root': Directory '{__file__}' is a file; see kb --help\n",
+        ),
+        (["--bogus"], "kb: No such option '--bogus'; see kb --help\n"),
     ],
 )
 def test_click_usage_errors_are_one_line_with_exit_code_2(args: list[str], expected: str) -> None:

@@ -7,6 +7,7 @@ the point (what gets imported, that no traceback escapes).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -203,9 +204,9 @@ def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
     assert code == 0
     assert (
         out.splitlines()[0]
-        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an escape'
+        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J an override'
     )
-    assert "\x1b" not in out
+    assert "\u202e" not in out
 
 
 def test_show_lists_neighbours_from_the_cache(embedded: Path) -> None:
@@ -355,6 +356,24 @@ def test_errors_in_a_fresh_process_carry_no_traceback(tmp_path: Path) -> None:
     shutil.rmtree(root / "entries" / "taxonomies")
     broken = run_kb("--root", str(root), "tree")
     assert broken.code == 1 and "Traceback" not in broken.err and "run kb check" in broken.err
+
+
+def test_a_reader_that_leaves_early_ends_kb_quietly_with_exit_141(tmp_path: Path) -> None:
+    """`kb query | head -0`: the closed pipe ends kb as SIGPIPE ends a Unix tool, with no message,
+    whichever write finds it closed."""
+    root = make_query_kb(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (["query"], ["tree"], ["export", "json"]):
+        with subprocess.Popen(
+            [sys.executable, "-m", "kb", "--root", str(root), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        ) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()  # before kb has started: its first write finds the pipe closed
+            err = proc.stderr.read().decode()
+            assert (proc.wait(timeout=120), err) == (141, ""), args
 
 
 def test_every_command_documents_its_output_options() -> None:

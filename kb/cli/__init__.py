@@ -6,8 +6,10 @@ the stages they need inside the function, so `kb query` never pays for torch or 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -69,13 +71,29 @@ class Group(click.Group):
             click.echo(f"kb: {exc}", err=True)
             sys.exit(1)
         except click.UsageError as exc:
-            # click's own usage errors (a bad number, a missing argument) in kb's one-line form.
-            where = exc.ctx.command_path if exc.ctx is not None else "kb"
-            message = exc.format_message().rstrip(".")
-            if not message.endswith("?"):  # click's "Did you mean ...?" already says what to do
-                message += f"; see {where} --help"
-            click.echo(f"{where}: {message}", err=True)
-            sys.exit(2)
+            _usage_exit(exc)
+        except BrokenPipeError:
+            # The reader left (kb query | head -1): stop quietly, as a tool killed by SIGPIPE would
+            # (exit 141), whichever write found the pipe closed. Later flushes go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        # kb's own options (--root) are parsed here, before invoke.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _usage_exit(exc)
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """click's own usage errors (a bad number, a missing argument) in kb's one-line form, exit 2."""
+    where = exc.ctx.command_path if exc.ctx is not None else "kb"
+    message = exc.format_message().rstrip(".")
+    if not message.endswith("?"):  # click's "Did you mean ...?" already says what to do
+        message += f"; see {where} --help"
+    click.echo(f"{where}: {message}", err=True)
+    sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
