@@ -396,20 +396,16 @@ def _json_positions(data: bytes, rel: str) -> Document:
 
 def config_problems(root: Path) -> list[Problem]:
     """kb.yaml beside mkdocs.yml, when there is one (environment variables are not checked)."""
-    from kb.config import Config
+    from kb.config import Config, config_document
 
-    path = root / CONFIG_FILE
-    if not path.exists():
-        return []
-    rel = _rel(path, root)
     try:
-        doc = load_document(path, root)
+        doc = config_document(root)
     except ProblemsError as exc:
         return exc.problems
-    except OSError as exc:
-        return [Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}")]
+    if doc is None:
+        return []
     try:
         Config.model_validate(doc.data)
     except ValidationError as exc:
-        return validation_problems(exc, doc, rel, Config)
+        return validation_problems(exc, doc, CONFIG_FILE, Config)
     return []

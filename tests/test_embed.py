@@ -76,10 +76,20 @@ def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
     assert len(other.encoded) == len(SMALL)
 
 
-def test_a_broken_cache_file_is_rebuilt_not_trusted(root: Path) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "flipped"])
+def test_a_broken_cache_file_is_rebuilt_not_trusted(root: Path, damage: str) -> None:
     embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
     (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
-    cache.write_bytes(b"not a numpy file")
+    good = cache.read_bytes()
+    middle = len(good) // 2
+    cache.write_bytes(
+        {
+            "garbage": b"not a numpy file",
+            "empty": b"",
+            "truncated": good[:middle],
+            "flipped": good[:middle] + bytes([good[middle] ^ 0xFF]) + good[middle + 1 :],
+        }[damage]
+    )
     embedder = HashingEmbedder()
     embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
     assert len(embedder.encoded) == len(SMALL)

@@ -56,8 +56,45 @@ def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:
 def test_an_unknown_model_is_one_clear_error(root: Path) -> None:
     run = run_kb("embed", "--model", str(root / "no-such-model"), cwd=root, env=CPU)
     assert run.code == 1
-    assert run.err.splitlines()[-1].startswith(f"kb: cannot load the embedding model '{root / 'no-such-model'}'")
+    assert run.err.splitlines()[-1] == (
+        f"kb: cannot load the embedding model '{root / 'no-such-model'}' (no such folder, and no model of that name"
+        " in the local Hugging Face cache (kb downloads none)); set model in kb.yaml or KB_MODEL to an installed"
+        " sentence-transformers model folder"
+    )
     assert "Traceback" not in run.err
+
+
+def test_a_damaged_model_folder_is_one_clear_error(root: Path, tmp_path: Path) -> None:
+    """Weights cut short fail inside safetensors, not as an OSError; still one line, no traceback."""
+    import shutil
+
+    from kb.embed import default_model_path
+
+    damaged = tmp_path / "damaged-model"
+    shutil.copytree(default_model_path(), damaged)
+    (damaged / "model.safetensors").write_bytes((damaged / "model.safetensors").read_bytes()[:1000])
+    run = run_kb("suggest", "--taxonomy", "yin", "--title", "A model", env={**CPU, "KB_MODEL": str(damaged)}, cwd=root)
+    assert run.code == 1 and "Traceback" not in run.err
+    assert run.err.splitlines()[-1].startswith(
+        f"kb: cannot load the embedding model '{damaged}' (the folder is not a usable sentence-transformers model: "
+    )
+
+
+def test_a_model_path_in_kb_yaml_is_relative_to_the_root(root: Path, tmp_path: Path) -> None:
+    """Written in kb.yaml, a relative model path means the same folder wherever kb runs."""
+    import shutil
+
+    from kb.embed import default_model_path
+
+    shutil.copytree(default_model_path(), root / "local-model")
+    (root / "kb.yaml").write_text("model: local-model\n", encoding="utf-8")
+    try:
+        run = run_kb("suggest", "--taxonomy", "yin", "--title", "A model", cwd=root / "entries", env=CPU)
+        assert run.code == 0, run.err
+        assert f"kb: embedding with {(root / 'local-model').resolve()} on cpu" in run.err
+    finally:
+        (root / "kb.yaml").unlink()
+        shutil.rmtree(root / "local-model")
 
 
 def test_kb_cluster_json_on_a_small_kb(root: Path) -> None:

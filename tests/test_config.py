@@ -1,0 +1,63 @@
+"""kb.yaml and KB_* variables: what each sets, and problems that name where a bad value came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.config import Config, load_config
+from kb.errors import ProblemsError
+
+
+def problems(root: Path, **env: str) -> list[str]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        with pytest.raises(ProblemsError) as caught:
+            load_config(root)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_file_of_comments_alone_sets_nothing(tmp_path: Path) -> None:
+    (tmp_path / "kb.yaml").write_text("# the defaults suit us\n---\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    assert load_config(tmp_path) == load_config(tmp_path / "elsewhere")  # no kb.yaml there
+    assert load_config(tmp_path).batch_size == Config().batch_size
+
+
+def test_a_bad_value_in_kb_yaml_is_named_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "kb.yaml").write_text("device: cpu\nbatch_size: 0\n", encoding="utf-8")
+    assert problems(tmp_path) == ["kb.yaml:2:13: batch_size: Input should be greater than or equal to 1, got 0"]
+
+
+def test_a_bad_variable_is_named_not_blamed_on_kb_yaml(tmp_path: Path) -> None:
+    assert problems(tmp_path, KB_BATCH_SIZE="abc") == [
+        "KB_BATCH_SIZE: batch_size: Input should be a valid integer, unable to parse string as an integer, got 'abc'"
+    ]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_settings_must_be_finite(tmp_path: Path, value: str) -> None:
+    assert problems(tmp_path, KB_ARXIV_TIMEOUT=value) == [
+        f"KB_ARXIV_TIMEOUT: arxiv_timeout: Input should be a finite number, got '{value}'"
+    ]
+
+
+def test_a_flag_is_named_as_a_flag(tmp_path: Path) -> None:
+    with pytest.raises(ProblemsError) as caught:
+        load_config(tmp_path, {"batch_size": -1})
+    assert [str(p) for p in caught.value.problems] == [
+        "--batch-size: batch_size: Input should be greater than or equal to 1, got -1"
+    ]
+
+
+def test_a_relative_model_path_is_the_roots_in_kb_yaml_and_the_shells_in_a_variable(tmp_path: Path) -> None:
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    (tmp_path / "kb.yaml").write_text("model: models/mine\n", encoding="utf-8")
+    assert load_config(tmp_path).model == str((tmp_path / "models" / "mine").resolve())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KB_MODEL", "models/mine")
+        assert load_config(tmp_path).model == "models/mine"
+    (tmp_path / "kb.yaml").write_text("model: sentence-transformers/all-mpnet-base-v2\n", encoding="utf-8")
+    assert load_config(tmp_path).model == "sentence-transformers/all-mpnet-base-v2"  # a name stays a name
