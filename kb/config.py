@@ -65,9 +65,9 @@ def load_config(root: Path, overrides: dict[str, object] | None = None) -> Confi
         value = os.environ.get(f"KB_{name.upper()}")
         if value not in (None, ""):
             data[name], origin[name] = value, f"KB_{name.upper()}"
-    for name, value in (overrides or {}).items():
-        if value is not None:
-            data[name], origin[name] = value, f"--{name.replace('_', '-')}"
+    for name, given in (overrides or {}).items():
+        if given is not None:
+            data[name], origin[name] = given, f"--{name.replace('_', '-')}"
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
