@@ -123,11 +123,6 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     import arxiv
     import requests
 
-    if config.arxiv_url.count("{}") != 1:
-        raise UsageError(
-            f"arxiv_url {config.arxiv_url!r} must hold exactly one {{}} where the query goes, "
-            "e.g. https://export.arxiv.org/api/query?{}"
-        )
     client = arxiv.Client(
         page_size=max(len(arxiv_ids), 1), delay_seconds=config.arxiv_delay, num_retries=config.arxiv_retries
     )
@@ -153,14 +148,19 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
             "check the network, or arxiv_url in kb.yaml or KB_ARXIV_URL"
         ) from None
     except arxiv.HTTPError as exc:
-        raise ArxivUnavailableError(
-            f"the arXiv API at {host} answered HTTP {exc.status} ({tries} tries); try again later"
-        ) from None
+        # 429 and 5xx pass; any other refusal (404: no API at that address) will not.
+        later = "try again later" if exc.status == 429 or exc.status >= 500 else "check arxiv_url"
+        raise ArxivUnavailableError(f"the arXiv API at {host} answered HTTP {exc.status} ({tries} tries); {later}") from None
     except arxiv.ArxivError as exc:
         raise ArxivUnavailableError(f"the arXiv API at {host} failed: {exc.message}") from None
     except requests.exceptions.RequestException as exc:
         raise ArxivUnavailableError(
             f"cannot ask the arXiv API at {config.arxiv_url!r}: {_printable(str(exc))}"
+        ) from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        # arxiv parses each entry's dates and links itself; a feed with a malformed one ends there.
+        raise ArxivUnavailableError(
+            f"the arXiv API at {host} answered with a feed it could not read ({_printable(str(exc))}); check arxiv_url"
         ) from None
 
     found: dict[str, arxiv.Result] = {}

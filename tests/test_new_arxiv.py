@@ -57,6 +57,11 @@ class FeedServer:
                 ids = parse_qs(urlsplit(self.path).query).get("id_list", [""])[0].split(",")
                 if mode == "status500":
                     self.answer(500, b"internal error", "text/plain")
+                elif mode == "status404":
+                    self.answer(404, b"no such page", "text/plain")
+                elif mode == "baddate":  # a well-formed feed whose entry has a date nobody can read
+                    feed = (FEEDS / "2407.07895.xml").read_bytes()
+                    self.answer(200, feed.replace(b"<published>2024-07-10T17:59:43Z", b"<published>yesterday"))
                 elif mode == "garbage":
                     self.answer(200, (FEEDS / "garbage.xml").read_bytes())
                 elif mode == "bomb":
@@ -361,6 +366,21 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             2,
         ),
         (
+            "status404",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered HTTP 404 (2 tries); check arxiv_url",
+            2,
+        ),
+        (
+            "baddate",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with a feed it could not read (Invalid isoformat string: "
+            "'yesterday'); check arxiv_url",
+            1,
+        ),
+        (
             "garbage",
             ["2407.07895"],
             1,
@@ -391,6 +411,8 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
         "unknown-id",
         "one-of-two-unknown",
         "server-500",
+        "server-404",
+        "unreadable-date",
         "garbage-xml",
         "entity-bomb",
         "html-page",
@@ -450,11 +472,22 @@ def test_usage_errors(kb_root, server, args, message):
     assert server.requests == []
 
 
-def test_arxiv_url_without_a_placeholder_is_a_usage_error(kb_root, server):
-    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", KB_ARXIV_URL="http://127.0.0.1:1/api/query")
-    assert_one_sentence(
-        run,
-        2,
-        "arxiv_url 'http://127.0.0.1:1/api/query' must hold exactly one {} where the query goes, "
-        "e.g. https://export.arxiv.org/api/query?{}",
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:1/api/query", "must hold exactly one {} where the query goes"),
+        ("http://[::1/api/query?{}", "is not a valid address (Invalid IPv6 URL)"),
+        (
+            "http://127.0.0.1:port/api/query?{}",
+            "is not a valid address (Port could not be cast to integer value as 'port')",
+        ),
+        ("ftp://127.0.0.1/api/query?{}", "must be an http:// or https:// address"),
+    ],
+)
+def test_a_bad_arxiv_url_is_named_before_anything_is_asked(kb_root, server, url, why):
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", KB_ARXIV_URL=url)
+    assert (run.code, run.out) == (1, "")
+    assert run.err.splitlines()[0] == (
+        f"KB_ARXIV_URL: arxiv_url: {url!r} {why}, e.g. https://export.arxiv.org/api/query?{{}}"
     )
+    assert "Traceback" not in run.err and server.requests == []
