@@ -150,7 +150,8 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     except arxiv.HTTPError as exc:
         # 429 and 5xx pass; any other refusal (404: no API at that address) will not.
         later = "try again later" if exc.status == 429 or exc.status >= 500 else "check arxiv_url"
-        raise ArxivUnavailableError(f"the arXiv API at {host} answered HTTP {exc.status} ({tries} tries); {later}") from None
+        answered = f"the arXiv API at {host} answered HTTP {exc.status} ({tries} tries)"
+        raise ArxivUnavailableError(f"{answered}; {later}") from None
     except arxiv.ArxivError as exc:
         raise ArxivUnavailableError(f"the arXiv API at {host} failed: {exc.message}") from None
     except requests.exceptions.RequestException as exc:
