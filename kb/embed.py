@@ -307,8 +307,24 @@ class VectorStore:
         wanted = set(keys)
         self.rows = {k: v for k, v in self.rows.items() if k in wanted}
 
+    def prepare(self) -> None:
+        """Make the cache's folder, or say in one sentence why it cannot be made or written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.folder, prefix=".probe-")  # noqa: SIM115
+            probe.close()
+        except OSError as exc:
+            where = self.folder.parents[1]  # the cache_dir itself
+            raise KBError(f"cannot write the cache in {where}: {exc.strerror or exc}; set cache_dir") from None
+
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        try:
+            self._write()
+        except OSError as exc:
+            raise KBError(f"cannot write the cache file {self.path}: {exc.strerror or exc}") from None
+
+    def _write(self) -> None:
         keys = sorted(self.rows)
         dim = next(iter(self.rows.values())).shape[0] if self.rows else 0
         vectors = np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
@@ -348,6 +364,7 @@ def embed_cached(
         if row is None:
             missing.setdefault(key, text)
     if missing:
+        store.prepare()  # before minutes of encoding, not after
         encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
         store.put(list(missing), encoded)
     if missing or (prune and len(store.rows) != len(set(keys))):

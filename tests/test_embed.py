@@ -97,6 +97,15 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted(root: Path, damage: str) -> 
     assert leftovers == []
 
 
+def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encoded(root: Path) -> None:
+    (root / "a-file").write_text("x", encoding="utf-8")
+    embedder = HashingEmbedder()
+    with pytest.raises(KBError) as caught:
+        embed_kb(load_kb(root), Config(cache_dir="a-file"), embedder=embedder, progress=False)
+    assert str(caught.value) == f"cannot write the cache in {root / 'a-file'}: Not a directory; set cache_dir"
+    assert embedder.calls == 0
+
+
 def test_rows_are_normalised_float32(root: Path) -> None:
     vectors = embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
     assert vectors.matrix.dtype == np.float32

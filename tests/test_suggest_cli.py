@@ -128,6 +128,7 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
             "papers.jsonl:2: not valid JSON (Expecting property name enclosed in double quotes, column 2)",
         ),
         (['{"id": 1}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
+        (['{"id": NaN, "title": "t"}'], "papers.jsonl:1: not valid JSON (NaN is not JSON)"),
         (['{"id": 1, "title": "  "}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
         (['["a list"]'], 'papers.jsonl:1: expected an object like {"id": ..., "title": ...}'),
         (['{"title": "no id"}'], 'papers.jsonl:1: "id" is missing; every line needs one to match the output to'),

@@ -56,12 +56,20 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
 SHOWN_BAD_LINES = 20
 
 
+def _not_json(constant: str) -> object:
+    """Python's json reads NaN and Infinity, which no other reader does; an id of NaN would be
+    written back into output that strict parsers refuse."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _paper(line: str, default_kind: Kind | None) -> tuple[object, str, str] | str:
     """One line's (id, text, kind), or what is wrong with it."""
     try:
-        item = json.loads(line)
+        item = json.loads(line, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg}, column {exc.colno})"
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
     if not isinstance(item, dict):
         return 'expected an object like {"id": ..., "title": ...}'
     title, abstract = item.get("title"), item.get("abstract")
