@@ -151,6 +151,10 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         (["query", "--since", "2023-13"], "kb: --since: 2023-13 is not a real date (month must be in 1..12)\n"),
         (["query", "--json", "--format", "csv"], "kb: --json and --format csv disagree; give one of them\n"),
         (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
+        # An empty id once matched every entry without a name.
+        (["show", ""], "kb: the entry id is empty; give an entry's id, name or title\n"),
+        (["query", "--uses", ""], "kb: the entry id is empty; give an entry's id, name or title\n"),
+        (["search", " "], "kb: the search text is empty; give some words to search for\n"),
         (["show", "llava", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
         (["tree", "codeve"], "kb: unknown taxonomy 'codeve'; did you mean 'codev'?\n"),
         (["tree", "nosuch"], "kb: unknown taxonomy node 'nosuch'; kb tree lists every node\n"),
@@ -311,6 +315,7 @@ def test_similar_takes_the_filters_of_query(embedded: Path) -> None:
         ("untagged-paper", "hallucination")
     ]
     assert invoke(embedded, "similar", "woodpecker", "--kind", "modle")[0] == 2
+    assert invoke(embedded, "similar", "woodpecker", "--year", "2099") == (0, "", "no entry matches the filters\n")
 
 
 def test_gaps_text_and_json_with_and_without_vectors(root: Path, embedded: Path) -> None:

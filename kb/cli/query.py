@@ -99,15 +99,19 @@ def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, fi
     scores = {i: {"score": round(s, 4)} for i, s in ranked}
     found = [kb.entries[i] for i, _ in ranked]
     _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
+    if fmt == "table" and not found:
+        click.echo("no entry matches the filters", err=True)
 
 
 def _vectors_or_note(state: State) -> tuple[Any, str]:
     """The cached entry vectors, or None and the sentence saying why there are none."""
     from kb.embed import load_cached_vectors
-    from kb.errors import KBError
+    from kb.errors import KBError, ProblemsError
 
     try:
         return load_cached_vectors(state.kb(), state.config), ""
+    except ProblemsError as exc:  # the configuration: say what is wrong with it, not only how much
+        return None, f"no neighbours: {'; '.join(str(p) for p in exc.problems)}"
     except KBError as exc:
         return None, f"no neighbours: {exc}"
 
@@ -281,6 +285,8 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
     from kb.query import Filters, select
     from kb.search import search as rank
 
+    if not query_text.strip():
+        raise UsageError("the search text is empty; give some words to search for")
     kb = state.kb()
     allowed = {e.id for e in select(kb, Filters(**filters))}
     ranked = rank(kb, query_text, state.config, k=k, only=allowed)

@@ -74,18 +74,21 @@ def get_entry(kb: KB, entry_id: str, *, hint_among: Iterable[Entry] | None = Non
     closest id (of ``hint_among`` when given, else of every entry)."""
     if entry_id in kb.entries:
         return kb.entries[entry_id]
+    if not entry_id.strip():
+        raise UsageError("the entry id is empty; give an entry's id, name or title")
     # Names and titles are what people remember; accept an exact one as the id.
     lowered = entry_id.casefold()
     named = [
         e
         for e in kb.entries.values()
-        if lowered in {(e.name or "").casefold(), e.title.casefold(), *map(str.casefold, e.aliases)}
+        if lowered in {e.title.casefold(), *map(str.casefold, e.aliases), *([e.name.casefold()] if e.name else [])}
     ]
     if len(named) == 1:
         return named[0]
     if named:
-        ids = ", ".join(sorted(e.id for e in named))
-        raise UsageError(f"{entry_id!r} names {len(named)} entries ({ids}); give one of their ids")
+        ids = sorted(e.id for e in named)
+        shown = ", ".join(ids[:5]) + (f", and {len(ids) - 5} more" if len(ids) > 5 else "")
+        raise UsageError(f"{entry_id!r} names {len(named)} entries ({shown}); give one of their ids")
     options = [e.id for e in hint_among] if hint_among is not None else kb.entries
     raise UsageError(f"no entry with id {entry_id!r}{did_you_mean(entry_id, options)}")
 
@@ -201,7 +204,11 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
         raise UsageError(f"--since {filters.since} is after --until {filters.until}; no entry can match")
     words = filters.text.casefold().split() if filters.text else []
     venue = filters.venue.casefold() if filters.venue else None
-    users = users_of(kb, get_dataset(kb, filters.uses).id, ("trained_on", "evaluated_on")) if filters.uses else None
+    users = (
+        users_of(kb, get_dataset(kb, filters.uses).id, ("trained_on", "evaluated_on"))
+        if filters.uses is not None
+        else None
+    )
 
     out = []
     for entry in kb.entries.values():
