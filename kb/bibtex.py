@@ -133,9 +133,10 @@ def _url(url: str) -> str:
 
 
 def _author(name: str) -> str:
-    # A name holding " and " or a comma (an organisation, a team) would be split or reordered.
+    # A name holding "and" as a word (BibTeX reads " AND " as " and ") or a comma (an organisation,
+    # a team) would be split or reordered.
     text = latex_escape(name)
-    return f"{{{text}}}" if re.search(r",| and ", name) else text
+    return f"{{{text}}}" if re.search(r",|\sand\s", name, re.IGNORECASE) else text
 
 
 def venue_kind(venue: str | None) -> tuple[str, str | None, int | None]:

@@ -25,7 +25,7 @@ from kb.errors import Problem, ProblemsError
 from kb.naming import RESERVED_NAMES, SITE_NAMES, norm_title
 from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
-from kb.store import KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
+from kb.store import ENTRY_FOLDERS, KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
 from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
 from kb.yamlpos import Document, Loc, load_document, parse_document
 
@@ -83,6 +83,7 @@ def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date |
     problems += entry_problems(kb, today, check_tags=not tax_problems)
     problems += suggestions_problems(kb, check_tags=not tax_problems)
     problems += config_problems(root)
+    problems += stray_files(root)
     files = entry_paths(root)
     if only is not None:
         selected = [s.rstrip("/") for s in only]
@@ -93,6 +94,21 @@ def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date |
         problems = [p for p in problems if wanted(p.path)]
         files = [f for f in files if wanted(_rel(f, root))]
     return CheckReport(sorted(set(problems)), len(files))
+
+
+def stray_files(root: Path) -> list[Problem]:
+    """Files where entries live that kb never reads: a typo in a name must not hide an entry."""
+    out = []
+    where = "entries/works/<id>.yaml or entries/datasets/<id>.yaml"
+    for folder in ENTRY_FOLDERS:
+        for path in sorted((root / "entries" / folder).glob("*")):
+            if path.name.startswith(".") or path.suffix == ".yaml":  # a folder x.yaml: kb check says so already
+                continue
+            what = "a folder" if path.is_dir() else "not an entry file"
+            out.append(Problem(_rel(path, root), 0, 0, "", f"{what}: kb reads only {where}; rename or move it"))
+    for path in sorted((root / "entries").glob("*.y*ml")):
+        out.append(Problem(_rel(path, root), 0, 0, "", f"not read here: entries go in {where}"))
+    return out
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -90,6 +90,15 @@ def test_other_commands_refuse_a_bad_kb_and_count_its_problems(tmp_path: Path):
         assert err.splitlines()[-1] == f"{count}; run kb check for the whole list"
 
 
+def test_a_named_file_that_is_no_entry_is_a_usage_error(two_problem_kb: Path):
+    code, out, err = invoke("--root", str(two_problem_kb), "check", str(two_problem_kb / "mkdocs.yml"))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"kb: {two_problem_kb / 'mkdocs.yml'} is not an entry file; "
+        "entries are entries/works/*.yaml and entries/datasets/*.yaml\n"
+    )
+
+
 def test_a_missing_path_is_a_usage_error(two_problem_kb: Path):
     code, _, err = invoke("--root", str(two_problem_kb), "check", str(two_problem_kb / "nope.yaml"))
     assert code == 2

@@ -49,7 +49,10 @@ def _relative(root: Path, path: Path) -> str:
     rel = os.path.relpath(full, root)
     if rel == ".." or rel.startswith(".." + os.sep):
         raise UsageError(f"{path} is outside the knowledge base at {root}")
-    return rel.replace(os.sep, "/")
+    rel = rel.replace(os.sep, "/")
+    if full.is_file() and not rel.startswith(("entries/works/", "entries/datasets/")):
+        raise UsageError(f"{path} is not an entry file; entries are entries/works/*.yaml and entries/datasets/*.yaml")
+    return rel
 
 
 @main.command()

@@ -69,6 +69,14 @@ CASES: dict[str, dict[str, str | bytes]] = {
         )
     },
     "site-page-id": {"works/index.yaml": work("index")},
+    # Files kb never reads, where entries live: a typo in a name must not hide an entry.
+    "stray-files": {
+        "works/llava.yml": LLAVA,
+        "works/notes.txt": "to do: add LLaVA\n",
+        "works/.gitkeep": "",
+        "datasets/more/coco.yaml": work("coco"),
+        "loose.yaml": work("loose"),
+    },
     # Written as escapes, control characters pass YAML's reader; a terminal would obey them.
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
@@ -162,6 +170,7 @@ def main() -> None:
         (folder / "mkdocs.yml").write_text("site_name: golden case\n")
         for name, content in files.items():
             path = (folder / "entries" / name).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
             data = content if isinstance(content, bytes) else content.encode("utf-8")
             path.write_bytes(data)
 
