@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kb.output.text import counted
+from kb.output.text import counted, one_line
 
 
 @dataclass(frozen=True, order=True)
@@ -19,7 +19,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        # A file name may hold anything a file system allows: a newline, an escape sequence.
+        path = one_line(self.path)
+        where = f"{path}:{self.line}:{self.col}" if self.line else path
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:

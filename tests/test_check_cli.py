@@ -117,6 +117,17 @@ def test_check_leaves_heavy_libraries_unimported():
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
 
 
+def test_a_file_name_cannot_write_to_the_terminal_or_break_a_line(tmp_path: Path):
+    root = make_kb("missing-field", tmp_path)
+    (root / "entries" / "works" / "untitled.yaml").rename(root / "entries" / "works" / "evil\x1b]0;x\x07\nname.yaml")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    assert (
+        out
+        == "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:1: title: required field is missing (the paper's full title)\n"
+    )
+
+
 def test_bad_input_in_a_fresh_process_gives_no_traceback(tmp_path: Path):
     root = make_kb("python-tag", tmp_path)
     (root / "entries" / "works" / "bytes.yaml").write_bytes(b"\x00\xff\xfe: [\n")
