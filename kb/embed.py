@@ -424,10 +424,12 @@ def embed_kb(
     return Vectors(ids, matrix, model=embedder.model_id)
 
 
-def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None) -> Vectors:
+def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, partial: bool = False) -> Vectors:
     """Vectors for every entry from the cache alone (numpy only: never imports torch).
 
-    Raises KBError naming what is missing when the cache lacks any entry's current text.
+    Raises KBError naming what is missing when the cache lacks any entry's current text. With
+    ``partial``, the entries it has are enough (an entry added or edited since kb embed is left
+    out: ``missing_vectors`` says which); none at all is still an error.
     """
     model_id = model_id or model_identity(config)
     store = VectorStore(cache_folder(kb.root, config), model_id, ENTRY_NAMESPACE)
@@ -435,13 +437,26 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None) 
     keys = [text_key(entry_text(kb.entries[i]), entry_recipe()) for i in ids]
     rows = store.get(keys)
     missing = [i for i, row in zip(ids, rows, strict=True) if row is None]
-    if missing:
+    if missing and not (partial and len(missing) < len(ids)):
         some = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise KBError(
-            f"{len(missing)} of {len(ids)} entries have no cached embedding for model {config.model} "
+            f"{len(missing)} of {len(ids)} entries {'has' if len(missing) == 1 else 'have'} no cached embedding "
+            f"for model {config.model} "
             f"({some}); run kb embed"
         )
-    return Vectors(ids, _stack(rows), model=model_id)
+    kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]
+    return Vectors([i for i, _ in kept], _stack([row for _, row in kept]), model=model_id)
+
+
+def missing_vectors(kb: KB, vectors: Vectors) -> str:
+    """A note on the entries ``vectors`` lack (see load_cached_vectors' ``partial``), or ''."""
+    have = set(vectors.ids)
+    missing = [i for i in kb.entries if i not in have]
+    if not missing:
+        return ""
+    some = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    verb = "has" if len(missing) == 1 else "have"
+    return f"note: {len(missing)} of {len(kb.entries)} entries {verb} no cached embedding yet ({some}); run kb embed"
 
 
 def _stack(rows: Sequence[np.ndarray | None]) -> np.ndarray:

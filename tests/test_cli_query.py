@@ -293,6 +293,27 @@ def test_similar_without_a_cache_says_run_kb_embed_and_exits_1(root: Path) -> No
     assert err.count("\n") == 1
 
 
+def test_an_entry_added_since_kb_embed_leaves_the_others_their_neighbours(tmp_path: Path) -> None:
+    root = make_query_kb(tmp_path)
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(model_identity(Config())), progress=False)
+    (root / "entries" / "works" / "brand-new.yaml").write_text(
+        "id: brand-new\ntitle: A Brand New Model\nkind: model\n", encoding="utf-8"
+    )
+    code, out, err = invoke(root, "similar", "pope", "-k", "2", "--json")
+    assert code == 0 and len(json.loads(out)) == 2
+    assert err == "note: 1 of 10 entries has no cached embedding yet (brand-new); run kb embed\n"
+    code, out, err = invoke(root, "similar", "brand-new")
+    assert (code, out, err) == (
+        1,
+        "",
+        "kb: brand-new has no cached embedding (it is new, or its text changed); run kb embed\n",
+    )
+    code, out, _ = invoke(root, "show", "brand-new")
+    assert "no neighbours: brand-new has no cached embedding (it is new, or its text changed); run kb embed" in out
+    code, out, _ = invoke(root, "show", "pope", "--json")
+    assert len(json.loads(out)["neighbours"]) > 0
+
+
 def test_similar_ranks_other_entries_from_the_cache(embedded: Path) -> None:
     code, out, _ = invoke(embedded, "similar", "pope", "-k", "3", "--json")
     assert code == 0

@@ -103,13 +103,20 @@ def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, fi
         click.echo("no entry matches the filters", err=True)
 
 
-def _vectors_or_note(state: State) -> tuple[Any, str]:
-    """The cached entry vectors, or None and the sentence saying why there are none."""
+def _vectors_or_note(state: State, entry_id: str | None = None) -> tuple[Any, str]:
+    """The cached entry vectors, or None and the sentence saying why there are none. With
+    ``entry_id``, the vectors the cache has are enough when that entry's is among them."""
     from kb.embed import load_cached_vectors
     from kb.errors import KBError, ProblemsError
 
     try:
-        return load_cached_vectors(state.kb(), state.config), ""
+        vectors = load_cached_vectors(state.kb(), state.config, partial=entry_id is not None)
+        if entry_id is not None and entry_id not in vectors.index:
+            return (
+                None,
+                f"no neighbours: {entry_id} has no cached embedding (it is new, or its text changed); run kb embed",
+            )
+        return vectors, ""
     except ProblemsError as exc:  # the configuration: say what is wrong with it, not only how much
         return None, f"no neighbours: {'; '.join(str(p) for p in exc.problems)}"
     except KBError as exc:
@@ -213,7 +220,7 @@ def show(state: State, entry_id: str, k: int, fmt: str) -> None:
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)
-    vectors, note = _vectors_or_note(state)
+    vectors, note = _vectors_or_note(state, entry.id)
     details = describe(kb, entry, vectors, k=k, note=note)
     _echo(show_text(details, kb) if fmt == "text" else render_data(details, fmt))
 
@@ -259,13 +266,18 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
 
     The filters of kb query narrow the candidates, e.g. kb similar llava --kind datasets.
     """
-    from kb.embed import load_cached_vectors
+    from kb.embed import load_cached_vectors, missing_vectors
+    from kb.errors import KBError
     from kb.query import Filters, get_entry, select
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
     allowed = {e.id for e in select(kb, Filters(**filters))}
-    vectors = load_cached_vectors(kb, state.config)
+    vectors = load_cached_vectors(kb, state.config, partial=True)  # a new entry elsewhere must not stop it
+    if entry.id not in vectors.index:
+        raise KBError(f"{entry.id} has no cached embedding (it is new, or its text changed); run kb embed")
+    if note := missing_vectors(kb, vectors):
+        click.echo(note, err=True)
     ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
     _echo_ranked(state, ranked, fmt, filters)
 
