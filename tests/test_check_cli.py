@@ -123,8 +123,8 @@ def test_a_file_name_cannot_write_to_the_terminal_or_break_a_line(tmp_path: Path
     code, out, _ = invoke("--root", str(root), "check")
     assert code == 1
     assert (
-        out
-        == "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:1: title: required field is missing (the paper's full title)\n"
+        out == "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:1: "
+        "title: required field is missing (the paper's full title)\n"
     )
 
 
