@@ -143,6 +143,15 @@ def test_table_clips_titles_to_a_width_and_shows_scores(kb: KB) -> None:
     assert " 0.500 " in line
 
 
+def test_table_clips_wide_characters_by_the_columns_they_take() -> None:
+    from wcwidth import wcswidth
+
+    record = {"id": "cjk", "kind": "model", "date": None, "title": "多模态大语言模型的综述与展望" * 4}
+    line = text_table([record], width=60).splitlines()[1]
+    assert line.endswith("…") and 58 <= wcswidth(line) <= 60  # a wide character does not fit in one column
+    assert text_table([record | {"title": "短い"}], width=60).splitlines()[1].endswith("短い")
+
+
 def test_markdown_table_escapes_entry_text_and_links_the_paper(kb: KB) -> None:
     text = render_entries([kb.entries["hostile"], kb.entries["coco"]], kb, "markdown")
     lines = text.splitlines()

@@ -243,7 +243,19 @@ def render_data(data: Any, fmt: str) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+    """``text`` cut to ``width`` terminal columns, with an ellipsis when cut (a CJK character takes
+    two columns, a combining accent none)."""
+    from wcwidth import wcswidth, wcwidth
+
+    if 0 <= wcswidth(text) <= width:  # -1: a character of no known width; count them one by one
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += max(wcwidth(char), 0)
+        if used > max(1, width - 1):
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
