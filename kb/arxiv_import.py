@@ -304,8 +304,10 @@ def entry_from_result(
     name = short_name_from_title(title)
     kind = kind or infer_kind(title, name)
     date = result.published.date().isoformat()
-    authors = [_printable(a.name) for a in result.authors if a.name.strip()]
-    affiliations = list(dict.fromkeys(_printable(x) for a in result.authors for x in a.affiliation if x.strip()))
+    # Cleaned first: a name of control characters alone is no name.
+    authors = [person for person in (_printable(a.name) for a in result.authors) if person]
+    places = (_printable(raw) for a in result.authors for raw in a.affiliation)
+    affiliations = list(dict.fromkeys(place for place in places if place))
     venue = venue_from(result.journal_ref, result.comment) or "arXiv"
     links = links_from(arxiv_id, result.summary, result.comment)
     supplied = ["title", "arxiv", "date", "venue", "authors", "links.paper"]

@@ -27,6 +27,17 @@ ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # a text that begins as a w
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_blank_text(cls, value: Any) -> Any:
+        # An empty text says nothing, and no export can tell it from a missing one (an empty CSV
+        # cell reads back as absent): leave the field out instead.
+        if isinstance(value, str) and not value:
+            raise ValueError("is empty; give a value or leave the field out")
+        if isinstance(value, list) and any(isinstance(item, str) and not item for item in value):
+            raise ValueError("holds an empty item; remove it")
+        return value
+
 
 class Kind(str, Enum):
     """What an entry is. The first four are works, the last two datasets."""

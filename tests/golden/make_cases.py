@@ -69,6 +69,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
         )
     },
     "site-page-id": {"works/index.yaml": work("index")},
+    # An empty text says nothing, and reads back from CSV as a missing one.
+    "blank-fields": {
+        "works/blank.yaml": work(
+            "blank", 'name: ""\nvenue: "  "\nauthors: [Ada, ""]\narchitecture:\n  llm_backbone: ""\n'
+        )
+    },
     # Files kb never reads, where entries live: a typo in a name must not hide an entry.
     "stray-files": {
         "works/llava.yml": LLAVA,
