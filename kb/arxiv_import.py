@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 
 from kb.config import Config
 from kb.errors import KBError, UsageError
-from kb.naming import abs_url, infer_kind, norm_arxiv, norm_title, short_name_from_title, unique_entry_id
+from kb.naming import (
+    abs_url,
+    arxiv_id_problem,
+    infer_kind,
+    norm_arxiv,
+    norm_title,
+    short_name_from_title,
+    unique_entry_id,
+)
 from kb.schema import Entry, Kind
 
 if TYPE_CHECKING:
@@ -83,6 +91,8 @@ def parse_arxiv_id(text: str) -> str:
         raise UsageError(
             f"{_printable(text)!r} is not an arXiv id; expected one like 2304.08485 (or an arxiv.org/abs/ address)"
         )
+    if problem := arxiv_id_problem(arxiv_id, _dt.date.today()):  # no request for an id that cannot exist
+        raise UsageError(problem)
     return arxiv_id
 
 

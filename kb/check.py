@@ -22,14 +22,12 @@ from pydantic import ValidationError
 
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
-from kb.naming import RESERVED_NAMES, SITE_NAMES, norm_title
+from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
 from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import ENTRY_FOLDERS, KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
 from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
 from kb.yamlpos import Document, Loc, load_document, parse_document
-
-NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
 
 # What each relation may point at, and from what. None means any kind.
 RELATION_TARGETS: dict[str, str] = {
@@ -186,24 +184,9 @@ def _file_problems(path: Path, entry: Entry, at: _Locator) -> list[Problem]:
 
 
 def _arxiv_problems(entry: Entry, at: _Locator, today: _dt.date) -> list[Problem]:
-    """What the schema's pattern cannot see: the month, the number of digits, the future."""
-    if entry.arxiv is None:
+    if entry.arxiv is None or (message := arxiv_id_problem(entry.arxiv, today)) is None:
         return []
-    m = NEW_ARXIV_RE.match(entry.arxiv)
-    if not m:
-        return []  # an old-style id such as hep-th/9901001; its pattern is all we check
-    yy, mm, number = int(m[1]), int(m[2]), m[3]
-    expected = 'expected YYMM.NNNNN, e.g. "2304.08485"'
-    if not 1 <= mm <= 12:
-        return [at(("arxiv",), f"{entry.arxiv!r} has month {mm:02d}; {expected}")]
-    if (yy, mm) < (7, 4):
-        return [at(("arxiv",), f"{entry.arxiv!r} is older than new-style arXiv ids (April 2007 on); {expected}")]
-    digits = 5 if (yy, mm) >= (15, 1) else 4
-    if len(number) != digits:
-        return [at(("arxiv",), f"{entry.arxiv!r}: ids from {mm:02d}/20{yy:02d} have {digits} digits after the dot")]
-    if (2000 + yy, mm) > (today.year, today.month):
-        return [at(("arxiv",), f"{entry.arxiv!r} would be from {2000 + yy}-{mm:02d}, which is in the future")]
-    return []
+    return [at(("arxiv",), message)]
 
 
 def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: _Locator) -> list[Problem]:

@@ -6,10 +6,34 @@ paper gets the same id and kind whichever way it arrives. Pure functions on stri
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import unicodedata
 
 from kb.schema import ARXIV_RE, Kind
+
+NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
+
+
+def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
+    """What the schema's pattern cannot see in an arXiv id (the month, the number of digits, the
+    future), or None when it could be real; old-style ids (hep-th/9901001) pass on their pattern."""
+    m = NEW_ARXIV_RE.match(arxiv)
+    if not m:
+        return None
+    yy, mm, number = int(m[1]), int(m[2]), m[3]
+    expected = 'expected YYMM.NNNNN, e.g. "2304.08485"'
+    if not 1 <= mm <= 12:
+        return f"{arxiv!r} has month {mm:02d}; {expected}"
+    if (yy, mm) < (7, 4):
+        return f"{arxiv!r} is older than new-style arXiv ids (April 2007 on); {expected}"
+    digits = 5 if (yy, mm) >= (15, 1) else 4
+    if len(number) != digits:
+        return f"{arxiv!r}: ids from {mm:02d}/20{yy:02d} have {digits} digits after the dot"
+    if (2000 + yy, mm) > (today.year, today.month):
+        return f"{arxiv!r} would be from {2000 + yy}-{mm:02d}, which is in the future"
+    return None
+
 
 _ARXIV_URL_RE = re.compile(
     r"arxiv\.org/(?:abs|pdf|html)/((?:\d{4}\.\d{4,5})|(?:[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?(?:\.pdf)?",

@@ -350,12 +350,12 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
 @pytest.mark.parametrize(
     ("mode", "args", "code", "message", "requests"),
     [
-        ("ok", ["2499.99999"], 2, "arXiv has no paper 2499.99999; check the id (it looks like 2304.08485)", 1),
+        ("ok", ["2406.99999"], 2, "arXiv has no paper 2406.99999; check the id (it looks like 2304.08485)", 1),
         (
             "ok",
-            ["2407.07895", "2499.99998"],
+            ["2407.07895", "2406.99998"],
             2,
-            "arXiv has no paper 2499.99998; check the id (it looks like 2304.08485)",
+            "arXiv has no paper 2406.99998; check the id (it looks like 2304.08485)",
             1,
         ),
         (
@@ -462,6 +462,9 @@ def test_a_server_that_does_not_answer_times_out(kb_root, server):
     ("args", "message"),
     [
         (["not-an-id"], "'not-an-id' is not an arXiv id; expected one like 2304.08485 (or an arxiv.org/abs/ address)"),
+        # Ids that cannot exist are refused before any request, by the rules kb check applies.
+        (["2502.0002"], "'2502.0002': ids from 02/2025 have 5 digits after the dot"),
+        (["1234.56789"], "'1234.56789' has month 34; expected YYMM.NNNNN, e.g. \"2304.08485\""),
         ([], "give one or more arXiv ids, or --title for a paper without one (not both)"),
         (["2407.07895", "--title", "X"], "give one or more arXiv ids, or --title for a paper without one (not both)"),
     ],
