@@ -15,6 +15,7 @@ and the client sets no timeout, so one is set on its session here.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import re
 import unicodedata
@@ -123,6 +124,17 @@ def _feed_session(timeout: float) -> requests.Session:
     return FeedSession()
 
 
+class _SkippedEntries(logging.Handler):
+    """Collects what ``arxiv`` logs when it drops an entry of a feed (one lacking <published>)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 class MalformedFeedError(Exception):
     """Raised inside the client's session; not a requests error, so ``arxiv`` does not retry it."""
 
@@ -141,6 +153,10 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     client._session = _feed_session(config.arxiv_timeout)
     host = _api_host(config)
     tries = config.arxiv_retries + 1
+    skipped = _SkippedEntries()  # arxiv logs and drops an entry lacking a field; we say so instead
+    feed_log = logging.getLogger("arxiv._feed")
+    feed_log.addHandler(skipped)
+    feed_log.propagate = False
     try:
         results = list(client.results(arxiv.Search(id_list=list(arxiv_ids), max_results=len(arxiv_ids))))
     except MalformedFeedError as exc:
@@ -173,6 +189,9 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         raise ArxivUnavailableError(
             f"the arXiv API at {host} answered with a feed it could not read ({_printable(str(exc))}); check arxiv_url"
         ) from None
+    finally:
+        feed_log.removeHandler(skipped)
+        feed_log.propagate = True
 
     found: dict[str, arxiv.Result] = {}
     for result in results:
@@ -182,6 +201,11 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         if arxiv_id is not None and arxiv_id in arxiv_ids:
             found[arxiv_id] = result
     missing = [i for i in arxiv_ids if i not in found]
+    if missing and skipped.messages:
+        raise ArxivUnavailableError(
+            f"the arXiv API at {host} answered with an incomplete record ({_printable(skipped.messages[0])}); "
+            "check arxiv_url"
+        )
     if missing:
         raise PaperNotFoundError(f"arXiv has no paper {' or '.join(missing)}; check the id (it looks like 2304.08485)")
     return found
@@ -320,7 +344,7 @@ def entry_from_result(
     affiliations = list(dict.fromkeys(place for place in places if place))
     venue = venue_from(result.journal_ref, result.comment) or "arXiv"
     links = links_from(arxiv_id, result.summary, result.comment)
-    supplied = ["title", "arxiv", "date", "venue", "authors", "links.paper"]
+    supplied = ["title", "arxiv", "date", "venue", *(["authors"] if authors else []), "links.paper"]
     supplied += ["affiliations"] * bool(affiliations) + [f"links.{key}" for key in links if key != "paper"]
     try:
         return Entry.model_validate(

@@ -62,6 +62,9 @@ class FeedServer:
                 elif mode == "baddate":  # a well-formed feed whose entry has a date nobody can read
                     feed = (FEEDS / "2407.07895.xml").read_bytes()
                     self.answer(200, feed.replace(b"<published>2024-07-10T17:59:43Z", b"<published>yesterday"))
+                elif mode == "nodate":  # ... or none at all, which arxiv logs and skips
+                    feed = (FEEDS / "2407.07895.xml").read_bytes()
+                    self.answer(200, feed.replace(b"<published>2024-07-10T17:59:43Z</published>", b""))
                 elif mode == "garbage":
                     self.answer(200, (FEEDS / "garbage.xml").read_bytes())
                 elif mode == "bomb":
@@ -381,6 +384,14 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             1,
         ),
         (
+            "nodate",
+            ["2407.07895"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with an incomplete record (Skipping entry "
+            "http://arxiv.org/abs/2407.07895v2 missing <published>); check arxiv_url",
+            1,
+        ),
+        (
             "garbage",
             ["2407.07895"],
             1,
@@ -413,6 +424,7 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
         "server-500",
         "server-404",
         "unreadable-date",
+        "missing-date",
         "garbage-xml",
         "entity-bomb",
         "html-page",
