@@ -19,10 +19,10 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from kb.config import Config
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from kb.store import KB
 
+T = TypeVar("T")
 ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 SUGGESTIONS_SHOWN = 3  # per taxonomy, in the comment block of a new entry
 
@@ -124,6 +125,30 @@ def _feed_session(timeout: float) -> requests.Session:
     return FeedSession()
 
 
+def _within(seconds: float, work: Callable[[], T]) -> T:
+    """``work()``'s result, or TimeoutError after ``seconds``; its exceptions pass through. The
+    work runs in a daemon thread, which a stuck socket cannot keep alive past kb's exit."""
+    import threading
+
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 class _SkippedEntries(logging.Handler):
     """Collects what ``arxiv`` logs when it drops an entry of a feed (one lacking <published>)."""
 
@@ -157,8 +182,17 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     feed_log = logging.getLogger("arxiv._feed")
     feed_log.addHandler(skipped)
     feed_log.propagate = False
+    search = arxiv.Search(id_list=list(arxiv_ids), max_results=len(arxiv_ids))
+    # arxiv_timeout bounds each wait for a byte; a server trickling bytes would never trip it,
+    # so the whole exchange, retries included, gets a deadline too.
+    deadline = tries * (config.arxiv_timeout + config.arxiv_delay) + config.arxiv_timeout
     try:
-        results = list(client.results(arxiv.Search(id_list=list(arxiv_ids), max_results=len(arxiv_ids))))
+        results = _within(deadline, lambda: list(client.results(search)))
+    except TimeoutError:
+        raise ArxivUnavailableError(
+            f"the arXiv API at {host} did not finish answering within {deadline:g} s; try again later "
+            "(arxiv_timeout sets the wait)"
+        ) from None
     except MalformedFeedError as exc:
         raise ArxivUnavailableError(
             f"the arXiv API at {host} answered with something that is not an Atom feed ({exc}); check arxiv_url"

@@ -73,6 +73,18 @@ class FeedServer:
                     self.answer(200, (FEEDS / "not-a-feed.html").read_bytes(), "text/html")
                 elif mode == "apierror":
                     self.answer(200, (FEEDS / "api-error.xml").read_bytes())
+                elif mode == "trickle":  # a byte now and then: no single wait is long
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/atom+xml")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    try:
+                        for _ in range(100):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                 elif mode == "slow":
                     time.sleep(3)
                     self.answer(200, (FEEDS / "empty.xml").read_bytes())
@@ -468,6 +480,18 @@ def test_a_server_that_does_not_answer_times_out(kb_root, server):
         "(arxiv_timeout sets the wait)",
     )
     assert time.monotonic() - started < 3  # it gave up before the server's 3 s sleep ended
+
+
+def test_a_server_that_trickles_its_answer_meets_a_deadline(kb_root, server):
+    started = time.monotonic()
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", mode="trickle", KB_ARXIV_TIMEOUT="0.5")
+    assert_one_sentence(
+        run,
+        1,
+        f"the arXiv API at 127.0.0.1:{server.port} did not finish answering within 1.5 s; try again later "
+        "(arxiv_timeout sets the wait)",
+    )
+    assert time.monotonic() - started < 6  # the server would have trickled for 10 s
 
 
 @pytest.mark.parametrize(
