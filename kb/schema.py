@@ -13,7 +13,7 @@ import typing
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # New-style arXiv ids (0704.0001 onwards: 4+4 digits until 2014, 4+5 after) with an optional
@@ -29,11 +29,14 @@ class _Strict(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _no_blank_text(cls, value: Any) -> Any:
-        # An empty text says nothing, and no export can tell it from a missing one (an empty CSV
-        # cell reads back as absent): leave the field out instead.
+    def _no_blank_text(cls, value: Any, info: ValidationInfo) -> Any:
+        # An empty text or part says nothing, and no export can tell it from a missing one (an
+        # empty CSV cell reads back as absent): leave the field out instead.
         if isinstance(value, str) and not value:
             raise ValueError("is empty; give a value or leave the field out")
+        optional = info.field_name is not None and cls.model_fields[info.field_name].default is None
+        if isinstance(value, BaseModel) and optional and not value.model_dump(exclude_defaults=True):
+            raise ValueError("is empty; give one of its fields or leave it out")
         if isinstance(value, list) and any(isinstance(item, str) and not item for item in value):
             raise ValueError("holds an empty item; remove it")
         return value

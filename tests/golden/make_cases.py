@@ -73,7 +73,8 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "blank-fields": {
         "works/blank.yaml": work(
             "blank", 'name: ""\nvenue: "  "\nauthors: [Ada, ""]\narchitecture:\n  llm_backbone: ""\n'
-        )
+        ),
+        "works/hollow.yaml": work("hollow", "scale: {}\nlinks: {}\n"),
     },
     # Files kb never reads, where entries live: a typo in a name must not hide an entry.
     "stray-files": {
