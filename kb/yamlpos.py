@@ -181,7 +181,8 @@ def parse_document(text: bytes, rel: str) -> Document:
         node = yaml.compose(source, Loader=_FastLoader)
     except (yaml.YAMLError, RecursionError):
         node = _compose_for_message(source, rel)
-    if node is None:
+    # An explicit document with nothing in it ("---" then "...") composes to an empty scalar.
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value == "" and not node.style):
         raise ProblemsError([Problem(rel, 1, 1, "", "the file is empty; expected a mapping of fields")])
     if not isinstance(node, yaml.MappingNode):
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
