@@ -89,12 +89,13 @@ def load_config(root: Path, overrides: dict[str, object] | None = None) -> Confi
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems = validation_problems(exc, doc or Document({}), CONFIG_FILE, Config)
-        raise ProblemsError(
-            [
-                Problem(origin[name], 0, 0, p.field, p.message) if (name := p.field.split(".")[0]) in origin else p
-                for p in problems
-            ]
-        ) from None
+        named = [
+            Problem(origin[name], 0, 0, p.field, p.message) if (name := p.field.split(".")[0]) in origin else p
+            for p in problems
+        ]
+        # kb check reads kb.yaml, not the environment: it can only help with the file.
+        hint = "run kb check for the whole list" if any(p.path == CONFIG_FILE for p in named) else ""
+        raise ProblemsError(named, hint) from None
     written = Path(config.model).expanduser()
     if "model" not in origin and not written.is_absolute() and (root / written).exists():
         config = config.model_copy(update={"model": str((root / written).resolve())})

@@ -39,8 +39,9 @@ class UsageError(KBError):
 class ProblemsError(KBError):
     """The knowledge base (or a file in it) has problems; carries every one of them."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], hint: str = "run kb check for the whole list"):
         self.problems = sorted(problems)
+        self.hint = hint  # what to do next, said after the count
         super().__init__(counted(len(self.problems), "problem"))
 
 

@@ -37,6 +37,19 @@ def test_a_bad_variable_is_named_not_blamed_on_kb_yaml(tmp_path: Path) -> None:
     ]
 
 
+def test_kb_check_is_offered_only_for_problems_it_can_see(tmp_path: Path) -> None:
+    """kb check reads kb.yaml, never the environment."""
+    from tests.conftest import run_kb
+
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    (tmp_path / "entries" / "works").mkdir(parents=True)
+    env = run_kb("--root", str(tmp_path), "embed", env={"KB_BATCH_SIZE": "0"})
+    assert (env.code, env.err.splitlines()[-1]) == (1, "1 problem")
+    (tmp_path / "kb.yaml").write_text("batch_size: 0\n", encoding="utf-8")
+    run = run_kb("--root", str(tmp_path), "embed")
+    assert (run.code, run.err.splitlines()[-1]) == (1, "1 problem; run kb check for the whole list")
+
+
 @pytest.mark.parametrize("value", ["inf", "nan"])
 def test_settings_must_be_finite(tmp_path: Path, value: str) -> None:
     assert problems(tmp_path, KB_ARXIV_TIMEOUT=value) == [

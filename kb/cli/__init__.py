@@ -61,7 +61,7 @@ class Group(click.Group):
         except ProblemsError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            click.echo(f"{exc}; run kb check for the whole list", err=True)
+            click.echo(f"{exc}; {exc.hint}" if exc.hint else str(exc), err=True)
             sys.exit(1)
         except UsageError as exc:
             for line in str(exc).splitlines():  # an error may list several things, one per line
