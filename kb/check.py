@@ -127,14 +127,16 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         problems += _arxiv_problems(entry, at, today)
         if check_tags:
             problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
-        problems += _relation_problems(entry, kb, known_ids, at)
-    if check_tags:
-        # A file with a typo elsewhere ("kind: modle") still has its tags checked, so one run of
-        # kb check lists every problem; its schema problems are already in kb.problems.
-        for path, doc in kb.unvalidated:
-            tags = doc.data.get("tags")
-            if isinstance(tags, dict):
-                problems += _tag_problems(tags, kb.taxonomies, _Locator(_rel(path, kb.root), doc))
+        problems += _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, known_ids, at)
+    # A file with a typo elsewhere ("kind: modle") still has its relations and tags checked, so
+    # one run of kb check lists every problem; its schema problems are already in kb.problems.
+    for path, doc in kb.unvalidated:
+        at = _Locator(_rel(path, kb.root), doc)
+        raw_kind = doc.data.get("kind")
+        kind = Kind(raw_kind) if isinstance(raw_kind, str) and raw_kind in Kind.__members__ else None
+        problems += _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
+        if check_tags and isinstance(tags := doc.data.get("tags"), dict):
+            problems += _tag_problems(tags, kb.taxonomies, at)
     problems += _duplicates(kb)
     return problems
 
@@ -228,24 +230,32 @@ def _family(kind: Kind) -> str:
     return kind.folder  # "works" or "datasets"
 
 
-def _relation_problems(entry: Entry, kb: KB, known_ids: set[str], at: _Locator) -> list[Problem]:
-    out = []
-    source_family = _family(entry.kind)
+def _relation_problems(
+    entry_id: object, kind: Kind | None, relations: object, kb: KB, known_ids: set[str], at: _Locator
+) -> list[Problem]:
+    """Problems of an entry's ``relations`` mapping, validated or as read (a kind that did not
+    validate is None: what the kinds allow is then left unchecked)."""
+    out: list[Problem] = []
+    if not isinstance(relations, dict):
+        return out
+    source_family = _family(kind) if kind is not None else None
     for relation in ("trained_on", "evaluated_on", "introduces", "builds_on"):
-        targets = getattr(entry.relations, relation)
+        targets = relations.get(relation)
+        if not isinstance(targets, list):
+            continue
         wanted_source = RELATION_SOURCES[relation]
-        if targets and wanted_source is not None and wanted_source != source_family:
-            out.append(
-                at(("relations", relation), f"only works use {relation}; a {entry.kind.value} does not", key=True)
-            )
+        if kind is not None and targets and wanted_source is not None and wanted_source != source_family:
+            out.append(at(("relations", relation), f"only works use {relation}; a {kind.value} does not", key=True))
         seen: set[str] = set()
         for i, target in enumerate(targets):
+            if not isinstance(target, str):
+                continue  # the schema's problem
             loc: Loc = ("relations", relation, i)
             if target in seen:
                 out.append(at(loc, f"{target!r} is listed twice; keep one"))
                 continue
             seen.add(target)
-            if target == entry.id:
+            if target == entry_id:
                 out.append(at(loc, "an entry cannot point at itself"))
                 continue
             if target not in known_ids:
@@ -254,8 +264,8 @@ def _relation_problems(entry: Entry, kb: KB, known_ids: set[str], at: _Locator) 
                 out.append(at(loc, f"no entry with id {target!r}{hint}"))
                 continue
             other = kb.entries.get(target)
-            if other is None:
-                continue  # its file has problems of its own
+            if other is None or source_family is None:
+                continue  # its file has problems of its own, or this one's kind is unknown
             wanted = source_family if RELATION_TARGETS[relation] == "same" else RELATION_TARGETS[relation]
             if _family(other.kind) != wanted:
                 expected = (

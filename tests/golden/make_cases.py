@@ -89,10 +89,10 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
         'summary: "page\\x0cbreak, a NEL\\u0085 is fine"\nauthors: ["Ada", "C\\x9bSI"]\n',
     },
-    # A file that fails the schema still has its tags checked: one run lists every problem.
-    "unknown-tag-beside-bad-kind": {
+    # A file that fails the schema still has its tags and relations checked: one run lists every problem.
+    "problems-beside-bad-kind": {
         "works/typos.yaml": "id: typos\ntitle: Typos\nkind: modle\ntags:\n  codev: [nope/leaf]\n"
-        "  yin: [hallucination, hallucination, 3]\n",
+        "  yin: [hallucination, hallucination, 3]\nrelations:\n  builds_on: [typos, nowhere]\n",
     },
     "dangling-relation": {
         "works/llava.yaml": LLAVA.replace("[llava-instruct-150k]", "[llava-instruct-15k, nothing-like-it]"),
