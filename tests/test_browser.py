@@ -65,9 +65,20 @@ CJK_ENTRY = {
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, object]]]:
+def site_port() -> int:
+    """The port the site will be served on, known before it is built: material's instant navigation
+    works only when site_url names where the site is served (it reads the sitemap's addresses)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory, site_port: int) -> tuple[Path, list[dict[str, object]]]:
     """The real site of a small KB, built once for this module by `kb build` (the real model, mkdocs
-    --strict); return its folder and the rows of its table.json."""
+    --strict, site_url set as a deployed site has it); return its folder and the rows of its table.json."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -83,7 +94,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dic
     write_entry(root, Entry.model_validate(CJK_ENTRY))
     if (REPO / ".kb-cache").is_dir():
         shutil.copytree(REPO / ".kb-cache", root / ".kb-cache")
-    run = run_kb("--root", str(root), "build")
+    run = run_kb("--root", str(root), "build", env={"KB_SITE_URL": f"http://127.0.0.1:{site_port}/"})
     assert run.code == 0, run.err
     site = root / "site"
     rows = json.loads((site / "assets" / "data" / "table.json").read_text(encoding="utf-8"))
@@ -96,10 +107,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def _serve(site: Path) -> Iterator[str]:
-    """Serve a folder on 127.0.0.1 from a thread; yield its base url."""
+def _serve(site: Path, port: int = 0) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 (on ``port``, or any free one) from a thread; yield its base url."""
     handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -111,8 +122,8 @@ def _serve(site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base_url(built_site: tuple[Path, list[dict[str, object]]]) -> Iterator[str]:
-    with _serve(built_site[0]) as url:
+def base_url(built_site: tuple[Path, list[dict[str, object]]], site_port: int) -> Iterator[str]:
+    with _serve(built_site[0], site_port) as url:
         yield url
 
 
@@ -395,6 +406,7 @@ def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None
     """With navigation.instant, kb.js runs once; every page swapped in still gets its table or graph."""
     page, _ = watched
     page.goto(instant_base_url)
+    page.evaluate("window.kbTestMarker = 'still here'")  # a full page load would wipe it
     page.get_by_role("link", name="All entries").first.click()
     page.wait_for_function("document.querySelector('.kb-count')?.dataset.count > 0")
     page.locator('.kb-checks input[value="model"]').check()
@@ -403,8 +415,11 @@ def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None
     page.get_by_role("link", name="Graph").first.click()
     page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
     assert page.evaluate("typeof window.document$") == "object"  # material's page stream was there to use
+    # Both pages were swapped in, not loaded: kb.js ran once and mounted each through the stream.
+    assert page.evaluate("window.kbTestMarker") == "still here"
     page.go_back()
     page.wait_for_function(f"document.querySelector('.kb-count')?.dataset.count === '{filtered}'")
     assert page.locator('.kb-checks input[value="model"]').is_checked()
     page.go_forward()
     page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    assert page.evaluate("window.kbTestMarker") == "still here"

@@ -146,6 +146,11 @@ def test_cluster_report_has_parents_across_levels(three_groups) -> None:
     kb, vectors, nodes = three_groups
     report = cluster_kb(kb, vectors, nodes, [2, 3])
     coarse = {c.id: set(c.members) for c in report.clusters if c.level == 2}
-    for fine in (c for c in report.clusters if c.level == 3):
-        assert fine.parent in coarse and set(fine.members) <= coarse[fine.parent]
+    fine = [c for c in report.clusters if c.level == 3]
+    # Each level partitions every entry: two clusters, then three, each inside one of the two.
+    assert len(coarse) == 2 and len(fine) == 3
+    for level in (list(coarse.values()), [set(c.members) for c in fine]):
+        assert sorted(m for members in level for m in members) == sorted(kb.entries)
+    for cluster in fine:
+        assert cluster.parent in coarse and set(cluster.members) <= coarse[cluster.parent]
     assert report.to_dict()["levels"] == [2, 3]

@@ -106,10 +106,20 @@ def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encod
     assert embedder.calls == 0
 
 
+class _LongRows(HashingEmbedder):
+    """Rows three times too long, in float64: what a model without a normalising layer gives."""
+
+    def embed(self, texts, *, progress=False):  # noqa: ANN001, ANN201 - the Embedder protocol
+        return super().embed(texts).astype(np.float64) * 3.0
+
+
 def test_rows_are_normalised_float32(root: Path) -> None:
-    vectors = embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    vectors = embed_kb(load_kb(root), Config(), embedder=_LongRows(), progress=False)
     assert vectors.matrix.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors.matrix, axis=1), 1.0, rtol=1e-5)
+    cached = load_cached_vectors(load_kb(root), Config(), model_id="hashing-64")  # what later runs read
+    assert cached.matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(cached.matrix, axis=1), 1.0, rtol=1e-5)
 
 
 def test_load_cached_vectors_matches_embed_kb(root: Path) -> None:

@@ -68,9 +68,9 @@ def test_rank_only_among_the_allowed_entries(kb: KB) -> None:
     query = embedder.embed(["object hallucination"])[0]
     everything = rank(kb, "object hallucination", vectors, query, k=20)
     allowed = {"coco", "llava", "woodpecker"}
-    assert rank(kb, "object hallucination", vectors, query, k=20, only=allowed) == [
-        (i, s) for i, s in everything if i in allowed
-    ]
+    assert not {i for i, _ in everything[:2]} <= allowed  # unfiltered, others lead: the cut must come after
+    filtered = rank(kb, "object hallucination", vectors, query, k=2, only=allowed)
+    assert filtered == [(i, s) for i, s in everything if i in allowed][:2] and len(filtered) == 2
     assert rank(kb, "object hallucination", vectors, query, only=set()) == []
 
 

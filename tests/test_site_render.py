@@ -481,15 +481,20 @@ def test_relative_links_match_posixpath(source: str, target: str, link: str) -> 
     assert relative(source, target) == link == posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
-def test_neighbourhood_json_matches_kb_graph_neighbourhood(rendered, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [3, 40])
+def test_neighbourhood_json_matches_kb_graph_neighbourhood(tmp_path: Path, size: int) -> None:
     from kb.embed import Vectors
 
     kb = small_kb(tmp_path, suggestions=True)
     ids = list(kb.entries)
     graph = build_graph(kb, Vectors(ids, HashingEmbedder().embed(ids), model="h"), k=3)
+    capped = 0
     for entry_id in ids:
-        mine = neighbourhood_json(graph, entry_id, size=40)
-        theirs = to_graphology(neighbourhood(graph, entry_id, max_nodes=40))
+        mine = neighbourhood_json(graph, entry_id, size=size)
+        theirs = to_graphology(neighbourhood(graph, entry_id, max_nodes=size))
+        whole = neighbourhood(graph, entry_id, max_nodes=10_000).number_of_nodes()
+        assert len(mine["nodes"]) == min(size, whole)  # the cap holds, and nothing is lost below it
+        capped += whole > size
         assert {n["key"] for n in mine["nodes"]} == {n["key"] for n in theirs["nodes"]}
         edges = sorted((e["source"], e["target"], sorted(e["attributes"].items())) for e in mine["edges"])
         assert edges == sorted((e["source"], e["target"], sorted(e["attributes"].items())) for e in theirs["edges"])
@@ -497,3 +502,4 @@ def test_neighbourhood_json_matches_kb_graph_neighbourhood(rendered, tmp_path: P
         assert all(n["attributes"] == by_key[n["key"]] for n in mine["nodes"])
         centre = next(n for n in mine["nodes"] if n["key"] == entry_id)
         assert (centre["attributes"]["x"], centre["attributes"]["y"]) == (0.0, 0.0)
+    assert capped or size == 40  # with 3, some neighbourhoods were cut
