@@ -34,7 +34,8 @@ def new(
     """Add an entry: `kb new 2401.13601` fetches the paper from arXiv and writes
     entries/<works|datasets>/<id>.yaml with its facts, a guessed kind and suggested tags as
     comments; `kb new --title "..." --kind method` does the same for a paper without an arXiv id.
-    Nothing is overwritten and an arXiv id already in the knowledge base is refused."""
+    Nothing is overwritten, and an arXiv id that an entry of the same family (works, or datasets)
+    already has is refused."""
     from kb.arxiv_import import plan_new, write_plan
     from kb.store import load_kb
 
