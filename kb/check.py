@@ -380,7 +380,11 @@ def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
             close = difflib.get_close_matches(entry_id, sorted(known), n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             out.append(
-                at(("entries", entry_id), f"no entry with id {entry_id!r}{hint}; run kb suggest again", key=True)
+                at(
+                    ("entries", entry_id),
+                    f"no entry with id {entry_id!r}{hint}; run kb suggest --all (kb build does)",
+                    key=True,
+                )
             )
         for tax_id in ("codev", "yin"):
             taxonomy = kb.taxonomies.by_id.get(tax_id)

@@ -46,6 +46,18 @@ class Config(BaseModel):
         3.0, ge=0, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
 
+    @field_validator("site_url")
+    @classmethod
+    def _site_address(cls, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or " " in url:
+            raise ValueError(f"{url!r} is not a site's address; expected one like https://example.org/kb/")
+        return url
+
     @field_validator("arxiv_url")
     @classmethod
     def _query_url(cls, url: str) -> str:

@@ -278,6 +278,12 @@ def _local_layout(sub: nx.MultiDiGraph, centre: str) -> None:
 
 def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
     """Write ``graph`` as node-link JSON or GraphML, atomically."""
+    write_output(path, graph_text(graph, fmt))
+    return path
+
+
+def graph_text(graph: nx.MultiDiGraph, fmt: str) -> str:
+    """``graph`` as node-link JSON or GraphML text."""
     if fmt == "node-link":
         data = nx.node_link_data(graph, edges="links")
         text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
@@ -287,8 +293,7 @@ def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
         from kb.errors import UsageError
 
         raise UsageError(f"unknown graph format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    write_output(path, text)
-    return path
+    return text
 
 
 # ---------------------------------------------------------------- figures

@@ -74,3 +74,11 @@ def test_a_relative_model_path_is_the_roots_in_kb_yaml_and_the_shells_in_a_varia
         assert load_config(tmp_path).model == "models/mine"
     (tmp_path / "kb.yaml").write_text("model: sentence-transformers/all-mpnet-base-v2\n", encoding="utf-8")
     assert load_config(tmp_path).model == "sentence-transformers/all-mpnet-base-v2"  # a name stays a name
+
+
+@pytest.mark.parametrize("url", ["example.org", "https://ex.org/kb/?x=1#f", "https://ex.org/a b/", "ftp://ex.org/"])
+def test_site_url_must_be_a_sites_address(tmp_path: Path, url: str) -> None:
+    assert problems(tmp_path, KB_SITE_URL=url) == [
+        f"KB_SITE_URL: site_url: {url!r} is not a site's address; expected one like https://example.org/kb/"
+    ]
+    assert load_config(tmp_path, {"site_url": "https://example.org/kb/"}).site_url == "https://example.org/kb/"

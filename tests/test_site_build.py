@@ -5,6 +5,7 @@ failed build that leaves the last good site in place."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -233,3 +234,108 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
     assert '<span class="kb-suggested kb-score">' in page
     # The evidence under a suggested tag links the curated entries it rests on.
     assert re.search(r'<span class="kb-why">— (words: [^<;]+; )?like: <a href="\.\./[a-z0-9-]+/', page), page
+
+
+# ---------------------------------------------------------------- where the site goes
+
+
+@pytest.mark.parametrize(
+    ("site_dir", "why"),
+    [
+        (".", "is the knowledge base's folder or one above it"),
+        ("", "is the knowledge base's folder or one above it"),
+        ("..", "is the knowledge base's folder or one above it"),
+        ("entries", "would replace entries"),
+        ("entries/works", "would replace entries"),
+        ("docs", "would replace docs"),
+        ("mkdocs.yml", "would replace mkdocs.yml"),
+        (".kb-cache", "would replace .kb-cache"),
+        ("notes", "is a folder that holds no site kb built"),
+        ("a-file", "is a file"),
+    ],
+)
+def test_a_site_dir_whose_replacement_would_destroy_something_is_refused(
+    tmp_path: Path, site_dir: str, why: str
+) -> None:
+    from kb.config import Config
+    from kb.site.build import SiteBuildError, site_folder
+
+    root = tmp_path / "kb"
+    (root / "notes").mkdir(parents=True)
+    (root / "notes" / "todo.md").write_text("x", encoding="utf-8")
+    (root / "a-file").write_text("x", encoding="utf-8")
+    with pytest.raises(SiteBuildError) as caught:
+        site_folder(root, Config(site_dir=site_dir))
+    assert str(caught.value) == (
+        f"site_dir {site_dir!r} {why}; kb build replaces the whole site folder: name a folder of its own, e.g. site"
+    )
+    assert (root / "notes" / "todo.md").is_file()
+
+
+def test_a_site_dir_may_be_new_nested_or_a_link_to_a_built_site(tmp_path: Path) -> None:
+    from kb.config import Config
+    from kb.site.build import site_folder
+
+    root = tmp_path / "kb"
+    root.mkdir()
+    assert site_folder(root, Config(site_dir="public/kb")) == (root / "public" / "kb").resolve()
+    www = tmp_path / "www"
+    (www / "assets" / "data").mkdir(parents=True)
+    (www / "assets" / "data" / "table.json").write_text("[]", encoding="utf-8")
+    (www / "sitemap.xml").write_text("<urlset/>", encoding="utf-8")
+    (root / "site").symlink_to(www)
+    assert site_folder(root, Config(site_dir="site")) == www.resolve()  # the link's target is rebuilt
+
+
+def test_the_site_lands_in_a_new_nested_folder_readable_by_all(tmp_path: Path) -> None:
+    """A site_dir whose parent does not exist yet is made; the site is as readable as any folder
+    (the temporary folder it was built in was private); nothing of the build is left beside it."""
+    from kb.store import load_kb
+    from tests.sitefixture import make_small_kb
+
+    make_small_kb(load_kb(REPO), tmp_path, count=6)
+    if (REPO / ".kb-cache").is_dir():
+        shutil.copytree(REPO / ".kb-cache", tmp_path / ".kb-cache")
+    (tmp_path / "kb.yaml").write_text("site_dir: public/kb\n", encoding="utf-8")
+    run = run_kb("--root", str(tmp_path), "build")
+    assert run.code == 0, run.err
+    site = tmp_path / "public" / "kb"
+    assert (site / "index.html").is_file()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert site.stat().st_mode & 0o777 == 0o777 & ~mask  # as any folder made here, not private
+    assert sorted(p.name for p in (tmp_path / "public").iterdir()) == ["kb"]
+
+    # An entry removed since suggestions.json was written: the build that rewrites the file proceeds.
+    suggested = json.loads((tmp_path / "entries" / "suggestions.json").read_text(encoding="utf-8"))["entries"]
+    gone = tmp_path / "entries" / "datasets" / "hostile-entry.yaml"  # nothing points at it
+    assert gone.stem in suggested
+    gone.unlink()
+    again = run_kb("--root", str(tmp_path), "build")
+    assert again.code == 0, again.err
+    assert "; the suggest stage rewrites entries/suggestions.json" in again.err
+    rewritten = json.loads((tmp_path / "entries" / "suggestions.json").read_text(encoding="utf-8"))["entries"]
+    assert gone.stem not in rewritten and not (site / "entries" / gone.stem).exists()
+
+
+def test_mkdocs_settings_kb_would_silently_override_are_refused(tmp_path: Path) -> None:
+    from kb.store import load_kb
+    from tests.sitefixture import make_small_kb
+
+    make_small_kb(load_kb(REPO), tmp_path, count=2)
+    original = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
+    for line, message in (
+        (
+            "site_dir: public",
+            "mkdocs.yml sets site_dir: public; kb.yaml's site_dir decides where the site goes: set it there",
+        ),
+        (
+            "use_directory_urls: false",
+            "mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it",
+        ),
+    ):
+        text = original.replace("site_dir: site\n", "").replace("use_directory_urls: true\n", "")
+        (tmp_path / "mkdocs.yml").write_text(text + line + "\n", encoding="utf-8")
+        run = run_kb("--root", str(tmp_path), "build")
+        assert run.code == 1 and "Traceback" not in run.err
+        assert run.err.splitlines()[-1] == f"kb: {message}"

@@ -41,6 +41,9 @@ def test_graph_without_similarity_needs_no_embeddings(tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert {"llava", "pope", "codev:data4model"} <= set(nx.read_graphml(tmp_path / "g.graphml").nodes)
     assert "embedding with" not in run.err
+    to_stdout = run_kb("--root", str(root), "graph", "--no-similar", "--format", "graphml", "-o", "-", cwd=tmp_path)
+    assert to_stdout.code == 0 and to_stdout.out == (tmp_path / "g.graphml").read_text(encoding="utf-8")
+    assert not (tmp_path / "-").exists()
 
 
 def test_every_site_command_is_documented() -> None:

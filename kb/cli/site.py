@@ -51,13 +51,17 @@ def serve(state: State, port: int, no_build: bool) -> None:
     help="node-link: networkx's JSON; graphml: for Gephi, Cytoscape and networkx.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    required=True,
+    help="The file to write; - for stdout.",
 )
 @click.option("--no-similar", is_flag=True, help="Leave out the nearest-neighbour edges (and the need for embeddings).")
 @pass_state
 def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
     """Write the knowledge graph: works, datasets, taxonomy nodes and every link between them."""
-    from kb.graph import build_graph, write_graph
+    from kb.graph import build_graph, graph_text, write_graph
 
     vectors = None
     if not no_similar:
@@ -65,5 +69,10 @@ def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
 
         vectors = embed_kb(state.kb(), state.config)
     built = build_graph(state.kb(), vectors, k=state.config.neighbours)
+    counts = f"{built.number_of_nodes()} nodes, {built.number_of_edges()} edges"
+    if str(output) == "-":
+        click.echo(graph_text(built, fmt), nl=False)
+        click.echo(f"wrote the graph to stdout: {counts}", err=True)
+        return
     write_graph(built, output, fmt)
-    click.echo(f"wrote {output}: {built.number_of_nodes()} nodes, {built.number_of_edges()} edges", err=True)
+    click.echo(f"wrote {output}: {counts}", err=True)

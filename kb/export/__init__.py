@@ -54,10 +54,8 @@ def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
 
 def graphml(kb: KB, config: Config) -> Exported:
     """The knowledge graph as GraphML; similarity edges only when every entry's vector is cached."""
-    import networkx as nx
-
     from kb.embed import load_cached_vectors
-    from kb.graph import build_graph
+    from kb.graph import build_graph, graph_text
 
     notes = []
     try:
@@ -67,5 +65,4 @@ def graphml(kb: KB, config: Config) -> Exported:
         vectors = None
         notes.append(f"no similarity edges: {exc}")
     graph = build_graph(kb, vectors, k=config.neighbours)
-    # The same text kb.graph.write_graph writes; here it may go to stdout as well.
-    return Exported("\n".join(nx.generate_graphml(graph)) + "\n", notes)
+    return Exported(graph_text(graph, "graphml"), notes)

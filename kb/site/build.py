@@ -77,13 +77,18 @@ def build(
     from kb.check import check_kb
     from kb.embed import embed_kb
     from kb.graph import build_graph
-    from kb.store import load_kb
+    from kb.store import SUGGESTIONS_FILE, load_kb
 
+    site = site_folder(root, config)  # before any work: a site_dir that would replace the KB is refused
     clock = _Clock(report)
     checked = check_kb(root)
-    if not checked.ok:
-        raise ProblemsError(checked.problems)
-    clock.done("check", checked.summary())
+    # The suggest stage rewrites entries/suggestions.json, so its staleness (an entry removed
+    # since it was written) must not stop the build that mends it.
+    blocking = [p for p in checked.problems if p.path != SUGGESTIONS_FILE]
+    if blocking:
+        raise ProblemsError(blocking)
+    stale = f"; the suggest stage rewrites {SUGGESTIONS_FILE}" if checked.problems else ""
+    clock.done("check", checked.summary() + stale)
 
     kb = load_kb(root)
     counts: list[int] = []
@@ -104,13 +109,46 @@ def build(
     pages = sum(1 for _ in docs.rglob("*.md"))
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
-    site = root / config.site_dir
     mkdocs_build(root, docs, site, site_url=config.site_url)
     clock.done(
         "mkdocs",
         f"site built with --strict, no warnings, in {site.relative_to(root) if site.is_relative_to(root) else site}/",
     )
     return site
+
+
+# What kb build must never replace with a site: the knowledge base itself and what it is made from.
+SOURCES = ("entries", "docs", "overrides", "mkdocs.yml", "kb.yaml", BUILD_DIR, ".git", "kb", "tests", "tools", "web")
+
+
+def site_folder(root: Path, config: Config) -> Path:
+    """The folder the site goes to (``site_dir``, a link followed to where it points), refused
+    when replacing it would destroy something: the knowledge base's folder or one above it, its
+    sources, the cache, or a folder that exists and holds no site kb built."""
+    raw = config.site_dir.strip()
+    home = root.resolve()
+    site = (root / raw).resolve()
+    why = None
+    if site == home or home.is_relative_to(site):
+        why = "is the knowledge base's folder or one above it"
+    for name in (*SOURCES, config.cache_dir):
+        source = (home / name).resolve()
+        if site == source or site.is_relative_to(source) or source.is_relative_to(site):
+            why = why or f"would replace {name}"
+    if why is None and site.is_dir() and any(site.iterdir()) and not _built_here(site):
+        why = "is a folder that holds no site kb built"
+    if site.exists() and not site.is_dir():
+        why = why or "is a file"
+    if why:
+        raise SiteBuildError(
+            f"site_dir {raw!r} {why}; kb build replaces the whole site folder: name a folder of its own, e.g. site"
+        )
+    return site
+
+
+def _built_here(site: Path) -> bool:
+    """Whether ``site`` looks like a site kb build wrote (its data and its sitemap)."""
+    return (site / "assets" / "data" / "table.json").is_file() and (site / "sitemap.xml").is_file()
 
 
 def render_into(  # noqa: ANN001
@@ -124,7 +162,12 @@ def render_into(  # noqa: ANN001
     docs = build_docs_dir(root)
     if docs.exists():
         shutil.rmtree(docs)
-    shutil.copytree(root / "docs", docs)
+    if not (root / "docs").is_dir():
+        raise SiteBuildError("docs/ is missing: the site's hand-written pages live there (restore it from git)")
+    try:
+        shutil.copytree(root / "docs", docs)
+    except (OSError, shutil.Error) as exc:
+        raise SiteBuildError(f"cannot copy docs/ into the build folder: {_first(exc)}") from None
     clash = sorted(p for p in files if (docs / p).exists())
     if clash:
         raise SiteBuildError(
@@ -157,9 +200,15 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
     from mkdocs.exceptions import MkDocsException
 
     _quiet_jieba()
-    scratch = root / BUILD_DIR
-    scratch.mkdir(exist_ok=True)
-    fresh = Path(tempfile.mkdtemp(prefix="site-", dir=scratch))
+    _settings_kb_decides(root)
+    # The new site is written beside the old one (one file system, so the swap is two renames);
+    # a build killed midway leaves its folder behind, which the next build sweeps away.
+    site.parent.mkdir(parents=True, exist_ok=True)
+    leftovers = [*site.parent.glob(f".{site.name}-building-*"), *(root / BUILD_DIR).glob("site-*")]
+    for stale in leftovers:  # (site-*: where earlier versions of kb build wrote)
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{site.name}-building-", dir=site.parent))
+    os.chmod(fresh, 0o777 & ~_umask())  # mkdtemp makes it private; a site is for everyone to read
     logger = logging.getLogger("mkdocs")
     collect = _Collect()
     saved = (logger.level, logger.propagate)
@@ -171,20 +220,51 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
         config = load_config(
             str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True, **overrides
         )
+        if not config["use_directory_urls"]:
+            raise SiteBuildError("mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it")
         mkdocs_run(config)
+        swap_in(fresh, site)
     except MkDocsException as exc:
-        shutil.rmtree(fresh, ignore_errors=True)
-        shown = "\n".join(collect.messages[:20]) or str(exc)
-        raise SiteBuildError(f"mkdocs build --strict failed ({exc}):\n{shown}") from None
+        shown = "\n".join(collect.messages[:20])
+        raise SiteBuildError(f"mkdocs build --strict failed ({exc})" + (f":\n{shown}" if shown else "")) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a page mkdocs cannot read, a folder it cannot write
+        raise SiteBuildError(f"mkdocs build failed: {_first(exc)}") from None
     finally:
+        shutil.rmtree(fresh, ignore_errors=True)  # gone already when it was swapped in
         logger.removeHandler(collect)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-    swap_in(fresh, site)
+
+
+def _settings_kb_decides(root: Path) -> None:
+    """mkdocs.yml's docs_dir and site_dir would be silently overridden: kb.yaml's site_dir decides."""
+    import re
+
+    text = (root / "mkdocs.yml").read_text(encoding="utf-8", errors="replace")
+    for key, expected in (("docs_dir", "docs"), ("site_dir", None)):
+        m = re.search(rf"^{key}:\s*['\"]?([^'\"#\n]*?)['\"]?\s*(#.*)?$", text, re.MULTILINE)
+        if m and expected is not None and m[1].strip() != expected:
+            raise SiteBuildError(f"mkdocs.yml sets {key}: {m[1].strip()}; kb build reads the pages from docs/")
+        if m and expected is None and m[1].strip() not in ("site", ""):
+            raise SiteBuildError(
+                f"mkdocs.yml sets site_dir: {m[1].strip()}; kb.yaml's site_dir decides where the site goes: "
+                "set it there"
+            )
+
+
+def _first(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def swap_in(fresh: Path, site: Path) -> None:
-    """Replace ``site`` by ``fresh`` with two renames, so readers never see a half-written site."""
+    """Replace ``site`` by ``fresh`` (its sibling) with two renames, so readers never see a
+    half-written site."""
     old = fresh.with_name(fresh.name + "-old")
     if site.exists():
         os.replace(site, old)
