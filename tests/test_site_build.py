@@ -236,6 +236,37 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
     assert re.search(r'<span class="kb-why">— (words: [^<;]+; )?like: <a href="\.\./[a-z0-9-]+/', page), page
 
 
+def test_serve_answers_a_missing_page_with_the_sites_404_page(small_site) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    root, _, _ = small_site
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "kb", "--root", str(root), "serve", "--no-build", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            url = re.match(r"serving (http://127\.0\.0\.1:\d+/) \(Ctrl-C stops\)", line)
+            assert url, line
+            with urllib.request.urlopen(url[1]) as page:
+                assert page.status == 200
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(url[1] + "no/such/page/")
+            assert missing.value.code == 404
+            assert missing.value.read() == (root / "site" / "404.html").read_bytes()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 # ---------------------------------------------------------------- where the site goes
 
 

@@ -26,6 +26,19 @@ def test_serve_without_a_built_site_says_what_to_do(tmp_path: Path) -> None:
     assert run.err == f"kb: {root / 'site'} holds no built site; run kb build first (or kb serve without --no-build)\n"
 
 
+def test_serve_on_a_busy_port_says_so_before_building(tmp_path: Path) -> None:
+    import socket
+
+    root = make_kb(tmp_path, SMALL)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = run_kb("--root", str(root), "serve", "--port", str(port))
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"kb: cannot listen on 127.0.0.1:{port} (Address already in use); pick another --port\n"
+
+
 def test_graph_refuses_an_unknown_format(tmp_path: Path) -> None:
     root = make_kb(tmp_path, SMALL)
     run = run_kb("--root", str(root), "graph", "--format", "gexf", "-o", str(tmp_path / "g"))

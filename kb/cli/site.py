@@ -28,15 +28,15 @@ def build(state: State) -> None:
 @pass_state
 def serve(state: State, port: int, no_build: bool) -> None:
     """Build the site, then serve it on http://127.0.0.1:PORT/ until interrupted."""
-    from kb.site.serve import serve_folder
+    from kb.site.build import build as build_site
+    from kb.site.build import site_folder
+    from kb.site.serve import listen, serve_on
 
+    bind = listen(port)  # a busy port is said now, not after the build
     if not no_build:
-        from kb.site.build import build as build_site
-
         build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
-    serve_folder(
-        state.root / state.config.site_dir,
-        port,
+    serve_on(
+        bind(site_folder(state.root, state.config)),
         announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True),
     )
 

@@ -10,19 +10,47 @@ from pathlib import Path
 from kb.errors import UsageError
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Files of the site, quietly; a missing page gets the site's own 404 page, as on a host."""
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or self.command != "GET" or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-def serve_folder(folder: Path, port: int, *, announce: Callable[[str], None] = print) -> None:
-    if not (folder / "index.html").is_file():
-        raise UsageError(f"{folder} holds no built site; run kb build first (or kb serve without --no-build)")
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+
+def listen(port: int) -> Callable[[Path], http.server.ThreadingHTTPServer]:
+    """Take the port now (a busy one is said before minutes of building); the returned function
+    binds the server to the folder it will serve once it exists."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler, bind_and_activate=False)
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.server_bind()
+        server.server_activate()
     except OSError as exc:
+        server.server_close()
         raise UsageError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+
+    def to(folder: Path) -> http.server.ThreadingHTTPServer:
+        if not (folder / "index.html").is_file():
+            server.server_close()
+            raise UsageError(f"{folder} holds no built site; run kb build first (or kb serve without --no-build)")
+        server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
+        return server
+
+    return to
+
+
+def serve_on(server: http.server.ThreadingHTTPServer, *, announce: Callable[[str], None] = print) -> None:
     announce(f"http://127.0.0.1:{server.server_address[1]}/")
     try:
         server.serve_forever()
