@@ -365,6 +365,27 @@ def test_table_filters_and_the_url_restores_the_view(watched, base_url, built_si
     assert parse_qs(urlsplit(page.url).query)["op"] == ["or"]
 
 
+def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched, base_url) -> None:
+    """Arrow keys pass over nodes without adding them (a closed select changes value on each);
+    Enter adds the one shown; the filters show where the keyboard is."""
+    page, _ = watched
+    page.goto(base_url + "entries/")
+    page.locator(".kb-count").wait_for()
+    select = page.locator('select[aria-label="Add a taxonomy filter"]')
+    select.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.locator(".kb-chip").count() == 0 and "tag=" not in page.url
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.kb-chip').length === 1")
+    assert parse_qs(urlsplit(page.url).query)["tag"] == ["codev:data4model/scaling"]
+    text = page.locator('input[aria-label="Text filter"]')
+    text.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # focused by the keyboard: :focus-visible applies
+    assert text.evaluate("e => getComputedStyle(e).outlineStyle") != "none"
+
+
 def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
     from tests.sitefixture import HOSTILE_ID, HOSTILE_TITLE
 
@@ -376,8 +397,9 @@ def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
     _assert_no_injected_image(page)
 
     # The table, filtered down to it by text.
-    page.goto(base_url + "entries/?q=onerror")
+    page.goto(base_url + "entries/?text=onerror")
     page.wait_for_function("document.querySelector('.kb-count')?.dataset.count === '1'")
+    assert not page.locator("#__search").is_checked()  # material's search stays shut: the table shows
     assert page.locator(".kb-table td.kb-title").text_content() == HOSTILE_TITLE
     assert page.locator(".kb-table td", has_text="<script>alert(2)</script>").count() == 1
     _assert_no_injected_image(page)

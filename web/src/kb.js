@@ -206,7 +206,8 @@
     const p = new URLSearchParams(search);
     const num = (v) => (v !== null && v !== "" && Number.isFinite(Number(v)) ? Number(v) : null);
     const state = {
-      q: p.get("q") || "",
+      // "text", not "q": mkdocs-material opens its search over the page for a q in the address.
+      q: p.get("text") || "",
       tags: p.getAll("tag").filter(Boolean),
       op: p.get("op") === "or" ? "or" : "and",
       kinds: p.getAll("kind").filter(Boolean),
@@ -224,7 +225,7 @@
 
   function writeState(state) {
     const p = new URLSearchParams();
-    if (state.q) p.set("q", state.q);
+    if (state.q) p.set("text", state.q);
     for (const t of state.tags) p.append("tag", t);
     if (state.tags.length > 1 && state.op !== "and") p.set("op", state.op);
     for (const k of state.kinds) p.append("kind", k);
@@ -453,10 +454,23 @@
     const refilter = () => update({ keepPage: false });
     text.addEventListener("input", debounce(() => { state.q = text.value.trim(); refilter(); }, 150));
     venue.addEventListener("input", debounce(() => { state.venue = venue.value.trim(); refilter(); }, 150));
-    tagSelect.addEventListener("change", () => {
+    const addTag = () => {
       if (tagSelect.value && !state.tags.includes(tagSelect.value)) state.tags.push(tagSelect.value);
       fillTagSelect();
       refilter();
+    };
+    // Arrow keys on a closed select change its value (and fire "change") option by option: a
+    // keyboard user browsing the list must not add every node passed; Enter adds the one shown.
+    let lastKey = "";
+    let lastKeyAt = 0;
+    tagSelect.addEventListener("keydown", (event) => {
+      lastKey = event.key;
+      lastKeyAt = performance.now();
+      if (event.key === "Enter" && tagSelect.value) { event.preventDefault(); addTag(); }
+    });
+    tagSelect.addEventListener("change", () => {
+      const browsing = /^(Arrow|Page|Home|End)/.test(lastKey) && performance.now() - lastKeyAt < 500;
+      if (!browsing) addTag();
     });
     for (const radio of [opAnd, opOr]) radio.addEventListener("change", () => { state.op = radio.value; refilter(); });
     source.addEventListener("change", () => { state.src = source.value; fillTagSelect(); refilter(); });
