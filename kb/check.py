@@ -340,6 +340,11 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         try:
             doc = load_document(path, root)
             spec = TaxonomySpec.model_validate(doc.data)
+            if spec.id != tax_id:
+                line, col = doc.position(("id",))
+                message = f"{spec.id!r} differs from the file name {tax_id}.yaml; the id must be {tax_id!r}"
+                problems.append(Problem(rel, line, col, "id", message))
+                continue
             by_id[tax_id] = Taxonomy.from_spec(spec)
         except ProblemsError as exc:
             problems += exc.problems

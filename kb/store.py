@@ -205,10 +205,13 @@ def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = 
     if taxonomies is None:
         try:
             taxonomies = load_taxonomies(root / "entries" / "taxonomies")
-        except (OSError, ValueError, ValidationError) as exc:
-            raise ProblemsError(
-                [Problem("entries/taxonomies", 0, 0, "", f"cannot load the taxonomies ({exc}); run kb check")]
-            ) from None
+        except Exception:  # noqa: BLE001 - YAML, schema, a file system: kb check says exactly what and where
+            from kb.check import load_taxonomies_checked
+
+            problems = load_taxonomies_checked(root)[1] or [
+                Problem("entries/taxonomies", 0, 0, "", "cannot load the taxonomies; run kb check")
+            ]
+            raise ProblemsError(problems) from None
     kb = KB(root=root, taxonomies=taxonomies)
     for path in entry_paths(root):
         entry, doc, problems = load_entry(path, root)

@@ -165,5 +165,7 @@ def load_taxonomies(folder: Path) -> Taxonomies:
         path = folder / f"{tax_id}.yaml"
         with path.open(encoding="utf-8") as fh:
             spec = TaxonomySpec.model_validate(yaml.load(fh, Loader=loader))  # noqa: S506 (a safe loader)
+        if spec.id != tax_id:
+            raise ValueError(f"{path.name} holds the taxonomy {spec.id!r}; its id must be {tax_id!r}")
         by_id[tax_id] = Taxonomy.from_spec(spec)
     return Taxonomies(by_id)

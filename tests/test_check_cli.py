@@ -192,3 +192,32 @@ def test_check_without_taxonomies_still_reports_entries(tmp_path: Path):
     assert code == 1
     assert "entries/taxonomies/codev.yaml: the codev taxonomy file is missing" in out
     assert "entries/works/untitled.yaml:1:1: title: required field is missing" in out
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (
+            ("  - id: hallucination\n", "  - id: hallucination: [\n"),
+            "entries/taxonomies/yin.yaml:14:22: not valid YAML: mapping values are not allowed here",
+        ),
+        (
+            ("id: yin\n", "id: codev\n"),
+            "entries/taxonomies/yin.yaml:1:5: id: 'codev' differs from the file name yin.yaml; the id must be 'yin'",
+        ),
+    ],
+)
+def test_a_damaged_taxonomy_file_is_one_positioned_problem_for_every_command(
+    tmp_path: Path, damage: tuple[str, str], problem: str
+) -> None:
+    root = make_kb("dangling-relation", tmp_path)
+    path = root / "entries" / "taxonomies" / "yin.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert damage[0] in text
+    path.write_text(text.replace(damage[0], damage[1], 1), encoding="utf-8")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1 and problem in out.splitlines()
+    for command in (["tree"], ["query", "--tag", "hallucination"], ["stats"]):
+        code, out, err = invoke("--root", str(root), *command)
+        assert (code, out) == (1, ""), command
+        assert err == f"{problem}\n1 problem; run kb check for the whole list\n", command

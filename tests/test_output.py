@@ -254,3 +254,16 @@ def test_bidirectional_overrides_never_reach_the_terminal_or_markdown() -> None:
 
 def test_a_url_cannot_end_its_link_or_cell_or_open_a_tag() -> None:
     assert md_url("https://e.org/a_(b) c|d\\<i>") == "https://e.org/a_%28b%29%20c%7Cd%5C%3Ci%3E"
+
+
+@pytest.mark.parametrize(
+    "text", ["# Heading?", "- item", "+ more", "12. twelve", "3) three", "> quote", "* star", "---"]
+)
+def test_a_paragraph_at_the_start_of_a_line_stays_a_paragraph(text: str) -> None:
+    """Taxonomy descriptions start lines in the awesome list: none may open a heading, list or quote."""
+    from markdown_it import MarkdownIt
+
+    from kb.output.text import md_paragraph
+
+    tokens = [t.type for t in MarkdownIt("commonmark").parse(md_paragraph(text))]
+    assert tokens == ["paragraph_open", "inline", "paragraph_close"], (text, md_paragraph(text))

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from kb.naming import abs_url
 from kb.output import paper_url
-from kb.output.text import md_escape, md_url
+from kb.output.text import md_escape, md_paragraph, md_url
 from kb.schema import DATASET_KINDS, WORK_KINDS, Entry, Kind
 from kb.store import KB
 from kb.taxonomy import Node, Taxonomy
@@ -115,7 +115,7 @@ class _Awesome:
 
     def node_section(self, taxonomy: Taxonomy, node: Node, level: int) -> None:
         self.heading(level, anchor(taxonomy.id, node.id), node.name)
-        self.out(md_escape(node.description), "")
+        self.out(md_paragraph(node.description), "")
         direct = self.tagged(taxonomy, node.id)
         if node.is_leaf or direct:
             self.table(direct)

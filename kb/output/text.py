@@ -30,6 +30,16 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False))
 
 
+def md_paragraph(text: str) -> str:
+    """Text as a paragraph of its own, starting a line: ``md_escape`` (which already makes ``*``,
+    ``_``, ``|`` and ``>`` inert), and a backslash before what would open a heading or a list there
+    ("# ...", "- ...", "+ ...", "1. ...", "1) ...")."""
+    escaped = md_escape(text)
+    if number := re.match(r"\d+(?=[.)])", escaped):
+        return escaped[: number.end()] + "\\" + escaped[number.end() :]
+    return "\\" + escaped if escaped[:1] in ("#", "-", "+") else escaped
+
+
 def md_url(url: str) -> str:
     """A URL safe inside ``[text](url)`` in a table cell: what could end the link or the cell
     (parentheses, pipes, backslashes, spaces) or open an HTML tag percent-encoded."""
