@@ -66,6 +66,14 @@ def node_link(model: SiteModel, page: str, taxonomy: str, node_id: str, *, full:
 # ---------------------------------------------------------------- an entry
 
 
+def _neighbour(model: SiteModel, page: str, entry_id: str, score: float) -> Markup:
+    """A neighbour's link, its kind (a model and the dataset it released often share a name) and score."""
+    kind = model.kb.entries[entry_id].kind.value
+    return entry_link(model, page, entry_id) + Markup(
+        f' <span class="kb-kind kb-kind-{kind}">{kind}</span> <span class="kb-score">{score:.2f}</span>'
+    )
+
+
 def why_text(model: SiteModel, page: str, evidence: Evidence | None) -> Markup:
     """What a suggested tag rests on, after it: the entry's words that are the tag's keywords, and
     the curated entries under the tag closest to it."""
@@ -124,10 +132,8 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     for rel, (_, backward) in RELATION_NAMES.items():
         if by_rel[rel]:
             relations.append((backward, join((entry_link(model, page, s) for s in by_rel[rel]), " · ")))
-    neighbours = [
-        entry_link(model, page, other) + Markup(f' <span class="kb-score">{score:.2f}</span>')
-        for other, score in model.neighbours.get(entry.id, [])[:NEIGHBOURS_SHOWN]
-    ]
+    shown = model.neighbours.get(entry.id, [])[:NEIGHBOURS_SHOWN]
+    neighbours = [_neighbour(model, page, other, score) for other, score in shown]
     # Curated tag names (ancestors included) go to the search index's tags field, so a search for a
     # node's name finds its entries.
     tag_names = {model.node(t, n).name: None for t, ids in model.curated[entry.id].items() for n in ids}
