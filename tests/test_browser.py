@@ -384,6 +384,10 @@ def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched,
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")  # focused by the keyboard: :focus-visible applies
     assert text.evaluate("e => getComputedStyle(e).outlineStyle") != "none"
+    # Years the wrong way round say so, not only "no entry".
+    page.goto(base_url + "entries/?from=2025&to=2023")
+    page.wait_for_function("document.querySelector('.kb-count')?.dataset.count === '0'")
+    assert page.locator(".kb-empty").text_content() == "No entry matches: the years run backwards (from 2025 to 2023)."
 
 
 def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:

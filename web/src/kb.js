@@ -421,7 +421,9 @@
       const fragment = document.createDocumentFragment();
       for (const item of shown) fragment.append(renderRow(item));
       body.replaceChildren(fragment);
-      if (!hits.length) body.append(h("tr", {}, h("td", { colspan: String(columns.length), class: "kb-empty", text: "No entry matches these filters." })));
+      const backwards = state.from !== null && state.to !== null && state.from > state.to;
+      const empty = backwards ? `No entry matches: the years run backwards (from ${state.from} to ${state.to}).` : "No entry matches these filters.";
+      if (!hits.length) body.append(h("tr", {}, h("td", { colspan: String(columns.length), class: "kb-empty", text: empty })));
       count.textContent = hits.length === items.length
         ? `${items.length} entries`
         : `${hits.length} of ${items.length} entries match`;
