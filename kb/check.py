@@ -354,6 +354,13 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
             problems.append(Problem(rel, 1, 1, "", str(exc)))
         except OSError as exc:
             problems.append(Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}"))
+    if "mmllms" in by_id:
+        from kb.tags import mmllms_node_ids
+
+        rel = _rel(folder / "mmllms.yaml", root)
+        for node_id in sorted(mmllms_node_ids() - set(by_id["mmllms"].nodes)):
+            message = f"node {node_id!r} is missing: kb files the entries' MM-LLMs facets under it; restore it"
+            problems.append(Problem(rel, 0, 0, "nodes", message))
     return (Taxonomies(by_id) if not problems else None), problems
 
 

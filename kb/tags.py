@@ -18,6 +18,20 @@ MIN_SUGGESTION_SCORE = 0.05
 _MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
 
 
+def mmllms_node_ids() -> set[str]:
+    """Every MM-LLMs node ``curated_tags`` can name: the taxonomy file must hold them all."""
+    from typing import get_args
+
+    from kb.schema import Architecture, MMLLMsDesign, MMLLMsFunctional
+
+    return {
+        *(f"functional/{f}" for f in get_args(MMLLMsFunctional)),
+        *(f"design/{d}" for d in get_args(MMLLMsDesign)),
+        *(f"modalities/{code}" for code in MMLLMS_IO),
+        *(f"architecture/{part}" for part in Architecture.model_fields),
+    }
+
+
 def curated_tags(entry: Entry) -> dict[str, list[str]]:
     """An entry's curated tags per taxonomy as node ids; the MM-LLMs facets map onto its nodes."""
     mm = [f"functional/{f}" for f in entry.tags.mmllms.functional]

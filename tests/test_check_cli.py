@@ -221,3 +221,17 @@ def test_a_damaged_taxonomy_file_is_one_positioned_problem_for_every_command(
         code, out, err = invoke("--root", str(root), *command)
         assert (code, out) == (1, ""), command
         assert err == f"{problem}\n1 problem; run kb check for the whole list\n", command
+
+
+def test_an_mmllms_node_kb_files_facets_under_is_never_renamed_silently(tmp_path: Path) -> None:
+    root = make_kb("dangling-relation", tmp_path)
+    path = root / "entries" / "taxonomies" / "mmllms.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "functional/understanding\n" in text
+    path.write_text(text.replace("functional/understanding\n", "functional/understandingx\n", 1), encoding="utf-8")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    assert (
+        "entries/taxonomies/mmllms.yaml: nodes: node 'functional/understanding' is missing: kb files the entries' "
+        "MM-LLMs facets under it; restore it"
+    ) in out.splitlines()
