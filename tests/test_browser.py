@@ -390,6 +390,20 @@ def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched,
     assert page.locator(".kb-empty").text_content() == "No entry matches: the years run backwards (from 2025 to 2023)."
 
 
+def test_the_graph_takes_the_colours_of_the_scheme_the_reader_switches_to(watched, base_url) -> None:
+    page, _ = watched
+    page.goto(base_url + "graph/")
+    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    label = "() => document.querySelector('#kb-graph').kbSigma.getSetting('labelColor').color"
+    page_fg = "() => getComputedStyle(document.body).getPropertyValue('--md-default-fg-color').trim()"
+    light = page.evaluate(label)
+    assert light == page.evaluate(page_fg)
+    page.locator('label[for="__palette_1"]').first.click()  # to the dark scheme
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    page.wait_for_function(f"({label})() !== {light!r}")
+    assert page.evaluate(label) == page.evaluate(page_fg)  # light labels on the dark page
+
+
 def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
     from tests.sitefixture import HOSTILE_ID, HOSTILE_TITLE
 

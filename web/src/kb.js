@@ -503,6 +503,48 @@
 
   const liveRenderers = new Set();
 
+  // The graph's colours follow the page's scheme (light "default", dark "slate"), read when a graph
+  // mounts and again whenever the reader toggles it.
+  function readPalette() {
+    const style = getComputedStyle(document.body);
+    const dark = document.body.getAttribute("data-md-color-scheme") === "slate";
+    return {
+      fg: style.getPropertyValue("--md-default-fg-color").trim() || (dark ? "#e2e4e9" : "#222"),
+      bg: style.getPropertyValue("--md-default-bg-color").trim() || (dark ? "#1e2129" : "#fff"),
+      dim: dark ? "#3a3e4b" : "#e2e2e2", // nodes set aside by a highlight: towards the background
+      edge: dark ? "#4a4f5e" : "#c8c8c8",
+    };
+  }
+  let palette = readPalette();
+  new MutationObserver(() => {
+    palette = readPalette();
+    for (const renderer of liveRenderers) {
+      renderer.setSetting("labelColor", { color: palette.fg });
+      renderer.setSetting("defaultEdgeColor", palette.edge);
+      renderer.refresh();
+    }
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+
+  // Sigma's own hover box is white whatever the scheme; this one takes the page's colours.
+  function drawHover(context, data, settings) {
+    const size = settings.labelSize;
+    context.font = `${settings.labelWeight} ${size}px ${settings.labelFont}`;
+    context.fillStyle = palette.bg;
+    context.shadowBlur = 8;
+    context.shadowColor = "#000";
+    context.beginPath();
+    context.arc(data.x, data.y, data.size + 2, 0, Math.PI * 2);
+    context.fill();
+    if (typeof data.label === "string") {
+      const x = data.x + data.size + 3;
+      context.fillRect(x, data.y - size / 2 - 2, context.measureText(data.label).width + 6, size + 4);
+      context.shadowBlur = 0;
+      context.fillStyle = palette.fg;
+      context.fillText(data.label, x + 3, data.y + size / 3);
+    }
+    context.shadowBlur = 0;
+  }
+
   /** Build a graphology graph from the serialized form, keeping sigma's reserved `type` out of the data. */
   function buildGraph(data) {
     const graph = new window.graphology.MultiGraph();
@@ -611,8 +653,9 @@
       allowInvalidContainer: true, // a mini graph inside a closed <details> has no height yet
       labelRenderedSizeThreshold: full ? 6 : 0,
       labelFont: "system-ui, sans-serif",
-      labelColor: { color: getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim() || "#222" },
-      defaultEdgeColor: "#c8c8c8",
+      labelColor: { color: palette.fg },
+      defaultEdgeColor: palette.edge,
+      defaultDrawNodeHover: drawHover,
       hideEdgesOnMove: graph.size > 20000,
       zIndex: true,
       nodeReducer: (key, attrs) => {
@@ -622,9 +665,9 @@
         if (focus !== null) {
           if (key === focus) { out.highlighted = true; out.forceLabel = true; out.zIndex = 3; }
           else if (graph.areNeighbors(key, focus)) { out.forceLabel = !full || graph.degree(focus) < 30; out.zIndex = 1; }
-          else { out.color = "#e2e2e2"; out.label = ""; out.zIndex = 0; }
+          else { out.color = palette.dim; out.label = ""; out.zIndex = 0; }
         } else if (highlight.color !== null && attrs.color !== highlight.color) {
-          out.color = "#e2e2e2"; out.label = "";
+          out.color = palette.dim; out.label = "";
         }
         return out;
       },
