@@ -583,7 +583,7 @@ class Draft:
     records: list[Record]
     kind: Kind
     paper_key: int
-    paper_dates: list[str] = field(default_factory=list)  # every date given for the paper
+    paper_dated: list[Record] = field(default_factory=list)  # every record of the paper that gives a date
     id: str = ""
     introduces: list[Draft] = field(default_factory=list)
 
@@ -679,7 +679,7 @@ def build_entry(draft: Draft, taxonomies) -> dict:
         "name": names[0] if names else None,
         "aliases": [n for n in names[1:] if n != title],
         "arxiv": arxiv,
-        "date": choose_date(recs, draft.paper_dates),
+        "date": (date := choose_date(recs, [r.date for r in draft.paper_dated if r.date])),
         "venue": choose_venue(recs),
         "affiliations": _unique(a for r in recs for a in r.affiliations),
         "links": {k: v for k, v in links.items() if v},
@@ -697,7 +697,7 @@ def build_entry(draft: Draft, taxonomies) -> dict:
         },
         "relations": {"introduces": sorted(d.id for d in draft.introduces)},
         "added": ADDED,
-        "provenance": provenance(recs),
+        "provenance": provenance(recs, _date_from_paper(draft, recs, date)),
     }
     if not draft.is_dataset:
         arch: dict[str, str] = {}
@@ -713,13 +713,25 @@ def build_entry(draft: Draft, taxonomies) -> dict:
     return data
 
 
-def provenance(recs: list[Record]) -> list[dict]:
-    """One item per (list, section or kind): which fields that list gave this entry."""
+def _date_from_paper(draft: Draft, recs: list[Record], date: str | None) -> Record | None:
+    """The record of the paper's other entry that gave this one its date, when its own gave none
+    of that date (a dataset is released with its paper: its date is the paper's)."""
+    if date is None or any(r.date == date for r in recs):
+        return None
+    return min((r for r in draft.paper_dated if r.date == date), key=_source_rank)
+
+
+def provenance(recs: list[Record], date_from: Record | None = None) -> list[dict]:
+    """One item per (list, section or kind): which fields that list gave this entry; the date
+    taken from the paper's other entry is named under its own list and section."""
     merged: dict[tuple[str, str], list[str]] = {}
     for rec in sorted(recs, key=lambda r: (r.source, r.note or "", r.order)):
         key = (rec.source, rec.note or "")
         merged.setdefault(key, [])
         merged[key] = _unique(merged[key] + rec.fields())
+    if date_from is not None:
+        key = (date_from.source, date_from.note or "")
+        merged[key] = _unique([*merged.get(key, []), "date"])
     return [
         {"source": src, "fields": fields, **({"note": note} if note else {})}
         for (src, note), fields in sorted(merged.items())
@@ -769,7 +781,7 @@ def make_drafts(records: list[Record]) -> list[Draft]:
                 d.records.extend(codev)
         drafts.extend(dataset_drafts)
     for draft in drafts:
-        draft.paper_dates = sorted({r.date for r in groups[draft.paper_key] if r.date})
+        draft.paper_dated = [r for r in groups[draft.paper_key] if r.date]
     return drafts
 
 
