@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from kb.config import DEFAULT_MODEL, Config
-from kb.errors import KBError, UsageError
+from kb.errors import KBError, UsageError, first_line
 
 if TYPE_CHECKING:
     from kb.schema import Entry
@@ -234,8 +234,7 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
         return SentenceTransformer(location, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged model fails in many libraries' own ways
         if Path(location).expanduser().exists():
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            why = f"the folder is not a usable sentence-transformers model: {first}"
+            why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
             why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
         raise KBError(
@@ -438,12 +437,7 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
     rows = store.get(keys)
     missing = [i for i, row in zip(ids, rows, strict=True) if row is None]
     if missing and not (partial and len(missing) < len(ids)):
-        some = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise KBError(
-            f"{len(missing)} of {len(ids)} entries {'has' if len(missing) == 1 else 'have'} no cached embedding "
-            f"for model {config.model} "
-            f"({some}); run kb embed"
-        )
+        raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}); run kb embed")
     kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]
     return Vectors([i for i, _ in kept], _stack([row for _, row in kept]), model=model_id)
 
@@ -454,9 +448,15 @@ def missing_vectors(kb: KB, vectors: Vectors) -> str:
     missing = [i for i in kb.entries if i not in have]
     if not missing:
         return ""
-    some = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-    verb = "has" if len(missing) == 1 else "have"
-    return f"note: {len(missing)} of {len(kb.entries)} entries {verb} no cached embedding yet ({some}); run kb embed"
+    return f"note: {_lacking(missing, len(kb.entries))} yet ({_some(missing)}); run kb embed"
+
+
+def _lacking(missing: Sequence[str], total: int) -> str:
+    return f"{len(missing)} of {total} entries {'has' if len(missing) == 1 else 'have'} no cached embedding"
+
+
+def _some(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
 
 
 def _stack(rows: Sequence[np.ndarray | None]) -> np.ndarray:

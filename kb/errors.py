@@ -28,6 +28,12 @@ class Problem:
         return asdict(self)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line (a library's may run to several), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class KBError(Exception):
     """Base class of every error kb reports to a user."""
 

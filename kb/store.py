@@ -252,7 +252,7 @@ def _read_umask() -> int:
     return mask
 
 
-_UMASK = _read_umask()
+UMASK = _read_umask()  # the process umask, read once: files and folders kb makes honour it
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -262,7 +262,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a written file is as readable as any
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes it private; a written file is as readable as any
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -672,6 +672,7 @@ def build_entry(draft: Draft, taxonomies) -> dict:
     for tag in yin_ids:
         if tag not in taxonomies["yin"]:
             raise SystemExit(f"yin section {tag!r} is not in entries/taxonomies/yin.yaml")
+    date = choose_date(recs, [r.date for r in draft.paper_dated if r.date])
     data: dict = {
         "id": draft.id,
         "title": title,
@@ -679,7 +680,7 @@ def build_entry(draft: Draft, taxonomies) -> dict:
         "name": names[0] if names else None,
         "aliases": [n for n in names[1:] if n != title],
         "arxiv": arxiv,
-        "date": (date := choose_date(recs, [r.date for r in draft.paper_dated if r.date])),
+        "date": date,
         "venue": choose_venue(recs),
         "affiliations": _unique(a for r in recs for a in r.affiliations),
         "links": {k: v for k, v in links.items() if v},

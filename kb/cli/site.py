@@ -32,11 +32,12 @@ def serve(state: State, port: int, no_build: bool) -> None:
     from kb.site.build import site_folder
     from kb.site.serve import listen, serve_on
 
-    bind = listen(port)  # a busy port is said now, not after the build
+    server = listen(port)  # a busy port is said now, not after the build
     if not no_build:
         build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
     serve_on(
-        bind(site_folder(state.root, state.config)),
+        server,
+        site_folder(state.root, state.config),
         announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True),
     )
 

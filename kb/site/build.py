@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.errors import KBError, ProblemsError
+from kb.errors import KBError, ProblemsError, first_line
 from kb.output.text import counted
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def render_into(  # noqa: ANN001
     try:
         shutil.copytree(root / "docs", docs)
     except (OSError, shutil.Error) as exc:
-        raise SiteBuildError(f"cannot copy docs/ into the build folder: {_first(exc)}") from None
+        raise SiteBuildError(f"cannot copy docs/ into the build folder: {first_line(exc)}") from None
     clash = sorted(p for p in files if (docs / p).exists())
     if clash:
         raise SiteBuildError(
@@ -199,8 +199,9 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
+    from kb.store import UMASK
+
     _quiet_jieba()
-    _settings_kb_decides(root)
     # The new site is written beside the old one (one file system, so the swap is two renames);
     # a build killed midway leaves its folder behind, which the next build sweeps away.
     site.parent.mkdir(parents=True, exist_ok=True)
@@ -208,7 +209,7 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
     for stale in leftovers:  # (site-*: where earlier versions of kb build wrote)
         shutil.rmtree(stale, ignore_errors=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{site.name}-building-", dir=site.parent))
-    os.chmod(fresh, 0o777 & ~_umask())  # mkdtemp makes it private; a site is for everyone to read
+    os.chmod(fresh, 0o777 & ~UMASK)  # mkdtemp makes it private; a site is for everyone to read
     logger = logging.getLogger("mkdocs")
     collect = _Collect()
     saved = (logger.level, logger.propagate)
@@ -220,15 +221,14 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
         config = load_config(
             str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True, **overrides
         )
-        if not config["use_directory_urls"]:
-            raise SiteBuildError("mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it")
+        _settings_kb_decides(config)
         mkdocs_run(config)
         swap_in(fresh, site)
     except MkDocsException as exc:
         shown = "\n".join(collect.messages[:20])
         raise SiteBuildError(f"mkdocs build --strict failed ({exc})" + (f":\n{shown}" if shown else "")) from None
     except (OSError, UnicodeDecodeError) as exc:  # a page mkdocs cannot read, a folder it cannot write
-        raise SiteBuildError(f"mkdocs build failed: {_first(exc)}") from None
+        raise SiteBuildError(f"mkdocs build failed: {first_line(exc)}") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)  # gone already when it was swapped in
         logger.removeHandler(collect)
@@ -236,30 +236,24 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
         logger.propagate = saved[1]
 
 
-def _settings_kb_decides(root: Path) -> None:
-    """mkdocs.yml's docs_dir and site_dir would be silently overridden: kb.yaml's site_dir decides."""
-    import re
+def _settings_kb_decides(config) -> None:  # noqa: ANN001 - mkdocs' MkDocsConfig
+    """Refuse what mkdocs.yml sets that kb would silently override or that breaks its links:
+    kb build reads the pages from docs/, kb.yaml's site_dir decides where the site goes, and
+    kb's pages link to each other as folders."""
+    from mkdocs.utils.yaml import yaml_load
 
-    text = (root / "mkdocs.yml").read_text(encoding="utf-8", errors="replace")
-    for key, expected in (("docs_dir", "docs"), ("site_dir", None)):
-        m = re.search(rf"^{key}:\s*['\"]?([^'\"#\n]*?)['\"]?\s*(#.*)?$", text, re.MULTILINE)
-        if m and expected is not None and m[1].strip() != expected:
-            raise SiteBuildError(f"mkdocs.yml sets {key}: {m[1].strip()}; kb build reads the pages from docs/")
-        if m and expected is None and m[1].strip() not in ("site", ""):
-            raise SiteBuildError(
-                f"mkdocs.yml sets site_dir: {m[1].strip()}; kb.yaml's site_dir decides where the site goes: "
-                "set it there"
-            )
-
-
-def _first(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    # mkdocs.yml as written (kb's overrides hide its docs_dir and site_dir), read as mkdocs reads it.
+    with open(config.config_file_path, encoding="utf-8") as fh:
+        written = yaml_load(fh) or {}
+    if written.get("docs_dir", "docs") != "docs":
+        raise SiteBuildError(f"mkdocs.yml sets docs_dir: {written['docs_dir']}; kb build reads the pages from docs/")
+    if written.get("site_dir", "site") != "site":
+        raise SiteBuildError(
+            f"mkdocs.yml sets site_dir: {written['site_dir']}; kb.yaml's site_dir decides where the site goes: "
+            "set it there"
+        )
+    if not config["use_directory_urls"]:
+        raise SiteBuildError("mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it")
 
 
 def swap_in(fresh: Path, site: Path) -> None:

@@ -29,9 +29,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def listen(port: int) -> Callable[[Path], http.server.ThreadingHTTPServer]:
-    """Take the port now (a busy one is said before minutes of building); the returned function
-    binds the server to the folder it will serve once it exists."""
+def listen(port: int) -> http.server.ThreadingHTTPServer:
+    """A server holding 127.0.0.1:``port`` (taken before a build, so a busy port is said first)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler, bind_and_activate=False)
     try:
         server.server_bind()
@@ -39,18 +38,15 @@ def listen(port: int) -> Callable[[Path], http.server.ThreadingHTTPServer]:
     except OSError as exc:
         server.server_close()
         raise UsageError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
-
-    def to(folder: Path) -> http.server.ThreadingHTTPServer:
-        if not (folder / "index.html").is_file():
-            server.server_close()
-            raise UsageError(f"{folder} holds no built site; run kb build first (or kb serve without --no-build)")
-        server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
-        return server
-
-    return to
+    return server
 
 
-def serve_on(server: http.server.ThreadingHTTPServer, *, announce: Callable[[str], None] = print) -> None:
+def serve_on(server: http.server.ThreadingHTTPServer, folder: Path, *, announce: Callable[[str], None] = print) -> None:
+    """Serve the built site in ``folder`` with ``server`` until interrupted."""
+    if not (folder / "index.html").is_file():
+        server.server_close()
+        raise UsageError(f"{folder} holds no built site; run kb build first (or kb serve without --no-build)")
+    server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
     announce(f"http://127.0.0.1:{server.server_address[1]}/")
     try:
         server.serve_forever()
