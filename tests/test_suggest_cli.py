@@ -146,6 +146,10 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
             ['{"id": 1, "title": "t", "kind": ["model"]}'],
             'papers.jsonl:1: "kind" is ["model"]; expected one of model, method, analysis, survey, dataset, benchmark',
         ),
+        (
+            ['{"id": "p1", "title": "a"}', '{"id": "p2", "title": "b"}', '{"id": "p1", "title": "c"}'],
+            'papers.jsonl:3: id "p1" is line 1\'s too; ids must differ, to match output to input',
+        ),
     ],
 )
 def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:
@@ -156,8 +160,8 @@ def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[
 
 def test_every_bad_line_is_named_at_once(root: Path) -> None:
     """One run tells all that is wrong with a file (up to twenty lines of it), and suggests nothing."""
-    good = '{"id": 0, "title": "fine"}'
-    path = jsonl(root / "papers.jsonl", good, '{"id": 1}', good, "{not json", *['{"title": "no id"}'] * 22)
+    fine = ('{"id": 0, "title": "fine"}', '{"id": 2, "title": "fine"}')
+    path = jsonl(root / "papers.jsonl", fine[0], '{"id": 1}', fine[1], "{not json", *['{"title": "no id"}'] * 22)
     run = run_kb("suggest", "--taxonomy", "yin", "--input", str(path.name), cwd=root, env=NO_MODEL)
     lines = run.err.splitlines()
     assert (run.code, run.out, len(lines)) == (2, "", 21)

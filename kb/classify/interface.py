@@ -28,7 +28,8 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
     WORK (some work: a paper's title).
 
     Raises UsageError naming the file and line of every bad one (the first SHOWN_BAD_LINES of
-    them), before anything is embedded: one run tells all that is wrong with a file.
+    them), before anything is embedded: one run tells all that is wrong with a file. An id given
+    twice is a bad line: the output would not say which ranking is which paper's.
     """
     name = "<stdin>" if path == "-" else path
     try:
@@ -38,13 +39,20 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{name}: cannot read it ({exc})") from None
     papers, bad = [], []
+    first_line_of: dict[str, int] = {}
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         paper = _paper(line, default_kind)
         if isinstance(paper, str):
             bad.append(f"{name}:{number}: {paper}")
+            continue
+        key = json.dumps(paper[0], sort_keys=True, ensure_ascii=False)
+        if key in first_line_of:
+            line_of = first_line_of[key]
+            bad.append(f"{name}:{number}: id {key} is line {line_of}'s too; ids must differ, to match output to input")
         else:
+            first_line_of[key] = number
             papers.append(paper)
     if bad:
         more = len(bad) - SHOWN_BAD_LINES
