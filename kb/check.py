@@ -26,7 +26,7 @@ from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
 from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import ENTRY_FOLDERS, KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
-from kb.taxonomy import TAXONOMY_IDS, Taxonomies, Taxonomy, TaxonomySpec
+from kb.taxonomy import TAXONOMY_IDS, DuplicateNodeError, Taxonomies, Taxonomy, TaxonomySpec
 from kb.yamlpos import Document, Loc, load_document, parse_document
 
 # What each relation may point at, and from what. None means any kind.
@@ -350,6 +350,11 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
             problems += exc.problems
         except ValidationError as exc:
             problems += validation_problems(exc, doc, rel, TaxonomySpec)
+        except DuplicateNodeError as exc:
+            line, col = doc.position(exc.loc)
+            first = doc.position(exc.first)[0]
+            message = f"node id {exc.node_id!r} is also line {first}'s; node ids must differ within a taxonomy"
+            problems.append(Problem(rel, line, col, _dotted(exc.loc), message))
         except ValueError as exc:
             problems.append(Problem(rel, 1, 1, "", str(exc)))
         except OSError as exc:

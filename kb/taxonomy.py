@@ -42,6 +42,14 @@ class TaxonomySpec(BaseModel):
     nodes: list[NodeSpec]
 
 
+class DuplicateNodeError(ValueError):
+    """A node id given twice in one taxonomy; ``loc`` and ``first`` are the two ids' places in the file."""
+
+    def __init__(self, taxonomy: str, node_id: str, loc: tuple[str | int, ...], first: tuple[str | int, ...]):
+        super().__init__(f"taxonomy {taxonomy}: node id {node_id!r} appears twice")
+        self.node_id, self.loc, self.first = node_id, loc, first
+
+
 @dataclass
 class Node:
     id: str
@@ -75,17 +83,19 @@ class Taxonomy:
     @classmethod
     def from_spec(cls, spec: TaxonomySpec) -> Taxonomy:
         nodes: dict[str, Node] = {}
+        where: dict[str, tuple[str | int, ...]] = {}  # a node's place in the file, for errors
 
-        def add(n: NodeSpec, parent: str | None, depth: int) -> None:
+        def add(n: NodeSpec, parent: str | None, depth: int, loc: tuple[str | int, ...]) -> None:
             if n.id in nodes:
-                raise ValueError(f"taxonomy {spec.id}: node id {n.id!r} appears twice")
+                raise DuplicateNodeError(spec.id, n.id, (*loc, "id"), (*where[n.id], "id"))
+            where[n.id] = loc
             children = [c.id for c in n.children]
             nodes[n.id] = Node(n.id, n.name, n.description, n.keywords, spec.id, parent, children, depth, n.cues)
-            for child in n.children:
-                add(child, n.id, depth + 1)
+            for i, child in enumerate(n.children):
+                add(child, n.id, depth + 1, (*loc, "children", i))
 
-        for root in spec.nodes:
-            add(root, None, 0)
+        for i, root in enumerate(spec.nodes):
+            add(root, None, 0, ("nodes", i))
         return cls(spec.id, spec.title, spec.source, spec.multi_label, [n.id for n in spec.nodes], nodes)
 
     def __contains__(self, node_id: object) -> bool:

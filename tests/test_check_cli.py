@@ -205,6 +205,11 @@ def test_check_without_taxonomies_still_reports_entries(tmp_path: Path):
             ("id: yin\n", "id: codev\n"),
             "entries/taxonomies/yin.yaml:1:5: id: 'codev' differs from the file name yin.yaml; the id must be 'yin'",
         ),
+        (
+            ("      - id: datasets/rlhf\n", "      - id: hallucination\n"),
+            "entries/taxonomies/yin.yaml:107:13: nodes[9].children[4].id: node id 'hallucination' is also line 14's;"
+            " node ids must differ within a taxonomy",
+        ),
     ],
 )
 def test_a_damaged_taxonomy_file_is_one_positioned_problem_for_every_command(
