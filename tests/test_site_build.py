@@ -189,6 +189,24 @@ def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None
     assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
 
 
+def test_a_page_not_in_utf8_is_named_with_its_line_and_keeps_the_site(small_site) -> None:
+    """mkdocs' own error ("'utf-8' codec can't decode byte 0xe9") names no file."""
+    root, _, _ = small_site
+    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
+    page = root / "docs" / "notes" / "latin1.md"
+    page.parent.mkdir()
+    page.write_bytes("# Notes\n\nCaf\u00e9\n".encode("latin-1"))
+    try:
+        run = run_kb("--root", str(root), "build")
+    finally:
+        shutil.rmtree(page.parent)
+    assert (run.code, run.err.splitlines()[-1]) == (
+        1,
+        "kb: docs/notes/latin1.md:3: not UTF-8 (byte 0xe9); save the page as UTF-8",
+    )
+    assert ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns) == before
+
+
 def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> None:
     import networkx as nx
 

@@ -168,6 +168,7 @@ def render_into(  # noqa: ANN001
         shutil.copytree(root / "docs", docs)
     except (OSError, shutil.Error) as exc:
         raise SiteBuildError(f"cannot copy docs/ into the build folder: {first_line(exc)}") from None
+    _pages_are_utf8(docs)
     clash = sorted(p for p in files if (docs / p).exists())
     if clash:
         raise SiteBuildError(
@@ -182,6 +183,19 @@ def render_into(  # noqa: ANN001
             fh.write(text)
     copy_assets(docs / "assets" / "kb")
     return docs
+
+
+def _pages_are_utf8(docs: Path) -> None:
+    """mkdocs reads pages as UTF-8, and its error names no file: name the page and the line."""
+    for page in sorted(p for p in docs.rglob("*.md") if p.is_file()):
+        data = page.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            rel = (Path("docs") / page.relative_to(docs)).as_posix()
+            byte = data[exc.start]
+            raise SiteBuildError(f"{rel}:{line}: not UTF-8 (byte 0x{byte:02x}); save the page as UTF-8") from None
 
 
 class _Collect(logging.Handler):
