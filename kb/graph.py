@@ -35,10 +35,11 @@ FORMATS = ("node-link", "graphml")
 LAYOUT_SEED = 7
 REPULSION_SAMPLE = 800
 
-# One colour per top-level node that entries are coloured by, and for the rest.
+# One colour per top-level node that entries are coloured by (14 of them: codev's 2 and yin's 12),
+# with room to spare: a colour shared by two groups makes the site's legends ambiguous.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac", "#1f77b4", "#17becf",
+    "#9c755f", "#bab0ac", "#1f77b4", "#17becf", "#bcbd22", "#7f3c8d", "#8cd17d", "#d37295",
 )  # fmt: skip
 TAXONOMY_COLOUR = "#555555"
 UNTAGGED_COLOUR = "#9e9e9e"
@@ -124,7 +125,8 @@ def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: 
 
 
 def _size_and_colour(graph: nx.MultiDiGraph) -> None:
-    groups = sorted({g for _, g in graph.nodes(data="taxonomy") if g})
+    # Taxonomy nodes are all TAXONOMY_COLOUR: only the groups entries belong to take a palette colour.
+    groups = sorted({d["taxonomy"] for _, d in graph.nodes(data=True) if d["kind"] != "taxonomy" and d["taxonomy"]})
     colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     for key, data in graph.nodes(data=True):
         degree = graph.degree(key)

@@ -4,7 +4,7 @@ The libraries come from the npm registry at the versions in web/package-lock.jso
 their code. `copy_assets` installs them with `npm ci` when they are missing or stale, then copies
 everything the pages load into one folder (``<docs>/assets/kb/``):
 
-    kb.js, kb.css                         our code (web/src)
+    kb.js, kb.css, search.js              our code (web/src)
     vendor/graphology.umd.min.js          graphology's browser build, global ``graphology``
     vendor/sigma.min.js                   sigma's browser build, global ``Sigma``
     vendor/LICENSE-<package>.txt          their licences travel with their code
@@ -22,7 +22,7 @@ from kb.errors import KBError
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 # Our own files, copied as they are (no build step).
-OWN_FILES = ("kb.js", "kb.css")
+OWN_FILES = ("kb.js", "kb.css", "search.js")
 
 # vendor file name -> (npm package, path inside the package). Both are UMD builds that set a global.
 VENDOR_FILES = {

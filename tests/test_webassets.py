@@ -40,6 +40,7 @@ def test_copy_assets_writes_the_files_mkdocs_yml_names(tmp_path: Path, installed
     assert names == [
         "kb.css",
         "kb.js",
+        "search.js",  # named by overrides/main.html: it must load before material's bundle
         "vendor/LICENSE-graphology.txt",
         "vendor/LICENSE-sigma.txt",
         "vendor/graphology.umd.min.js",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kb.errors import UsageError
@@ -54,3 +56,19 @@ def serve_on(server: http.server.ThreadingHTTPServer, folder: Path, *, announce:
         pass
     finally:
         server.server_close()
+
+
+@contextlib.contextmanager
+def serving(folder: Path, port: int = 0) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 (on ``port``, or any free one) from a thread while the block runs;
+    yield its base URL. For the browser tests and the tools that drive a browser over a built site."""
+    server = listen(port)
+    server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -277,6 +277,33 @@
     return keyed.map((pair) => pair[1]);
   }
 
+  /**
+   * A wide table in mkdocs-material's own wrapper for wide tables (div.md-typeset__scrollwrap >
+   * div.md-typeset__table > table), which scrolls sideways inside the content column; material wraps
+   * only the Markdown tables there when a page loads, not one built later. When the table is wider
+   * than its column, the note returned beside it shows, and the wrapper's data-kb-more names the sides
+   * ("left", "right") with columns out of view, which kb.css shades. Returns [note, wrapper].
+   */
+  function scrollingTable(table) {
+    const inner = h("div", { class: "md-typeset__table" }, table);
+    const scroller = h("div", { class: "md-typeset__scrollwrap kb-table-scroll" }, inner);
+    const hint = h("p", { class: "kb-scroll-hint", text: "Wider than the page: scroll the table sideways for the other columns." });
+    hint.hidden = true;
+    const refresh = () => {
+      const hidden = scroller.scrollWidth - scroller.clientWidth;
+      const left = scroller.scrollLeft > 1;
+      const right = scroller.scrollLeft < hidden - 1;
+      hint.hidden = hidden <= 1;
+      scroller.dataset.kbMore = [left ? "left" : "", right ? "right" : ""].filter(Boolean).join(" ");
+    };
+    scroller.addEventListener("scroll", refresh, { passive: true });
+    // The column's width changes with the window; the table's with the rows a filter leaves.
+    const resized = new ResizeObserver(refresh);
+    resized.observe(scroller);
+    resized.observe(inner);
+    return [hint, scroller];
+  }
+
   async function mountTable(container) {
     const url = dataUrl(container);
     const root = siteRoot(url);
@@ -358,7 +385,8 @@
     const body = h("tbody");
     const table = h("table", { class: "kb-table" }, h("thead", {}, headRow), body);
     const pager = h("nav", { class: "kb-pager", "aria-label": "Pages" });
-    container.replaceChildren(filters, count, h("div", { class: "kb-table-scroll" }, table), pager);
+    const [hint, scroller] = scrollingTable(table);
+    container.replaceChildren(filters, count, hint, scroller, pager);
 
     function fillTagSelect() {
       const counts = new Map();
@@ -509,6 +537,7 @@
     const style = getComputedStyle(document.body);
     const dark = document.body.getAttribute("data-md-color-scheme") === "slate";
     return {
+      dark,
       fg: style.getPropertyValue("--md-default-fg-color").trim() || (dark ? "#e2e4e9" : "#222"),
       bg: style.getPropertyValue("--md-default-bg-color").trim() || (dark ? "#1e2129" : "#fff"),
       dim: dark ? "#3a3e4b" : "#e2e2e2", // nodes set aside by a highlight: towards the background
@@ -516,6 +545,10 @@
     };
   }
   let palette = readPalette();
+  // The build colours similarity and suggestion edges a pale grey (kb/graph.py EDGE_COLOURS): faint on
+  // white, glaring on the dark scheme, where they would cut through every label; there they take the
+  // scheme's edge colour.
+  const PALE_RELATIONS = new Set(["similar", "suggested"]);
   new MutationObserver(() => {
     palette = readPalette();
     for (const renderer of liveRenderers) {
@@ -525,19 +558,159 @@
     }
   }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
 
-  // Sigma's own hover box is white whatever the scheme; this one takes the page's colours.
-  function drawHover(context, data, settings) {
+  // ---------------------------------------------------------------- graph labels
+
+  const LABEL_GAP = 3; // between a node's disc and its label, as sigma draws it
+  // Kept free around every label (px), so that two never touch: more across than down, or two short
+  // labels side by side read as one.
+  const LABEL_PAD_X = 5;
+  const LABEL_PAD_Y = 2;
+
+  function labelFont(settings) {
+    return `${settings.labelWeight} ${settings.labelSize}px ${settings.labelFont}`;
+  }
+
+  /** The box (viewport pixels) a label takes on one side of its node; x and y are the node's centre. */
+  function labelBox(x, y, radius, width, textSize, side) {
+    const start = side === "left" ? x - radius - LABEL_GAP - width : x + radius + LABEL_GAP;
+    return { x0: start - LABEL_PAD_X, x1: start + width + LABEL_PAD_X, y0: y - textSize / 2 - LABEL_PAD_Y, y1: y + textSize / 2 + LABEL_PAD_Y };
+  }
+
+  function boxesCross(a, b) {
+    return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  }
+
+  /**
+   * Where labels go. Sigma picks the labels to draw from a grid, a few per cell, and never checks
+   * that two of them do not cross; long titles next to each other ran into one another. Here sigma
+   * only hands over the labels it would draw (collect), and after its frame they are placed, most
+   * important first: the hovered or searched node, the centre of a mini graph, the hovered node's
+   * neighbours, then bigger nodes before smaller ones (sigma's own order). Each goes on its node's
+   * preferred side (away from the centre in a mini graph, else the right), or the other side, inside
+   * the stage and clear of every label already placed; a label with no such place is left out. The
+   * hovered node and the centre always keep theirs. With avoidNodes (a mini graph, a few dozen nodes)
+   * a label must not cover another node's disc either. Labels carry a halo of the page's background
+   * so that edges running under them do not cut through the text.
+   *
+   * tier(key) ranks a node (0 first); centre() gives the viewport x that a mini graph's labels turn
+   * away from, or null.
+   */
+  function labelLayout(renderer, tier, centre, avoidNodes) {
+    let pending = [];
+    const widths = new Map(); // label -> text width at the current font
+    let widthFont = "";
+
+    function textWidth(context, label) {
+      if (context.font !== widthFont) { widths.clear(); widthFont = context.font; }
+      let width = widths.get(label);
+      if (width === undefined) { width = context.measureText(label).width; widths.set(label, width); }
+      return width;
+    }
+
+    /** The sides to try for a label, best first: away from the middle, if there is one. */
+    function sides(x, middle) {
+      return middle !== null && x < middle - 1 ? ["left", "right"] : ["right", "left"];
+    }
+
+    /** The side a label goes on when it has the stage to itself (the hovered node's). */
+    function sideAlone(context, data, settings) {
+      const { width } = renderer.getDimensions();
+      context.font = labelFont(settings);
+      const w = textWidth(context, data.label);
+      const order = sides(data.x, centre());
+      return order.find((side) => {
+        const box = labelBox(data.x, data.y, data.size, w, settings.labelSize, side);
+        return box.x0 >= 0 && box.x1 <= width;
+      }) || order[0];
+    }
+
+    function paint(context, item, side, settings) {
+      const x = side === "left" ? item.x - item.size - LABEL_GAP : item.x + item.size + LABEL_GAP;
+      const y = item.y + settings.labelSize / 3;
+      context.textAlign = side === "left" ? "right" : "left";
+      context.lineJoin = "round";
+      context.lineWidth = 3;
+      context.strokeStyle = palette.bg;
+      context.strokeText(item.label, x, y);
+      context.fillStyle = settings.labelColor.color || palette.fg;
+      context.fillText(item.label, x, y);
+      context.textAlign = "left";
+    }
+
+    function place(context) {
+      const items = pending;
+      pending = [];
+      if (!items.length) return;
+      const settings = renderer.getSettings();
+      const { width, height } = renderer.getDimensions();
+      context.font = labelFont(settings);
+      const middle = centre();
+      for (const item of items) item.tier = tier(item.key);
+      items.sort((a, b) => a.tier - b.tier || b.size - a.size || (a.key < b.key ? -1 : 1));
+      const placed = [];
+      const discs = avoidNodes ? nodeDiscs() : [];
+      for (const item of items) {
+        const w = textWidth(context, item.label);
+        const order = sides(item.x, middle);
+        let chosen = null;
+        for (const side of order) {
+          const box = labelBox(item.x, item.y, item.size, w, settings.labelSize, side);
+          const inside = box.x0 >= 0 && box.x1 <= width && box.y0 >= 0 && box.y1 <= height;
+          if (inside && !placed.some((other) => boxesCross(box, other))
+              && !discs.some((disc) => disc.key !== item.key && boxesCross(box, disc))) {
+            chosen = [side, box];
+            break;
+          }
+        }
+        if (!chosen && item.tier <= 1) chosen = [order[0], labelBox(item.x, item.y, item.size, w, settings.labelSize, order[0])];
+        if (!chosen) continue;
+        placed.push(chosen[1]);
+        paint(context, item, chosen[0], settings);
+      }
+    }
+
+    /** The boxes of the nodes drawn in full colour (not hidden, not set aside by a highlight). */
+    function nodeDiscs() {
+      const discs = [];
+      renderer.getGraph().forEachNode((key) => {
+        const data = renderer.getNodeDisplayData(key);
+        if (!data || data.hidden || data.color === palette.dim) return;
+        const { x, y } = renderer.framedGraphToViewport(data);
+        const r = renderer.scaleSize(data.size);
+        discs.push({ key, x0: x - r, x1: x + r, y0: y - r, y1: y + r });
+      });
+      return discs;
+    }
+
+    let context = null;
+    renderer.on("beforeRender", () => { pending = []; });
+    renderer.on("afterRender", () => { if (context) place(context); });
+    return {
+      /** sigma's defaultDrawNodeLabel: note the label, draw nothing yet. */
+      collect(ctx, data) {
+        if (!data.label) return;
+        context = ctx;
+        pending.push({ key: data.key, label: data.label, x: data.x, y: data.y, size: data.size });
+      },
+      sideAlone,
+    };
+  }
+
+  // Sigma's own hover box is white whatever the scheme; this one takes the page's colours, and puts
+  // the label on the side the label layout would.
+  function drawHover(context, data, settings, side) {
     const size = settings.labelSize;
-    context.font = `${settings.labelWeight} ${size}px ${settings.labelFont}`;
+    context.font = labelFont(settings);
     context.fillStyle = palette.bg;
     context.shadowBlur = 8;
     context.shadowColor = "#000";
     context.beginPath();
     context.arc(data.x, data.y, data.size + 2, 0, Math.PI * 2);
     context.fill();
-    if (typeof data.label === "string") {
-      const x = data.x + data.size + 3;
-      context.fillRect(x, data.y - size / 2 - 2, context.measureText(data.label).width + 6, size + 4);
+    if (typeof data.label === "string" && data.label) {
+      const width = context.measureText(data.label).width;
+      const x = side === "left" ? data.x - data.size - LABEL_GAP - width - 6 : data.x + data.size + LABEL_GAP;
+      context.fillRect(x, data.y - size / 2 - 2, width + 6, size + 4);
       context.shadowBlur = 0;
       context.fillStyle = palette.fg;
       context.fillText(data.label, x + 3, data.y + size / 3);
@@ -574,22 +747,28 @@
     return graph;
   }
 
+  /**
+   * What the node colours stand for: one item per colour, with the groups coloured so, most nodes
+   * first. An entry's group is the top taxonomy node it is coloured by ("" untagged); taxonomy nodes
+   * share one colour whatever their taxonomy, and are their own group (null).
+   */
   function graphLegend(graph) {
-    const groups = new Map(); // color -> Map(taxonomy label -> count)
+    const groups = new Map(); // color -> Map(group -> count)
     graph.forEachNode((_, a) => {
       if (!a.color) return;
-      const label = String(a.taxonomy ?? a.kind ?? "other");
+      const group = a.kind === "taxonomy" ? null : String(a.taxonomy ?? a.kind ?? "other");
       if (!groups.has(a.color)) groups.set(a.color, new Map());
-      const byLabel = groups.get(a.color);
-      byLabel.set(label, (byLabel.get(label) || 0) + 1);
+      const byGroup = groups.get(a.color);
+      byGroup.set(group, (byGroup.get(group) || 0) + 1);
     });
-    return [...groups.entries()].map(([color, byLabel]) => {
-      const [label] = [...byLabel.entries()].sort((x, y) => y[1] - x[1])[0];
-      return { color, label, count: [...byLabel.values()].reduce((s, n) => s + n, 0) };
+    return [...groups.entries()].map(([color, byGroup]) => {
+      const ranked = [...byGroup.entries()].sort((x, y) => y[1] - x[1]);
+      return { color, groups: ranked.map(([group]) => group), count: ranked.reduce((s, [, n]) => s + n, 0) };
     }).sort((x, y) => y.count - x.count);
   }
 
   function legendLabel(raw, taxonomy) {
+    if (raw === null) return "Taxonomy node";
     const node = taxonomy?.nodes.get(raw);
     if (node) return `${TAXONOMY_TITLES[node.tax] || node.tax}: ${node.name}`;
     const [tax, ...rest] = raw.split(":");
@@ -605,7 +784,7 @@
     const [data, taxonomyDoc] = await Promise.all([
       fetchJSON(url),
       // Only the legend uses the taxonomy (for node names); a graph without it still draws.
-      full ? fetchJSON(new URL("taxonomy.json", url)).catch(() => null) : null,
+      fetchJSON(new URL("assets/data/taxonomy.json", root)).catch(() => null),
     ]);
     const graph = buildGraph(data);
     const taxonomy = taxonomyDoc ? loadTaxonomy(taxonomyDoc, []) : null;
@@ -633,29 +812,41 @@
     if (full) {
       const search = graphSearch(graph, (key) => focusNode(key));
       tools.prepend(search);
-      const legend = h("ul", { class: "kb-legend" });
-      for (const { color, label, count } of graphLegend(graph).slice(0, 16)) {
-        const swatch = h("span", { class: "kb-swatch" });
-        swatch.style.background = color;
-        legend.append(h("li", {}, h("button", { type: "button", class: "kb-legend-item", title: "Highlight these nodes", onclick: () => {
-          highlight.color = highlight.color === color ? null : color;
-          highlight.node = null;
-          renderer.refresh({ skipIndexation: true });
-        } }, swatch, ` ${legendLabel(label, taxonomy)} (${count})`)));
-      }
-      parts.push(legend);
     }
+    // The legend names every colour in words (the colour alone says nothing); a click on an item
+    // highlights its nodes. Two groups that share a colour are both named.
+    const legend = h("ul", { class: full ? "kb-legend" : "kb-legend kb-legend-mini", "aria-label": "What the node colours stand for" });
+    const legendButtons = [];
+    for (const { color, groups, count } of graphLegend(graph).slice(0, 16)) {
+      const swatch = h("span", { class: "kb-swatch", "aria-hidden": "true" });
+      swatch.style.background = color;
+      const names = groups.map((group) => legendLabel(group, taxonomy)).join(" / ");
+      const button = h("button", { type: "button", class: "kb-legend-item", title: "Highlight these nodes", "aria-pressed": "false", onclick: () => {
+        highlight.color = highlight.color === color ? null : color;
+        highlight.node = null;
+        for (const b of legendButtons) b.setAttribute("aria-pressed", String(b === button && highlight.color !== null));
+        renderer.refresh({ skipIndexation: true });
+      } }, swatch, ` ${names} (${count})`);
+      legendButtons.push(button);
+      legend.append(h("li", {}, button));
+    }
+    parts.push(legend);
     parts.push(info);
     container.replaceChildren(...parts);
-    info.textContent = `${graph.order} nodes, ${graph.size} edges. ${full ? "Hover a node to see its neighbours; click it to open its page." : "Click a node to open its page."}`;
+    info.textContent = `${graph.order} nodes, ${graph.size} edges. ${full ? "Hover a node to see its neighbours; click it to open its page." : "Hover a node to see its name and links; click it to open its page."}`;
 
+    let labels = null; // the label layout, made once the renderer is
     const renderer = new window.Sigma(graph, stage, {
       allowInvalidContainer: true, // a mini graph inside a closed <details> has no height yet
+      // Which labels are candidates: on the full graph sigma's grid keeps a few per cell, of nodes big
+      // enough on screen; a mini graph offers them all. labelLayout then places them without overlap.
       labelRenderedSizeThreshold: full ? 6 : 0,
+      labelDensity: full ? 1 : 100,
       labelFont: "system-ui, sans-serif",
       labelColor: { color: palette.fg },
       defaultEdgeColor: palette.edge,
-      defaultDrawNodeHover: drawHover,
+      defaultDrawNodeLabel: (context, data) => labels?.collect(context, data),
+      defaultDrawNodeHover: (context, data, settings) => drawHover(context, data, settings, labels ? labels.sideAlone(context, data, settings) : "right"),
       hideEdgesOnMove: graph.size > 20000,
       zIndex: true,
       nodeReducer: (key, attrs) => {
@@ -675,11 +866,21 @@
         const focus = highlight.node;
         if (focus !== null && !graph.hasExtremity(key, focus)) return { ...attrs, hidden: true };
         if (highlight.color !== null) return { ...attrs, hidden: true };
+        if (palette.dark && PALE_RELATIONS.has(attrs.relation)) return { ...attrs, color: palette.edge };
         return attrs;
       },
     });
     liveRenderers.add(renderer);
     container.kbSigma = renderer; // for the browser tests and the curious reader's console
+    labels = labelLayout(
+      renderer,
+      (key) => (key === highlight.node ? 0 : key === centreKey ? 1 : highlight.node !== null && graph.areNeighbors(key, highlight.node) ? 2 : 3),
+      () => {
+        const at = centreKey === null ? null : renderer.getNodeDisplayData(centreKey);
+        return at ? renderer.framedGraphToViewport(at).x : null;
+      },
+      !full,
+    );
 
     function focusNode(key) {
       highlight.node = key;

@@ -1,0 +1,66 @@
+/* A title pasted whole into the header search (mkdocs-material's lunr search) finds its entry first.
+
+   Loaded before material's bundle (overrides/main.html), so that it wraps the Worker constructor
+   before material starts its search worker; other workers are left alone. Two things it mends:
+
+   1. A word that ends with a colon: material reads "word:" as lunr's field syntax ("title:llava").
+      It drops such a word ("ChartLlama:" is not searched for), and where the word holds a separator
+      ("3D-LLM:", "Video-LLaMA:") lunr is handed a field it does not know and fails the whole query:
+      "No matching documents" for a quarter of the titles. A colon followed by a space or by nothing
+      never starts a usable field search, so it becomes a space in the query sent to the worker
+      ("title:llava" is left as it is); the search box keeps what was typed.
+   2. lunr as material sets it up does not weigh a title's length, so a title that is only the words
+      searched for scores no higher than a longer one that contains them, and lower than one that
+      repeats them: "Visual Instruction Tuning" (LLaVA) came 16th. The results (one group per page,
+      ranked by the worker) are reordered so that pages whose title is the query, letter for letter
+      once case and punctuation are set aside, come first; the others keep their order. */
+(() => {
+  "use strict";
+
+  const Native = window.Worker;
+  if (typeof Native !== "function") return;
+  const SEARCH_WORKER = /\/workers\/search\.[^/]*\.js$/;
+  const QUERY = 2; // material's message types: a query to its worker, and the worker's results
+  const RESULT = 3;
+
+  const fieldless = (query) => query.replace(/:(?=\s|$)/g, " ");
+  const words = (text) => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join(" ");
+  // A result's title is HTML with the matches marked: its text, read in a template, whose content is
+  // inert (nothing in it runs or loads).
+  const scratch = document.createElement("template");
+  const textOf = (html) => {
+    scratch.innerHTML = html;
+    return scratch.content.textContent || "";
+  };
+
+  function exactTitlesFirst(query, result) {
+    const wanted = words(query);
+    if (!wanted || !result || !Array.isArray(result.items)) return;
+    const isExact = (group) => {
+      const page = group.find((doc) => !String(doc.location).includes("#")) || group[0];
+      return Boolean(page) && words(textOf(String(page.title))) === wanted;
+    };
+    const exact = result.items.filter(isExact);
+    if (exact.length) result.items = [...exact, ...result.items.filter((group) => !exact.includes(group))];
+  }
+
+  window.Worker = class extends Native {
+    constructor(url, options) {
+      super(url, options);
+      if (!SEARCH_WORKER.test(new URL(String(url), location.href).pathname)) return;
+      const sent = []; // the worker answers each query once, in order
+      const post = Native.prototype.postMessage;
+      this.postMessage = (message, ...rest) => {
+        if (message && message.type === QUERY && typeof message.data === "string") {
+          message = { ...message, data: fieldless(message.data) };
+          sent.push(message.data);
+        }
+        return post.call(this, message, ...rest);
+      };
+      // Added before material adds its own listener, so this one sees the results first.
+      this.addEventListener("message", ({ data }) => {
+        if (data && data.type === RESULT && sent.length) exactTitlesFirst(sent.shift(), data.data);
+      });
+    }
+  };
+})();
