@@ -252,6 +252,38 @@ def test_search_for_an_exact_title_lists_its_entry_first(watched, base_url, buil
     assert missed == []
 
 
+def _first_page(page, query: str) -> str | None:
+    """The first page material's search lists for ``query``: an entry id, else the page's path."""
+    _material_search(page, query)
+    page.wait_for_function(
+        "/No matching/i.test(document.querySelector('.md-search-result__meta').textContent)"
+        " || document.querySelector('.md-search-result__item') !== null"
+    )
+    hrefs = page.locator(".md-search-result__item > a").evaluate_all("links => links.map(a => a.href)")
+    return re.sub(r"^.*/entries/([^/]+)/.*$", r"\1", hrefs[0]) if hrefs else None
+
+
+def test_search_for_an_entrys_name_lists_it_first_and_a_nodes_name_its_page(watched, base_url, built_site) -> None:
+    """Every name in the test site ("LLaVA"; a model and its dataset may share one) lists its entry first,
+    though pages that mention a name often outscore the page of its entry; and the name of a taxonomy
+    node, which is also the first tag of entries without a name, still lists the node's page first."""
+    page, _ = watched
+    site, rows = built_site
+    missed = []
+    for row in sorted((r for r in rows if r["name"]), key=lambda r: str(r["id"])):
+        page.goto(base_url)
+        first = _first_page(page, str(row["name"]))
+        if first not in {r["id"] for r in rows if r["name"] == row["name"]}:
+            missed.append(f"searching {row['name']!r} listed {first!r} first")
+    assert missed == []
+    nodes = json.loads((site / "assets" / "data" / "taxonomy.json").read_text(encoding="utf-8"))["taxonomy"]
+    tagged = Counter(tag for r in rows for tag in r["curated"]["codev"])
+    node = next(n for n in nodes if n["taxonomy"] == "codev" and n["id"] == max(tagged, key=lambda t: (tagged[t], t)))
+    page.goto(base_url)
+    first = _first_page(page, node["name"])
+    assert first is not None and urlsplit(first).path.endswith(f"/taxonomy/codev/{node['id']}/"), first
+
+
 @pytest.mark.parametrize("query", ["微调", "视觉", "言語"])
 def test_search_finds_chinese_and_japanese_words(watched, base_url, query: str) -> None:
     page, _ = watched

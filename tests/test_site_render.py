@@ -18,6 +18,7 @@ from pathlib import Path
 
 import markdown
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -208,13 +209,15 @@ def test_every_page_keeps_hostile_text_inert(rendered) -> None:
     pages = {p: t for p, t in files.items() if p.endswith(".md")}
     assert len(pages) > 60
     for path, text in pages.items():
-        _assert_inert(_html_of(text), path)
-        # The front matter title is plain text for the theme (checked below); the body is Markdown.
-        body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+        # The body is Markdown. The front matter is YAML whose title and tags material writes into
+        # HTML as they are (the tags into search results): they must hold no markup.
+        front, body = text[4:].split("\n---\n", 1) if text.startswith("---\n") else ("", text)
+        _assert_inert(_html_of(body), path)
         for raw in ("<img", "<script", "<svg onload", "](javascript", "<b>", "*em*", "![i]"):
             assert raw not in body, (path, raw)
-        for raw in ("<img", "<script", "<svg onload", "<b>"):
-            assert raw not in text, (path, raw)
+        meta = yaml.safe_load(front) or {}
+        for value in [meta.get("title", ""), *meta.get("tags", [])]:
+            assert "<" not in value and ">" not in value, (path, value)
 
 
 @pytest.mark.parametrize("index", range(len(HOSTILE_TITLES)))
@@ -298,7 +301,7 @@ def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     _, files = rendered
     page = files["entries/llava.md"]
     assert "\n# Visual Instruction Tuning\n" in page
-    assert 'tags:\n  - "Data4Model"\n' in page  # curated tag names, for search
+    assert 'tags:\n  - "LLaVA"\n  - "Data4Model"\n' in page  # its name, then curated tag names, for search
     assert "Haotian Liu, Chunyuan Li" in page
     assert '<a href="https://github.com/haotian-liu/LLaVA">code</a>' in page
     assert "| Modality encoder | CLIP ViT&#45;L/14 |" in page

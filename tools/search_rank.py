@@ -1,15 +1,17 @@
-"""How well the site's header search (mkdocs-material's lunr search) finds an entry by its exact title.
+"""How well the site's header search (mkdocs-material's lunr search) finds an entry by its exact title
+or by its name.
 
 Serves a built site (site/ unless --site) on 127.0.0.1, drives Debian's chromium through Playwright,
-types each sampled entry's exact title into the header search and records the rank of that entry's page
-among the results (material lists pages, each with its sections under it; the rank counts pages, and
-pages of other entries with the very same title, such as a model and the dataset of its paper, are not
-counted against it: no search for a title can tell them apart). The
-sample is fixed: the entries of assets/data/table.json sorted by id, every n-th of them, so that --count
-(30 by default) are taken. Prints one line per title, then the share ranked first and the mean rank; a
-title whose page is not among the first --depth results counts as rank depth + 1.
+types each sampled entry's exact title (or, with --by name, its name: "LLaVA") into the header search
+and records the rank of that entry's page among the results (material lists pages, each with its
+sections under it; the rank counts pages, and pages of other entries with the very same title or
+name, such as a model and the dataset of its paper, are not counted against it: no search can tell
+them apart). The sample is fixed: the entries of assets/data/table.json (with a name, for --by name)
+sorted by id, every n-th of them, so that --count (30 by default) are taken. Prints one line per
+query, then the share ranked first and the mean rank; an entry whose page is not among the first
+--depth results counts as rank depth + 1.
 
-    python tools/search_rank.py [--site site] [--count 30] [--depth 50] [--ids id1,id2]
+    python tools/search_rank.py [--site site] [--by title|name] [--count 30] [--depth 50] [--ids id1,id2]
 """
 
 from __future__ import annotations
@@ -73,11 +75,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="how many entries to sample (default 30)")
     parser.add_argument("--depth", type=int, default=50, help="how many result pages to look through")
     parser.add_argument("--ids", default="", help="comma-separated entry ids to measure instead of the sample")
+    parser.add_argument("--by", choices=("title", "name"), default="title", help="what is typed (default: title)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     rows = json.loads((args.site / "assets" / "data" / "table.json").read_text(encoding="utf-8"))
-    titles = {str(r["id"]): str(r["title"]) for r in rows}
+    rows = [r for r in rows if r.get(args.by)]
+    titles = {str(r["id"]): str(r[args.by]) for r in rows}
     if args.ids:
         by_id = {r["id"]: r for r in rows}
         chosen = [by_id[i] for i in args.ids.split(",")]
@@ -95,7 +99,7 @@ def main() -> None:
             timeout=60_000,
         )
         for row in chosen:
-            title, want = str(row["title"]), str(row["id"])
+            title, want = str(row[args.by]), str(row["id"])
             ids = result_ids(page, title, want, args.depth)
             if want in ids:
                 ahead = [i for i in ids[: ids.index(want)] if titles.get(i, "").lower() != title.lower()]

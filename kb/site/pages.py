@@ -134,9 +134,11 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
             relations.append((backward, join((entry_link(model, page, s) for s in by_rel[rel]), " · ")))
     shown = model.neighbours.get(entry.id, [])[:NEIGHBOURS_SHOWN]
     neighbours = [_neighbour(model, page, other, score) for other, score in shown]
-    # Curated tag names (ancestors included) go to the search index's tags field, so a search for a
-    # node's name finds its entries.
-    tag_names = {model.node(t, n).name: None for t, ids in model.curated[entry.id].items() for n in ids}
+    # The entry's name and aliases, then its curated tag names (ancestors included), go to the search
+    # index's tags field, so a search for "LLaVA" finds its page (in the text alone, it came 20th) and a
+    # search for a node's name finds its entries.
+    tag_names = dict.fromkeys([*([entry.name] if entry.name else []), *entry.aliases])
+    tag_names.update({model.node(t, n).name: None for t, ids in model.curated[entry.id].items() for n in ids})
     return render(
         "entry.md.j2",
         e=entry,

@@ -1,4 +1,5 @@
-/* A title pasted whole into the header search (mkdocs-material's lunr search) finds its entry first.
+/* A title pasted whole into the header search (mkdocs-material's lunr search) finds its entry first,
+   and so does an entry's name ("LLaVA").
 
    Loaded before material's bundle (overrides/main.html), so that it wraps the Worker constructor
    before material starts its search worker; other workers are left alone. Two things it mends:
@@ -13,7 +14,8 @@
       searched for scores no higher than a longer one that contains them, and lower than one that
       repeats them: "Visual Instruction Tuning" (LLaVA) came 16th. The results (one group per page,
       ranked by the worker) are reordered so that pages whose title is the query, letter for letter
-      once case and punctuation are set aside, come first; the others keep their order. */
+      once case and punctuation are set aside, come first; then entry pages whose name is the query
+      ("GPT-4" came 24th, after pages that mention it often); the others keep their order. */
 (() => {
   "use strict";
 
@@ -33,15 +35,21 @@
     return scratch.content.textContent || "";
   };
 
+  /** Pages whose title is the query first, then entry pages whose name is, then the rest, each in the
+      worker's order. An entry page's first tag is its name when it has one (kb/site/pages.py), else a
+      taxonomy node's name: so names count only when the query is not a node's (whose page would be
+      among the first). */
   function exactTitlesFirst(query, result) {
     const wanted = words(query);
     if (!wanted || !result || !Array.isArray(result.items)) return;
-    const isExact = (group) => {
-      const page = group.find((doc) => !String(doc.location).includes("#")) || group[0];
-      return Boolean(page) && words(textOf(String(page.title))) === wanted;
-    };
-    const exact = result.items.filter(isExact);
-    if (exact.length) result.items = [...exact, ...result.items.filter((group) => !exact.includes(group))];
+    const pageOf = (group) => group.find((doc) => !String(doc.location).includes("#")) || group[0];
+    const titled = (page) => Boolean(page) && words(textOf(String(page.title))) === wanted;
+    const named = (page) => Boolean(page) && String(page.location).startsWith("entries/")
+      && Array.isArray(page.tags) && page.tags.length > 0 && words(textOf(String(page.tags[0]))) === wanted;
+    const nodeQuery = result.items.some((group) => String(pageOf(group)?.location).startsWith("taxonomy/") && titled(pageOf(group)));
+    const tier = (group) => (titled(pageOf(group)) ? 0 : !nodeQuery && named(pageOf(group)) ? 1 : 2);
+    const tiers = new Map(result.items.map((group) => [group, tier(group)]));
+    result.items = [...result.items].sort((a, b) => tiers.get(a) - tiers.get(b)); // stable: ties keep their order
   }
 
   window.Worker = class extends Native {
