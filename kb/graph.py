@@ -36,10 +36,11 @@ LAYOUT_SEED = 7
 REPULSION_SAMPLE = 800
 
 # One colour per top-level node that entries are coloured by (14 of them: codev's 2 and yin's 12),
-# with room to spare: a colour shared by two groups makes the site's legends ambiguous.
+# with room to spare: a colour shared by two groups makes the site's legends ambiguous. The last two,
+# close to the first blue and the fourth colour, are taken last.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac", "#1f77b4", "#17becf", "#bcbd22", "#7f3c8d", "#8cd17d", "#d37295",
+    "#9c755f", "#bab0ac", "#bcbd22", "#7f3c8d", "#8cd17d", "#d37295", "#1f77b4", "#17becf",
 )  # fmt: skip
 TAXONOMY_COLOUR = "#555555"
 UNTAGGED_COLOUR = "#9e9e9e"

@@ -709,7 +709,9 @@
     context.fill();
     if (typeof data.label === "string" && data.label) {
       const width = context.measureText(data.label).width;
-      const x = side === "left" ? data.x - data.size - LABEL_GAP - width - 6 : data.x + data.size + LABEL_GAP;
+      const beside = side === "left" ? data.x - data.size - LABEL_GAP - width - 6 : data.x + data.size + LABEL_GAP;
+      // A label too long for either side is slid into the stage, its start first.
+      const x = Math.max(0, Math.min(beside, context.canvas.clientWidth - width - 6));
       context.fillRect(x, data.y - size / 2 - 2, width + 6, size + 4);
       context.shadowBlur = 0;
       context.fillStyle = palette.fg;
@@ -885,6 +887,7 @@
     function focusNode(key) {
       highlight.node = key;
       highlight.color = null;
+      for (const b of legendButtons) b.setAttribute("aria-pressed", "false");
       const position = renderer.getNodeDisplayData(key);
       if (position) renderer.getCamera().animate({ x: position.x, y: position.y, ratio: 0.25 }, { duration: 400 });
       const a = graph.getNodeAttributes(key);

@@ -25,7 +25,11 @@
   const QUERY = 2; // material's message types: a query to its worker, and the worker's results
   const RESULT = 3;
 
-  const fieldless = (query) => query.replace(/:(?=\s|$)/g, " ");
+  // lunr's field syntax, as material indexes its pages: "title:llava", "tags:…", "text:…". Any other
+  // colon cannot start a usable field search and becomes a space ("3D-LLM:Injecting", "a:b:c").
+  const FIELD = /^[+-]?(title|text|tags)$/i;
+  const fieldless = (query) => query.replace(/([^\s:]*):(?!\s|$)|:(?=\s|$)/g, (colon, before) =>
+    before !== undefined && FIELD.test(before) ? colon : `${before ?? ""} `);
   const words = (text) => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join(" ");
   // A result's title is HTML with the matches marked: its text, read in a template, whose content is
   // inert (nothing in it runs or loads).
@@ -35,19 +39,25 @@
     return scratch.content.textContent || "";
   };
 
-  /** Pages whose title is the query first, then entry pages whose name is, then the rest, each in the
-      worker's order. An entry page's first tag is its name when it has one (kb/site/pages.py), else a
-      taxonomy node's name: so names count only when the query is not a node's (whose page would be
-      among the first). */
+  /** Pages whose title is the query first, then entry pages whose name is, then those with it as an
+      alias, then the rest, each in the worker's order. An entry page's tags are its name and aliases
+      (kb/site/pages.py), then its taxonomy nodes' names: so names count only when the query is not a
+      node's (whose page would be among the first). */
   function exactTitlesFirst(query, result) {
     const wanted = words(query);
     if (!wanted || !result || !Array.isArray(result.items)) return;
     const pageOf = (group) => group.find((doc) => !String(doc.location).includes("#")) || group[0];
     const titled = (page) => Boolean(page) && words(textOf(String(page.title))) === wanted;
-    const named = (page) => Boolean(page) && String(page.location).startsWith("entries/")
-      && Array.isArray(page.tags) && page.tags.length > 0 && words(textOf(String(page.tags[0]))) === wanted;
+    // The position of the first of a page's tags that is the query: 0 its name, then its aliases (and,
+    // for a query that is a node's name, that node: nodeQuery below sets those aside); -1 for none.
+    const named = (page) => (Boolean(page) && String(page.location).startsWith("entries/") && Array.isArray(page.tags)
+      ? page.tags.findIndex((tag) => words(textOf(String(tag))) === wanted) : -1);
     const nodeQuery = result.items.some((group) => String(pageOf(group)?.location).startsWith("taxonomy/") && titled(pageOf(group)));
-    const tier = (group) => (titled(pageOf(group)) ? 0 : !nodeQuery && named(pageOf(group)) ? 1 : 2);
+    const tier = (group) => {
+      if (titled(pageOf(group))) return 0;
+      const at = nodeQuery ? -1 : named(pageOf(group));
+      return at === 0 ? 1 : at > 0 ? 2 : 3; // its name, else one of its aliases
+    };
     const tiers = new Map(result.items.map((group) => [group, tier(group)]));
     result.items = [...result.items].sort((a, b) => tiers.get(a) - tiers.get(b)); // stable: ties keep their order
   }
