@@ -26,7 +26,7 @@ from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
 from kb.output.text import counted
 from kb.schema import Entry, Kind, SuggestionsFile
 from kb.store import ENTRY_FOLDERS, KB, SUGGESTIONS_FILE, entry_paths, load_kb, validation_problems
-from kb.taxonomy import TAXONOMY_IDS, DuplicateNodeError, Taxonomies, Taxonomy, TaxonomySpec
+from kb.taxonomy import TAXONOMY_IDS, DuplicateNodeError, Taxonomies, Taxonomy, TaxonomyFileError, TaxonomySpec
 from kb.yamlpos import Document, Loc, load_document, parse_document
 
 # What each relation may point at, and from what. None means any kind.
@@ -340,20 +340,17 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         try:
             doc = load_document(path, root)
             spec = TaxonomySpec.model_validate(doc.data)
-            if spec.id != tax_id:
-                line, col = doc.position(("id",))
-                message = f"{spec.id!r} differs from the file name {tax_id}.yaml; the id must be {tax_id!r}"
-                problems.append(Problem(rel, line, col, "id", message))
-                continue
-            by_id[tax_id] = Taxonomy.from_spec(spec)
+            by_id[tax_id] = Taxonomy.from_spec(spec, tax_id)
         except ProblemsError as exc:
             problems += exc.problems
         except ValidationError as exc:
             problems += validation_problems(exc, doc, rel, TaxonomySpec)
-        except DuplicateNodeError as exc:
+        except TaxonomyFileError as exc:
             line, col = doc.position(exc.loc)
-            first = doc.position(exc.first)[0]
-            message = f"node id {exc.node_id!r} is also line {first}'s; node ids must differ within a taxonomy"
+            message = str(exc)
+            if isinstance(exc, DuplicateNodeError):  # the file's lines say more than the taxonomy's name
+                first = doc.position(exc.first)[0]
+                message = f"node id {exc.node_id!r} is also line {first}'s; node ids must differ within a taxonomy"
             problems.append(Problem(rel, line, col, _dotted(exc.loc), message))
         except ValueError as exc:
             problems.append(Problem(rel, 1, 1, "", str(exc)))

@@ -6,9 +6,9 @@ without paying for the graph.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
-from kb.schema import MMLLMS_IO, Entry
+from kb.schema import MMLLMS_IO, Architecture, Entry, MMLLMsDesign, MMLLMsFunctional
 
 if TYPE_CHECKING:
     from kb.store import KB
@@ -20,10 +20,6 @@ _MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
 
 def mmllms_node_ids() -> set[str]:
     """Every MM-LLMs node ``curated_tags`` can name: the taxonomy file must hold them all."""
-    from typing import get_args
-
-    from kb.schema import Architecture, MMLLMsDesign, MMLLMsFunctional
-
     return {
         *(f"functional/{f}" for f in get_args(MMLLMsFunctional)),
         *(f"design/{d}" for d in get_args(MMLLMsDesign)),

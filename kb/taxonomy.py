@@ -42,12 +42,20 @@ class TaxonomySpec(BaseModel):
     nodes: list[NodeSpec]
 
 
-class DuplicateNodeError(ValueError):
+class TaxonomyFileError(ValueError):
+    """A taxonomy file that fits the schema yet cannot be used; ``loc`` is the place in the file."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]):
+        super().__init__(message)
+        self.loc = loc
+
+
+class DuplicateNodeError(TaxonomyFileError):
     """A node id given twice in one taxonomy; ``loc`` and ``first`` are the two ids' places in the file."""
 
     def __init__(self, taxonomy: str, node_id: str, loc: tuple[str | int, ...], first: tuple[str | int, ...]):
-        super().__init__(f"taxonomy {taxonomy}: node id {node_id!r} appears twice")
-        self.node_id, self.loc, self.first = node_id, loc, first
+        super().__init__(f"taxonomy {taxonomy}: node id {node_id!r} appears twice", loc)
+        self.node_id, self.first = node_id, first
 
 
 @dataclass
@@ -81,7 +89,13 @@ class Taxonomy:
     nodes: dict[str, Node]  # in tree (pre-)order
 
     @classmethod
-    def from_spec(cls, spec: TaxonomySpec) -> Taxonomy:
+    def from_spec(cls, spec: TaxonomySpec, file_id: str | None = None) -> Taxonomy:
+        """The taxonomy ``spec`` describes; ``file_id``, when given, is the name of the file it was read
+        from, which its id must be."""
+        if file_id is not None and spec.id != file_id:
+            raise TaxonomyFileError(
+                f"{spec.id!r} differs from the file name {file_id}.yaml; the id must be {file_id!r}", ("id",)
+            )
         nodes: dict[str, Node] = {}
         where: dict[str, tuple[str | int, ...]] = {}  # a node's place in the file, for errors
 
@@ -175,7 +189,5 @@ def load_taxonomies(folder: Path) -> Taxonomies:
         path = folder / f"{tax_id}.yaml"
         with path.open(encoding="utf-8") as fh:
             spec = TaxonomySpec.model_validate(yaml.load(fh, Loader=loader))  # noqa: S506 (a safe loader)
-        if spec.id != tax_id:
-            raise ValueError(f"{path.name} holds the taxonomy {spec.id!r}; its id must be {tax_id!r}")
-        by_id[tax_id] = Taxonomy.from_spec(spec)
+        by_id[tax_id] = Taxonomy.from_spec(spec, tax_id)
     return Taxonomies(by_id)

@@ -43,12 +43,16 @@ def listen(port: int) -> http.server.ThreadingHTTPServer:
     return server
 
 
+def _serve_folder(server: http.server.ThreadingHTTPServer, folder: Path) -> None:
+    server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
+
+
 def serve_on(server: http.server.ThreadingHTTPServer, folder: Path, *, announce: Callable[[str], None] = print) -> None:
     """Serve the built site in ``folder`` with ``server`` until interrupted."""
     if not (folder / "index.html").is_file():
         server.server_close()
         raise UsageError(f"{folder} holds no built site; run kb build first (or kb serve without --no-build)")
-    server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
+    _serve_folder(server, folder)
     announce(f"http://127.0.0.1:{server.server_address[1]}/")
     try:
         server.serve_forever()
@@ -63,7 +67,7 @@ def serving(folder: Path, port: int = 0) -> Iterator[str]:
     """Serve ``folder`` on 127.0.0.1 (on ``port``, or any free one) from a thread while the block runs;
     yield its base URL. For the browser tests and the tools that drive a browser over a built site."""
     server = listen(port)
-    server.RequestHandlerClass = functools.partial(_Handler, directory=str(folder))  # type: ignore[assignment]
+    _serve_folder(server, folder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
