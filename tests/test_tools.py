@@ -16,6 +16,7 @@ import pytest
 
 from kb.store import load_kb
 from tests.conftest import REPO
+from tests.intel_kb import SMALL, make_kb
 
 
 def run_tool(*args: str) -> str:
@@ -73,3 +74,77 @@ def test_eval_yin_confusion() -> None:
     head, table = out.split("\n\n")[:2]
     assert re.fullmatch(r"yin: \d+ papers \(title and kind\), \d+ right at top-1 \(\d+\.\d%\)", head)
     assert table.splitlines()[1].startswith("instruction-tuning ")  # a row per leaf, in taxonomy order
+
+
+def _apply_tags(root, labels: str, *args: str) -> subprocess.CompletedProcess[str]:
+    path = root / "labels.jsonl"
+    path.write_text(labels, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "apply_tags.py"), str(path), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_apply_tags_writes_tags_and_provenance(tmp_path) -> None:
+    root = make_kb(tmp_path, SMALL)
+    before = {p: p.read_text(encoding="utf-8") for p in (root / "entries").rglob("*.yaml")}
+    labels = (
+        '{"id": "pope", "codev": ["data4model/usability/eval/understanding"], "yin": ["datasets/benchmark"],'
+        ' "note": "object hallucination benchmark"}\n'
+        '{"id": "llava", "codev": ["data4model/scaling/up/acquisition", "model4data/synthesis/creator"]}\n'
+    )
+    proc = _apply_tags(root, labels, "--note", "by the maintainers")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "2 entries changed\n"
+    kb = load_kb(root)
+    assert kb.entries["pope"].tags.codev == ["data4model/usability/eval/understanding"]
+    assert kb.entries["pope"].tags.yin == ["datasets/benchmark"]
+    assert kb.entries["llava"].tags.codev == ["data4model/scaling/up/acquisition", "model4data/synthesis/creator"]
+    assert kb.entries["llava"].tags.yin == []
+    [prov] = kb.entries["pope"].provenance
+    assert (prov.source, prov.fields) == ("contributor", ["tags.codev", "tags.yin"])
+    assert prov.note == "by the maintainers; object hallucination benchmark"
+    changed = {p for p in before if p.read_text(encoding="utf-8") != before[p]}
+    assert {p.stem for p in changed} == {"pope", "llava"}
+
+
+def test_apply_tags_checks_every_line_before_writing_any(tmp_path) -> None:
+    root = make_kb(tmp_path, SMALL)
+    before = {p: p.read_text(encoding="utf-8") for p in (root / "entries").rglob("*.yaml")}
+    labels = (
+        '{"id": "pope", "codev": ["data4model/usability/eval/understanding"]}\n'
+        '{"id": "nope", "codev": ["data4model/usability/eval/understanding"]}\n'
+        "\n"
+        '{"id": "llava", "codev": ["data4model/scaling"], "yin": ["instruction-tuning", "instruction-tuning"]}\n'
+        '{"id": "pope", "yin": ["datasets/benchmark"]}\n'
+        '{"id": "woodpecker", "codev": "model4data/synthesis/mapper"}\n'
+        '{"id": "mmbench", "codev": ["data4model/usability/eval/understanding"], "tag": 1}\n'
+    )
+    proc = _apply_tags(root, labels)
+    assert proc.returncode == 1
+    at = root / "labels.jsonl"
+    assert proc.stderr.splitlines() == [
+        f"{at}:2: id: no entry 'nope' in {root / 'entries'}",
+        f"{at}:4: codev: 'data4model/scaling' is a section of codev, not a leaf; tag one of its leaves: "
+        + ", ".join(n.id for n in load_kb(root).taxonomies["codev"].subtree("data4model/scaling") if n.is_leaf),
+        f"{at}:4: yin: a leaf is listed twice; keep one",
+        f"{at}:5: id: 'pope' is given on an earlier line too",
+        f"{at}:6: codev: expected a non-empty list of leaf ids",
+        f"{at}:7: tag: unknown field; expected codev, id, note, yin",
+        "6 problem(s); nothing written",
+    ]
+    assert all(p.read_text(encoding="utf-8") == text for p, text in before.items())
+
+
+def test_apply_tags_keeps_curated_tags_unless_asked(tmp_path) -> None:
+    entries = [{**SMALL[0], "tags": {"codev": ["model4data/synthesis/creator"]}}]
+    root = make_kb(tmp_path, entries)
+    labels = '{"id": "llava", "codev": ["data4model/scaling/up/acquisition"]}\n'
+    proc = _apply_tags(root, labels)
+    assert proc.returncode == 1
+    assert "llava already has curated codev tags; --replace to change them" in proc.stderr
+    assert load_kb(root).entries["llava"].tags.codev == ["model4data/synthesis/creator"]
+    assert _apply_tags(root, labels, "--replace").returncode == 0
+    assert load_kb(root).entries["llava"].tags.codev == ["data4model/scaling/up/acquisition"]

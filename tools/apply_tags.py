@@ -1,0 +1,141 @@
+"""Give many entries curated tags at once, from a JSON Lines file a curator wrote.
+
+    python tools/apply_tags.py LABELS.jsonl [--root DIR] [--note TEXT] [--replace] [--dry-run]
+
+Each line names an entry and the leaves it gets in one or more taxonomies, with an optional
+``note`` on why::
+
+    {"id": "llava", "codev": ["data4model/scaling/up/acquisition"], "yin": ["instruction-tuning"], "note": "..."}
+
+The tags of each taxonomy named replace none that the entry already has: an entry that carries
+curated tags there is refused unless ``--replace``. Each changed entry gains a ``contributor``
+provenance item naming the tag fields and the note (``--note`` first, then the line's own).
+
+Every line is checked before any file is written (an unknown id, a section or unknown node where a
+leaf is expected, a leaf or an id given twice, ...), each problem named by file, line and field;
+only then are the entries written, one by one, each whole or not at all. ``kb check`` reads them
+back like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script from anywhere: use this checkout's kb
+    sys.path.insert(0, str(ROOT))
+
+from pydantic import ValidationError  # noqa: E402
+
+from kb.check import tag_problem  # noqa: E402
+from kb.errors import KBError, ProblemsError  # noqa: E402
+from kb.schema import Entry, Provenance  # noqa: E402
+from kb.store import KB, dump_entry, entry_path, load_kb, write_text_atomic  # noqa: E402
+
+TAXONOMIES = ("codev", "yin")  # the taxonomies whose tags are lists of leaf ids
+FIELDS = frozenset({"id", *TAXONOMIES, "note"})
+
+
+def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[list[Entry], list[str]]:
+    """The entries as they will be written, and every problem found in the labels file."""
+    problems: list[str] = []
+    changed: dict[str, Entry] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KBError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        at = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{at}:{exc.colno}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            problems.append(f'{at}: expected an object with an "id" string')
+            continue
+        unknown = sorted(set(row) - FIELDS)
+        if unknown:
+            problems.append(f"{at}: {unknown[0]}: unknown field; expected {', '.join(sorted(FIELDS))}")
+            continue
+        entry_id = row["id"]
+        if entry_id in changed:
+            problems.append(f"{at}: id: {entry_id!r} is given on an earlier line too")
+            continue
+        entry = kb.entries.get(entry_id)
+        if entry is None:
+            problems.append(f"{at}: id: no entry {entry_id!r} in {kb.root / 'entries'}")
+            continue
+        data = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        tags = data.setdefault("tags", {})
+        given = [t for t in TAXONOMIES if t in row]
+        if not given:
+            problems.append(f"{at}: expected tags for at least one of {', '.join(TAXONOMIES)}")
+            continue
+        for taxonomy in given:
+            leaves = row[taxonomy]
+            if not isinstance(leaves, list) or not leaves or not all(isinstance(x, str) for x in leaves):
+                problems.append(f"{at}: {taxonomy}: expected a non-empty list of leaf ids")
+                continue
+            if tags.get(taxonomy) and not replace:
+                problems.append(
+                    f"{at}: {taxonomy}: {entry_id} already has curated {taxonomy} tags; --replace to change them"
+                )
+                continue
+            for leaf in leaves:
+                why = tag_problem(kb.taxonomies[taxonomy], leaf)
+                if why:
+                    problems.append(f"{at}: {taxonomy}: {why}")
+            if len(set(leaves)) < len(leaves):
+                problems.append(f"{at}: {taxonomy}: a leaf is listed twice; keep one")
+            tags[taxonomy] = leaves
+        why_note = "; ".join(n for n in (note, row.get("note")) if n) or None
+        data.setdefault("provenance", []).append(
+            Provenance(source="contributor", fields=[f"tags.{t}" for t in given], note=why_note).model_dump(
+                exclude_none=True
+            )
+        )
+        try:
+            changed[entry_id] = Entry.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{at}: {field}: {err['msg']}")
+    return list(changed.values()), problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("labels", type=Path, help="JSON Lines: id, codev and/or yin leaf lists, note")
+    parser.add_argument("--root", type=Path, default=ROOT, help="knowledge base root (holds mkdocs.yml)")
+    parser.add_argument("--note", help="said in every new provenance item, before the line's own note")
+    parser.add_argument("--replace", action="store_true", help="replace curated tags an entry already has")
+    parser.add_argument("--dry-run", action="store_true", help="check the labels, write nothing")
+    args = parser.parse_args(argv)
+    try:
+        kb = load_kb(args.root)
+        entries, problems = planned(kb, args.labels, note=args.note, replace=args.replace)
+    except ProblemsError as exc:
+        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+        return 1
+    except KBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{len(problems)} problem(s); nothing written", file=sys.stderr)
+        return 1
+    if not args.dry_run:
+        for entry in entries:
+            write_text_atomic(entry_path(args.root, entry), dump_entry(entry))
+    print(f"{len(entries)} entries {'would change' if args.dry_run else 'changed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
