@@ -847,12 +847,14 @@ def import_seed(seed: Path, root: Path) -> tuple[list[Entry], list[str]]:
         entries.append(Entry.model_validate(build_entry(draft, taxonomies)))
 
     old = seeded_files(root)
+    # Files people wrote or edited, by id: one may have moved folder when a person corrected its kind.
+    theirs = {p.stem: p for folder in ENTRY_FOLDERS for p in (root / "entries" / folder).glob("*.yaml") if p not in old}
     keep = set()
     for entry in entries:
         path = root / "entries" / entry.kind.folder / f"{entry.id}.yaml"
         keep.add(path)
-        if path.exists() and path not in old:
-            notes.append(f"{path.relative_to(root)} was written by someone else; left alone")
+        if entry.id in theirs:
+            notes.append(f"{theirs[entry.id].relative_to(root)} was written by someone else; left alone")
             continue
         text = dump_entry(entry)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
