@@ -9,7 +9,6 @@ failed local request or any request to a host other than 127.0.0.1 fails the tes
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -19,21 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+from kb.site.browser import CHROMIUM, launch
 
-CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
-# SwiftShader gives headless chromium a software WebGL, which sigma needs; the rest keeps chromium quiet
-# and off the network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",
-    "--use-gl=swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _skip_reason() -> str | None:
@@ -116,7 +103,7 @@ def browser(built_site: object) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        instance = launch(p)
         yield instance
         instance.close()
 

@@ -9,25 +9,18 @@ on 127.0.0.1 and drives Debian's chromium (software WebGL) through Playwright. P
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb.site.browser import launch  # noqa: E402
+from kb.site.serve import serving  # noqa: E402
 from kb.store import load_kb  # noqa: E402
 from tests.sitefixture import build_fixture_site  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
 
 
 def measure(page, base: str) -> dict[str, float]:
@@ -73,18 +66,14 @@ def main() -> None:
     kb = load_kb(ROOT)
     results = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(p)
         for size in (int(s) for s in args.sizes.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
                 site = build_fixture_site(kb, Path(tmp), count=40, synthetic=max(0, size - 41))
-                handler = functools.partial(_Quiet, directory=str(site))
-                server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-                threading.Thread(target=server.serve_forever, daemon=True).start()
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                results.append(measure(page, f"http://127.0.0.1:{server.server_address[1]}/"))
-                page.close()
-                server.shutdown()
-                server.server_close()
+                with serving(site) as url:
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    results.append(measure(page, url))
+                    page.close()
         browser.close()
     columns = ["rows", "table load", "tag filter", "kind filter", "sort", "nodes", "graph load"]
     print("| " + " | ".join(c + ("" if c in ("rows", "nodes") else " (ms)") for c in columns) + " |")

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb.site.browser import launch  # noqa: E402
 from kb.site.serve import serving  # noqa: E402
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # The text material's search shows above its results once a query has been run.
 DONE = r"/matching document|No matching/i"
@@ -90,7 +90,7 @@ def main() -> None:
 
     ranks: list[int] = []
     with serving(args.site) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         page.locator(".md-search__input").click()
