@@ -559,7 +559,7 @@ _DRAWN_LABELS = """selector => {
     context.fillText = function (text, x, y, ...rest) {
         const m = this.measureText(text);
         drawn.push({
-            text, left: x - m.actualBoundingBoxLeft, right: x + m.actualBoundingBoxRight,
+            text, align: this.textAlign, left: x - m.actualBoundingBoxLeft, right: x + m.actualBoundingBoxRight,
             top: y - m.actualBoundingBoxAscent, bottom: y + m.actualBoundingBoxDescent,
         });
         return CanvasRenderingContext2D.prototype.fillText.call(this, text, x, y, ...rest);
@@ -658,6 +658,58 @@ def test_the_full_graph_draws_no_label_over_another(watched, base_url) -> None:
         drawn = _drawn_labels(page, "#kb-graph")
         assert _overlapping(drawn) == [], f"at camera ratio {ratio}"
         assert len(drawn) >= 3, f"at camera ratio {ratio}: {drawn}"
+
+
+def _unforced(before: dict, now: dict, width: float, height: float) -> list[str]:
+    """The labels drawn in both frames that changed side although the place they had was still free:
+    on the stage (moved as far as the others moved) and clear of every label drawn now."""
+    both = sorted(before.keys() & now.keys())
+    kept = [now[t]["left"] - before[t]["left"] for t in both if before[t]["align"] == now[t]["align"]]
+    if not kept:
+        return []
+    shift = sorted(kept)[len(kept) // 2]  # a pan moves every label by as much
+    out = []
+    for text in both:
+        if before[text]["align"] == now[text]["align"]:
+            continue
+        old = {
+            k: before[text][k] + (shift if k in ("left", "right") else 0) for k in ("left", "right", "top", "bottom")
+        }
+        on_stage = old["left"] >= 8 and old["right"] <= width - 8 and old["top"] >= 6 and old["bottom"] <= height - 6
+        taken = any(
+            min(old["right"], o["right"]) - max(old["left"], o["left"]) > -12
+            and min(old["bottom"], o["bottom"]) - max(old["top"], o["top"]) > -6
+            for other, o in now.items()
+            if other != text
+        )
+        if on_stage and not taken:
+            out.append(text)
+    return out
+
+
+@pytest.mark.parametrize("ratio", [1, 0.4, 0.15])
+def test_graph_labels_keep_their_side_while_the_reader_pans(watched, base_url, ratio) -> None:
+    """Panning the global graph a few pixels at a time, a label drawn in two frames in a row stays on
+    the side of its node it was on, unless that place left the stage or another label took it: labels
+    jumping from side to side made panning restless."""
+    page, _ = watched
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(base_url + "graph/")
+    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    sigma = "document.querySelector('#kb-graph').kbSigma"
+    width, height = page.evaluate(f"() => {{ const d = {sigma}.getDimensions(); return [d.width, d.height]; }}")
+    camera = f"{sigma}.getCamera()"
+    page.evaluate(f"ratio => {camera}.setState({{ ratio, x: 0.5, y: 0.5 }})", ratio)
+    before = {d["text"]: d for d in _drawn_labels(page, "#kb-graph")}
+    unforced, seen = [], 0
+    for step in range(60):
+        page.evaluate(f"dx => {camera}.setState({{ x: {camera}.getState().x + dx }})", 0.004 * ratio)
+        now = {d["text"]: d for d in _drawn_labels(page, "#kb-graph")}
+        seen += len(before.keys() & now.keys())
+        unforced += [(step, t) for t in _unforced(before, now, width, height)]
+        before = now
+    assert seen > 60, "too few labels drawn to tell"
+    assert unforced == [], f"{len(unforced)} labels changed side with their place free: {unforced[:5]}"
 
 
 def _rgb(css: str) -> tuple[float, ...]:

@@ -588,7 +588,9 @@
    * neighbours, then bigger nodes before smaller ones (sigma's own order). Each goes on its node's
    * preferred side (away from the centre in a mini graph, else the right), or the other side, inside
    * the stage and clear of every label already placed; a label with no such place is left out. The
-   * hovered node and the centre always keep theirs. With avoidNodes (a mini graph, a few dozen nodes)
+   * hovered node and the centre always keep theirs. A label keeps the side it had in the last frame
+   * while that side is free, so that labels do not jump from side to side as the reader pans or zooms
+   * (the preferred side changes as a node crosses a mini graph's middle). With avoidNodes (a mini graph, a few dozen nodes)
    * a label must not cover another node's disc either. Labels carry a halo of the page's background
    * so that edges running under them do not cut through the text.
    *
@@ -597,6 +599,7 @@
    */
   function labelLayout(renderer, tier, centre, avoidNodes) {
     let pending = [];
+    const lastSide = new Map(); // node key -> the side its label took in the last frame
     const widths = new Map(); // label -> text width at the current font
     let widthFont = "";
 
@@ -607,8 +610,10 @@
       return width;
     }
 
-    /** The sides to try for a label, best first: away from the middle, if there is one. */
-    function sides(x, middle) {
+    /** The sides to try for a node's label, best first: the side it had, else away from the middle. */
+    function sides(key, x, middle) {
+      const last = lastSide.get(key);
+      if (last) return last === "left" ? ["left", "right"] : ["right", "left"];
       return middle !== null && x < middle - 1 ? ["left", "right"] : ["right", "left"];
     }
 
@@ -617,7 +622,7 @@
       const { width } = renderer.getDimensions();
       context.font = labelFont(settings);
       const w = textWidth(context, data.label);
-      const order = sides(data.x, centre());
+      const order = sides(data.key, data.x, centre());
       return order.find((side) => {
         const box = labelBox(data.x, data.y, data.size, w, settings.labelSize, side);
         return box.x0 >= 0 && box.x1 <= width;
@@ -651,7 +656,7 @@
       const discs = avoidNodes ? nodeDiscs() : [];
       for (const item of items) {
         const w = textWidth(context, item.label);
-        const order = sides(item.x, middle);
+        const order = sides(item.key, item.x, middle);
         let chosen = null;
         for (const side of order) {
           const box = labelBox(item.x, item.y, item.size, w, settings.labelSize, side);
@@ -664,6 +669,7 @@
         }
         if (!chosen && item.tier <= 1) chosen = [order[0], labelBox(item.x, item.y, item.size, w, settings.labelSize, order[0])];
         if (!chosen) continue;
+        lastSide.set(item.key, chosen[0]);
         placed.push(chosen[1]);
         paint(context, item, chosen[0], settings);
       }
