@@ -2,7 +2,7 @@
    and so does an entry's name ("LLaVA").
 
    Loaded before material's bundle (overrides/main.html), so that it wraps the Worker constructor
-   before material starts its search worker; other workers are left alone. Two things it mends:
+   before material starts its search worker; other workers are left alone. Three things it mends:
 
    1. A word that ends with a colon: material reads "word:" as lunr's field syntax ("title:llava").
       It drops such a word ("ChartLlama:" is not searched for), and where the word holds a separator
@@ -15,7 +15,11 @@
       repeats them: "Visual Instruction Tuning" (LLaVA) came 16th. The results (one group per page,
       ranked by the worker) are reordered so that pages whose title is the query, letter for letter
       once case and punctuation are set aside, come first; then entry pages whose name is the query
-      ("GPT-4" came 24th, after pages that mention it often); the others keep their order. */
+      ("GPT-4" came 24th, after pages that mention it often); the others keep their order.
+   3. Apostrophes: the lists write "LLaVA’s" with a typographic one, keyboards type a straight one,
+      and lunr matched neither spelling to the other ("Qorvath's" found nothing). A query's
+      possessive "'s" or "’s" is dropped before it reaches the worker ("Qorvath" finds "Qorvath’s"),
+      and dropped too where titles, names and aliases are compared with the query. */
 (() => {
   "use strict";
 
@@ -30,7 +34,9 @@
   const FIELD = /^[+-]?(title|text|tags)$/i;
   const fieldless = (query) => query.replace(/([^\s:]*):(?!\s|$)|:(?=\s|$)/g, (colon, before) =>
     before !== undefined && FIELD.test(before) ? colon : `${before ?? ""} `);
-  const words = (text) => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join(" ");
+  const POSSESSIVE = /(?<=[\p{L}\p{N}])['’]s(?![\p{L}\p{N}])/gu;
+  const possessiveless = (query) => query.replace(POSSESSIVE, "");
+  const words = (text) => possessiveless(text.toLowerCase()).split(/[^\p{L}\p{N}]+/u).filter(Boolean).join(" ");
   // A result's title is HTML with the matches marked: its text, read in a template, whose content is
   // inert (nothing in it runs or loads).
   const scratch = document.createElement("template");
@@ -70,7 +76,7 @@
       const post = Native.prototype.postMessage;
       this.postMessage = (message, ...rest) => {
         if (message && message.type === QUERY && typeof message.data === "string") {
-          message = { ...message, data: fieldless(message.data) };
+          message = { ...message, data: possessiveless(fieldless(message.data)) };
           sent.push(message.data);
         }
         return post.call(this, message, ...rest);
