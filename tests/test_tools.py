@@ -87,9 +87,20 @@ def _apply_tags(root, labels: str, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def test_apply_tags_writes_tags_and_provenance(tmp_path) -> None:
+def _entry_texts(root) -> dict:
+    """Every entry file under ``root`` with its text, to tell which ones a run changed."""
+    return {p: p.read_text(encoding="utf-8") for p in (root / "entries").rglob("*.yaml")}
+
+
+@pytest.fixture
+def small_kb(tmp_path):
+    """A small knowledge base on disk, and the text of its entry files before the test changes them."""
     root = make_kb(tmp_path, SMALL)
-    before = {p: p.read_text(encoding="utf-8") for p in (root / "entries").rglob("*.yaml")}
+    return root, _entry_texts(root)
+
+
+def test_apply_tags_writes_tags_and_provenance(small_kb) -> None:
+    root, before = small_kb
     labels = (
         '{"id": "pope", "codev": ["data4model/usability/eval/understanding"], "yin": ["datasets/benchmark"],'
         ' "note": "object hallucination benchmark"}\n'
@@ -106,13 +117,12 @@ def test_apply_tags_writes_tags_and_provenance(tmp_path) -> None:
     [prov] = kb.entries["pope"].provenance
     assert (prov.source, prov.fields) == ("contributor", ["tags.codev", "tags.yin"])
     assert prov.note == "by the maintainers; object hallucination benchmark"
-    changed = {p for p in before if p.read_text(encoding="utf-8") != before[p]}
-    assert {p.stem for p in changed} == {"pope", "llava"}
+    after = _entry_texts(root)
+    assert {p.stem for p in before if after[p] != before[p]} == {"pope", "llava"}
 
 
-def test_apply_tags_checks_every_line_before_writing_any(tmp_path) -> None:
-    root = make_kb(tmp_path, SMALL)
-    before = {p: p.read_text(encoding="utf-8") for p in (root / "entries").rglob("*.yaml")}
+def test_apply_tags_checks_every_line_before_writing_any(small_kb) -> None:
+    root, before = small_kb
     labels = (
         '{"id": "pope", "codev": ["data4model/usability/eval/understanding"]}\n'
         '{"id": "nope", "codev": ["data4model/usability/eval/understanding"]}\n'
@@ -135,7 +145,7 @@ def test_apply_tags_checks_every_line_before_writing_any(tmp_path) -> None:
         f"{at}:7: tag: unknown field; expected codev, id, note, yin",
         "6 problem(s); nothing written",
     ]
-    assert all(p.read_text(encoding="utf-8") == text for p, text in before.items())
+    assert _entry_texts(root) == before
 
 
 def test_apply_tags_keeps_curated_tags_unless_asked(tmp_path) -> None:
