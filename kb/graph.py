@@ -3,7 +3,7 @@
 Node keys: an entry's id (a slug, never holding ":"), or a taxonomy node's qualified id
 ("codev:data4model/scaling"). Every edge carries a ``type``:
 
-    curated     entry -> taxonomy node, a tag set by people (weight 1)
+    curated     entry -> taxonomy node, a curated tag (weight 1)
     suggested   entry -> taxonomy node, a machine suggestion (weight = its score)
     parent      taxonomy node -> child node
     trained_on, evaluated_on, introduces, builds_on   entry -> entry, the typed relations

@@ -140,7 +140,7 @@ class MMLLMsTags(_Strict):
 
 
 class Tags(_Strict):
-    """Curated taxonomy tags: set by people (or imported from a survey's own list), never by a model."""
+    """Curated taxonomy tags: chosen by contributors or imported from a survey's own list, never by a model."""
 
     codev: list[str] = Field(
         default_factory=list, description="Leaf ids of the data-model co-development taxonomy (multi-label)."

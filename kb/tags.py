@@ -1,4 +1,4 @@
-"""An entry's tags per taxonomy: curated ones (set by people) and machine suggestions, kept apart.
+"""An entry's tags per taxonomy: curated ones (chosen, or from a survey's list) and machine suggestions, kept apart.
 
 A light module on purpose (no numpy, no networkx): `kb query`, `kb show` and `kb tree` need tags
 without paying for the graph.
@@ -39,6 +39,31 @@ def curated_tags(entry: Entry) -> dict[str, list[str]]:
     if entry.architecture is not None:
         mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
     return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
+
+
+# Who set curated tags, in words, by provenance source (kb/schema.py's Source).
+SOURCE_NAMES = {
+    "seed-codev": "the co-development survey's list",
+    "seed-yin": "the MLLM survey's list",
+    "seed-mmllms": "the MM-LLMs tracker",
+    "arxiv": "arXiv",
+    "contributor": "kb's contributors",
+}
+# The fields whose facts are each taxonomy's curated tags (see curated_tags).
+_TAG_FIELDS = {"codev": ("tags.codev",), "yin": ("tags.yin",), "mmllms": ("tags.mmllms", "modalities", "architecture")}
+
+
+def tag_sources(entry: Entry) -> dict[str, list[str]]:
+    """Per taxonomy, the provenance sources that set the entry's curated tags there (file order, once
+    each); empty where its provenance names none, as in an entry written by hand without it."""
+
+    def sets(field: str, tax: str) -> bool:
+        return any(field == x or field.startswith(x + ".") for x in _TAG_FIELDS[tax])
+
+    return {
+        tax: list(dict.fromkeys(p.source for p in entry.provenance if any(sets(f, tax) for f in p.fields)))
+        for tax in _TAG_FIELDS
+    }
 
 
 def ranked_suggestions(kb: KB, entry_id: str) -> dict[str, list[tuple[str, float]]]:

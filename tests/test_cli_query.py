@@ -183,9 +183,9 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
     assert out.startswith("pope: Evaluating Object Hallucination in Large Vision-Language Models\n")
     assert "  file: entries/datasets/pope.yaml\n" in out
     assert (
-        "curated tags (set by people):\n"
-        "  codev   data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)\n"
-        "  yin     datasets/benchmark  (Benchmarks for Evaluation)\n"
+        "curated tags (not by the model; [where they came from]):\n"
+        "  codev   data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)  [contributor]\n"
+        "  yin     datasets/benchmark  (Benchmarks for Evaluation)  [seed-yin]\n"
     ) in out
     assert "  evaluated on by: llava, woodpecker\n" in out
     assert out.endswith(
@@ -194,7 +194,7 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
         "(hostile, llava, scaling-study, ...); run kb embed\n"
     )
     _, untagged, _ = invoke(root, "show", "untagged-paper")
-    assert "curated tags (set by people):\n  none\n" in untagged
+    assert "curated tags (not by the model; [where they came from]):\n  none\n" in untagged
     assert (
         "suggested tags (by the model, not curated; score 0-1):\n"
         "  codev   0.42  data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)\n"

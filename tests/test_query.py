@@ -93,6 +93,10 @@ ENTRIES: list[dict[str, object]] = [
         "date": "2023-05-17",
         "venue": "EMNLP 2023",
         "tags": {"yin": ["datasets/benchmark"], "codev": ["data4model/usability/eval/understanding"]},
+        "provenance": [
+            {"source": "seed-yin", "fields": ["title", "tags.yin"]},
+            {"source": "contributor", "fields": ["tags.codev"], "note": "tagged by hand"},
+        ],
     },
 ]
 

@@ -84,6 +84,11 @@ def small_kb(root: Path, *, suggestions: bool) -> KB:
             architecture={"modality_encoder": "CLIP ViT-L/14", "llm_backbone": "Vicuna-13B"},
             relations={"introduces": ["llava-instruct"], "evaluated_on": ["mmbench"]},
             added="2024-01-02",
+            provenance=[
+                {"source": "seed-yin", "fields": ["title", "tags.yin"]},
+                {"source": "seed-mmllms", "fields": ["tags.mmllms.functional", "modalities.input", "architecture"]},
+                {"source": "contributor", "fields": ["tags.codev", "tags.yin"], "note": "checked by hand"},
+            ],
         ),
         _entry(
             id="llava-instruct",
@@ -313,6 +318,20 @@ def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     dataset = files["entries/mmbench.md"]
     assert "**Evaluated on by:** " in dataset and "(untagged-work.md)" in dataset
     assert "**Introduced in:** [LLaVA](llava.md)" in files["entries/llava-instruct.md"]
+
+
+def test_curated_tags_say_where_they_came_from(rendered) -> None:
+    """Each curated tag names the sources its entry's provenance gives for that taxonomy's tags; an
+    entry without provenance shows its tags without a source."""
+    _, files = rendered
+    curated = files["entries/llava.md"].partition("## Taxonomy")[2].partition("Suggested")[0]
+    source = '<span class="kb-source">(from {})</span>'
+    acquisition = "(../taxonomy/codev/data4model/scaling/up/acquisition.md) "
+    assert acquisition + source.format("kb&#39;s contributors") in curated
+    both = "the MLLM survey&#39;s list, kb&#39;s contributors"
+    assert "(../taxonomy/yin/instruction-tuning.md) " + source.format(both) in curated
+    assert "(../taxonomy/mmllms/design/end-to-end.md) " + source.format("the MM&#45;LLMs tracker") in curated
+    assert "kb-source" not in files["entries/hostile-0.md"]
 
 
 def test_suggested_tags_are_shown_apart_with_their_scores(rendered) -> None:

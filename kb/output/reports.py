@@ -36,13 +36,14 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
             value = ", ".join(one_line(str(v)) for v in value)
         lines.append(f"  {key.ljust(pad)}  {one_line(str(value))}")
 
-    lines.append("curated tags (set by people):")
-    curated = details["tags"]["curated"]
+    lines.append("curated tags (not by the model; [where they came from]):")
+    curated, by = details["tags"]["curated"], details["tags"]["curated_by"]
     if not any(curated.values()):
         lines.append("  none")
     for tax, tags in curated.items():
+        who = f"  [{', '.join(by[tax])}]" if by.get(tax) else ""
         for tag in tags:
-            lines.append(f"  {tax:<7} {tag}  ({_node_name(kb, tax, tag)})")
+            lines.append(f"  {tax:<7} {tag}  ({_node_name(kb, tax, tag)}){who}")
 
     lines.append("suggested tags (by the model, not curated; score 0-1):")
     suggested = details["tags"]["suggested"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kb.errors import UsageError
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, parse_partial_date
-from kb.tags import curated_tags, suggested_tags
+from kb.tags import curated_tags, suggested_tags, tag_sources
 from kb.taxonomy import Node
 
 if TYPE_CHECKING:
@@ -316,7 +316,11 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
         "id": entry.id,
         "path": os.path.relpath(path, kb.root).replace(os.sep, "/") if path else None,
         "fields": entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True),
-        "tags": {"curated": entry_tags(kb, entry), "suggested": suggested_record(kb, entry.id)},
+        "tags": {
+            "curated": entry_tags(kb, entry),
+            "curated_by": tag_sources(entry),
+            "suggested": suggested_record(kb, entry.id),
+        },
         "relations": relations_both_ways(kb, entry),
         "neighbours": neighbours,
         "note": "" if neighbours is not None else note,

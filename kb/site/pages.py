@@ -25,6 +25,7 @@ from kb.site.model import (
     root_url,
 )
 from kb.site.templates import render
+from kb.tags import SOURCE_NAMES, tag_sources
 
 if TYPE_CHECKING:
     from kb.classify.model import Evidence
@@ -108,11 +109,14 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     if entry.scale is not None:
         scale = [(k.replace("_", "-"), v) for k, v in entry.scale.model_dump().items() if v]
     curated = []
+    sources = tag_sources(entry)
     for tax_id, node_ids in model.curated[entry.id].items():
         taxonomy = model.kb.taxonomies[tax_id]
         # The most specific tags only: a parent is implied by its child.
         implied = {a.id for n in node_ids for a in taxonomy.ancestors(n)}
-        curated += [node_link(model, page, tax_id, n) for n in node_ids if n not in implied]
+        by = join(SOURCE_NAMES.get(s, s) for s in sources[tax_id])
+        origin = Markup(f' <span class="kb-source">(from {by})</span>') if sources[tax_id] else Markup("")
+        curated += [node_link(model, page, tax_id, n) + origin for n in node_ids if n not in implied]
     why = model.why.get(entry.id, {})
     suggested = [
         node_link(model, page, tax_id, tag)
