@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, get_args
 
-from kb.schema import MMLLMS_IO, Architecture, Entry, MMLLMsDesign, MMLLMsFunctional
+from kb.schema import MMLLMS_IO, Architecture, Entry, MMLLMsDesign, MMLLMsFunctional, Provenance
 
 if TYPE_CHECKING:
     from kb.store import KB
@@ -53,17 +53,19 @@ SOURCE_NAMES = {
 _TAG_FIELDS = {"codev": ("tags.codev",), "yin": ("tags.yin",), "mmllms": ("tags.mmllms", "modalities", "architecture")}
 
 
-def tag_sources(entry: Entry) -> dict[str, list[str]]:
-    """Per taxonomy, the provenance sources that set the entry's curated tags there (file order, once
-    each); empty where its provenance names none, as in an entry written by hand without it."""
+def tag_provenance(entry: Entry) -> dict[str, list[Provenance]]:
+    """Per taxonomy, the entry's provenance items that set its curated tags there (file order); empty
+    where its provenance names none, as in an entry written by hand without it."""
 
     def sets(field: str, tax: str) -> bool:
         return any(field == x or field.startswith(x + ".") for x in _TAG_FIELDS[tax])
 
-    return {
-        tax: list(dict.fromkeys(p.source for p in entry.provenance if any(sets(f, tax) for f in p.fields)))
-        for tax in _TAG_FIELDS
-    }
+    return {tax: [p for p in entry.provenance if any(sets(f, tax) for f in p.fields)] for tax in _TAG_FIELDS}
+
+
+def tag_sources(entry: Entry) -> dict[str, list[str]]:
+    """Per taxonomy, the sources that set the entry's curated tags there, once each."""
+    return {tax: list(dict.fromkeys(p.source for p in items)) for tax, items in tag_provenance(entry).items()}
 
 
 def ranked_suggestions(kb: KB, entry_id: str) -> dict[str, list[tuple[str, float]]]:

@@ -133,6 +133,8 @@ def small_kb(root: Path, *, suggestions: bool) -> KB:
                 relations={"evaluated_on": ["mmbench"]} if i % 2 == 0 else {},
                 links=HOSTILE_LINKS,
                 architecture={"llm_backbone": title} if i % 2 == 0 else None,
+                # An odd one says why in its provenance, which the page shows on hover.
+                provenance=[{"source": "contributor", "fields": ["tags.yin"], "note": title}] if i % 2 else [],
             )
         )
     kb.entries = {e.id: e for e in entries}
@@ -321,16 +323,17 @@ def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
 
 
 def test_curated_tags_say_where_they_came_from(rendered) -> None:
-    """Each curated tag names the sources its entry's provenance gives for that taxonomy's tags; an
-    entry without provenance shows its tags without a source."""
+    """Each curated tag names the sources its entry's provenance gives for that taxonomy's tags, with
+    what they note of them on hover; an entry without provenance shows its tags without a source."""
     _, files = rendered
     curated = files["entries/llava.md"].partition("## Taxonomy")[2].partition("Suggested")[0]
-    source = '<span class="kb-source">(from {})</span>'
+    noted = '<span class="kb-source" title="checked by hand">(from {})</span>'
     acquisition = "(../taxonomy/codev/data4model/scaling/up/acquisition.md) "
-    assert acquisition + source.format("kb&#39;s contributors") in curated
+    assert acquisition + noted.format("kb&#39;s contributors") in curated
     both = "the MLLM survey&#39;s list, kb&#39;s contributors"
-    assert "(../taxonomy/yin/instruction-tuning.md) " + source.format(both) in curated
-    assert "(../taxonomy/mmllms/design/end-to-end.md) " + source.format("the MM&#45;LLMs tracker") in curated
+    assert "(../taxonomy/yin/instruction-tuning.md) " + noted.format(both) in curated
+    plain = '<span class="kb-source">(from the MM&#45;LLMs tracker)</span>'
+    assert "(../taxonomy/mmllms/design/end-to-end.md) " + plain in curated
     assert "kb-source" not in files["entries/hostile-0.md"]
 
 

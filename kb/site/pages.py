@@ -25,7 +25,7 @@ from kb.site.model import (
     root_url,
 )
 from kb.site.templates import render
-from kb.tags import SOURCE_NAMES, tag_sources
+from kb.tags import SOURCE_NAMES, tag_provenance
 
 if TYPE_CHECKING:
     from kb.classify.model import Evidence
@@ -109,13 +109,17 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     if entry.scale is not None:
         scale = [(k.replace("_", "-"), v) for k, v in entry.scale.model_dump().items() if v]
     curated = []
-    sources = tag_sources(entry)
+    provenance = tag_provenance(entry)
     for tax_id, node_ids in model.curated[entry.id].items():
         taxonomy = model.kb.taxonomies[tax_id]
         # The most specific tags only: a parent is implied by its child.
         implied = {a.id for n in node_ids for a in taxonomy.ancestors(n)}
-        by = join(SOURCE_NAMES.get(s, s) for s in sources[tax_id])
-        origin = Markup(f' <span class="kb-source">(from {by})</span>') if sources[tax_id] else Markup("")
+        items = provenance[tax_id]
+        by = join(dict.fromkeys(SOURCE_NAMES.get(p.source, p.source) for p in items))
+        # What the sources say of the tags (a contributor's reasons, a list's section), on hover.
+        said = "; ".join(dict.fromkeys(p.note for p in items if p.note))
+        title = f' title="{escape_text(said)}"' if said else ""  # text, not a url: references, as in the body
+        origin = Markup(f' <span class="kb-source"{title}>(from {by})</span>') if items else Markup("")
         curated += [node_link(model, page, tax_id, n) + origin for n in node_ids if n not in implied]
     why = model.why.get(entry.id, {})
     suggested = [
