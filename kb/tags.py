@@ -1,4 +1,4 @@
-"""An entry's tags per taxonomy: curated ones (chosen, or from a survey's list) and machine suggestions, kept apart.
+"""An entry's tags per taxonomy: curated ones (with where they came from) and machine suggestions, apart.
 
 A light module on purpose (no numpy, no networkx): `kb query`, `kb show` and `kb tree` need tags
 without paying for the graph.
