@@ -93,6 +93,12 @@ def test_query_csv_reads_back_equal_the_json(root: Path) -> None:
     assert json.loads(as_json)[0]["suggested"] == {"codev": [], "yin": []}
 
 
+def test_query_curated_by_lists_the_entries_whose_tags_a_source_set(root: Path) -> None:
+    code, out, _ = invoke(root, "query", "--curated-by", "contributor", "--format", "jsonl")
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["pope"]
+
+
 def test_query_suggested_widens_a_tag_filter(root: Path) -> None:
     assert invoke(root, "query", "--tag", "hallucination", "--format", "jsonl")[1].count("\n") == 1
     code, out, _ = invoke(root, "query", "--tag", "hallucination", "--suggested", "--format", "jsonl")
@@ -148,6 +154,7 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         (["query", "--kind", "modle"], "kb: unknown kind 'modle'; did you mean 'model'?\n"),
         (["query", "--modality", "imgae"], "kb: unknown modality 'imgae'; did you mean 'image'?\n"),
         (["query", "--uses", "popee"], "kb: no entry with id 'popee'; did you mean 'pope'?\n"),
+        (["query", "--curated-by", "contributer"], "kb: unknown source 'contributer'; did you mean 'contributor'?\n"),
         (["query", "--since", "2023-13"], "kb: --since: 2023-13 is not a real date (month must be in 1..12)\n"),
         (["query", "--json", "--format", "csv"], "kb: --json and --format csv disagree; give one of them\n"),
         (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),

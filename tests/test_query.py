@@ -49,6 +49,10 @@ ENTRIES: list[dict[str, object]] = [
         "summary": "Corrects made-up objects after the answer is written.",
         "tags": {"yin": ["hallucination"]},
         "relations": {"evaluated_on": ["pope"], "builds_on": ["llava"]},
+        "provenance": [
+            {"source": "seed-yin", "fields": ["title", "tags.yin"]},
+            {"source": "contributor", "fields": ["kind"]},
+        ],
     },
     {
         "id": "video-chat",
@@ -233,6 +237,15 @@ def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:
         select(kb, Filters(uses="llama"))
     with pytest.raises(UsageError, match="'llava' is a model, not a dataset or benchmark"):
         select(kb, Filters(uses="llava"))
+
+
+def test_curated_by_finds_entries_with_tags_a_source_set(kb: KB) -> None:
+    assert ids(kb, curated_by="contributor") == ["pope"]  # woodpecker's contributor set its kind, not a tag
+    assert ids(kb, curated_by="seed-yin") == ["pope", "woodpecker"]
+    assert ids(kb, curated_by="seed-yin", tags=["codev:data4model"]) == ["pope"]
+    assert ids(kb, curated_by="arxiv") == []
+    with pytest.raises(UsageError, match=r"^unknown source 'contributer'; did you mean 'contributor'\?$"):
+        select(kb, Filters(curated_by="contributer"))
 
 
 def test_filters_combine(kb: KB) -> None:

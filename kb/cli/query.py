@@ -126,7 +126,20 @@ def _vectors_or_note(state: State, entry_id: str | None = None) -> tuple[Any, st
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the filters of ``kb query`` to a command; it receives them as one ``filters`` dict
     (the keyword arguments of kb.query.Filters)."""
-    names = ("tags", "any_tags", "suggested", "kinds", "modalities", "since", "until", "year", "venue", "text", "uses")
+    names = (
+        "tags",
+        "any_tags",
+        "suggested",
+        "kinds",
+        "modalities",
+        "since",
+        "until",
+        "year",
+        "venue",
+        "text",
+        "uses",
+        "curated_by",
+    )
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -170,6 +183,11 @@ _FILTERS = [
     click.option("--venue", help="Venue contains this text (any case), e.g. cvpr."),
     click.option("--text", help="Every word appears in the title, name, aliases, summary or authors."),
     click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id)."),
+    click.option(
+        "--curated-by",
+        metavar="SOURCE",
+        help="Some curated tags set by this source: seed-codev, seed-yin, seed-mmllms, arxiv or contributor.",
+    ),
 ]
 
 

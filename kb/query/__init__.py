@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from kb.errors import UsageError
-from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, parse_partial_date
+from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, Source, parse_partial_date
 from kb.tags import curated_tags, suggested_tags, tag_sources
 from kb.taxonomy import Node
 
@@ -143,6 +143,8 @@ class Filters:
     - ``text``: every word appears (case-insensitive, as part of a word) in the title, name,
       aliases, summary or authors.
     - ``uses``: works that were trained or evaluated on this dataset.
+    - ``curated_by``: some of the entry's curated tags were set by this source (its provenance says
+      so): a survey's list (seed-codev, seed-yin, seed-mmllms), arxiv or contributor.
     """
 
     tags: Sequence[str] = ()
@@ -155,6 +157,7 @@ class Filters:
     venue: str | None = None
     text: str | None = None
     uses: str | None = None
+    curated_by: str | None = None
     year: int | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -210,9 +213,14 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
         else None
     )
 
+    if filters.curated_by is not None:
+        choose(filters.curated_by, list(get_args(Source)), "source")
+
     out = []
     for entry in kb.entries.values():
         if kinds and entry.kind.value not in kinds:
+            continue
+        if filters.curated_by is not None and not any(filters.curated_by in s for s in tag_sources(entry).values()):
             continue
         if users is not None and entry.id not in users:
             continue
