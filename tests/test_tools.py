@@ -158,3 +158,27 @@ def test_apply_tags_keeps_curated_tags_unless_asked(tmp_path) -> None:
     assert load_kb(root).entries["llava"].tags.codev == ["model4data/synthesis/creator"]
     assert _apply_tags(root, labels, "--replace").returncode == 0
     assert load_kb(root).entries["llava"].tags.codev == ["data4model/scaling/up/acquisition"]
+
+
+def test_apply_tags_replace_takes_the_old_tags_out_of_their_provenance(tmp_path) -> None:
+    provenance = [
+        {"source": "seed-codev", "fields": ["title", "tags.codev"]},
+        {"source": "seed-yin", "fields": ["tags.codev"], "note": "only the tags"},
+    ]
+    root = make_kb(
+        tmp_path, [{**SMALL[0], "tags": {"codev": ["model4data/synthesis/creator"]}, "provenance": provenance}]
+    )
+    proc = _apply_tags(root, '{"id": "llava", "codev": ["data4model/scaling/up/acquisition"]}\n', "--replace")
+    assert proc.returncode == 0, proc.stderr
+    assert [(p.source, p.fields) for p in load_kb(root).entries["llava"].provenance] == [
+        ("seed-codev", ["title"]),
+        ("contributor", ["tags.codev"]),
+    ]
+
+
+def test_apply_tags_names_a_note_that_is_not_text(small_kb) -> None:
+    root, before = small_kb
+    proc = _apply_tags(root, '{"id": "pope", "codev": ["data4model/usability/eval/understanding"], "note": 5}\n')
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0] == f"{root / 'labels.jsonl'}:1: note: expected a string"
+    assert _entry_texts(root) == before

@@ -8,8 +8,9 @@ Each line names an entry and the leaves it gets in one or more taxonomies, with 
     {"id": "llava", "codev": ["data4model/scaling/up/acquisition"], "yin": ["instruction-tuning"], "note": "..."}
 
 The tags of each taxonomy named replace none that the entry already has: an entry that carries
-curated tags there is refused unless ``--replace``. Each changed entry gains a ``contributor``
-provenance item naming the tag fields and the note (``--note`` first, then the line's own).
+curated tags there is refused unless ``--replace``, which also takes the replaced tags out of the
+provenance items that named them. Each changed entry gains a ``contributor`` provenance item naming
+the tag fields and the note (``--note`` first, then the line's own).
 
 Every line is checked before any file is written (an unknown id, a section or unknown node where a
 leaf is expected, a leaf or an id given twice, ...), each problem named by file, line and field;
@@ -32,7 +33,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from kb.check import tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
-from kb.schema import Entry, Provenance  # noqa: E402
+from kb.schema import Entry  # noqa: E402
 from kb.store import KB, dump_entry, entry_path, load_kb, write_text_atomic  # noqa: E402
 
 TAXONOMIES = ("codev", "yin")  # the taxonomies whose tags are lists of leaf ids
@@ -56,57 +57,66 @@ def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[lis
         except json.JSONDecodeError as exc:
             problems.append(f"{at}:{exc.colno}: not JSON ({exc.msg})")
             continue
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-            problems.append(f'{at}: expected an object with an "id" string')
-            continue
-        unknown = sorted(set(row) - FIELDS)
-        if unknown:
-            problems.append(f"{at}: {unknown[0]}: unknown field; expected {', '.join(sorted(FIELDS))}")
-            continue
-        entry_id = row["id"]
-        if entry_id in changed:
-            problems.append(f"{at}: id: {entry_id!r} is given on an earlier line too")
-            continue
-        entry = kb.entries.get(entry_id)
-        if entry is None:
-            problems.append(f"{at}: id: no entry {entry_id!r} in {kb.root / 'entries'}")
-            continue
-        data = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
-        tags = data.setdefault("tags", {})
-        given = [t for t in TAXONOMIES if t in row]
-        if not given:
-            problems.append(f"{at}: expected tags for at least one of {', '.join(TAXONOMIES)}")
-            continue
-        for taxonomy in given:
-            leaves = row[taxonomy]
-            if not isinstance(leaves, list) or not leaves or not all(isinstance(x, str) for x in leaves):
-                problems.append(f"{at}: {taxonomy}: expected a non-empty list of leaf ids")
-                continue
-            if tags.get(taxonomy) and not replace:
-                problems.append(
-                    f"{at}: {taxonomy}: {entry_id} already has curated {taxonomy} tags; --replace to change them"
-                )
-                continue
-            for leaf in leaves:
-                why = tag_problem(kb.taxonomies[taxonomy], leaf)
-                if why:
-                    problems.append(f"{at}: {taxonomy}: {why}")
-            if len(set(leaves)) < len(leaves):
-                problems.append(f"{at}: {taxonomy}: a leaf is listed twice; keep one")
-            tags[taxonomy] = leaves
-        why_note = "; ".join(n for n in (note, row.get("note")) if n) or None
-        data.setdefault("provenance", []).append(
-            Provenance(source="contributor", fields=[f"tags.{t}" for t in given], note=why_note).model_dump(
-                exclude_none=True
-            )
-        )
-        try:
-            changed[entry_id] = Entry.model_validate(data)
-        except ValidationError as exc:
-            for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"])
-                problems.append(f"{at}: {field}: {err['msg']}")
+        found = _row_problems(kb, row, changed)
+        if not found:
+            entry, found = _tagged(kb, kb.entries[row["id"]], row, note=note, replace=replace)
+            if entry is not None and not found:
+                changed[entry.id] = entry
+        problems += [f"{at}: {problem}" for problem in found]
     return list(changed.values()), problems
+
+
+def _row_problems(kb: KB, row: object, earlier: dict[str, Entry]) -> list[str]:
+    """What is wrong with a line's object as a whole: its shape, its id."""
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+        return ['expected an object with an "id" string']
+    unknown = sorted(set(row) - FIELDS)
+    if unknown:
+        return [f"{unknown[0]}: unknown field; expected {', '.join(sorted(FIELDS))}"]
+    if not isinstance(row.get("note", ""), str):
+        return ["note: expected a string"]
+    if row["id"] in earlier:
+        return [f"id: {row['id']!r} is given on an earlier line too"]
+    if row["id"] not in kb.entries:
+        return [f"id: no entry {row['id']!r} in {kb.root / 'entries'}"]
+    if not any(t in row for t in TAXONOMIES):
+        return [f"expected tags for at least one of {', '.join(TAXONOMIES)}"]
+    return []
+
+
+def _tagged(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool) -> tuple[Entry | None, list[str]]:
+    """``entry`` with the line's tags and a provenance item for them, and the problems of the tags.
+
+    With ``replace``, a source that set the tags replaced no longer names them in its provenance."""
+    problems: list[str] = []
+    data = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    tags = data.setdefault("tags", {})
+    given = [t for t in TAXONOMIES if t in row]
+    fields = [f"tags.{t}" for t in given]
+    for taxonomy in given:
+        leaves = row[taxonomy]
+        if not isinstance(leaves, list) or not leaves or not all(isinstance(x, str) for x in leaves):
+            problems.append(f"{taxonomy}: expected a non-empty list of leaf ids")
+            continue
+        if tags.get(taxonomy) and not replace:
+            problems.append(f"{taxonomy}: {entry.id} already has curated {taxonomy} tags; --replace to change them")
+            continue
+        problems += [f"{taxonomy}: {why}" for leaf in leaves if (why := tag_problem(kb.taxonomies[taxonomy], leaf))]
+        if len(set(leaves)) < len(leaves):
+            problems.append(f"{taxonomy}: a leaf is listed twice; keep one")
+        tags[taxonomy] = leaves
+    kept = []
+    for item in data.get("provenance", []):
+        rest = [f for f in item.get("fields", []) if f not in fields]
+        if rest or not item.get("fields"):  # an item that named only the replaced tags goes
+            kept.append({**item, "fields": rest})
+    data["provenance"] = kept
+    said = "; ".join(n for n in (note, row.get("note")) if n)
+    data["provenance"].append({"source": "contributor", "fields": fields, **({"note": said} if said else {})})
+    try:
+        return Entry.model_validate(data), problems
+    except ValidationError as exc:
+        return None, problems + [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
 
 
 def main(argv: list[str] | None = None) -> int:
