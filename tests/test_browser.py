@@ -681,9 +681,7 @@ def _unforced(before: dict, now: dict, width: float, height: float) -> list[str]
     for text in both:
         if before[text]["align"] == now[text]["align"]:
             continue
-        old = {
-            k: before[text][k] + (shift if k in ("left", "right") else 0) for k in ("left", "right", "top", "bottom")
-        }
+        old = dict(before[text], left=before[text]["left"] + shift, right=before[text]["right"] + shift)
         on_stage = old["left"] >= 8 and old["right"] <= width - 8 and old["top"] >= 6 and old["bottom"] <= height - 6
         taken = any(
             min(old["right"], o["right"]) - max(old["left"], o["left"]) > -12
