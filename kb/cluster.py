@@ -12,8 +12,9 @@ few hundred titles:
   singletons, and HDBSCAN calls most of a few hundred 384-dimensional points noise.
 
 Each cluster is described by its most telling terms (c-TF-IDF: term frequency within the
-cluster, weighted down for terms frequent across all clusters) and by its nearest taxonomy nodes
-(cosine between the cluster's centroid and the embedded node descriptions).
+cluster, weighted down for terms frequent across all clusters; words common to the whole KB and
+names of a single paper left out) and by its nearest taxonomy nodes (cosine between the
+cluster's centroid and the embedded node descriptions).
 
 Two reports come out of it: ``candidates`` (clusters that straddle several nodes of a taxonomy
 by their curated tags, or that fit no node well) and ``review_queue`` (entries whose curated tags
@@ -40,6 +41,9 @@ DEFAULT_LEVELS = (8, 24, 64)
 TOPIC_TAXONOMIES = ("codev", "yin")  # mmllms holds design facets, not topics
 # A word's completion in brackets, glued to it: "GPT-4V(ision)" is GPT-4V, and "ision" no term.
 _GLUED_BRACKETS = re.compile(r"(?<=\w)\(\w+\)")
+_WORD = re.compile(r"\b[a-z][a-z0-9-]+\b")  # a word: a letter, then letters, digits, hyphens
+_BREAKS = re.compile(r"[^\w\s-]|\s-+\s")  # punctuation (and a dash between spaces) ends a phrase
+MIN_PAPERS = 2  # a term of fewer papers than this names something, and tells no theme
 
 
 def curated(entry: Entry, taxonomy: str) -> list[str]:
@@ -80,30 +84,42 @@ def _relabel(raw: np.ndarray) -> np.ndarray:
 
 
 def telling_terms(
-    texts: Sequence[str], labels: np.ndarray, top: int = 6, max_share: float = 0.15
+    texts: Sequence[str],
+    labels: np.ndarray,
+    top: int = 6,
+    max_share: float = 0.15,
+    papers: Sequence[str] | None = None,
 ) -> dict[int, list[str]]:
-    """The ``top`` most telling terms (words and two-word phrases) of each cluster, by c-TF-IDF."""
+    """The ``top`` most telling terms (words and two-word phrases) of each cluster, by c-TF-IDF.
+
+    ``papers`` gives a key per text (its title): texts of one paper (a model and the dataset it
+    released) count once when reckoning in how many papers a term is found.
+    """
     from sklearn.feature_extraction.text import CountVectorizer
 
     clusters = sorted(set(labels.tolist()))
     texts = [_GLUED_BRACKETS.sub("", t) for t in texts]
     documents = [" ".join(t for t, label in zip(texts, labels, strict=True) if label == c) for c in clusters]
-    # Words in more than ``max_share`` of all entries ("large", "language", "models") tell
-    # nothing about any cluster; the vocabulary is learnt on single entries to drop them
-    # (only on a KB big enough for such shares to mean something).
-    vectorizer = CountVectorizer(
-        ngram_range=(1, 2),
-        stop_words="english",
-        lowercase=True,
-        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9-]+\b",
-        max_df=max_share if len(texts) >= 100 else 1.0,
-    )
+    first: dict[object, str] = {}
+    for key, text in zip(papers if papers is not None else range(len(texts)), texts, strict=True):
+        first.setdefault(key, text)
+    distinct = list(first.values())  # one text per paper
+    # Words in more than ``max_share`` of all papers ("large", "language", "models") tell
+    # nothing about any cluster, nor do phrases of nothing but such words ("large language",
+    # "multimodal models"), nor terms of fewer than MIN_PAPERS papers (names: "X-LLM"). The
+    # vocabulary is learnt on single papers to drop them (only on a KB big enough for such shares
+    # to mean something).
+    big = len(distinct) >= 100
+    vectorizer = CountVectorizer(analyzer=_terms, max_df=max_share if big else 1.0, min_df=MIN_PAPERS if big else 1)
     try:
-        vectorizer.fit(texts)
+        vectorizer.fit(distinct)
         counts = vectorizer.transform(documents).toarray().astype(np.float64)
     except ValueError:  # nothing but stop words
         return {c: [] for c in clusters}
     vocabulary = vectorizer.get_feature_names_out()
+    if big:
+        common = _common_words(distinct, max_share)
+        counts[:, [all(_unhyphenated(w) in common for w in str(term).split()) for term in vocabulary]] = 0
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     average_words = counts.sum() / len(clusters)
     idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
@@ -123,6 +139,37 @@ def telling_terms(
             picked.append(term)
         out[c] = picked
     return out
+
+
+def _terms(text: str) -> list[str]:
+    """The words of a text and its two-word phrases, lowered, leaving out English stop words. A
+    phrase never spans a stop word or punctuation: "Models by Treating" gives no "models
+    treating", "OtterHD: A High-Resolution" no "otterhd high-resolution"."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    terms: list[str] = []
+    for run in _BREAKS.split(text.lower()):
+        words = _WORD.findall(run)
+        for start in range(len(words)):
+            if words[start] in ENGLISH_STOP_WORDS:
+                continue
+            terms.append(words[start])
+            if start + 1 < len(words) and words[start + 1] not in ENGLISH_STOP_WORDS:
+                terms.append(f"{words[start]} {words[start + 1]}")
+    return terms
+
+
+def _common_words(texts: Sequence[str], share: float) -> set[str]:
+    """Words in more than ``share`` of the texts, without their hyphens: "multi-modal" and
+    "multimodal" are one word, as common as both together."""
+    present: Counter[str] = Counter()
+    for text in texts:
+        present.update({_unhyphenated(t) for t in _terms(text) if " " not in t})
+    return {w for w, n in present.items() if n > share * len(texts)}
+
+
+def _unhyphenated(word: str) -> str:
+    return word.replace("-", "")
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -215,17 +262,19 @@ def cluster_kb(
     ``texts`` are the entry texts used for terms (default: ``kb.embed.entry_text``).
     """
     from kb.embed import entry_text
+    from kb.naming import norm_title
 
     levels = sorted(set(levels))
     ids = [i for i in vectors.ids if i in kb.entries]
     matrix = vectors.subset(ids).matrix
     if texts is None:
         texts = [entry_text(kb.entries[i]) for i in ids]
+    papers = [norm_title(kb.entries[i].title) for i in ids]
     cuts = cut_levels(matrix, levels)
     clusters: list[Cluster] = []
     previous: tuple[int, np.ndarray] | None = None
     for level, labels in zip(levels, cuts, strict=True):
-        terms = telling_terms(texts, labels)
+        terms = telling_terms(texts, labels, papers=papers)
         for c in range(int(labels.max()) + 1 if len(labels) else 0):
             rows = np.flatnonzero(labels == c)
             members = [ids[r] for r in rows]

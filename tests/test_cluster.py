@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.cluster import cluster_kb, cut_levels, render_text, review_queue, telling_terms
+from kb.cluster import _terms, cluster_kb, cut_levels, render_text, review_queue, telling_terms
 from kb.embed import Vectors, normalise
 from kb.schema import Entry
 from kb.store import KB
@@ -154,3 +154,36 @@ def test_cluster_report_has_parents_across_levels(three_groups) -> None:
     for cluster in fine:
         assert cluster.parent in coarse and set(cluster.members) <= coarse[cluster.parent]
     assert report.to_dict()["levels"] == [2, 3]
+
+
+def _filler(n: int) -> list[str]:
+    """Titles of a big KB that share only the field's common words."""
+    topics = ["retrieval", "segmentation", "captioning", "grounding", "robotics", "medicine", "driving", "charts"]
+    return [f"Multimodal large language models for {topics[i % len(topics)]} study {i}" for i in range(n)]
+
+
+def test_telling_terms_leave_out_phrases_of_common_words_however_hyphenated() -> None:
+    cluster = ["Multi-modal large models see hallucination"] * 3 + ["Hallucination in multi-modal LLMs"] * 3
+    texts = _filler(100) + cluster
+    labels = np.array([0] * 100 + [1] * 6)
+    terms = telling_terms(texts, labels, papers=[str(i) for i in range(len(texts))])[1]
+    assert terms[0] == "hallucination"
+    # "multi-modal" is "multimodal" hyphenated, common to the whole KB; a phrase of such words tells nothing.
+    assert not [t for t in terms if set(t.split()) <= {"multi-modal", "large", "models", "multimodal"}]
+
+
+def test_telling_terms_count_a_papers_entries_once_and_drop_its_name() -> None:
+    # One paper gives three entries (a model and two datasets): its name is no theme of the cluster.
+    texts = _filler(100) + ["Qorvath: bootstrapping speech assistants"] * 3 + ["Speech assistants that listen"] * 2
+    labels = np.array([0] * 100 + [1] * 5)
+    papers = [str(i) for i in range(100)] + ["qorvath"] * 3 + ["listen-1", "listen-2"]
+    terms = telling_terms(texts, labels, papers=papers)[1]
+    assert "qorvath" not in terms and "bootstrapping" not in terms
+    assert terms[0] in {"speech assistants", "speech", "assistants"}
+
+
+def test_a_phrase_never_spans_a_stop_word_or_punctuation() -> None:
+    terms = _terms("X-Thing: Bootstrapping Models by Treating Speech as a Foreign Language")
+    assert "models treating" not in terms and "x-thing bootstrapping" not in terms
+    assert {"x-thing", "bootstrapping models", "treating speech", "foreign language"} <= set(terms)
+    assert not {"by", "as", "a"} & set(terms)
