@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -298,7 +298,10 @@ def cluster_kb(
                 )
             )
         previous = (level, labels)
-    return ClusterReport(levels, clusters, candidates(clusters, min_size=min_size), review_queue(kb, vectors, k=k))
+    family_of = {i: family(kb.entries[i]) for i in ids}
+    tags = {t: {i: frozenset(curated(kb.entries[i], t)) for i in ids} for t in TOPIC_TAXONOMIES}
+    found = candidates(clusters, family_of, tags, min_size=min_size)
+    return ClusterReport(levels, clusters, found, review_queue(kb, vectors, k=k))
 
 
 def _nearest_nodes(
@@ -314,17 +317,25 @@ def _nearest_nodes(
     return out, float(scores.max()) if len(scores) else 0.0
 
 
+FAMILIES = ("works", "datasets", "benchmarks")
+
+
 def family(entry: Entry) -> str:
-    return "datasets" if entry.is_dataset else "works"
+    """Which entries an entry is compared with: works, training datasets or benchmarks. Both
+    topic taxonomies file them apart (yin's dataset sections, codev's evaluation nodes), so a
+    cluster of video models, video corpora and video benchmarks cuts nothing by its tags."""
+    if not entry.is_dataset:
+        return "works"
+    return "benchmarks" if entry.kind.value == "benchmark" else "datasets"
 
 
 def _curated_counts(kb: KB, members: Sequence[str]) -> tuple[CuratedCounts, dict[str, dict[str, int]]]:
-    """Curated tag counts and labelled-member counts, by taxonomy and family (works, datasets)."""
+    """Curated tag counts and labelled-member counts, by taxonomy and family (see ``family``)."""
     counts: CuratedCounts = {}
     labelled: dict[str, dict[str, int]] = {}
     for taxonomy in TOPIC_TAXONOMIES:
         counts[taxonomy], labelled[taxonomy] = {}, {}
-        for fam in ("works", "datasets"):
+        for fam in FAMILIES:
             entries = [kb.entries[m] for m in members if family(kb.entries[m]) == fam]
             tally = Counter(tag for e in entries for tag in curated(e, taxonomy))
             counts[taxonomy][fam] = dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -332,8 +343,13 @@ def _curated_counts(kb: KB, members: Sequence[str]) -> tuple[CuratedCounts, dict
     return counts, labelled
 
 
+Finding = tuple[tuple[float, float], tuple[object, ...], Candidate]  # (strength, what was found, where)
+
+
 def candidates(
     clusters: Sequence[Cluster],
+    family_of: Mapping[str, str],
+    tags: Mapping[str, Mapping[str, frozenset[str]]],
     *,
     min_size: int = 5,
     min_labelled: int = 5,
@@ -341,19 +357,26 @@ def candidates(
     split: float = 0.25,
     fit_margin: float = 0.1,
 ) -> list[Candidate]:
-    """Clusters that straddle several nodes of a taxonomy, or that fit no topic node well.
+    """Clusters that straddle several nodes of a taxonomy, or that fit no topic node well, the
+    strongest first within each kind.
 
-    - *straddles*: among the cluster's works (or its datasets: the two are counted apart,
-      because yin files datasets in sections of their own), at least ``min_labelled`` carry
-      curated tags of the taxonomy, no tag is on ``dominant`` of them, and two or more tags are
-      each on at least ``split`` of them (and on two members at least): the data form one group
-      that the taxonomy cuts apart (a missing parent, or a blurred boundary).
+    - *straddles*: among the cluster's works (or its datasets, or its benchmarks: each
+      ``family`` is counted apart, and ``family_of`` says which an entry is), at least
+      ``min_labelled`` carry curated tags of the taxonomy (``tags``: taxonomy -> entry id -> its
+      curated tags), no tag is on ``dominant`` of them, and two or more tags are each on at
+      least ``split`` of them (and on two members at least) *without the others*: the data form
+      one group that the taxonomy cuts apart (a missing parent, or a blurred boundary). Tags
+      that go together on the same entries (codev is multi-label) cut nothing. Strongest: the
+      most entries cut apart, then the most cohesive cluster.
     - *fits-none*: the cluster's best node similarity is ``fit_margin`` below the median of the
-      clusters at its level: a topic the taxonomies do not describe (a missing node).
+      clusters at its level: a topic the taxonomies do not describe (a missing node). Strongest:
+      the furthest below.
 
-    A cluster that repeats its parent's members is skipped, so each finding appears once.
+    A finding that a smaller cluster inside this one repeats (the same taxonomy, family and
+    tags, or no fit) is left to the smaller one, so each appears once, where its group is
+    tightest.
     """
-    out: list[Candidate] = []
+    found: list[Finding] = []
     by_id = {c.id: c for c in clusters}
     median_fit = {
         level: float(np.median([c.fit for c in clusters if c.level == level])) for level in {c.level for c in clusters}
@@ -362,16 +385,21 @@ def candidates(
         if c.size < min_size or (c.parent and by_id[c.parent].members == c.members):
             continue
         for taxonomy, families in c.curated.items():
-            for family, counts in families.items():
-                labelled = c.labelled[taxonomy][family]
+            for fam, counts in families.items():
+                labelled = c.labelled[taxonomy][fam]
                 if labelled < min_labelled:
                     continue
                 shares = {tag: n / labelled for tag, n in counts.items()}
                 big = [tag for tag, share in shares.items() if share >= split and counts[tag] >= 2]
-                if max(shares.values()) < dominant and len(big) >= 2:
-                    spread = ", ".join(f"{counts[t]} {t}" for t in big)
-                    reason = f"its {labelled} {taxonomy}-labelled {family} split between {spread}"
-                    out.append(Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members))
+                owned = [tags[taxonomy].get(m, frozenset()) for m in c.members if family_of[m] == fam]
+                alone = {t: sum(1 for own in owned if t in own and not own & (set(big) - {t})) for t in big}
+                apart = [t for t in big if alone[t] >= 2 and alone[t] / labelled >= split]
+                if max(shares.values()) < dominant and len(apart) >= 2:
+                    spread = ", ".join(f"{alone[t]} {t}" for t in apart)
+                    reason = f"of its {labelled} {taxonomy}-labelled {fam}, {spread} (each without the others)"
+                    strength = (float(sum(alone[t] for t in apart)), c.cohesion)
+                    key = ("straddles", taxonomy, fam, frozenset(apart))
+                    found.append((strength, key, Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members)))
         threshold = median_fit[c.level] - fit_margin
         if c.fit < threshold:
             best = ", ".join(f"{n} ({s:.2f})" for t in c.nearest_nodes for n, s in c.nearest_nodes[t][:1])
@@ -379,8 +407,25 @@ def candidates(
                 f"best node similarity {c.fit:.2f} is below {threshold:.2f} (median of its level minus "
                 f"{fit_margin}); nearest: {best}"
             )
-            out.append(Candidate(c.id, None, "fits-none", reason, c.terms, c.members))
-    return out
+            cand = Candidate(c.id, None, "fits-none", reason, c.terms, c.members)
+            found.append(((threshold - c.fit, c.cohesion), ("fits-none",), cand))
+    kept = [(strength, cand) for strength, key, cand in found if not _repeated_inside(cand, key, found, by_id)]
+    kinds = ("straddles", "fits-none")
+    kept.sort(key=lambda sc: (kinds.index(sc[1].kind), -sc[0][0], -sc[0][1], sc[1].cluster))
+    return [cand for _, cand in kept]
+
+
+def _repeated_inside(cand: Candidate, key: tuple[object, ...], found: list[Finding], by_id: dict[str, Cluster]) -> bool:
+    """Whether a cluster inside ``cand``'s (at a finer level) has the same finding."""
+    for _, other_key, other in found:
+        if other_key != key or other.cluster == cand.cluster:
+            continue
+        parent = by_id[other.cluster].parent
+        while parent is not None:
+            if parent == cand.cluster:
+                return True
+            parent = by_id[parent].parent
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,8 +445,8 @@ def review_queue(
     """Entries whose curated tags disagree with their ``k`` nearest labelled neighbours.
 
     For each taxonomy, every entry with curated tags is compared with the ``k`` most similar
-    other entries of its family (works with works, datasets with datasets: yin files datasets
-    in sections of their own) that also carry curated tags there. Neighbours vote for their
+    other entries of its ``family`` (works with works, datasets with datasets, benchmarks with
+    benchmarks) that also carry curated tags there. Neighbours vote for their
     tags, weighted by similarity. The entry is queued when some tag has at least ``agree`` of the
     vote, none of the entry's own tags is among those, and its own tags together get less than
     ``support``: the neighbours agree with each other and not with the curator.
@@ -413,7 +458,7 @@ def review_queue(
     """
     items: list[ReviewItem] = []
     for taxonomy in taxonomies:
-        for fam in ("works", "datasets"):
+        for fam in FAMILIES:
             labelled = [
                 i
                 for i in vectors.ids

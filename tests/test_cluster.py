@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.cluster import _terms, cluster_kb, cut_levels, render_text, review_queue, telling_terms
+from kb.cluster import ClusterReport, _terms, cluster_kb, cut_levels, render_text, review_queue, telling_terms
 from kb.embed import Vectors, normalise
 from kb.schema import Entry
 from kb.store import KB
@@ -187,3 +187,43 @@ def test_a_phrase_never_spans_a_stop_word_or_punctuation() -> None:
     assert "models treating" not in terms and "x-thing bootstrapping" not in terms
     assert {"x-thing", "bootstrapping models", "treating speech", "foreign language"} <= set(terms)
     assert not {"by", "as", "a"} & set(terms)
+
+
+YIN_NODES = Vectors(["yin:hallucination", "yin:evaluation"], normalise(np.vstack([axis(0), axis(1)])))
+
+
+def straddles(report: ClusterReport) -> list[tuple[str, str | None, str]]:
+    return [(c.cluster, c.taxonomy, c.reason) for c in report.candidates if c.kind == "straddles"]
+
+
+def test_tags_that_go_together_on_entries_cut_nothing() -> None:
+    leaves = ("up/acquisition", "up/diversity", "effectiveness/mixture")
+    acq, div, mix = (f"data4model/scaling/{leaf}" for leaf in leaves)
+    together = [[acq, div]] * 3 + [[acq]] * 2 + [[div]] * 2 + [[mix]] * 3
+    apart = [[acq]] * 5 + [[div]] * 5
+    for tags, cut in ((together, False), (apart, True)):
+        entries = [{"id": f"e-{i}", "tags": {"codev": t}} for i, t in enumerate(tags)]
+        kb, vectors = make(entries, blob(axis(0), len(entries), np.random.default_rng(6)))
+        found = straddles(cluster_kb(kb, vectors, YIN_NODES, [1]))
+        assert bool(found) is cut, found
+    assert found[0][2] == f"of its 10 codev-labelled works, 5 {acq}, 5 {div} (each without the others)"
+
+
+def test_benchmarks_and_training_datasets_are_counted_apart() -> None:
+    entries = [{"id": f"b-{i}", "kind": "benchmark", "tags": {"yin": ["datasets/benchmark"]}} for i in range(5)] + [
+        {"id": f"d-{i}", "kind": "dataset", "tags": {"yin": ["datasets/instruction-tuning"]}} for i in range(5)
+    ]
+    kb, vectors = make(entries, blob(axis(0), 10, np.random.default_rng(7)))
+    assert straddles(cluster_kb(kb, vectors, YIN_NODES, [1])) == []
+
+
+def test_a_straddle_is_reported_once_in_the_tightest_cluster_that_shows_it() -> None:
+    rng = np.random.default_rng(8)
+    entries = [{"id": f"s-{i}", "tags": {"yin": ["hallucination" if i % 2 else "evaluation"]}} for i in range(10)] + [
+        {"id": f"far-{i}"} for i in range(6)
+    ]
+    kb, vectors = make(entries, np.vstack([blob(axis(0), 10, rng), blob(axis(4), 6, rng)]))
+    report = cluster_kb(kb, vectors, YIN_NODES, [1, 2])
+    inner = next(c for c in report.clusters if c.level == 2 and "s-0" in c.members)
+    # The whole KB (level 1) straddles the same two topics, through the same ten entries.
+    assert [(cluster, taxonomy) for cluster, taxonomy, _ in straddles(report)] == [(inner.id, "yin")]
