@@ -115,3 +115,45 @@ def test_kb_new_suggests_tags_for_the_kind_it_gives_the_entry(kind: str, first: 
     assert run.code == 0, run.err
     block = run.out.split("#   yin:\n", 1)[1]
     assert block.startswith(f"#   - {first}  # suggested "), block
+
+
+def _on_a_terminal(args: list[str]) -> tuple[str, str]:
+    """Run kb with stderr on a pseudo-terminal (100 columns) and stdout on a pipe: (stdout, stderr)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {**os.environ, "KB_DEVICE": "cpu"}
+    args = [sys.executable, "-m", "kb", *args]
+    with subprocess.Popen(
+        args, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal
+    ) as proc:
+        os.close(terminal)
+        shown = b""
+        while True:  # read the terminal as it goes, so a full one never stalls kb
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # EIO: kb has exited and everything it wrote was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = proc.stdout.read().decode() if proc.stdout else ""
+        code = proc.wait(timeout=300)
+    os.close(main_fd)
+    assert code == 0, shown.decode(errors="replace")
+    return out, shown.decode(errors="replace")
+
+
+def test_a_file_of_papers_shows_its_encoding_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    papers = tmp_path / "papers.jsonl"
+    titles = [f"Visual instruction tuning for {topic}" for topic in ("charts", "maps", "music", "surgery")]
+    papers.write_text("".join(json.dumps({"id": str(i), "title": t}) + "\n" for i, t in enumerate(titles)))
+    out, shown = _on_a_terminal(["suggest", "--taxonomy", "yin", "--input", str(papers), "--json"])
+    assert "100%" in shown  # the bar on the terminal ...
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["0", "1", "2", "3"]  # ... none in the output
+    piped = run_kb("suggest", "--taxonomy", "yin", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
+    assert piped.code == 0 and "%" not in piped.err, piped.err

@@ -123,9 +123,7 @@ def render(taxonomy: str, result: dict) -> str:
     lines += [f"  {m:<20} {result[m]['top-1']:>7.1%} {result[m]['top-3']:>7.1%}" for m in METHODS]
     low1, high1 = result["interval"]["top-1"]
     low3, high3 = result["interval"]["top-3"]
-    lines.append(
-        f"  kb suggest, 95% Wilson interval: top-1 {low1:.1%} to {high1:.1%}, top-3 {low3:.1%} to {high3:.1%}"
-    )
+    lines.append(f"  kb suggest, 95% Wilson interval: top-1 {low1:.1%} to {high1:.1%}, top-3 {low3:.1%} to {high3:.1%}")
     if "suggested" in result:
         t = result["suggested"]
         lines.append(

@@ -167,15 +167,18 @@ class Suggester:
         texts: Sequence[str],
         vectors: np.ndarray | None = None,
         kinds: Sequence[str] | None = None,
+        *,
+        progress: bool = False,
     ) -> list[list[Suggestion]]:
-        """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given).
+        """Every leaf for each text, best first (the texts are embedded unless ``vectors`` given,
+        with a progress bar if ``progress``).
 
         ``kinds`` says what each text is: an entry kind ("benchmark", ...) or WORK, some work (a
         model, method, analysis or survey), as a paper's title in kb suggest is by default."""
         if not texts:
             return []
         if vectors is None:
-            vectors = normalise(self.embedder.embed(list(texts)))
+            vectors = normalise(self.embedder.embed(list(texts), progress=progress))
         kinds = [WORK] * len(texts) if kinds is None else list(kinds)
         clf = self.classifier(taxonomy)
         return [_suggestions(row, clf) for row in clf.scores(vectors, texts, kinds)]

@@ -113,10 +113,11 @@ def _why_text(evidence: Evidence) -> str:
 
 
 def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
-    """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best first."""
+    """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best
+    first. Encoding the papers shows a progress bar on stderr when it is a terminal."""
     papers = read_papers(path, default_kind)
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
-    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds)
+    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
         yield json.dumps({"id": paper_id, "suggestions": _scores(suggestions)}, ensure_ascii=False)
 
