@@ -446,10 +446,10 @@ def review_queue(
 
     For each taxonomy, every entry with curated tags is compared with the ``k`` most similar
     other entries of its ``family`` (works with works, datasets with datasets, benchmarks with
-    benchmarks) that also carry curated tags there. Neighbours vote for their
-    tags, weighted by similarity. The entry is queued when some tag has at least ``agree`` of the
-    vote, none of the entry's own tags is among those, and its own tags together get less than
-    ``support``: the neighbours agree with each other and not with the curator.
+    benchmarks) that also carry curated tags there. Neighbours vote for their tags, weighted by
+    similarity. The entry is queued when some tag has at least ``agree`` of the vote, none of the
+    entry's own tags is among those, and its own tags together get less than ``support``: the
+    neighbours agree with each other and not with the curator.
 
     ``strength`` is how far the neighbours' favourite tag beats its base rate in the family,
     (share - prior) / (1 - prior), minus the support of the entry's own tags; a majority tag
