@@ -285,6 +285,26 @@ def test_serve_answers_a_missing_page_with_the_sites_404_page(small_site) -> Non
             proc.wait(timeout=30)
 
 
+def test_a_browser_that_leaves_mid_page_is_no_error_to_print(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import struct
+
+    from kb.site.serve import serving
+
+    (tmp_path / "index.html").write_text("home", encoding="utf-8")
+    (tmp_path / "big.json").write_bytes(b"0" * 20_000_000)  # more than the socket buffers hold
+    with serving(tmp_path) as url:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        for _ in range(3):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /big.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.recv(1024)  # the answer has begun
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not close
+            client.close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err, err
+
+
 # ---------------------------------------------------------------- where the site goes
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,9 +32,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that leaves a page while it loads (a click, a closed tab) drops its connection
+        mid-answer; that is no error to print a traceback for. Anything else still is."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def listen(port: int) -> http.server.ThreadingHTTPServer:
     """A server holding 127.0.0.1:``port`` (taken before a build, so a busy port is said first)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler, bind_and_activate=False)
+    server = _Server(("127.0.0.1", port), _Handler, bind_and_activate=False)
     try:
         server.server_bind()
         server.server_activate()
