@@ -215,6 +215,8 @@ class Candidate:
     reason: str
     terms: list[str]
     members: list[str]
+    family: str | None = None  # straddles: the family whose tags part ("works", "datasets", "benchmarks")
+    split: dict[str, int] = field(default_factory=dict)  # straddles: tag -> labelled members with it alone
 
 
 @dataclass
@@ -399,7 +401,9 @@ def candidates(
                     reason = f"of its {labelled} {taxonomy}-labelled {fam}, {spread} (each without the others)"
                     strength = (float(sum(alone[t] for t in apart)), c.cohesion)
                     key = ("straddles", taxonomy, fam, frozenset(apart))
-                    found.append((strength, key, Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members)))
+                    parted = {t: alone[t] for t in apart}
+                    cand = Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members, fam, parted)
+                    found.append((strength, key, cand))
         threshold = median_fit[c.level] - fit_margin
         if c.fit < threshold:
             best = ", ".join(f"{n} ({s:.2f})" for t in c.nearest_nodes for n, s in c.nearest_nodes[t][:1])

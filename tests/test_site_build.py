@@ -18,7 +18,7 @@ from tests.conftest import REPO, run_kb
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["check", "embed", "suggest", "graph", "render", "mkdocs"]
+STAGES = ["check", "embed", "suggest", "graph", "cluster", "render", "mkdocs"]
 
 
 @pytest.fixture(scope="module")

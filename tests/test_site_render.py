@@ -371,6 +371,66 @@ def test_a_suggested_tag_shows_what_it_rests_on_escaped_and_linked(rendered) -> 
     assert " — " not in plain["entries/untagged-work.md"] and "then the words" not in plain["entries/untagged-work.md"]
 
 
+def _cluster_report():  # noqa: ANN202 - kb.cluster's report, built by hand for the small KB
+    from kb.cluster import Candidate, Cluster, ClusterReport, ReviewItem
+
+    hostile = [f"hostile-{i}" for i in range(len(HOSTILE_TITLES))]
+    works = 1 + len(hostile[::2])
+    tagged = Cluster(
+        id="L2-00",
+        level=2,
+        size=1 + len(hostile),
+        members=["llava", *hostile],
+        parent=None,
+        terms=["<script>alert(1)</script>", "evaluation"],
+        nearest_nodes={"yin": [("yin:evaluation", 0.71)], "codev": [("codev:data4model", 0.5)]},
+        fit=0.71,
+        cohesion=0.8,
+        curated={"yin": {"works": {"evaluation": works - 1, "instruction-tuning": 1}}},
+        labelled={"yin": {"works": works}},
+    )
+    loose = Cluster("L2-01", 2, 2, ["mmbench", "untagged-work"], None, ["nothing"], {"yin": []}, 0.2, 0.5, {}, {})
+    split = {"instruction-tuning": 1, "evaluation": works - 1}
+    return ClusterReport(
+        levels=[2],
+        clusters=[tagged, loose],
+        candidates=[
+            Candidate("L2-00", "yin", "straddles", "...", tagged.terms, tagged.members, "works", split),
+            Candidate("L2-01", None, "fits-none", "...", loose.terms, loose.members),
+        ],
+        review=[ReviewItem("hostile-0", "yin", ["evaluation"], ["instruction-tuning"], "...", 0.8, ["llava"])],
+    )
+
+
+def test_the_clusters_page_links_what_it_found_and_keeps_hostile_text_inert(rendered) -> None:
+    kb, plain = rendered
+    page = render_site(kb, build_graph(kb, None, layout=False), clusters=_cluster_report())["clusters.md"]
+    _assert_inert(_html_of(page), "clusters.md")
+    assert "<script" not in page and "&lt;script&gt;alert&#40;1&#41;&lt;/script&gt;" in page
+    straddle = next(line for line in page.splitlines() if line.startswith('| <a href="#l2-00">'))
+    works = 1 + len(HOSTILE_TITLES[::2])  # LLaVA and the hostile models
+    assert (
+        f"of its {works} labelled works, 1 [Multimodal Instruction Tuning](taxonomy/yin/instruction-tuning.md)"
+        in straddle
+    )
+    # Each side's entries: LLaVA alone under Instruction Tuning, the hostile works under Evaluation.
+    assert "<strong>Multimodal Instruction Tuning</strong>: [LLaVA](entries/llava.md);" in straddle
+    assert (
+        "<strong>Evaluation</strong>: [&lt;img src&#61;x onerror&#61;alert&#40;1&#41;&gt;](entries/hostile-0.md)"
+        in straddle
+    )
+    assert "hostile-1.md" not in straddle  # a benchmark is not one of the works that part
+    loose = next(line for line in page.splitlines() if line.startswith('| <a href="#l2-01">'))
+    assert "fits no node well</strong>: best similarity 0.20" in loose
+    review = next(line for line in page.splitlines() if line.startswith("| [&lt;img"))
+    assert review.endswith(
+        "| [Evaluation](taxonomy/yin/evaluation.md) | [Multimodal Instruction Tuning]"
+        "(taxonomy/yin/instruction-tuning.md) | 0.80 |"
+    )
+    assert f'| <span id="l2-00"></span>L2&#45;00 | {1 + len(HOSTILE_TITLES)} |' in page  # where the finding links
+    assert "No clustering on this site" in plain["clusters.md"]
+
+
 def test_pages_work_without_a_suggestions_file(tmp_path: Path) -> None:
     kb = small_kb(tmp_path, suggestions=False)
     files = render_site(kb, build_graph(kb, None, layout=False))

@@ -51,7 +51,7 @@ def test_bench_cli() -> None:
 @pytest.mark.slow
 def test_bench_build() -> None:
     rows = table_rows(run_tool("bench_build.py", "--sizes", "0"))
-    assert len(rows) == 1 and len(rows[0]) == 8  # entries, six stages, total
+    assert len(rows) == 1 and len(rows[0]) == 9  # entries, seven stages, total
     assert all(cell.endswith(" s") for cell in rows[0][1:])
 
 

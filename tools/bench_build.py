@@ -30,7 +30,7 @@ from kb.site.build import StageReport, build  # noqa: E402
 from kb.store import dump_entry, entry_path, load_kb  # noqa: E402
 from tests.intel_kb import HashingEmbedder  # noqa: E402
 
-STAGES = ("check", "embed", "suggest", "graph", "render", "mkdocs")
+STAGES = ("check", "embed", "suggest", "graph", "cluster", "render", "mkdocs")
 
 
 def make_kb(dest: Path, size: int) -> int:

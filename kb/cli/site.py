@@ -12,7 +12,7 @@ from kb.cli import State, main, pass_state
 @main.command()
 @pass_state
 def build(state: State) -> None:
-    """Build the site: check, embed, suggest, graph, render, then mkdocs build --strict.
+    """Build the site: check, embed, suggest, graph, cluster, render, then mkdocs build --strict.
 
     One line per stage on stderr. The new site replaces the site folder only when every stage
     succeeded; problems found by kb check stop the build (exit 1).

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from kb.classify.model import Evidence
+    from kb.cluster import ClusterReport
     from kb.store import KB
 
 # Pages written by hand and committed under docs/; generated pages never take these paths.
@@ -29,10 +30,13 @@ def render_site(
     commands: click.Group | None = None,
     site_url: str = "",
     why: dict[str, dict[str, dict[str, Evidence]]] | None = None,
+    clusters: ClusterReport | None = None,
 ) -> dict[str, str]:
     """Every generated file of the site by path relative to the docs folder; ``why`` (from
-    kb.classify.suggestion_evidence) shows under each suggested tag what it rests on."""
+    kb.classify.suggestion_evidence) shows under each suggested tag what it rests on, ``clusters``
+    (from kb.cluster.cluster_kb) fills the clusters page."""
     from kb.site import overview, pages, reference
+    from kb.site.clusters import render_clusters
     from kb.site.data import data_files
     from kb.site.feed import FEED_PATH, render_feed
 
@@ -48,6 +52,7 @@ def render_site(
     files["graph.md"] = overview.render_graph_page(model)
     files["timeline.md"] = overview.render_timeline(model)
     files["datasets.md"] = overview.render_datasets(model)
+    files["clusters.md"] = render_clusters(model, clusters)
     files["reference/schema.md"] = reference.render_schema()
     files["reference/config.md"] = reference.render_config_reference()
     files["reference/taxonomies.md"] = reference.render_taxonomy_reference(kb)

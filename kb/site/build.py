@@ -105,7 +105,17 @@ def build(
     graph = build_graph(kb, vectors, k=config.neighbours)
     clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")
 
-    docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url, why=why)
+    from kb.cluster import cluster_kb
+    from kb.embed import embed_nodes
+
+    clusters = None  # fewer than two entries make no clusters
+    if len(vectors) >= 2:
+        clusters = cluster_kb(kb, vectors, embed_nodes(kb, config, embedder=embedder))
+    levels = "/".join(str(n) for n in clusters.levels) if clusters else "no"
+    found = f"{len(clusters.candidates)} candidate nodes, {len(clusters.review)} entries to review" if clusters else ""
+    clock.done("cluster", f"{levels} clusters; {found}" if found else "fewer than two entries: no clusters")
+
+    docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url, why=why, clusters=clusters)
     pages = sum(1 for _ in docs.rglob("*.md"))
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
@@ -152,13 +162,13 @@ def _built_here(site: Path) -> bool:
 
 
 def render_into(  # noqa: ANN001
-    root: Path, kb, graph, *, commands: click.Group | None = None, site_url: str = "", why=None
+    root: Path, kb, graph, *, commands: click.Group | None = None, site_url: str = "", why=None, clusters=None
 ) -> Path:
     """Write the build folder: docs/ as committed, the generated files, the browser assets."""
     from kb.site import render_site
     from kb.webassets import copy_assets
 
-    files = render_site(kb, graph, commands=commands, site_url=site_url, why=why)
+    files = render_site(kb, graph, commands=commands, site_url=site_url, why=why, clusters=clusters)
     docs = build_docs_dir(root)
     if docs.exists():
         shutil.rmtree(docs)
