@@ -787,3 +787,27 @@ def test_the_mini_graph_has_a_legend_naming_its_colours(watched, base_url, built
                       getComputedStyle(document.querySelector('.kb-mini-graph .kb-graph-stage')).backgroundColor]"""
         )
         assert _contrast(fg, bg) >= 4.5, f"{scheme}: legend text {fg} on {bg}"
+
+
+def test_the_clusters_page_links_each_cluster_to_its_row(watched, base_url, built_site) -> None:
+    page, _ = watched
+    page.goto(base_url + "clusters/")
+    assert page.locator("article h1").first.text_content().strip() == "Clusters and review"
+    # Every cluster named on the page (a candidate's, a cluster's parent) is a row the link lands on.
+    # (Instant navigation makes every href absolute: a link to a row is this page's address and #l...)
+    to_rows = "links => links.filter(a => a.pathname === location.pathname && /^#l/.test(a.hash)).map(a => a.hash)"
+    targets = page.eval_on_selector_all("article a", to_rows)
+    assert targets, "no link to a cluster's row"
+    for target in set(targets):
+        assert page.locator(f"article span[id='{target[1:]}']").count() == 1, target
+    target = targets[-1]  # the last: a fine cluster's coarser one, far up the page
+    page.locator(f"article a[href$='{target}']").last.click()
+    page.wait_for_function("hash => location.hash === hash", arg=target)
+    row = page.locator(f"article span[id='{target[1:]}']")
+    top = row.evaluate("el => el.closest('tr').getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"], top
+    # The coarsest cut comes first, with the clusters asked for; the hostile entry's title stays text.
+    entries = len(built_site[1])
+    first = page.locator("article h3").first.text_content()
+    assert re.fullmatch(r"\d+ clusters", first.strip()) and int(first.split()[0]) == min(8, entries)
+    _assert_no_injected_image(page)
