@@ -216,7 +216,7 @@ class Candidate:
     terms: list[str]
     members: list[str]
     family: str | None = None  # straddles: the family whose tags part ("works", "datasets", "benchmarks")
-    split: dict[str, int] = field(default_factory=dict)  # straddles: tag -> labelled members with it alone
+    sides: dict[str, list[str]] = field(default_factory=dict)  # straddles: tag -> the members with it alone
 
 
 @dataclass
@@ -393,16 +393,16 @@ def candidates(
                     continue
                 shares = {tag: n / labelled for tag, n in counts.items()}
                 big = [tag for tag, share in shares.items() if share >= split and counts[tag] >= 2]
-                owned = [tags[taxonomy].get(m, frozenset()) for m in c.members if family_of[m] == fam]
-                alone = {t: sum(1 for own in owned if t in own and not own & (set(big) - {t})) for t in big}
-                apart = [t for t in big if alone[t] >= 2 and alone[t] / labelled >= split]
+                owned = {m: tags[taxonomy].get(m, frozenset()) for m in c.members if family_of[m] == fam}
+                alone = {t: [m for m, own in owned.items() if t in own and not own & (set(big) - {t})] for t in big}
+                apart = [t for t in big if len(alone[t]) >= 2 and len(alone[t]) / labelled >= split]
                 if max(shares.values()) < dominant and len(apart) >= 2:
-                    spread = ", ".join(f"{alone[t]} {t}" for t in apart)
+                    spread = ", ".join(f"{len(alone[t])} {t}" for t in apart)
                     reason = f"of its {labelled} {taxonomy}-labelled {fam}, {spread} (each without the others)"
-                    strength = (float(sum(alone[t] for t in apart)), c.cohesion)
+                    strength = (float(sum(len(alone[t]) for t in apart)), c.cohesion)
                     key = ("straddles", taxonomy, fam, frozenset(apart))
-                    parted = {t: alone[t] for t in apart}
-                    cand = Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members, fam, parted)
+                    sides = {t: alone[t] for t in apart}
+                    cand = Candidate(c.id, taxonomy, "straddles", reason, c.terms, c.members, fam, sides)
                     found.append((strength, key, cand))
         threshold = median_fit[c.level] - fit_margin
         if c.fit < threshold:
@@ -549,8 +549,11 @@ def render_text(report: ClusterReport, *, review_limit: int = 40) -> str:
     for cand in report.candidates:
         where = f"{cand.taxonomy}: " if cand.taxonomy else ""
         lines.append(f"{cand.cluster:<7} {cand.kind:<10} {where}{cand.reason}")
-        sample = ", ".join(cand.members[:6]) + (", ..." if len(cand.members) > 6 else "")
-        lines.append(f"{'':18} terms: {', '.join(cand.terms[:5])}; members: {sample}")
+        lines.append(f"{'':18} terms: {', '.join(cand.terms[:5])}")
+        groups = cand.sides.items() if cand.sides else [("members", cand.members)]
+        for side, members in groups:
+            sample = ", ".join(members[:6]) + (", ..." if len(members) > 6 else "")
+            lines.append(f"{'':18} {side}: {sample}")
     lines.append("")
     shown = report.review[:review_limit]
     more = f", the first {len(shown)} shown; --json for all" if len(shown) < len(report.review) else ""

@@ -204,9 +204,13 @@ def test_tags_that_go_together_on_entries_cut_nothing() -> None:
     for tags, cut in ((together, False), (apart, True)):
         entries = [{"id": f"e-{i}", "tags": {"codev": t}} for i, t in enumerate(tags)]
         kb, vectors = make(entries, blob(axis(0), len(entries), np.random.default_rng(6)))
-        found = straddles(cluster_kb(kb, vectors, YIN_NODES, [1]))
+        report = cluster_kb(kb, vectors, YIN_NODES, [1])
+        found = straddles(report)
         assert bool(found) is cut, found
     assert found[0][2] == f"of its 10 codev-labelled works, 5 {acq}, 5 {div} (each without the others)"
+    # Each side's entries, for a maintainer to open: in the report and in its text.
+    assert report.candidates[0].sides == {acq: [f"e-{i}" for i in range(5)], div: [f"e-{i}" for i in range(5, 10)]}
+    assert f"{acq}: e-0, e-1, e-2, e-3, e-4" in render_text(report)
 
 
 def test_benchmarks_and_training_datasets_are_counted_apart() -> None:

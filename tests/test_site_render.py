@@ -390,12 +390,12 @@ def _cluster_report():  # noqa: ANN202 - kb.cluster's report, built by hand for 
         labelled={"yin": {"works": works}},
     )
     loose = Cluster("L2-01", 2, 2, ["mmbench", "untagged-work"], None, ["nothing"], {"yin": []}, 0.2, 0.5, {}, {})
-    split = {"instruction-tuning": 1, "evaluation": works - 1}
+    sides = {"instruction-tuning": ["llava"], "evaluation": hostile[::2]}
     return ClusterReport(
         levels=[2],
         clusters=[tagged, loose],
         candidates=[
-            Candidate("L2-00", "yin", "straddles", "...", tagged.terms, tagged.members, "works", split),
+            Candidate("L2-00", "yin", "straddles", "...", tagged.terms, tagged.members, "works", sides),
             Candidate("L2-01", None, "fits-none", "...", loose.terms, loose.members),
         ],
         review=[ReviewItem("hostile-0", "yin", ["evaluation"], ["instruction-tuning"], "...", 0.8, ["llava"])],

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from kb.cluster import curated, family
 from kb.site.escape import escape_attr, escape_text
 from kb.site.model import TAXONOMY_TITLES, SiteModel
 from kb.site.pages import entry_link, join, node_link
@@ -103,29 +102,22 @@ def _members(model: SiteModel, members: list[str], shown: int = MEMBERS_SHOWN) -
 def _evidence(model: SiteModel, candidate: Candidate) -> Markup:
     """The entries a maintainer would open: for a straddle, those of each side (its tag alone, none
     of the others); for a cluster no node fits, the first of its entries."""
-    if candidate.kind != "straddles" or not candidate.taxonomy:
+    if not candidate.sides or not candidate.taxonomy:
         return _members(model, candidate.members)
-    taxonomy, parted = candidate.taxonomy, set(candidate.split)
     sides = []
-    for tag in candidate.split:
-        side = [
-            m
-            for m in candidate.members
-            if m in model.kb.entries
-            and family(model.kb.entries[m]) == candidate.family
-            and set(curated(model.kb.entries[m], taxonomy)) & parted == {tag}
-        ]
-        name = model.node(taxonomy, tag).name if tag in model.kb.taxonomies[taxonomy] else tag
+    for tag, members in candidate.sides.items():
+        known = tag in model.kb.taxonomies[candidate.taxonomy]
+        name = model.node(candidate.taxonomy, tag).name if known else tag
         label = Markup("<strong>") + escape_text(name) + Markup("</strong>: ")
-        sides.append(label + _members(model, side, MEMBERS_SHOWN // 2))
+        sides.append(label + _members(model, members, MEMBERS_SHOWN // 2))
     return Markup("; ").join(sides)
 
 
 def _finding(model: SiteModel, candidate: Candidate, cluster: Cluster) -> Markup:
-    if candidate.kind == "straddles" and candidate.taxonomy and candidate.family:
+    if candidate.sides and candidate.taxonomy and candidate.family:
         taxonomy, family = candidate.taxonomy, candidate.family
         labelled = cluster.labelled[taxonomy][family]
-        parts = join((Markup(f"{n} ") + _node(model, taxonomy, t) for t, n in candidate.split.items()), ", ")
+        parts = join((Markup(f"{len(m)} ") + _node(model, taxonomy, t) for t, m in candidate.sides.items()), ", ")
         return (
             Markup(f"<strong>straddles</strong> {escape_text(TAXONOMY_TITLES[taxonomy])}: of its {labelled} ")
             + escape_text(f"labelled {FAMILY_NAMES.get(family, family)}, ")
