@@ -26,8 +26,11 @@
   const Native = window.Worker;
   if (typeof Native !== "function") return;
   const SEARCH_WORKER = /\/workers\/search\.[^/]*\.js$/;
-  const QUERY = 2; // material's message types: a query to its worker, and the worker's results
-  const RESULT = 3;
+  // Material's worker messages are {type, data}: the setup carries an object (config, docs), a query
+  // its text, the results {items: [...]}. They are told apart by that shape, not by their type
+  // numbers (2 for a query and 3 for results in material 9), which a release may renumber.
+  const isQuery = (message) => Boolean(message) && typeof message.data === "string";
+  const isResult = (message) => Boolean(message && message.data) && Array.isArray(message.data.items);
 
   // lunr's field syntax, as material indexes its pages: "title:llava", "tags:…", "text:…". Any other
   // colon cannot start a usable field search and becomes a space ("3D-LLM:Injecting", "a:b:c").
@@ -75,7 +78,7 @@
       const sent = []; // the worker answers each query once, in order
       const post = Native.prototype.postMessage;
       this.postMessage = (message, ...rest) => {
-        if (message && message.type === QUERY && typeof message.data === "string") {
+        if (isQuery(message)) {
           message = { ...message, data: possessiveless(fieldless(message.data)) };
           sent.push(message.data);
         }
@@ -83,7 +86,7 @@
       };
       // Added before material adds its own listener, so this one sees the results first.
       this.addEventListener("message", ({ data }) => {
-        if (data && data.type === RESULT && sent.length) exactTitlesFirst(sent.shift(), data.data);
+        if (isResult(data) && sent.length) exactTitlesFirst(sent.shift(), data.data);
       });
     }
   };
