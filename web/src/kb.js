@@ -591,8 +591,8 @@
    * hovered node and the centre always keep theirs. A label keeps the side it had in the last frame
    * while that side is free, so that labels do not jump from side to side as the reader pans or zooms
    * (the preferred side changes as a node crosses a mini graph's middle). With avoidNodes (a mini
-   * graph, a few dozen nodes) a label must not cover another node's disc either. Labels carry a halo of the page's background
-   * so that edges running under them do not cut through the text.
+   * graph, a few dozen nodes) a label must not cover another node's disc either. Labels carry a halo
+   * of the page's background so that edges running under them do not cut through the text.
    *
    * tier(key) ranks a node (0 first); centre() gives the viewport x that a mini graph's labels turn
    * away from, or null.
