@@ -224,6 +224,13 @@ class SentenceTransformerEmbedder:
 @cache
 def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransformer
     """Load once per process; a bad name or path becomes one clear error."""
+    import logging
+
+    # Before failing on a bad name, sentence-transformers logs that it could not pin the name to a
+    # Hub commit; kb fetches nothing, and its own error below says what is wrong.
+    st_logger = logging.getLogger("sentence_transformers")
+    level = st_logger.level
+    st_logger.setLevel(logging.ERROR)
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -241,6 +248,8 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
             f"cannot load the embedding model {location!r} ({why}); set model in kb.yaml or KB_MODEL "
             "to an installed sentence-transformers model folder"
         ) from None
+    finally:
+        st_logger.setLevel(level)
 
 
 @cache
