@@ -404,6 +404,25 @@ def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -
     assert (scores["m"].top1, scores["m"].top3) == (0.5, 1.0)  # the shared title is right under either tag
 
 
+def test_calibration_bands_count_every_score_once_and_the_share_right_in_each() -> None:
+    from kb.classify.evaluate import calibration, render_calibration
+
+    scores = np.array([[0.9, 0.05, 0.05], [0.5, 0.3, 0.2], [1.0, 0.0, 0.0]])
+    truth = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    bands = calibration(scores, truth, edges=(0.0, 0.25, 0.5, 1.0))
+    assert [(b.leaves, b.mean_score, b.right) for b in bands] == [
+        (5, 0.06, 0.2),  # 0.05, 0.05, 0.2, 0.0, 0.0: only the 0.0 of the third entry is its tag
+        (1, 0.3, 1.0),  # 0.3 is the second entry's tag
+        (3, 0.8, 0.3333),  # 0.9 right, 0.5 (the band's low edge) wrong, 1.0 (the top edge) wrong
+    ]
+    lines = render_calibration(calibration(scores, truth, edges=(0.0, 0.3, 0.6, 0.7, 1.0)), asked="paper")
+    assert "every paper and leaf" in lines[0]
+    assert lines[1].split() == ["score", "0.0-0.3", "0.3-0.6", "0.6-0.7", "0.7-1.0"]
+    assert lines[2].split() == ["leaves", "5", "2", "0", "2"]
+    assert lines[3].split()[2:] == ["0.06", "0.40", "-", "0.95"]  # an empty band shows a dash
+    assert lines[4].split()[1:] == ["20.0%", "50.0%", "-", "50.0%"]
+
+
 def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:
     root = make_kb(tmp_path, [{"id": "new-jail", "title": "Jailbreak attacks with images", "kind": "method"}])
     wide = HashingEmbedder("hashing-1024", dim=1024)  # 64 buckets put "jailbreak" with "visualizer"

@@ -111,12 +111,17 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     assert [level["level"] for level in codev["levels"]] == ["leaf", "top", "depth 1", "depth 2"]
     assert set(codev["levels"][0]["methods"]) == {"kb suggest", "nearest neighbours", "majority class"}
     assert set(codev["threshold"]) == {"threshold", "precision", "recall", "suggested per entry"}
+    for result in report["results"]:  # every (entry, leaf) score in one calibration band
+        leaves = sum(b["leaves"] for b in result["calibration"])
+        assert leaves == result["entries"] * {"codev": 26, "yin": 16}[result["taxonomy"]]
     assert [level["level"] for level in report["results"][1]["levels"]] == ["leaf", "top"]
     assert run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL).out == first.out
 
     text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
     assert text.code == 0 and "yin: 16 labelled entries" in text.out and "codev" not in text.out
     assert "kb suggest" in text.out.splitlines()[4] and "majority class" in text.out.splitlines()[4]
+    band_rows = [line.split()[0] for line in text.out.splitlines()[-4:]]
+    assert band_rows == ["score", "leaves", "mean", "right"]
     assert set(report["results"][1]["per_paper"]) == set(codev["levels"][0]["methods"])
 
 

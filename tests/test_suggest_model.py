@@ -92,6 +92,11 @@ def test_the_held_out_survey_papers_are_placed_better_than_by_nearest_neighbours
         for measure in ("top-1", "top-3"):  # a share of a few dozen papers comes with its 95% interval
             low, high = result["interval"][measure]
             assert 0 < low < ours[measure] < high <= 1, (taxonomy, measure)
+        # Every (paper, leaf) score falls in one calibration band; each paper is right under some leaf.
+        bands = result["calibration"]
+        assert sum(b["leaves"] for b in bands) == result["papers"] * {"codev": 26, "yin": 16}[taxonomy]
+        right = sum(b["leaves"] * b["right"] for b in bands if b["leaves"])
+        assert right >= result["papers"], taxonomy
 
 
 def test_a_title_in_text_says_what_it_was_asked_as() -> None:

@@ -10,6 +10,11 @@ plain nearest neighbours (a similarity-weighted vote of the ten nearest labelled
 At each level of the hierarchy a section's score is the sum of its leaves' scores (single-label)
 or their maximum (multi-label); top-1 counts an entry when the best section is one of its own,
 top-3 when one of its own is among the best three.
+
+Whether the scores can be read as chances is measured too: every (entry, leaf) score falls in a
+band (0 to 0.2, ..., 0.8 to 1), and each band says how many leaves it holds, their mean score, and
+the share of them that are one of the entry's curated tags. For a calibrated classifier the share
+is close to the mean score in every band.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
 
 FOLDS = 10
 METHODS = ("kb suggest", "nearest neighbours", "majority class")
+BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the edges of the calibration bands
 
 
 @dataclass
@@ -57,6 +63,17 @@ class LevelResult:
 
 
 @dataclass
+class Band:
+    """The leaves scored from low to high (high included in the last band only)."""
+
+    low: float
+    high: float
+    leaves: int
+    mean_score: float | None  # None for an empty band
+    right: float | None  # the share of them that are a curated tag of their entry
+
+
+@dataclass
 class TaxonomyResult:
     taxonomy: str
     entries: int
@@ -64,6 +81,7 @@ class TaxonomyResult:
     threshold: dict[str, float] = field(default_factory=dict)  # multi-label: precision/recall at THRESHOLD
     papers: int = 0  # distinct titles among the works
     per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
+    calibration: list[Band] = field(default_factory=list)  # kb suggest's scores, entries asked with their kind
 
 
 @dataclass
@@ -149,7 +167,23 @@ def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all
         )
     if tax.multi_label:
         result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
+    result.calibration = calibration(scores["kb suggest"], labelled.labels)
     return result
+
+
+def calibration(scores: np.ndarray, truth: np.ndarray, edges: Sequence[float] = BANDS) -> list[Band]:
+    """How often a leaf given a score in each band is right: the reliability of (n, L) scores
+    against (n, L) 0/1 labels, every (entry, leaf) pair counted once."""
+    flat, right = scores.ravel(), truth.ravel() > 0
+    bands = []
+    for k, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        last = k == len(edges) - 2
+        inside = (flat >= low) & ((flat <= high) if last else (flat < high))
+        n = int(inside.sum())
+        mean = round(float(flat[inside].mean()), 4) if n else None
+        share = round(float(right[inside].mean()), 4) if n else None
+        bands.append(Band(low, high, n, mean, share))
+    return bands
 
 
 def _per_paper(titles: Sequence[str], truth: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[int, dict[str, Score]]:
@@ -236,4 +270,24 @@ def render_text(report: EvalReport) -> str:
                 f"  suggested at score >= {t['threshold']:.2f}: {t['suggested per entry']:.2f} leaves per entry, "
                 f"precision {t['precision']:.1%}, recall {t['recall']:.1%}"
             )
+        if result.calibration:
+            lines += render_calibration(result.calibration)
     return "\n".join(lines)
+
+
+def render_calibration(bands: Sequence[Band], asked: str = "entry") -> list[str]:
+    """Three rows under a header of bands: how many leaves, their mean score, the share right."""
+
+    def cell(value: float | None, as_share: bool) -> str:
+        if value is None:
+            return f"{'-':>10}"
+        return f"{value:>10.1%}" if as_share else f"{value:>10.2f}"
+
+    header = "".join(f"{f'{b.low:.1f}-{b.high:.1f}':>10}" for b in bands)
+    return [
+        f"  kb suggest's scores by band (every {asked} and leaf; calibrated when the share right is near the mean):",
+        f"  {'score':<14}{header}",
+        f"  {'leaves':<14}" + "".join(f"{b.leaves:>10}" for b in bands),
+        f"  {'mean score':<14}" + "".join(cell(b.mean_score, False) for b in bands),
+        f"  {'right':<14}" + "".join(cell(b.right, True) for b in bands),
+    ]

@@ -153,7 +153,8 @@ def suggest(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @pass_state
 def eval_(state: State, taxonomy: str | None, folds: int, as_json: bool) -> None:
-    """Cross-validate kb suggest against the curated tags, beside two baselines."""
+    """Cross-validate kb suggest against the curated tags, beside two baselines, and band its scores
+    to show how far they read as chances."""
     from kb.classify.evaluate import evaluate, render_text
 
     report = evaluate(state.kb(), state.config, [taxonomy] if taxonomy else ["codev", "yin"], folds=folds)
