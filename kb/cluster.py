@@ -44,6 +44,12 @@ _GLUED_BRACKETS = re.compile(r"(?<=\w)\(\w+\)")
 _WORD = re.compile(r"\b[a-z][a-z0-9-]+\b")  # a word: a letter, then letters, digits, hyphens
 _BREAKS = re.compile(r"[^\w\s-]|\s-+\s")  # punctuation (and a dash between spaces) ends a phrase
 MIN_PAPERS = 2  # a term of fewer papers than this names something, and tells no theme
+# Words that say how a paper presents its work, not what it is about ("Empowering ...",
+# "Towards ...", "... via ...", "using"): left out of terms like English stop words.
+PITCH_WORDS = frozenset(
+    "using via towards toward new novel empowering unlocking unleashing harnessing enhancing improving "
+    "boosting advancing advanced rethinking revisiting simple effective better approach study".split()
+)
 
 
 def curated(entry: Entry, taxonomy: str) -> list[str]:
@@ -142,19 +148,20 @@ def telling_terms(
 
 
 def _terms(text: str) -> list[str]:
-    """The words of a text and its two-word phrases, lowered, leaving out English stop words. A
-    phrase never spans a stop word or punctuation: "Models by Treating" gives no "models
-    treating", "OtterHD: A High-Resolution" no "otterhd high-resolution"."""
+    """The words of a text and its two-word phrases, lowered, leaving out English stop words and
+    PITCH_WORDS. A phrase never spans one of those or punctuation: "Models by Treating" gives no
+    "models treating", "OtterHD: A High-Resolution" no "otterhd high-resolution"."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    skipped = ENGLISH_STOP_WORDS | PITCH_WORDS
     terms: list[str] = []
     for run in _BREAKS.split(text.lower()):
         words = _WORD.findall(run)
         for start in range(len(words)):
-            if words[start] in ENGLISH_STOP_WORDS:
+            if words[start] in skipped:
                 continue
             terms.append(words[start])
-            if start + 1 < len(words) and words[start + 1] not in ENGLISH_STOP_WORDS:
+            if start + 1 < len(words) and words[start + 1] not in skipped:
                 terms.append(f"{words[start]} {words[start + 1]}")
     return terms
 

@@ -189,6 +189,12 @@ def test_a_phrase_never_spans_a_stop_word_or_punctuation() -> None:
     assert not {"by", "as", "a"} & set(terms)
 
 
+def test_words_that_pitch_a_paper_are_no_terms() -> None:
+    terms = _terms("Empowering Video Models: Towards Better Grounding via Region Tokens using Novel Data")
+    assert {"video models", "grounding", "region tokens", "data"} <= set(terms)
+    assert not {"empowering", "towards", "better", "via", "using", "novel"} & {w for t in terms for w in t.split()}
+
+
 YIN_NODES = Vectors(["yin:hallucination", "yin:evaluation"], normalise(np.vstack([axis(0), axis(1)])))
 
 
