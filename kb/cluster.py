@@ -47,7 +47,7 @@ MIN_PAPERS = 2  # a term of fewer papers than this names something, and tells no
 # Words that say how a paper presents its work, not what it is about ("Empowering ...",
 # "Towards ...", "... via ...", "using"): left out of terms like English stop words.
 PITCH_WORDS = frozenset(
-    "using via towards toward new novel empowering unlocking unleashing harnessing enhancing improving "
+    "using via towards toward new novel empowering unlocking unleashing harnessing enhancing improving "  # noqa: SIM905
     "boosting advancing advanced rethinking revisiting simple effective better approach study".split()
 )
 
