@@ -119,6 +119,7 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
 
     text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
     assert text.code == 0 and "yin: 16 labelled entries" in text.out and "codev" not in text.out
+    assert "fold" not in text.err  # no progress bar when stderr is not a terminal
     assert "kb suggest" in text.out.splitlines()[4] and "majority class" in text.out.splitlines()[4]
     band_rows = [line.split()[0] for line in text.out.splitlines()[-4:]]
     assert band_rows == ["score", "leaves", "mean", "right"]

@@ -162,3 +162,10 @@ def test_a_file_of_papers_shows_its_encoding_progress_on_a_terminal_only(tmp_pat
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["0", "1", "2", "3"]  # ... none in the output
     piped = run_kb("suggest", "--taxonomy", "yin", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
     assert piped.code == 0 and "%" not in piped.err, piped.err
+
+
+def test_kb_eval_counts_its_folds_on_a_terminal_only() -> None:
+    out, shown = _on_a_terminal(["eval", "--taxonomy", "yin", "--folds", "3"])
+    assert "kb eval: 100%" in shown and "3/3" in shown, shown  # the bar on the terminal ...
+    assert out.startswith("Cross-validated tag suggestions (3 folds")  # ... none in the report
+    assert "fold" not in out.split("yin:", 1)[1]

@@ -19,7 +19,7 @@ is close to the mean score in every band.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,12 +102,18 @@ def evaluate(
     folds: int = FOLDS,
     embedder: Embedder | None = None,
     suggester: Suggester | None = None,
+    progress: bool = False,
 ) -> EvalReport:
+    """The report; with ``progress``, a bar on stderr counts the folds trained (a few seconds each
+    on a KB of hundreds of labelled entries)."""
+    from tqdm import tqdm
+
     for taxonomy in taxonomies:
         check_taxonomy(taxonomy)
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
     titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
-    results = [_evaluate_one(suggester, t, folds, titles_of_all) for t in taxonomies]
+    with tqdm(total=folds * len(taxonomies), desc="kb eval", unit="fold", disable=not progress) as bar:
+        results = [_evaluate_one(suggester, t, folds, titles_of_all, bar.update) for t in taxonomies]
     return EvalReport(folds=folds, query="title", results=results)
 
 
@@ -121,7 +127,15 @@ class CrossValidated:
     as_works: np.ndarray  # kb suggest's scores with every title asked as some work, as a list's paper is
 
 
-def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> CrossValidated:
+def cross_validate(
+    suggester: Suggester,
+    taxonomy: str,
+    folds: int,
+    titles_of_all: np.ndarray,
+    done: Callable[[], object] = lambda: None,
+) -> CrossValidated:
+    """Every labelled entry scored by a classifier trained without its fold; ``done`` is called
+    after each fold."""
     labelled, texts = suggester.labelled(taxonomy)
     if len(labelled) < folds:
         raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
@@ -145,11 +159,14 @@ def cross_validate(suggester: Suggester, taxonomy: str, folds: int, titles_of_al
         as_works[test] = clf.scores(queries[test], test_titles, [WORK] * len(test))
         scores["nearest neighbours"][test] = neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
+        done()
     return CrossValidated(labelled, titles, scores, as_works)
 
 
-def _evaluate_one(suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray) -> TaxonomyResult:
-    cv = cross_validate(suggester, taxonomy, folds, titles_of_all)
+def _evaluate_one(
+    suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray, done: Callable[[], object]
+) -> TaxonomyResult:
+    cv = cross_validate(suggester, taxonomy, folds, titles_of_all, done)
     labelled, titles, scores = cv.labelled, cv.titles, cv.scores
     space = suggester.space(taxonomy)
     tax = space.taxonomy

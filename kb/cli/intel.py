@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -157,5 +158,6 @@ def eval_(state: State, taxonomy: str | None, folds: int, as_json: bool) -> None
     to show how far they read as chances."""
     from kb.classify.evaluate import evaluate, render_text
 
-    report = evaluate(state.kb(), state.config, [taxonomy] if taxonomy else ["codev", "yin"], folds=folds)
+    taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
+    report = evaluate(state.kb(), state.config, taxonomies, folds=folds, progress=sys.stderr.isatty())
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
