@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.cluster import ClusterReport, _terms, cluster_kb, cut_levels, render_text, review_queue, telling_terms
+from kb.cluster import ClusterReport, cluster_kb, cut_levels, render_text, review_queue, telling_terms
+from kb.cluster.terms import _terms
 from kb.embed import Vectors, normalise
 from kb.schema import Entry
 from kb.store import KB
