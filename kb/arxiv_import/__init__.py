@@ -1,0 +1,231 @@
+"""New entries for the knowledge base: from arXiv records, or from a title alone.
+
+The stage behind ``kb new``. ``fetch`` asks the arXiv API through the real ``arxiv`` package,
+``record`` turns each record (or a bare title) into a pre-filled ``Entry``, and this module plans
+the new files: it refuses papers already in the knowledge base, renders each entry as YAML with
+machine-suggested tags as comments a contributor accepts by uncommenting them, and writes them.
+Nothing is copied from the abstract into the entry: the summary stays for a person to write in our
+own words.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.arxiv_import.fetch import ArxivUnavailableError, PaperNotFoundError, fetch_results, parse_arxiv_id
+from kb.arxiv_import.record import entry_from_result, entry_from_title, links_from, venue_from
+from kb.config import Config
+from kb.errors import KBError, UsageError
+from kb.naming import norm_arxiv, norm_title
+from kb.schema import Entry, Kind
+
+if TYPE_CHECKING:
+    from kb.store import KB
+
+__all__ = [
+    "AlreadyInKBError",
+    "ArxivUnavailableError",
+    "Draft",
+    "PaperNotFoundError",
+    "Plan",
+    "entry_from_result",
+    "entry_from_title",
+    "fetch_results",
+    "links_from",
+    "parse_arxiv_id",
+    "plan_new",
+    "render",
+    "venue_from",
+    "write_plan",
+]
+
+SUGGESTIONS_SHOWN = 3  # per taxonomy, in the comment block of a new entry
+
+# Keys that come after `tags:` in dump_entry's field order: the suggestion block goes before the first.
+_AFTER_TAGS = ("architecture:", "scale:", "relations:", "summary:", "added:", "provenance:")
+
+
+class AlreadyInKBError(KBError):
+    """The paper is already in the knowledge base (exit code 1); the message names the file."""
+
+
+@dataclass
+class Draft:
+    """One new entry, ready to be written: the entry and the exact text of its file."""
+
+    entry: Entry
+    text: str
+    path: Path
+
+
+@dataclass
+class Plan:
+    """What ``kb new`` will write, and notes for the contributor (printed on stderr)."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Suggested tags, shown as comments.
+
+
+def suggested_tags(
+    kb: KB, config: Config, text: str, kind: Kind
+) -> tuple[dict[str, list[tuple[str, float]]], str | None]:
+    """Ranked tags per taxonomy for a new entry's text (kb.classify), as the kind of entry it is;
+    when the classifier cannot run, nothing and a note saying why."""
+    from kb.classify import suggest_for_text
+
+    out: dict[str, list[tuple[str, float]]] = {}
+    try:
+        for taxonomy in ("codev", "yin"):
+            ranked = suggest_for_text(kb, config, taxonomy, text, kind=kind.value)
+            out[taxonomy] = [(s.tag, float(s.score)) for s in ranked[:SUGGESTIONS_SHOWN]]
+    except KBError as exc:
+        return {}, f"note: no suggested tags: {exc}"
+    return out, None
+
+
+def render(entry: Entry, suggestions: dict[str, list[tuple[str, float]]], kb: KB) -> str:
+    """The entry's YAML (as dump_entry writes it) with a comment block where tags go: suggested
+    tags a contributor keeps by uncommenting them, and a reminder to write the summary."""
+    from kb.store import dump_entry
+
+    # Only ids of our own taxonomies reach the file, so a comment can never carry stray text.
+    shown = {
+        tax: [(tag, score) for tag, score in pairs if tax in kb.taxonomies.by_id and tag in kb.taxonomies[tax]]
+        for tax, pairs in suggestions.items()
+    }
+    block = []
+    if any(shown.values()):
+        block.append("# Suggested tags (by kb, not curated): uncomment the ones that fit, delete the rest.")
+        block.append("# tags:")
+        for taxonomy, pairs in shown.items():
+            if pairs:
+                block.append(f"#   {taxonomy}:")
+                block += [f"#   - {tag}  # suggested {score:.2f}" for tag, score in pairs]
+    else:
+        block.append("# tags: add curated taxonomy tags here (codev, yin, mmllms); see entries/taxonomies/.")
+    block.append("# summary: a few sentences in our own words (never the abstract).")
+    lines = dump_entry(entry).splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith(_AFTER_TAGS))
+    return "".join(lines[:at]) + "".join(f"{line}\n" for line in block) + "".join(lines[at:])
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole step: check, fetch, draft, write.
+
+
+def _same_group(kb: KB, kind: Kind) -> list[Entry]:
+    """Entries a new one of ``kind`` must not repeat: works for a work, datasets for a dataset
+    (a dataset released with a paper may share the paper's arXiv id and title)."""
+    return [e for e in kb.entries.values() if e.is_dataset == kind.is_dataset]
+
+
+def _with_arxiv(entries: list[Entry], arxiv_id: str) -> Entry | None:
+    return next((e for e in entries if e.arxiv and norm_arxiv(e.arxiv) == arxiv_id), None)
+
+
+def _with_title(entries: list[Entry], title: str) -> Entry | None:
+    key = norm_title(title)
+    return next((e for e in entries if norm_title(e.title) == key), None)
+
+
+def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None) -> str | None:
+    """Before asking arXiv: refuse an id the KB has (any entry when the kind is still to be
+    guessed, else one of the same group); return a note when only the other group has it."""
+    candidates = list(kb.entries.values()) if kind is None else _same_group(kb, kind)
+    other = _with_arxiv(candidates, arxiv_id)
+    if other is not None:
+        hint = (
+            "; to add the paper's own work entry, pass --kind model, method, analysis or survey"
+            if other.is_dataset
+            else "; to add a dataset or benchmark the paper released, pass --kind dataset or --kind benchmark"
+        )
+        if kind is not None:
+            hint = ""  # the kind asked for is the one already there
+        raise AlreadyInKBError(f"arXiv {arxiv_id} is already in the knowledge base: {_rel(kb, other)}{hint}")
+    other = _with_arxiv(list(kb.entries.values()), arxiv_id)
+    if other is not None:
+        return f"note: {_rel(kb, other)} has the same arXiv id; a paper may give one work and its datasets"
+    return None
+
+
+def _refuse_title(kb: KB, entry: Entry) -> None:
+    other = _with_title(_same_group(kb, entry.kind), entry.title)
+    if other is not None:
+        raise AlreadyInKBError(
+            f"a {other.kind.value} of the same title is already in the knowledge base: {_rel(kb, other)}"
+        )
+
+
+def _rel(kb: KB, entry: Entry) -> str:
+    return os.path.relpath(kb.paths[entry.id], kb.root)
+
+
+def plan_new(
+    kb: KB,
+    config: Config,
+    *,
+    arxiv_ids: Sequence[str] = (),
+    title: str | None = None,
+    kind: Kind | None = None,
+    suggest: bool = True,
+    today: _dt.date | None = None,
+) -> Plan:
+    """Everything ``kb new`` would write, checked against the KB; nothing is written yet."""
+    from kb.store import entry_path
+
+    if bool(arxiv_ids) == bool(title):
+        raise UsageError("give one or more arXiv ids, or --title for a paper without one (not both)")
+    plan = Plan()
+    # Ids of files that do not load count as taken too: a new file must never replace one.
+    taken = set(kb.entries) | {
+        p.stem for folder in ("works", "datasets") for p in (kb.root / "entries" / folder).glob("*.yaml")
+    }
+    entries: list[Entry] = []
+    texts: list[str] = []  # what suggestions are made from (the abstract helps; it is not stored)
+    if title:
+        entries.append(entry_from_title(title, taken, kind=kind, today=today))
+        texts.append(entries[0].title)
+    else:
+        ids = list(dict.fromkeys(parse_arxiv_id(a) for a in arxiv_ids))
+        plan.notes += [n for n in (_refuse_arxiv(kb, i, kind) for i in ids) if n]
+        results = fetch_results(ids, config)
+        for arxiv_id in ids:
+            entry = entry_from_result(results[arxiv_id], arxiv_id, taken, kind=kind, today=today)
+            taken.add(entry.id)
+            entries.append(entry)
+            texts.append(f"{entry.title}. {results[arxiv_id].summary}")
+    for entry in entries:
+        _refuse_title(kb, entry)
+    for entry, text in zip(entries, texts, strict=True):
+        tags: dict[str, list[tuple[str, float]]] = {}
+        if suggest:
+            tags, note = suggested_tags(kb, config, text, entry.kind)
+            if note and note not in plan.notes:
+                plan.notes.append(note)
+        plan.drafts.append(Draft(entry, render(entry, tags, kb), entry_path(kb.root, entry)))
+    return plan
+
+
+def write_plan(kb: KB, plan: Plan) -> list[Path]:
+    """Write every draft atomically; refuse to overwrite a file (another kb new may have won)."""
+    from kb.store import write_entry
+
+    written = []
+    for draft in plan.drafts:
+        rel = os.path.relpath(draft.path, kb.root)
+        try:
+            written.append(write_entry(kb.root, draft.entry, text=draft.text))
+        except FileExistsError:
+            raise AlreadyInKBError(f"{rel} already exists; nothing was overwritten") from None
+        except OSError as exc:
+            raise KBError(f"cannot write {rel}: {exc.strerror or exc}") from None
+    return written

@@ -1,0 +1,163 @@
+"""From an arXiv record, or a title alone, to a pre-filled ``Entry``: venue, links, affiliations
+and a unique id. Nothing is copied from the abstract: the summary stays for a person to write."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import TYPE_CHECKING
+
+from kb.arxiv_import.fetch import ArxivUnavailableError, printable
+from kb.errors import UsageError
+from kb.naming import abs_url, infer_kind, short_name_from_title, unique_entry_id
+from kb.schema import Entry, Kind
+
+if TYPE_CHECKING:
+    import arxiv
+
+_CODE_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com)/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_PROJECT_URL = re.compile(r"https?://[A-Za-z0-9-]+\.github\.io(?:/[A-Za-z0-9_./%~+-]*)?")
+_ANY_URL = re.compile(r"\S*https?://\S+")
+# Venues as they appear in comments and journal references, and how we spell them.
+_VENUES = {
+    "cvpr": "CVPR",
+    "iccv": "ICCV",
+    "eccv": "ECCV",
+    "wacv": "WACV",
+    "bmvc": "BMVC",
+    "neurips": "NeurIPS",
+    "nips": "NeurIPS",
+    "iclr": "ICLR",
+    "icml": "ICML",
+    "aaai": "AAAI",
+    "ijcai": "IJCAI",
+    "acl": "ACL",
+    "emnlp": "EMNLP",
+    "naacl": "NAACL",
+    "eacl": "EACL",
+    "coling": "COLING",
+    "colm": "COLM",
+    "tacl": "TACL",
+    "tmlr": "TMLR",
+    "tpami": "TPAMI",
+    "ijcv": "IJCV",
+    "jmlr": "JMLR",
+    "acm mm": "ACM MM",
+    "acmmm": "ACM MM",
+    "siggraph": "SIGGRAPH",
+    "kdd": "KDD",
+    "sigir": "SIGIR",
+    "corl": "CoRL",
+    "icra": "ICRA",
+    "iros": "IROS",
+    "miccai": "MICCAI",
+    "icassp": "ICASSP",
+    "interspeech": "Interspeech",
+}
+_VENUE_RE = re.compile(
+    r"\b(?P<venue>"
+    + "|".join(sorted((re.escape(v).replace(r"\ ", r"\s?") for v in _VENUES), key=len, reverse=True))
+    # a year as 2024, or as '24 / -24 (a bare "24" is more often a page count)
+    + r")(?![a-z])(?:[\s'’),-]*(?P<year>(?:19|20)\d{2})\b|['’-](?P<yy>\d{2})\b)?",
+    re.IGNORECASE,
+)
+# "Submitted to CVPR 2024" names a hope, not a venue.
+_NOT_YET = re.compile(
+    r"(submitted|submission|under review|review|rejected|preprint|extension of)\W+(\w+\W+){0,3}$", re.I
+)
+
+
+def venue_from(journal_ref: str | None, comment: str | None) -> str | None:
+    """The venue a paper names ("Accepted to CVPR 2024" -> "CVPR 2024"); a journal reference we
+    cannot shorten is kept whole; None when the paper names none (it is then an arXiv preprint)."""
+    for source, raw in (("journal_ref", journal_ref), ("comment", comment)):
+        if not raw:
+            continue
+        text = _ANY_URL.sub(" ", printable(raw, limit=10_000))
+        for m in _VENUE_RE.finditer(text):
+            if source == "comment" and _NOT_YET.search(text[: m.start()]):
+                continue
+            venue = _VENUES[re.sub(r"\s+", " ", m["venue"].lower())]
+            year = m["year"] or (m["yy"] and f"20{m['yy']}")
+            return f"{venue} {year}" if year else venue
+        if source == "journal_ref":
+            return printable(raw, limit=120)
+    return None
+
+
+def links_from(arxiv_id: str, summary: str, comment: str | None) -> dict[str, str]:
+    """The abstract page, and the code and project pages the authors point to (as Links fields)."""
+    text = f"{comment or ''} {summary}"
+    links = {"paper": abs_url(arxiv_id)}
+    if code := _CODE_URL.search(text):
+        links["code"] = code[0].rstrip(".").removesuffix(".git")
+    if project := _PROJECT_URL.search(text):
+        links["project"] = project[0].rstrip(".")
+    return links
+
+
+def entry_from_result(
+    result: arxiv.Result, arxiv_id: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None
+) -> Entry:
+    """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind, no summary."""
+    from pydantic import ValidationError
+
+    title = printable(result.title, limit=1000)
+    name = short_name_from_title(title)
+    kind = kind or infer_kind(title, name)
+    date = result.published.date().isoformat()
+    # Cleaned first: a name of control characters alone is no name.
+    authors = [person for person in (printable(a.name) for a in result.authors) if person]
+    places = (printable(raw) for a in result.authors for raw in a.affiliation)
+    affiliations = list(dict.fromkeys(place for place in places if place))
+    venue = venue_from(result.journal_ref, result.comment) or "arXiv"
+    links = links_from(arxiv_id, result.summary, result.comment)
+    supplied = ["title", "arxiv", "date", "venue", *(["authors"] if authors else []), "links.paper"]
+    supplied += ["affiliations"] * bool(affiliations) + [f"links.{key}" for key in links if key != "paper"]
+    try:
+        return Entry.model_validate(
+            {
+                "id": unique_entry_id(title, name, kind, date, taken),
+                "title": title,
+                "kind": kind,
+                "name": name,
+                "arxiv": arxiv_id,
+                "date": date,
+                "venue": venue,
+                "authors": authors,
+                "affiliations": affiliations,
+                "links": links,
+                "added": (today or _dt.date.today()).isoformat(),
+                "provenance": [{"source": "arxiv", "fields": supplied, "note": f"arXiv API, {result.get_short_id()}"}],
+            }
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        raise ArxivUnavailableError(
+            f"arXiv's record of {arxiv_id} does not make a valid entry ({where}: {printable(err['msg'])})"
+        ) from None
+
+
+def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None) -> Entry:
+    """A bare entry for a paper without an arXiv id: its title, a kind, when it was added."""
+    from pydantic import ValidationError
+
+    title = printable(title, limit=1000)
+    if not title:
+        raise UsageError("--title is empty; give the paper's full title")
+    name = short_name_from_title(title)
+    kind = kind or infer_kind(title, name)
+    try:
+        return Entry.model_validate(
+            {
+                "id": unique_entry_id(title, name, kind, None, taken),
+                "title": title,
+                "kind": kind,
+                "name": name,
+                "added": (today or _dt.date.today()).isoformat(),
+                "provenance": [{"source": "contributor", "fields": ["title"]}],
+            }
+        )
+    except ValidationError as exc:
+        raise UsageError(f"cannot make an entry of that title: {printable(exc.errors()[0]['msg'])}") from None
