@@ -1,0 +1,143 @@
+"""The on-disk cache: rows keyed by (model identity, recipe, sha256 of the text), one ``.npz`` file
+per model and namespace that numpy alone can read, replaced atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kb.config import Config
+from kb.embed.model import Embedder
+from kb.embed.vectors import normalise
+from kb.errors import KBError
+
+
+def text_key(text: str, recipe: str) -> str:
+    """Cache key of one text under one recipe (the model is the store's own key)."""
+    return hashlib.sha256(f"{recipe}\0{text}".encode()).hexdigest()
+
+
+def _slug(text: str) -> str:
+    readable = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[-40:]
+    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+class VectorStore:
+    """Cached rows for one model and one namespace: ``<cache>/embeddings/<model>/<namespace>.npz``.
+
+    The file holds ``keys`` (sha256 hex of recipe + text) and ``vectors``; it is replaced
+    atomically, so a crash leaves the previous cache intact. A file that cannot be read is
+    treated as empty: a cache may be thrown away, never trusted when broken.
+    """
+
+    def __init__(self, folder: Path, model_id: str, namespace: str):
+        self.folder = folder / "embeddings" / _slug(model_id)
+        self.path = self.folder / f"{namespace}.npz"
+        self.model_id = model_id
+        self.rows: dict[str, np.ndarray] = {}
+        self._read()
+
+    def _read(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            # Opened here: np.load leaves its own handle open when the zip is broken.
+            with open(self.path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+                keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return  # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
+        if model != self.model_id or len(keys) != len(vectors):
+            return
+        self.rows = {str(k): v for k, v in zip(keys, vectors.astype(np.float32, copy=False), strict=True)}
+
+    def get(self, keys: Sequence[str]) -> list[np.ndarray | None]:
+        return [self.rows.get(k) for k in keys]
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        for k, v in zip(keys, vectors, strict=True):
+            self.rows[k] = v
+
+    def keep_only(self, keys: Sequence[str]) -> None:
+        wanted = set(keys)
+        self.rows = {k: v for k, v in self.rows.items() if k in wanted}
+
+    def prepare(self) -> None:
+        """Make the cache's folder, or say in one sentence why it cannot be made or written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.folder, prefix=".probe-")  # noqa: SIM115
+            probe.close()
+        except OSError as exc:
+            where = self.folder.parents[1]  # the cache_dir itself
+            raise KBError(f"cannot write the cache in {where}: {exc.strerror or exc}; set cache_dir") from None
+
+    def save(self) -> None:
+        self.prepare()
+        try:
+            self._write()
+        except OSError as exc:
+            raise KBError(f"cannot write the cache file {self.path}: {exc.strerror or exc}") from None
+
+    def _write(self) -> None:
+        keys = sorted(self.rows)
+        dim = next(iter(self.rows.values())).shape[0] if self.rows else 0
+        vectors = np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, keys=np.array(keys, dtype="U64"), vectors=vectors.astype(np.float32), model=self.model_id)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is as readable as the KB
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        (self.folder / "model.json").write_text(json.dumps({"model": self.model_id}) + "\n", encoding="utf-8")
+
+
+def cache_folder(root: Path, config: Config) -> Path:
+    return root / config.cache_dir
+
+
+def embed_cached(
+    texts: Sequence[str],
+    store: VectorStore,
+    embedder: Embedder,
+    recipe: str,
+    *,
+    progress: bool = False,
+    prune: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Rows for ``texts``, encoding only those the store lacks; returns (matrix, how many encoded).
+
+    Each distinct text is encoded once even when several entries share it. With ``prune`` the
+    store keeps only these texts (so it does not grow with every edit).
+    """
+    keys = [text_key(t, recipe) for t in texts]
+    missing: dict[str, str] = {}
+    for key, text, row in zip(keys, texts, store.get(keys), strict=True):
+        if row is None:
+            missing.setdefault(key, text)
+    if missing:
+        store.prepare()  # before minutes of encoding, not after
+        encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
+        store.put(list(missing), encoded)
+    if missing or (prune and len(store.rows) != len(set(keys))):
+        if prune:
+            store.keep_only(keys)
+        store.save()
+    return stack_rows(store.get(keys)), len(missing)
+
+
+def stack_rows(rows: Sequence[np.ndarray | None]) -> np.ndarray:
+    """Cached rows as one float32 matrix (0 x 0 when there are none)."""
+    present = [row for row in rows if row is not None]
+    assert len(present) == len(rows), "callers encode or report missing rows first"
+    return np.stack(present).astype(np.float32, copy=False) if present else np.zeros((0, 0), np.float32)

