@@ -19,19 +19,9 @@ from kb.classify import (
     suggestion_evidence,
     update_suggestions,
 )
-from kb.classify.model import (
-    THRESHOLD,
-    WORK,
-    Labelled,
-    _cue_pattern,
-    _cue_text,
-    duplicate_groups,
-    evidence,
-    fold_of,
-    keyword_texts,
-    make_space,
-    train_classifier,
-)
+from kb.classify.labels import Labelled, duplicate_groups, fold_of
+from kb.classify.model import THRESHOLD, WORK, evidence, train_classifier
+from kb.classify.space import cue_pattern, cue_text, keyword_texts, make_space
 from kb.config import Config
 from kb.embed import node_text
 from kb.schema import SuggestionsFile
@@ -155,21 +145,21 @@ def test_a_benchmark_and_a_dataset_lean_to_the_leaves_of_their_own_kind() -> Non
     assert dataset.argmax() == 2 and benchmark.argmax() == 3
 
 
-def test_cue_patterns_match_whole_words_with_endings() -> None:
-    cue = _cue_pattern(["jailbreak", "data pruning"])
+def testcue_patterns_match_whole_words_with_endings() -> None:
+    cue = cue_pattern(["jailbreak", "data pruning"])
     assert cue is not None
     assert cue.search("jailbreaking mllms with images") and cue.search("two jailbreaks")
     assert cue.search("on data pruning") and not cue.search("metadata pruning") and not cue.search("jailbreaker")
 
 
-def test_cue_patterns_do_not_care_how_a_title_hyphenates() -> None:
-    cue = _cue_pattern(["pretraining", "in-context learning", "chain-of-thought"])
+def testcue_patterns_do_not_care_how_a_title_hyphenates() -> None:
+    cue = cue_pattern(["pretraining", "in-context learning", "chain-of-thought"])
     assert cue is not None
     for title in ["Decoupled Language Pre-training", "Multimodal In Context Learning", "Chain of Thought Prompting"]:
-        assert cue.search(_cue_text(title)), title
-    assert cue.search(_cue_text("Incontext learning in MLLMs")) and cue.search(_cue_text("multi-modal pretraining"))
+        assert cue.search(cue_text(title)), title
+    assert cue.search(cue_text("Incontext learning in MLLMs")) and cue.search(cue_text("multi-modal pretraining"))
     # Still whole words: no keyword spans two forms of the text, nor a word's middle.
-    assert not cue.search(_cue_text("Self-pretrainingless")) and not cue.search(_cue_text("in-context"))
+    assert not cue.search(cue_text("Self-pretrainingless")) and not cue.search(cue_text("in-context"))
 
 
 def flat_spec(*nodes: dict[str, object]) -> dict[str, object]:
@@ -188,8 +178,8 @@ def test_a_leafs_cues_are_matched_in_titles_but_neither_embedded_nor_scored_by_c
     space = make_space(tax, {"a": axis(0), "b": axis(1)}, {w: axis(2) for w in keyword_texts(tax)})
     a, b = space.cues
     assert a is not None and b is not None
-    assert a.search(_cue_text("Orchards of the web")) and a.search(_cue_text("an apple a day"))
-    assert not b.search(_cue_text("Orchards of the web"))
+    assert a.search(cue_text("Orchards of the web")) and a.search(cue_text("an apple a day"))
+    assert not b.search(cue_text("Orchards of the web"))
     with pytest.raises(ValueError, match="cue"):  # a misspelt field is an error, not silently ignored
         TaxonomySpec.model_validate({**spec, "nodes": [{**spec["nodes"][1], "cue": ["x"]}]})
 

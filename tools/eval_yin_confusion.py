@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.classify import Suggester  # noqa: E402
 from kb.classify.evaluate import FOLDS, cross_validate  # noqa: E402
-from kb.classify.model import title_key  # noqa: E402
+from kb.classify.labels import title_key  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.store import load_kb  # noqa: E402
 

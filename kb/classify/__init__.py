@@ -1,8 +1,10 @@
 """Tag suggestions: rank every leaf of a taxonomy for a text or an entry, with readable scores.
 
-``kb.classify.model`` holds the classifier (numpy and scikit-learn on vectors); this module
-gathers what it needs from the knowledge base (cached vectors of entries, taxonomy nodes and
-keywords; the curated labels) and offers the functions other stages call:
+``kb.classify.model`` holds the classifier (numpy and scikit-learn on vectors), over a taxonomy
+as ``kb.classify.space`` describes it and curated examples as ``kb.classify.labels`` keeps them
+(near-duplicate groups, folds); ``kb.classify.evaluate`` is kb eval. This module gathers what
+it needs from the knowledge base (cached vectors of entries, taxonomy nodes and keywords; the
+curated labels) and offers the functions other stages call:
 
 - ``suggest_for_text(kb, config, taxonomy, text)``: every leaf, best first (kb new, kb suggest);
 - ``suggest_for_entry(kb, config, taxonomy, entry_id)``: the same for an entry, learning from
@@ -22,23 +24,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb.classify.model import (
-    DUPLICATE_COSINE,
-    THRESHOLD,
-    WORK,
-    Classifier,
-    Evidence,
-    Labelled,
-    Space,
-    ZeroShot,
-    duplicate_groups,
-    evidence,
-    keyword_texts,
-    make_space,
-    rank,
-    title_key,
-    train_classifier,
-)
+from kb.classify.labels import DUPLICATE_COSINE, Labelled, duplicate_groups, title_key
+from kb.classify.model import THRESHOLD, WORK, Classifier, Evidence, ZeroShot, evidence, rank, train_classifier
+from kb.classify.space import Space, keyword_texts, make_space
 from kb.embed import (
     Embedder,
     Vectors,

@@ -26,17 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.classify import TAXONOMIES, Suggester, check_taxonomy
-from kb.classify.model import (
-    NEIGHBOURS,
-    THRESHOLD,
-    WORK,
-    Classifier,
-    Labelled,
-    ZeroShot,
-    fold_of,
-    title_key,
-    train_classifier,
-)
+from kb.classify.labels import Labelled, fold_of, title_key
+from kb.classify.model import NEIGHBOURS, THRESHOLD, WORK, Classifier, ZeroShot, train_classifier
 from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
 

@@ -33,7 +33,6 @@ above ``THRESHOLD`` is suggested. For a single-label one (yin) it is a softmax o
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,8 +40,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb.schema import DATASET_KINDS, WORK_KINDS
-from kb.taxonomy import Taxonomy
+from kb.classify.labels import Labelled, fold_of
+from kb.classify.space import ENDINGS, Space, cue_text
+from kb.schema import WORK_KINDS
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -53,7 +53,6 @@ STACKER_C = 1.0  # ... and of the stacker over the signals
 SOFTMAX_C = 0.1  # ... and of the single-label stacker (on standardised signals; tuned by kb eval)
 NGRAM_ALPHA = 1.0  # regularisation of the linear model on character n-grams (tuned by kb eval)
 INNER_FOLDS = 5  # folds for the out-of-fold linear-model signals of training entries
-DUPLICATE_COSINE = 0.9  # entries this close (or with the same arXiv id) are one group in training
 THRESHOLD = 0.5  # multi-label: a leaf with a score at or above this is suggested
 WORK = "work"  # the kind of a text that is some work (model, method, analysis or survey): a paper's title
 KIND_MEMBERS = {WORK: frozenset(k.value for k in WORK_KINDS)}  # any other kind is itself alone
@@ -76,121 +75,6 @@ SIGNALS = (
 # evidence for some leaves ("hallucination") and weak for others ("vision-language model"); the
 # centroid of a tight leaf's entries tells more than that of a broad one.
 LEAF_SIGNALS = ("keyword in text", "centroid")
-
-
-@dataclass
-class Space:
-    """A taxonomy's leaves and the vectors and words that describe them."""
-
-    taxonomy: Taxonomy
-    leaves: list[str]
-    leaf_vectors: np.ndarray  # (L, d): embedded node_text of each leaf
-    top_vectors: np.ndarray  # (L, d): embedded node_text of each leaf's top-level section
-    keyword_vectors: list[np.ndarray]  # per leaf, (k, d): its name and each keyword alone
-    cues: list[re.Pattern[str] | None]  # per leaf: its keywords and cues as whole words
-    section_cues: list[re.Pattern[str] | None]  # per leaf: keywords of the sections above it
-    words: list[list[tuple[str, re.Pattern[str]]]]  # per leaf: each keyword and cue with its own pattern
-
-    @property
-    def multi_label(self) -> bool:
-        return self.taxonomy.multi_label
-
-
-def keyword_texts(taxonomy: Taxonomy) -> list[str]:
-    """Every short text embedded on its own for a taxonomy: each leaf's name and keywords."""
-    return sorted({k for leaf in taxonomy.leaves() for k in (leaf.name, *leaf.keywords)})
-
-
-def _hyphen_forms(text: str) -> tuple[str, ...]:
-    """A text as written, with its hyphens as spaces and without them: titles hyphenate freely
-    ("pre-training" and "pretraining", "in-context" and "in context")."""
-    return (text, text.replace("-", " "), text.replace("-", ""))
-
-
-# A keyword matches as whole words, with a plural or verb ending: "jailbreak" in "Jailbreaking".
-_ENDINGS = "(?:s|es|d|ed|ing)?"
-
-
-def _cue_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
-    forms = {form for w in words if w.strip() for form in _hyphen_forms(w.lower())}
-    words = sorted(forms, key=lambda w: (-len(w), w))
-    alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"\b(?:{alternatives}){_ENDINGS}\b") if words else None
-
-
-def _cue_text(text: str) -> str:
-    """What keyword patterns search: every hyphen form of the lowered text, one per line (no
-    keyword spans a line)."""
-    return "\n".join(_hyphen_forms(text.lower()))
-
-
-def make_space(taxonomy: Taxonomy, node_vector: dict[str, np.ndarray], keyword_vector: dict[str, np.ndarray]) -> Space:
-    """``node_vector`` by node id, ``keyword_vector`` by keyword text (see ``keyword_texts``)."""
-    leaves = taxonomy.leaves()
-    sections = [taxonomy.ancestors(leaf.id) for leaf in leaves]
-    return Space(
-        taxonomy=taxonomy,
-        leaves=[leaf.id for leaf in leaves],
-        leaf_vectors=np.stack([node_vector[leaf.id] for leaf in leaves]),
-        top_vectors=np.stack([node_vector[taxonomy.path(leaf.id)[0].id] for leaf in leaves]),
-        keyword_vectors=[np.stack([keyword_vector[k] for k in (leaf.name, *leaf.keywords)]) for leaf in leaves],
-        cues=[_cue_pattern([*leaf.keywords, *leaf.cues]) for leaf in leaves],
-        section_cues=[_cue_pattern([k for s in above for k in s.keywords]) for above in sections],
-        words=[
-            [(w, p) for w in dict.fromkeys([*leaf.keywords, *leaf.cues]) if (p := _cue_pattern([w]))] for leaf in leaves
-        ],
-    )
-
-
-@dataclass
-class Labelled:
-    """Curated examples of one taxonomy: vectors, a 0/1 matrix of leaves, near-duplicate groups,
-    and the kind of each entry ("model", ..., "benchmark")."""
-
-    ids: list[str]
-    vectors: np.ndarray  # (n, d)
-    labels: np.ndarray  # (n, L) float 0/1
-    groups: np.ndarray  # (n,) int: entries in one group are never used to judge each other
-    kinds: np.ndarray  # (n,) str
-
-    def subset(self, rows: np.ndarray) -> Labelled:
-        return Labelled(
-            [self.ids[i] for i in rows], self.vectors[rows], self.labels[rows], self.groups[rows], self.kinds[rows]
-        )
-
-    @property
-    def datasets(self) -> np.ndarray:
-        """(n,) bool: which entries are datasets or benchmarks."""
-        return np.isin(self.kinds, [k.value for k in DATASET_KINDS])
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-def duplicate_groups(vectors: np.ndarray, *keys: Sequence[str | None]) -> np.ndarray:
-    """Group numbers joining entries closer than DUPLICATE_COSINE or sharing any key (the arXiv
-    id, the title): a paper's model and dataset entries are one group."""
-    from scipy.sparse.csgraph import connected_components
-
-    joined = (vectors @ vectors.T) > DUPLICATE_COSINE
-    for column in keys:
-        joined |= np.array([[a is not None and a == b for b in column] for a in column], dtype=bool).reshape(
-            joined.shape
-        )
-    return connected_components(joined, directed=False)[1]
-
-
-def title_key(title: str) -> str:
-    return " ".join(title.lower().split())
-
-
-def fold_of(ids: Sequence[str], groups: np.ndarray, folds: int) -> np.ndarray:
-    """A fold number per entry, the same for a whole group, decided by a hash of the group's
-    first id: reproducible, and independent of the order entries were loaded in."""
-    first: dict[int, str] = {}
-    for entry_id, group in zip(ids, groups, strict=True):
-        first[int(group)] = min(first.get(int(group), entry_id), entry_id)
-    return np.array([int(hashlib.sha256(first[int(g)].encode()).hexdigest(), 16) % folds for g in groups])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +148,7 @@ def signals(
     zero_shot = queries @ space.leaf_vectors.T
     top = queries @ space.top_vectors.T
     keyword = np.stack([(queries @ k.T).max(axis=1) for k in space.keyword_vectors], axis=1)
-    searched = [_cue_text(t) for t in texts]
+    searched = [cue_text(t) for t in texts]
     cue = np.array([[bool(p and p.search(t)) for p in space.cues] for t in searched], dtype=float).reshape(n, width)
     section = np.array([[bool(p and p.search(t)) for p in space.section_cues] for t in searched], dtype=float)
     section = section.reshape(n, width)
@@ -402,13 +286,13 @@ def evidence(space: Space, train: Labelled, vector: np.ndarray, text: str, leaf:
     """The evidence for one leaf; ``train`` holds only the labels the suggestion learned from, so an
     entry never shows itself (or a near-duplicate) as its own evidence."""
     column = space.leaves.index(leaf)
-    lowered, searched = text.lower(), _cue_text(text)
+    lowered, searched = text.lower(), cue_text(text)
     spans: dict[str, str] = {}  # the words of the text as written, by their form without hyphens
     for word, pattern in space.words[column]:
         if match := pattern.search(searched):
             # The same words in the text as written ("in-context" for the keyword "in context").
             loose = r"[ -]?".join(re.escape(part) for part in re.split(r"[ -]", word.lower()))
-            written = re.search(rf"\b{loose}{_ENDINGS}\b", lowered)
+            written = re.search(rf"\b{loose}{ENDINGS}\b", lowered)
             shown = written.group(0) if written else match.group(0)
             spans.setdefault(f" {shown.replace('-', ' ')} ", shown)
     # "filtering" says nothing more once "data filtering" is shown.
