@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.classify import (
     RECIPE,
@@ -222,6 +224,32 @@ def test_folds_keep_groups_together_and_do_not_depend_on_order() -> None:
     assert list(again) == [folds[i] for i in order]
     by_title = duplicate_groups(vectors, [None] * 5, ["x", None, "Same", "z", "Same"])
     assert by_title[2] == by_title[4] and by_title[3] != by_title[2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from([None, "p", "q", "r"]), st.sampled_from([None, "t", "u"])),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_duplicate_groups_are_the_components_of_every_shared_key_or_close_pair(
+    rows: list[tuple[int, str | None, str | None]],
+) -> None:
+    """Against the definition: entries are one group when a chain of pairs joins them, each pair
+    close (the same axis here) or sharing an arXiv id or a title."""
+    from scipy.sparse.csgraph import connected_components
+
+    vectors = np.stack([axis(a) for a, _, _ in rows])
+    arxiv, titles = [r[1] for r in rows], [r[2] for r in rows]
+    pairs = np.array(
+        [[a == b or (x is not None and x == y) or (t is not None and t == u) for b, y, u in rows] for a, x, t in rows]
+    )
+    expected = connected_components(pairs, directed=False)[1]
+    found = duplicate_groups(vectors, arxiv, titles)
+    same = lambda labels: labels[:, None] == labels[None, :]  # noqa: E731 - the partition, not the numbers
+    assert (same(found) == same(expected)).all()
 
 
 # ---------------------------------------------------------------------------------------------
