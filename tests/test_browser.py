@@ -812,3 +812,27 @@ def test_the_clusters_page_links_each_cluster_to_its_row(watched, base_url, buil
     headings = [h.strip() for h in page.locator("article h3").all_text_contents()]
     assert headings == ["8 clusters", "24 clusters", f"{entries} clusters (64 asked for, more than there are entries)"]
     _assert_no_injected_image(page)
+
+
+def test_a_candidates_folded_entries_read_as_a_link_and_open_in_place(watched, base_url) -> None:
+    """The clusters page folds a candidate's other entries into <details class="kb-more">; the
+    theme draws a <details> as an admonition box, kb.css as a link in the line. The small KB may
+    have no side long enough, so one is put in a cell of the page, with the page's own styles."""
+    page, _ = watched
+    page.goto(base_url + "clusters/")
+    folded_html = '<details class="kb-more"><summary>and 2 more</summary><a href="#x">One</a>, <a href="#y">Two</a>'
+    page.evaluate(
+        "html => document.querySelector('article td').insertAdjacentHTML('beforeend', html + '</details>')",
+        folded_html,
+    )
+    folded = page.locator("article details.kb-more")
+    summary = folded.locator("summary")
+    assert summary.is_visible() and not folded.locator("a").first.is_visible()
+    looks = summary.evaluate(
+        """el => { const s = getComputedStyle(el), d = getComputedStyle(el.parentElement);
+                   return [s.display, d.borderTopWidth, s.color, getComputedStyle(el, '::before').display]; }"""
+    )
+    link = page.locator("article a").first.evaluate("el => getComputedStyle(el).color")
+    assert looks == ["inline", "0px", link, "none"], looks  # no box, no icon, the colour of a link
+    summary.click()
+    assert folded.locator("a").first.is_visible() and not summary.is_visible()

@@ -413,12 +413,15 @@ def test_the_clusters_page_links_what_it_found_and_keeps_hostile_text_inert(rend
         f"of its {works} labelled works, 1 [Multimodal Instruction Tuning](taxonomy/yin/instruction-tuning.md)"
         in straddle
     )
-    # Each side's entries: LLaVA alone under Instruction Tuning, the hostile works under Evaluation.
-    assert "<strong>Multimodal Instruction Tuning</strong>: [LLaVA](entries/llava.md);" in straddle
+    # Each side's entries, a side a line: LLaVA alone under Instruction Tuning, the hostile works
+    # under Evaluation, the first four shown and the fifth folded away.
+    assert "<strong>Multimodal Instruction Tuning</strong>: [LLaVA](entries/llava.md)<br>" in straddle
     assert (
         "<strong>Evaluation</strong>: [&lt;img src&#61;x onerror&#61;alert&#40;1&#41;&gt;](entries/hostile-0.md)"
         in straddle
     )
+    folded = straddle.split('<details class="kb-more"><summary>and 1 more</summary>', 1)[1].split("</details>")[0]
+    assert re.fullmatch(r"\[[^\]]*\]\(entries/hostile-8\.md\)", folded), folded
     assert "hostile-1.md" not in straddle  # a benchmark is not one of the works that part
     loose = next(line for line in page.splitlines() if line.startswith('| <a href="#l2-01">'))
     assert "fits no node well</strong>: best similarity 0.20" in loose

@@ -93,24 +93,32 @@ def _nearest(model: SiteModel, cluster: Cluster) -> Markup:
     return join((_qualified(model, node) + Markup(f" {score:.2f}") for node, score in best), "; ")
 
 
-def _members(model: SiteModel, members: list[str], shown: int = MEMBERS_SHOWN) -> Markup:
-    links = [entry_link(model, PAGE, m) for m in members[:shown] if m in model.kb.entries]
-    more = len(members) - shown
-    return join(links, ", ") + (Markup(f", and {more} more") if more > 0 else Markup(""))
+def _members(model: SiteModel, members: list[str], shown: int = MEMBERS_SHOWN, *, expand: bool = False) -> Markup:
+    """The first ``shown`` entries as links, then how many more; with ``expand`` the rest too,
+    folded away (a candidate's entries are what a maintainer opens; a cluster's are in kb cluster
+    --json)."""
+    links = [entry_link(model, PAGE, m) for m in members if m in model.kb.entries]
+    first, rest = links[:shown], links[shown:]
+    if not rest:
+        return join(first, ", ")
+    if not expand:
+        return join(first, ", ") + Markup(f", and {len(rest)} more")
+    folded = Markup(f'<details class="kb-more"><summary>and {len(rest)} more</summary>') + join(rest, ", ")
+    return join(first, ", ") + Markup(", ") + folded + Markup("</details>")  # opened, the rest replace the summary
 
 
 def _evidence(model: SiteModel, candidate: Candidate) -> Markup:
     """The entries a maintainer would open: for a straddle, those of each side (its tag alone, none
     of the others); for a cluster no node fits, the first of its entries."""
     if not candidate.sides or not candidate.taxonomy:
-        return _members(model, candidate.members)
+        return _members(model, candidate.members, expand=True)
     sides = []
     for tag, members in candidate.sides.items():
         known = tag in model.kb.taxonomies[candidate.taxonomy]
         name = model.node(candidate.taxonomy, tag).name if known else tag
         label = Markup("<strong>") + escape_text(name) + Markup("</strong>: ")
-        sides.append(label + _members(model, members, MEMBERS_SHOWN // 2))
-    return Markup("; ").join(sides)
+        sides.append(label + _members(model, members, MEMBERS_SHOWN // 2, expand=True))
+    return Markup("<br>").join(sides)  # a side a line: a folded list ends its line
 
 
 def _finding(model: SiteModel, candidate: Candidate, cluster: Cluster) -> Markup:
