@@ -1,0 +1,244 @@
+"""The checks of entries that need more than one file or more than the schema: file names,
+unique ids, arXiv ids and titles, taxonomy tags, and relations."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from kb.errors import Problem
+from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
+from kb.schema import Entry, Kind
+from kb.store import KB
+from kb.taxonomy import Taxonomies, Taxonomy
+from kb.yamlpos import Document, Loc
+
+# What each relation may point at, and from what. None means any kind.
+RELATION_TARGETS: dict[str, str] = {
+    "trained_on": "datasets",
+    "evaluated_on": "datasets",
+    "introduces": "datasets",
+    "builds_on": "same",  # a work builds on works, a dataset on datasets
+}
+RELATION_SOURCES: dict[str, str | None] = {
+    "introduces": "works",
+    "trained_on": None,
+    "evaluated_on": None,
+    "builds_on": None,
+}
+
+
+def relative(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[Problem]:
+    """Every problem of the validated entries beyond their schema."""
+    problems: list[Problem] = []
+    # Ids of files that failed validation still exist: a relation to them is not dangling.
+    known_ids = {e.id for _, e, _ in kb.loaded} | {p.stem for p in kb.failed}
+    for path, entry, doc in kb.loaded:
+        at = Locator(relative(path, kb.root), doc)
+        problems += _file_problems(path, entry, at)
+        problems += _arxiv_problems(entry, at, today)
+        if check_tags:
+            problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
+        problems += _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, known_ids, at)
+    # A file with a typo elsewhere ("kind: modle") still has its relations and tags checked, so
+    # one run of kb check lists every problem; its schema problems are already in kb.problems.
+    for path, doc in kb.unvalidated:
+        at = Locator(relative(path, kb.root), doc)
+        raw_kind = doc.data.get("kind")
+        kind = Kind(raw_kind) if isinstance(raw_kind, str) and raw_kind in Kind.__members__ else None
+        problems += _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
+        if check_tags and isinstance(tags := doc.data.get("tags"), dict):
+            problems += _tag_problems(tags, kb.taxonomies, at)
+    problems += _duplicates(kb)
+    return problems
+
+
+class Locator:
+    """Makes problems for one file at the position of a field."""
+
+    def __init__(self, rel: str, doc: Document):
+        self.rel, self.doc = rel, doc
+
+    def __call__(self, loc: Loc, message: str, *, key: bool = False) -> Problem:
+        line, col = self.doc.position(loc, key=key)
+        return Problem(self.rel, line, col, dotted(loc), message)
+
+
+def dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
+    out = []
+    if path.stem != entry.id:
+        out.append(
+            at(
+                ("id",),
+                f"{entry.id!r} differs from the file name {path.name}; rename the file to "
+                f"{entry.id}.yaml or set id: {path.stem}",
+            )
+        )
+    if entry.id in RESERVED_NAMES:
+        out.append(at(("id",), f"{entry.id!r} is a reserved file name on Windows; choose another id"))
+    if entry.id in SITE_NAMES:
+        out.append(at(("id",), f"{entry.id!r} is the name of the site's page of all entries; choose another id"))
+    folder = path.parent.name
+    if folder != entry.kind.folder:
+        out.append(
+            at(
+                ("kind",),
+                f"a {entry.kind.value} entry belongs in entries/{entry.kind.folder}/, "
+                f"not entries/{folder}/; move the file or fix the kind",
+            )
+        )
+    return out
+
+
+def _arxiv_problems(entry: Entry, at: Locator, today: _dt.date) -> list[Problem]:
+    if entry.arxiv is None or (message := arxiv_id_problem(entry.arxiv, today)) is None:
+        return []
+    return [at(("arxiv",), message)]
+
+
+def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: Locator) -> list[Problem]:
+    """Problems of the codev and yin tags of an entry's ``tags`` mapping, validated or as read
+    (where a value that is not a list of strings is the schema's problem, not this one's)."""
+    out = []
+    for tax_id in ("codev", "yin"):
+        taxonomy, listed = taxonomies.by_id.get(tax_id), tags.get(tax_id)
+        if taxonomy is None or not isinstance(listed, list):
+            continue
+        seen: set[str] = set()
+        for i, tag in enumerate(listed):
+            if not isinstance(tag, str):
+                continue
+            loc: Loc = ("tags", tax_id, i)
+            if tag in seen:
+                out.append(at(loc, f"{tag!r} is listed twice; keep one"))
+            seen.add(tag)
+            message = tag_problem(taxonomy, tag)
+            if message:
+                out.append(at(loc, message))
+    return out
+
+
+def tag_problem(taxonomy: Taxonomy, tag: str) -> str | None:
+    """Why ``tag`` is not a leaf of ``taxonomy`` (with a "did you mean"), or None when it is."""
+    if tag not in taxonomy:
+        close = difflib.get_close_matches(tag, list(taxonomy.nodes), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; see entries/taxonomies/{taxonomy.id}.yaml"
+        return f"unknown {taxonomy.id} tag {tag!r}{hint}"
+    node = taxonomy[tag]
+    if not node.is_leaf:
+        leaves = ", ".join(n.id for n in taxonomy.subtree(tag) if n.is_leaf)
+        return f"{tag!r} is a section of {taxonomy.id}, not a leaf; tag one of its leaves: {leaves}"
+    return None
+
+
+def _family(kind: Kind) -> str:
+    return kind.folder  # "works" or "datasets"
+
+
+def _relation_problems(
+    entry_id: object, kind: Kind | None, relations: object, kb: KB, known_ids: set[str], at: Locator
+) -> list[Problem]:
+    """Problems of an entry's ``relations`` mapping, validated or as read (a kind that did not
+    validate is None: what the kinds allow is then left unchecked)."""
+    out: list[Problem] = []
+    if not isinstance(relations, dict):
+        return out
+    source_family = _family(kind) if kind is not None else None
+    for relation in ("trained_on", "evaluated_on", "introduces", "builds_on"):
+        targets = relations.get(relation)
+        if not isinstance(targets, list):
+            continue
+        wanted_source = RELATION_SOURCES[relation]
+        if kind is not None and targets and wanted_source is not None and wanted_source != source_family:
+            out.append(at(("relations", relation), f"only works use {relation}; a {kind.value} does not", key=True))
+        seen: set[str] = set()
+        for i, target in enumerate(targets):
+            if not isinstance(target, str):
+                continue  # the schema's problem
+            loc: Loc = ("relations", relation, i)
+            if target in seen:
+                out.append(at(loc, f"{target!r} is listed twice; keep one"))
+                continue
+            seen.add(target)
+            if target == entry_id:
+                out.append(at(loc, "an entry cannot point at itself"))
+                continue
+            if target not in known_ids:
+                close = difflib.get_close_matches(target, sorted(known_ids), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else "; add the entry first or fix the id"
+                out.append(at(loc, f"no entry with id {target!r}{hint}"))
+                continue
+            other = kb.entries.get(target)
+            if other is None or source_family is None:
+                continue  # its file has problems of its own, or this one's kind is unknown
+            wanted = source_family if RELATION_TARGETS[relation] == "same" else RELATION_TARGETS[relation]
+            if _family(other.kind) != wanted:
+                expected = (
+                    "a dataset or benchmark" if wanted == "datasets" else "a work (model, method, analysis, survey)"
+                )
+                out.append(at(loc, f"{target!r} is a {other.kind.value}; {relation} expects {expected}"))
+    return out
+
+
+def _arxiv_key(arxiv: str) -> str:
+    return re.sub(r"v\d+$", "", arxiv)
+
+
+def _duplicates(kb: KB) -> list[Problem]:
+    """Ids unique overall; arXiv ids and titles unique among works and among datasets."""
+    by_id: dict[str, list[int]] = defaultdict(list)
+    by_arxiv: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    by_title: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for i, (_, entry, _) in enumerate(kb.loaded):
+        by_id[entry.id].append(i)
+        family = _family(entry.kind)
+        # One paper may release several datasets (an instruction set and a benchmark, say):
+        # they share the paper's arXiv id and title and differ by name.
+        name = norm_title(entry.name or "") if entry.is_dataset else ""
+        if entry.arxiv:
+            by_arxiv[(family, name, _arxiv_key(entry.arxiv))].append(i)
+        by_title[(family, name, norm_title(entry.title))].append(i)
+    out: list[Problem] = []
+
+    def report(groups: Iterable[list[int]], field: str, message: str) -> None:
+        for group in groups:
+            if len(group) < 2:
+                continue
+            rels = [relative(kb.loaded[i][0], kb.root) for i in group]
+            for i, rel in zip(group, rels, strict=True):
+                others = ", ".join(r for r in rels if r != rel) or rel
+                out.append(Locator(rel, kb.loaded[i][2])((field,), message.format(others=others)))
+
+    report(by_id.values(), "id", "the same id is used by {others}; ids must be unique")
+    report(
+        (g for (family, _, _), g in by_arxiv.items() if family == "works"),
+        "arxiv",
+        "the same arXiv id is on {others}; one paper, one work entry: merge them",
+    )
+    report(
+        (g for (family, _, _), g in by_arxiv.items() if family == "datasets"),
+        "arxiv",
+        "the same arXiv id is on {others}; merge them, or give each dataset of the paper its own name",
+    )
+    report(
+        (g for (_, _, norm), g in by_title.items() if norm),
+        "title",
+        "nearly the same title as {others} (ignoring case, punctuation and spacing); merge them or tell them apart",
+    )
+    return out
