@@ -28,6 +28,11 @@ def mmllms_node_ids() -> set[str]:
     }
 
 
+def topic_tags(entry: Entry, taxonomy: str) -> list[str]:
+    """An entry's curated tags in one topic taxonomy (codev or yin): leaf ids, as listed."""
+    return list(getattr(entry.tags, taxonomy))
+
+
 def curated_tags(entry: Entry) -> dict[str, list[str]]:
     """An entry's curated tags per taxonomy as node ids; the MM-LLMs facets map onto its nodes."""
     mm = [f"functional/{f}" for f in entry.tags.mmllms.functional]
@@ -38,7 +43,7 @@ def curated_tags(entry: Entry) -> dict[str, list[str]]:
         mm += [f"modalities/{c}" for c in sorted(codes)]
     if entry.architecture is not None:
         mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
-    return {"codev": list(entry.tags.codev), "yin": list(entry.tags.yin), "mmllms": mm}
+    return {"codev": topic_tags(entry, "codev"), "yin": topic_tags(entry, "yin"), "mmllms": mm}
 
 
 # Who set curated tags, in words, by provenance source (kb/schema.py's Source).

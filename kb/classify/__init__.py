@@ -41,6 +41,7 @@ from kb.embed import (
 )
 from kb.errors import UsageError
 from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
+from kb.tags import topic_tags
 
 if TYPE_CHECKING:
     from kb.config import Config
@@ -61,10 +62,6 @@ TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms h
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
 TITLE_NAMESPACE = "titles"
-
-
-def curated(kb: KB, taxonomy: str, entry_id: str) -> list[str]:
-    return list(getattr(kb.entries[entry_id].tags, taxonomy))
 
 
 @dataclass
@@ -103,11 +100,13 @@ class Suggester:
         leaves = {leaf.id: col for col, leaf in enumerate(self.kb.taxonomies[taxonomy].leaves())}
         # Tags that are not leaves are kb check's business; an entry with none left teaches nothing.
         ids = [
-            i for i in self.vectors.ids if i not in without and any(t in leaves for t in curated(self.kb, taxonomy, i))
+            i
+            for i in self.vectors.ids
+            if i not in without and any(t in leaves for t in topic_tags(self.kb.entries[i], taxonomy))
         ]
         labels = np.zeros((len(ids), len(leaves)))
         for row, entry_id in enumerate(ids):
-            for tag in curated(self.kb, taxonomy, entry_id):
+            for tag in topic_tags(self.kb.entries[entry_id], taxonomy):
                 if tag in leaves:
                     labels[row, leaves[tag]] = 1.0
         vectors = self.vectors.subset(ids).matrix
@@ -180,7 +179,7 @@ class Suggester:
 
     def entry_classifier(self, taxonomy: str, entry_id: str) -> Classifier | ZeroShot:
         """The classifier that suggests for an entry: learned without the entry's own labels."""
-        curated_here = curated(self.kb, taxonomy, entry_id)
+        curated_here = topic_tags(self.kb.entries[entry_id], taxonomy)
         return self.classifier(taxonomy, self.same_paper(entry_id) if curated_here else frozenset())
 
     def evidence(
@@ -257,7 +256,7 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
     kb = suggester.kb
     found: dict[str, dict[str, list[Suggestion]]] = {}
     for taxonomy in TAXONOMIES:
-        ids = [i for i in suggester.vectors.ids if not curated(kb, taxonomy, i)]
+        ids = [i for i in suggester.vectors.ids if not topic_tags(kb.entries[i], taxonomy)]
         texts = [entry_text(kb.entries[i]) for i in ids]
         kinds = [kb.entries[i].kind.value for i in ids]
         ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix, kinds) if ids else []

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb.cluster.findings import TOPIC_TAXONOMIES, candidates, curated, curated_counts, family, review_queue
+from kb.cluster.findings import TOPIC_TAXONOMIES, candidates, curated_counts, family, review_queue
 from kb.cluster.report import Candidate, Cluster, ClusterReport, ReviewItem, render_text
 from kb.cluster.terms import telling_terms
+from kb.tags import topic_tags
 
 if TYPE_CHECKING:
     from kb.embed import Vectors
@@ -146,7 +147,7 @@ def cluster_kb(
             )
         previous = (level, labels)
     family_of = {i: family(kb.entries[i]) for i in ids}
-    tags = {t: {i: frozenset(curated(kb.entries[i], t)) for i in ids} for t in TOPIC_TAXONOMIES}
+    tags = {t: {i: frozenset(topic_tags(kb.entries[i], t)) for i in ids} for t in TOPIC_TAXONOMIES}
     found = candidates(clusters, family_of, tags, min_size=min_size)
     return ClusterReport(levels, clusters, found, review_queue(kb, vectors, k=k))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.cluster.report import Candidate, Cluster, CuratedCounts, ReviewItem
+from kb.tags import topic_tags
 
 if TYPE_CHECKING:
     from kb.embed import Vectors
@@ -17,11 +18,6 @@ if TYPE_CHECKING:
     from kb.store import KB
 
 TOPIC_TAXONOMIES = ("codev", "yin")  # mmllms holds design facets, not topics
-
-
-def curated(entry: Entry, taxonomy: str) -> list[str]:
-    """An entry's curated tags in one topic taxonomy."""
-    return list(getattr(entry.tags, taxonomy))
 
 
 FAMILIES = ("works", "datasets", "benchmarks")
@@ -44,9 +40,9 @@ def curated_counts(kb: KB, members: Sequence[str]) -> tuple[CuratedCounts, dict[
         counts[taxonomy], labelled[taxonomy] = {}, {}
         for fam in FAMILIES:
             entries = [kb.entries[m] for m in members if family(kb.entries[m]) == fam]
-            tally = Counter(tag for e in entries for tag in curated(e, taxonomy))
+            tally = Counter(tag for e in entries for tag in topic_tags(e, taxonomy))
             counts[taxonomy][fam] = dict(sorted(tally.items(), key=lambda kv: (-kv[1], kv[0])))
-            labelled[taxonomy][fam] = sum(1 for e in entries if curated(e, taxonomy))
+            labelled[taxonomy][fam] = sum(1 for e in entries if topic_tags(e, taxonomy))
     return counts, labelled
 
 
@@ -167,7 +163,7 @@ def review_queue(
             labelled = [
                 i
                 for i in vectors.ids
-                if i in kb.entries and family(kb.entries[i]) == fam and curated(kb.entries[i], taxonomy)
+                if i in kb.entries and family(kb.entries[i]) == fam and topic_tags(kb.entries[i], taxonomy)
             ]
             items.extend(_disagreements(kb, vectors, labelled, taxonomy, k, agree, support, min_strength))
     items.sort(key=lambda item: (-item.strength, item.taxonomy, item.entry_id))
@@ -189,7 +185,7 @@ def _disagreements(
     sub = vectors.subset(labelled).matrix
     sims = sub @ sub.T
     np.fill_diagonal(sims, -np.inf)
-    tags = [set(curated(kb.entries[i], taxonomy)) for i in labelled]
+    tags = [set(topic_tags(kb.entries[i], taxonomy)) for i in labelled]
     prior = Counter(tag for t in tags for tag in t)
     out = []
     for row, entry_id in enumerate(labelled):
