@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 SUGGESTIONS_PER_TAXONOMY = 3  # the best few machine suggestions are shown and become graph edges
 MIN_SUGGESTION_SCORE = 0.05
+TOPIC_TAXONOMIES = ("codev", "yin")  # taxonomies of topic leaves (mmllms holds design facets, not topics)
 _MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
 
 

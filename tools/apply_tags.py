@@ -35,8 +35,8 @@ from kb.check import tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
 from kb.schema import Entry  # noqa: E402
 from kb.store import KB, dump_entry, entry_path, load_kb, write_text_atomic  # noqa: E402
+from kb.tags import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
 
-TAXONOMIES = ("codev", "yin")  # the taxonomies whose tags are lists of leaf ids
 FIELDS = frozenset({"id", *TAXONOMIES, "note"})
 
 

@@ -41,7 +41,7 @@ from kb.embed import (
 )
 from kb.errors import UsageError
 from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
-from kb.tags import topic_tags
+from kb.tags import TOPIC_TAXONOMIES, topic_tags
 
 if TYPE_CHECKING:
     from kb.config import Config
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 RECIPE = 6  # version of the classifier and its texts, written into suggestions.json
-TAXONOMIES = ("codev", "yin")  # the taxonomies with leaves to suggest (mmllms has facets, not leaves)
+TAXONOMIES = TOPIC_TAXONOMIES  # the taxonomies with leaves to suggest
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
 TITLE_NAMESPACE = "titles"

@@ -10,14 +10,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.cluster.report import Candidate, Cluster, CuratedCounts, ReviewItem
-from kb.tags import topic_tags
+from kb.tags import TOPIC_TAXONOMIES, topic_tags
 
 if TYPE_CHECKING:
     from kb.embed import Vectors
     from kb.schema import Entry
     from kb.store import KB
-
-TOPIC_TAXONOMIES = ("codev", "yin")  # mmllms holds design facets, not topics
 
 
 FAMILIES = ("works", "datasets", "benchmarks")
