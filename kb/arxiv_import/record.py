@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kb.arxiv_import.fetch import ArxivUnavailableError, printable
-from kb.errors import UsageError
+from kb.errors import KBError, UsageError
 from kb.naming import abs_url, infer_kind, short_name_from_title, unique_entry_id
 from kb.schema import Entry, Kind
 
@@ -100,11 +101,7 @@ def entry_from_result(
     result: arxiv.Result, arxiv_id: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None
 ) -> Entry:
     """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind, no summary."""
-    from pydantic import ValidationError
-
     title = printable(result.title, limit=1000)
-    name = short_name_from_title(title)
-    kind = kind or infer_kind(title, name)
     date = result.published.date().isoformat()
     # Cleaned first: a name of control characters alone is no name.
     authors = [person for person in (printable(a.name) for a in result.authors) if person]
@@ -114,50 +111,65 @@ def entry_from_result(
     links = links_from(arxiv_id, result.summary, result.comment)
     supplied = ["title", "arxiv", "date", "venue", *(["authors"] if authors else []), "links.paper"]
     supplied += ["affiliations"] * bool(affiliations) + [f"links.{key}" for key in links if key != "paper"]
-    try:
-        return Entry.model_validate(
-            {
-                "id": unique_entry_id(title, name, kind, date, taken),
-                "title": title,
-                "kind": kind,
-                "name": name,
-                "arxiv": arxiv_id,
-                "date": date,
-                "venue": venue,
-                "authors": authors,
-                "affiliations": affiliations,
-                "links": links,
-                "added": (today or _dt.date.today()).isoformat(),
-                "provenance": [{"source": "arxiv", "fields": supplied, "note": f"arXiv API, {result.get_short_id()}"}],
-            }
-        )
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(map(str, err["loc"]))
-        raise ArxivUnavailableError(
-            f"arXiv's record of {arxiv_id} does not make a valid entry ({where}: {printable(err['msg'])})"
-        ) from None
+    facts = {"arxiv": arxiv_id, "date": date, "venue": venue, "authors": authors, "affiliations": affiliations}
+    return _prefilled(
+        title,
+        kind,
+        taken,
+        today,
+        {**facts, "links": links},
+        {"source": "arxiv", "fields": supplied, "note": f"arXiv API, {result.get_short_id()}"},
+        lambda where, problem: ArxivUnavailableError(
+            f"arXiv's record of {arxiv_id} does not make a valid entry ({where}: {problem})"
+        ),
+    )
 
 
 def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None) -> Entry:
     """A bare entry for a paper without an arXiv id: its title, a kind, when it was added."""
-    from pydantic import ValidationError
-
     title = printable(title, limit=1000)
     if not title:
         raise UsageError("--title is empty; give the paper's full title")
+    return _prefilled(
+        title,
+        kind,
+        taken,
+        today,
+        {},
+        {"source": "contributor", "fields": ["title"]},
+        lambda _where, problem: UsageError(f"cannot make an entry of that title: {problem}"),
+    )
+
+
+def _prefilled(
+    title: str,
+    kind: Kind | None,
+    taken: set[str],
+    today: _dt.date | None,
+    facts: dict[str, object],
+    provenance: dict[str, object],
+    failure: Callable[[str, str], KBError],
+) -> Entry:
+    """An entry of a cleaned title and the facts known of it, with a guessed name and kind (unless
+    given) and an id no other entry has; ``failure`` words the error if the facts make no valid
+    entry (where in the entry, what is wrong)."""
+    from pydantic import ValidationError
+
     name = short_name_from_title(title)
     kind = kind or infer_kind(title, name)
+    date = facts.get("date")
     try:
         return Entry.model_validate(
             {
-                "id": unique_entry_id(title, name, kind, None, taken),
+                "id": unique_entry_id(title, name, kind, date if isinstance(date, str) else None, taken),
                 "title": title,
                 "kind": kind,
                 "name": name,
+                **facts,
                 "added": (today or _dt.date.today()).isoformat(),
-                "provenance": [{"source": "contributor", "fields": ["title"]}],
+                "provenance": [provenance],
             }
         )
     except ValidationError as exc:
-        raise UsageError(f"cannot make an entry of that title: {printable(exc.errors()[0]['msg'])}") from None
+        err = exc.errors()[0]
+        raise failure(".".join(map(str, err["loc"])), printable(err["msg"])) from None
