@@ -34,6 +34,15 @@ class Config(BaseModel):
         "", description="The site's public address, for absolute links in the Atom feed; empty: relative links."
     )
     neighbours: int = Field(10, ge=1, description="Nearest neighbours kept per entry for the graph and pages.")
+    suggest_threshold: float = Field(
+        0.3,  # the best F1 of kb eval's cross-validation (0.2 ties it at lower precision)
+        gt=0,
+        le=1,
+        description=(
+            "codev, where several tags may apply: kb suggest marks a leaf scored at or above this as "
+            "suggested, and kb eval gives precision and recall at it (and at other thresholds, to choose by)."
+        ),
+    )
     arxiv_url: str = Field(
         "https://export.arxiv.org/api/query?{}",
         description="arXiv API query URL format ({} receives the query string); point it at a mirror or a test server.",

@@ -22,7 +22,7 @@ from kb.classify import (
     update_suggestions,
 )
 from kb.classify.labels import Labelled, duplicate_groups, fold_of
-from kb.classify.model import THRESHOLD, WORK, evidence, train_classifier
+from kb.classify.model import WORK, evidence, train_classifier
 from kb.classify.space import cue_pattern, cue_text, keyword_texts, make_space
 from kb.config import Config
 from kb.embed import node_text
@@ -101,7 +101,7 @@ def test_a_text_near_a_leaf_ranks_it_first_with_scores_in_0_1(multi_label: bool)
     assert list(scores.argmax(axis=1)) == [2, 0]
     assert ((scores >= 0) & (scores <= 1)).all()
     if multi_label:
-        assert (scores.max(axis=1) >= THRESHOLD).all()  # a clear case is suggested outright
+        assert (scores.max(axis=1) >= Config().suggest_threshold).all()  # a clear case is suggested outright
     else:
         np.testing.assert_allclose(scores.sum(axis=1), 1.0)  # one topic: a distribution
 
@@ -439,6 +439,38 @@ def test_calibration_bands_count_every_score_once_and_the_share_right_in_each() 
     assert lines[2].split() == ["leaves", "5", "2", "0", "2"]
     assert lines[3].split()[2:] == ["0.06", "0.40", "-", "0.95"]  # an empty band shows a dash
     assert lines[4].split()[1:] == ["20.0%", "50.0%", "-", "50.0%"]
+
+
+def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one() -> None:
+    from kb.classify.evaluate import at_threshold, render_thresholds
+
+    scores = np.array([[0.9, 0.6, 0.1], [0.3, 0.2, 0.1], [0.5, 0.5, 0.4]])
+    truth = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    # 0.5: 0.9 and 0.6 (one right); 0.3, the best of the second (wrong); 0.5 and 0.5 (both right).
+    assert at_threshold(scores, truth, 0.5) == {
+        "threshold": 0.5,
+        "precision": 0.6,  # 3 of 5 suggested
+        "recall": 0.6,  # 3 of 5 tags
+        "f1": 0.6,
+        "suggested per entry": 1.67,
+    }
+    # 0.95: the best leaf alone: 0.9 right, 0.3 wrong, the first 0.5 (taxonomy order) right.
+    assert at_threshold(scores, truth, 0.95) | {"f1": 0} == {
+        "threshold": 0.95,
+        "precision": 0.6667,
+        "recall": 0.4,
+        "f1": 0,
+        "suggested per entry": 1.0,
+    }
+    assert at_threshold(scores, np.zeros_like(truth), 0.5)["f1"] == 0.0  # nothing right: no division by zero
+    lines = render_thresholds([at_threshold(scores, truth, t) for t in (0.5, 0.95)])
+    assert [line.split() for line in lines[1:]] == [
+        ["score", ">=", "0.5", "0.95"],
+        ["per", "entry", "1.67", "1.00"],
+        ["precision", "60.0%", "66.7%"],
+        ["recall", "60.0%", "40.0%"],
+        ["F1", "60.0%", "50.0%"],
+    ]
 
 
 def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:

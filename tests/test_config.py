@@ -57,6 +57,15 @@ def test_settings_must_be_finite(tmp_path: Path, value: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(("value", "expected"), [("0", "greater than 0"), ("1.5", "less than or equal to 1")])
+def test_the_suggest_threshold_is_a_score(tmp_path: Path, value: str, expected: str) -> None:
+    assert problems(tmp_path, KB_SUGGEST_THRESHOLD=value) == [
+        f"KB_SUGGEST_THRESHOLD: suggest_threshold: Input should be {expected}, got {value!r}"
+    ]
+    (tmp_path / "kb.yaml").write_text("suggest_threshold: 0.35\n", encoding="utf-8")
+    assert load_config(tmp_path).suggest_threshold == 0.35
+
+
 def test_a_flag_is_named_as_a_flag(tmp_path: Path) -> None:
     with pytest.raises(ProblemsError) as caught:
         load_config(tmp_path, {"batch_size": -1})

@@ -3,6 +3,7 @@ embedder under the real model's name: everything that only compares vectors runs
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -52,6 +53,30 @@ def test_suggest_entry_json_ranks_every_leaf_and_says_nothing_of_its_own_tags(ro
     assert len(data["codev"]) == len(load_kb(root).taxonomies["codev"].leaves())
     text = run_kb("suggest", "jail-a", "--taxonomy", "codev", cwd=root, env=NO_MODEL)
     assert f"codev (curated: {TOX}; learned without them)" in text.out
+
+
+def test_suggest_marks_the_codev_leaves_at_or_above_the_configured_threshold(root: Path) -> None:
+    def marked(threshold: str) -> tuple[list[bool], list[float], str]:
+        env = NO_MODEL | {"KB_SUGGEST_THRESHOLD": threshold}
+        run = run_kb("suggest", "new-jail", "--taxonomy", "codev", "--top", "26", cwd=root, env=env)
+        assert run.code == 0, run.err
+        rows = [line.split()[0] for line in run.out.splitlines()[2:-1]]
+        return [row.endswith("*") for row in rows], [float(row.rstrip("*")) for row in rows], run.out.splitlines()[-1]
+
+    stars, scores, footer = marked("0.05")
+    assert footer == "* suggested (codev score >= 0.05; suggest_threshold in kb.yaml)"
+    assert stars == [score >= 0.05 for score in scores] and any(stars) and not all(stars)
+    stars, _, footer = marked("1")
+    assert not any(stars) and "score >= 1;" in footer
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"), [(0.2955, "0.29"), (0.3, "0.30"), (0.29, "0.29"), (0.999, "0.99"), (1.0, "1.00")]
+)
+def test_a_score_is_shown_cut_to_two_places_so_none_below_the_threshold_shows_at_it(score: float, shown: str) -> None:
+    from kb.classify.interface import _two_places
+
+    assert _two_places(score) == shown
 
 
 def test_suggest_why_shows_the_words_and_the_closest_curated_entries_never_the_entry_itself(root: Path) -> None:
@@ -110,7 +135,14 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     assert codev["taxonomy"] == "codev" and codev["entries"] == 12
     assert [level["level"] for level in codev["levels"]] == ["leaf", "top", "depth 1", "depth 2"]
     assert set(codev["levels"][0]["methods"]) == {"kb suggest", "nearest neighbours", "majority class"}
-    assert set(codev["threshold"]) == {"threshold", "precision", "recall", "suggested per entry"}
+    assert set(codev["threshold"]) == {"threshold", "precision", "recall", "f1", "suggested per entry"}
+    sweep = codev["thresholds"]
+    assert [row["threshold"] for row in sweep] == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert codev["threshold"] == sweep[1]  # suggest_threshold is 0.3 unless set
+    for looser, stricter in itertools.pairwise(sweep):  # a higher threshold suggests a subset
+        assert stricter["suggested per entry"] <= looser["suggested per entry"]
+        assert stricter["recall"] <= looser["recall"]
+    assert report["results"][1]["thresholds"] == []  # yin: one topic, a distribution
     for result in report["results"]:  # every (entry, leaf) score in one calibration band
         leaves = sum(b["leaves"] for b in result["calibration"])
         assert leaves == result["entries"] * {"codev": 26, "yin": 16}[result["taxonomy"]]

@@ -33,8 +33,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.classify import Suggester  # noqa: E402
-from kb.classify.evaluate import Band, calibration, neighbour_votes, render_calibration  # noqa: E402
-from kb.classify.model import THRESHOLD, WORK  # noqa: E402
+from kb.classify.evaluate import (  # noqa: E402
+    SWEEP,
+    Band,
+    at_threshold,
+    calibration,
+    neighbour_votes,
+    render_calibration,
+    render_thresholds,
+)
+from kb.classify.model import WORK  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.embed import normalise  # noqa: E402
 from kb.naming import norm_title  # noqa: E402
@@ -92,13 +100,15 @@ def evaluate(suggester: Suggester, taxonomy: str, errors: bool) -> dict[str, obj
             result["interval"] = {"top-1": interval(sum(top1), len(papers)), "top-3": interval(sum(top3), len(papers))}
     truth = np.array([[leaf in p[taxonomy] for leaf in leaves] for p in papers])
     if classifier.space.multi_label:  # how far the leaves marked as suggested can be trusted
-        chosen = scores["kb suggest"] >= THRESHOLD
+        threshold = suggester.config.suggest_threshold
+        chosen = scores["kb suggest"] >= threshold
         result["suggested"] = {
-            "threshold": THRESHOLD,
+            "threshold": threshold,
             "leaves": int(chosen.sum()),
             "papers": int(chosen.any(axis=1).sum()),
             "precision": float((chosen & truth).sum() / max(int(chosen.sum()), 1)),
         }
+        result["thresholds"] = [at_threshold(scores["kb suggest"], truth, t) for t in SWEEP]
     result["calibration"] = [vars(band) for band in calibration(scores["kb suggest"], truth)]
     right, _ = hits(scores["kb suggest"], leaves, papers, taxonomy)
     best = [leaves[int(i)] for i in np.argsort(-scores["kb suggest"], axis=1, kind="stable")[:, 0]]
@@ -131,6 +141,7 @@ def render(taxonomy: str, result: dict) -> str:
             f"  suggested at score >= {t['threshold']:.2f}: {t['leaves']} leaves on {t['papers']} papers, "
             f"{t['precision']:.1%} of them right"
         )
+        lines += render_thresholds(result["thresholds"], asked="paper")
     lines += render_calibration([Band(**band) for band in result["calibration"]], asked="paper")
     lines += ["", f"  {'first listed leaf':<54} {'papers':>6} {'right':>6}"]
     ranked = sorted(result["by first listed leaf"].items(), key=lambda item: (-item[1][0], item[0]))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.classify.labels import DUPLICATE_COSINE, Labelled, duplicate_groups, title_key
-from kb.classify.model import THRESHOLD, WORK, Classifier, Evidence, ZeroShot, evidence, rank, train_classifier
+from kb.classify.model import WORK, Classifier, Evidence, ZeroShot, evidence, rank, train_classifier
 from kb.classify.space import Space, keyword_texts, make_space
 from kb.embed import (
     Embedder,
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from kb.store import KB
 
 __all__ = [
-    "THRESHOLD",
     "Evidence",
     "Suggester",
     "suggest_for_entry",

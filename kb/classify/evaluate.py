@@ -27,7 +27,7 @@ import numpy as np
 
 from kb.classify import TAXONOMIES, Suggester, check_taxonomy
 from kb.classify.labels import Labelled, fold_of, title_key
-from kb.classify.model import NEIGHBOURS, THRESHOLD, WORK, Classifier, ZeroShot, train_classifier
+from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
 from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 FOLDS = 10
 METHODS = ("kb suggest", "nearest neighbours", "majority class")
 BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the edges of the calibration bands
+SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # multi-label: thresholds measured to choose suggest_threshold by
 
 
 @dataclass
@@ -69,7 +70,8 @@ class TaxonomyResult:
     taxonomy: str
     entries: int
     levels: list[LevelResult]
-    threshold: dict[str, float] = field(default_factory=dict)  # multi-label: precision/recall at THRESHOLD
+    threshold: dict[str, float] = field(default_factory=dict)  # multi-label: at the configured suggest_threshold
+    thresholds: list[dict[str, float]] = field(default_factory=list)  # ... and at each of SWEEP
     papers: int = 0  # distinct titles among the works
     per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
     calibration: list[Band] = field(default_factory=list)  # kb suggest's scores, entries asked with their kind
@@ -104,7 +106,9 @@ def evaluate(
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
     titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
     with tqdm(total=folds * len(taxonomies), desc="kb eval", unit="fold", disable=not progress) as bar:
-        results = [_evaluate_one(suggester, t, folds, titles_of_all, bar.update) for t in taxonomies]
+        results = [
+            _evaluate_one(suggester, t, folds, titles_of_all, bar.update, config.suggest_threshold) for t in taxonomies
+        ]
     return EvalReport(folds=folds, query="title", results=results)
 
 
@@ -155,7 +159,12 @@ def cross_validate(
 
 
 def _evaluate_one(
-    suggester: Suggester, taxonomy: str, folds: int, titles_of_all: np.ndarray, done: Callable[[], object]
+    suggester: Suggester,
+    taxonomy: str,
+    folds: int,
+    titles_of_all: np.ndarray,
+    done: Callable[[], object],
+    threshold: float,
 ) -> TaxonomyResult:
     cv = cross_validate(suggester, taxonomy, folds, titles_of_all, done)
     labelled, titles, scores = cv.labelled, cv.titles, cv.scores
@@ -174,7 +183,8 @@ def _evaluate_one(
             [titles[i] for i in works], labelled.labels[works], {m: s[works] for m, s in asked.items()}
         )
     if tax.multi_label:
-        result.threshold = _at_threshold(scores["kb suggest"], labelled.labels)
+        result.threshold = at_threshold(scores["kb suggest"], labelled.labels, threshold)
+        result.thresholds = [at_threshold(scores["kb suggest"], labelled.labels, t) for t in SWEEP]
     result.calibration = calibration(scores["kb suggest"], labelled.labels)
     return result
 
@@ -243,15 +253,18 @@ def _by_section(
     return out
 
 
-def _at_threshold(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Precision and recall of the leaves suggested (score >= THRESHOLD, or else the best one)."""
-    chosen = scores >= THRESHOLD
+def at_threshold(scores: np.ndarray, truth: np.ndarray, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 of the leaves suggested for (n, L) scores against 0/1 labels: those
+    scored at or above ``threshold``, or else each entry's best one (a suggestion is always made)."""
+    chosen = scores >= threshold
     chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
-    right = (chosen & (truth > 0)).sum()
+    right = float((chosen & (truth > 0)).sum())
+    precision, recall = right / chosen.sum(), right / max(float((truth > 0).sum()), 1.0)
     return {
-        "threshold": THRESHOLD,
-        "precision": round(float(right / chosen.sum()), 4),
-        "recall": round(float(right / (truth > 0).sum()), 4),
+        "threshold": threshold,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(2 * precision * recall / (precision + recall), 4) if right else 0.0,
         "suggested per entry": round(float(chosen.sum(axis=1).mean()), 2),
     }
 
@@ -275,12 +288,27 @@ def render_text(report: EvalReport) -> str:
         if result.threshold:
             t = result.threshold
             lines.append(
-                f"  suggested at score >= {t['threshold']:.2f}: {t['suggested per entry']:.2f} leaves per entry, "
-                f"precision {t['precision']:.1%}, recall {t['recall']:.1%}"
+                f"  suggested at score >= {t['threshold']:g} (suggest_threshold): {t['suggested per entry']:.2f} "
+                f"leaves per entry, precision {t['precision']:.1%}, recall {t['recall']:.1%}, F1 {t['f1']:.1%}"
             )
+        if result.thresholds:
+            lines += render_thresholds(result.thresholds)
         if result.calibration:
             lines += render_calibration(result.calibration)
     return "\n".join(lines)
+
+
+SHOWN_RATES = {"precision": "precision", "recall": "recall", "f1": "F1"}
+
+
+def render_thresholds(rows: Sequence[dict[str, float]], asked: str = "entry") -> list[str]:
+    """Four rows under a header of thresholds: what suggest_threshold would give at each."""
+    return [
+        f"  at other thresholds (each {asked}'s best leaf is always suggested):",
+        f"  {'score >=':<14}" + "".join(f"{r['threshold']:>10g}" for r in rows),
+        f"  {'per entry':<14}" + "".join(f"{r['suggested per entry']:>10.2f}" for r in rows),
+        *(f"  {shown:<14}" + "".join(f"{r[key]:>10.1%}" for r in rows) for key, shown in SHOWN_RATES.items()),
+    ]
 
 
 def render_calibration(bands: Sequence[Band], asked: str = "entry") -> list[str]:

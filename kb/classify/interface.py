@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.classify import THRESHOLD, WORK, Evidence, Suggester
+from kb.classify import WORK, Evidence, Suggester
 from kb.embed import normalise
 from kb.errors import UsageError
 from kb.schema import Kind, Suggestion
@@ -106,6 +107,12 @@ def _why_json(evidence: Evidence) -> dict[str, object]:
     return {"words": evidence.words, "like": [{"id": i, "cosine": c} for i, c in evidence.like]}
 
 
+def _two_places(score: float) -> str:
+    """A score cut (not rounded) to two places, so that a leaf just below the threshold never
+    shows at it: 0.2955 is 0.29, beside a threshold of 0.3 and no mark."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+
+
 def _why_text(evidence: Evidence) -> str:
     parts = [f"words: {', '.join(evidence.words)}"] if evidence.words else []
     parts += [f"like: {', '.join(f'{i} ({c:.2f})' for i, c in evidence.like)}"] if evidence.like else []
@@ -173,11 +180,11 @@ def suggest_one(
         note = f" (curated: {', '.join(own)}; learned without them)" if own else ""
         lines.append(f"{taxonomy}{note}")
         for s in suggestions:
-            mark = "*" if tax.multi_label and s.score >= THRESHOLD else " "
-            lines.append(f"  {s.score:.2f}{mark} {s.tag}  ({tax[s.tag].name})")
+            mark = "*" if tax.multi_label and s.score >= config.suggest_threshold else " "
+            lines.append(f"  {_two_places(s.score)}{mark} {s.tag}  ({tax[s.tag].name})")
             found = evidence.get(taxonomy)
             if found is not None and (reason := _why_text(found[s.tag])):
                 lines.append(f"        {reason}")
     if any(kb.taxonomies[t].multi_label for t in taxonomies):
-        lines.append(f"* suggested (codev score >= {THRESHOLD})")
+        lines.append(f"* suggested (codev score >= {config.suggest_threshold:g}; suggest_threshold in kb.yaml)")
     return "\n".join(lines)

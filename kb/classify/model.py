@@ -27,8 +27,9 @@ stacker learns from the signals of the training entries' bare titles when it is 
 
 Scores are probabilities a person can read. For a multi-label taxonomy (codev) the stacker is a
 logistic regression over all (text, leaf) pairs; each leaf's score stands alone and a leaf at or
-above ``THRESHOLD`` is suggested. For a single-label one (yin) it is a softmax over the leaves
-(``SoftmaxStacker``), so the scores of all leaves sum to one.
+above the configured ``suggest_threshold`` (0.3 unless kb.yaml says otherwise) is suggested. For a
+single-label one (yin) it is a softmax over the leaves (``SoftmaxStacker``), so the scores of all
+leaves sum to one.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ STACKER_C = 1.0  # ... and of the stacker over the signals
 SOFTMAX_C = 0.1  # ... and of the single-label stacker (on standardised signals; tuned by kb eval)
 NGRAM_ALPHA = 1.0  # regularisation of the linear model on character n-grams (tuned by kb eval)
 INNER_FOLDS = 5  # folds for the out-of-fold linear-model signals of training entries
-THRESHOLD = 0.5  # multi-label: a leaf with a score at or above this is suggested
 WORK = "work"  # the kind of a text that is some work (model, method, analysis or survey): a paper's title
 KIND_MEMBERS = {WORK: frozenset(k.value for k in WORK_KINDS)}  # any other kind is itself alone
 

@@ -115,7 +115,8 @@ def suggest(
     """Suggest taxonomy tags for an entry, a title, a file of papers, or the whole knowledge base.
 
     Scores are probabilities: for codev (several tags may apply) each stands alone, and those at
-    0.5 or more are suggested; for yin (one topic) they sum to one.
+    suggest_threshold (kb.yaml; 0.3 unless set) or more are suggested; for yin (one topic) they sum
+    to one.
     """
     from kb.classify import interface as classify_cli
     from kb.classify import update_suggestions
