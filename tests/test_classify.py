@@ -423,7 +423,8 @@ def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -
 
 
 def test_calibration_bands_count_every_score_once_and_the_share_right_in_each() -> None:
-    from kb.classify.evaluate import calibration, render_calibration
+    from kb.classify.evaluate import calibration
+    from kb.classify.report import render_calibration
 
     scores = np.array([[0.9, 0.05, 0.05], [0.5, 0.3, 0.2], [1.0, 0.0, 0.0]])
     truth = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
@@ -442,7 +443,8 @@ def test_calibration_bands_count_every_score_once_and_the_share_right_in_each() 
 
 
 def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one() -> None:
-    from kb.classify.evaluate import at_threshold, render_thresholds
+    from kb.classify.evaluate import at_threshold
+    from kb.classify.report import render_thresholds
 
     scores = np.array([[0.9, 0.6, 0.1], [0.3, 0.2, 0.1], [0.5, 0.5, 0.4]])
     truth = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
@@ -471,6 +473,29 @@ def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one(
         ["recall", "60.0%", "40.0%"],
         ["F1", "60.0%", "50.0%"],
     ]
+
+
+def test_by_leaf_counts_each_leaf_at_top_1_and_what_its_wrong_entries_got() -> None:
+    from kb.classify.evaluate import by_leaf, wrong_entries
+
+    leaves = ["a", "b", "c"]
+    scores = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.1, 0.8]])
+    truth = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]])
+    rows = {row.leaf: row for row in by_leaf(scores, truth, leaves)}
+    # a: one entry, first for it; given first to three, one of which carries it.
+    assert (rows["a"].entries, rows["a"].first, rows["a"].top3, rows["a"].chosen, rows["a"].right) == (
+        1,
+        1.0,
+        1.0,
+        3,
+        0.3333,
+    )
+    # b: two entries, both given a first, b second for one and third for the other; given to none.
+    assert (rows["b"].entries, rows["b"].first, rows["b"].chosen, rows["b"].right) == (2, 0.0, 0, None)
+    assert rows["b"].taken_for == {"a": 2}
+    assert (rows["c"].first, rows["c"].right, rows["c"].taken_for) == (0.5, 1.0, {"a": 1})
+    misses = wrong_entries(scores, truth, leaves, ["p", "q", "r", "s"], ["P", "Q", "R", "S"])
+    assert [(m.id, m.best, m.score, m.tags) for m in misses] == [("q", "a", 0.6, ["b"]), ("r", "a", 0.5, ["b", "c"])]
 
 
 def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:

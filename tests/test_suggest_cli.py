@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,33 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     band_rows = [line.split()[0] for line in text.out.splitlines()[-4:]]
     assert band_rows == ["score", "leaves", "mean", "right"]
     assert set(report["results"][1]["per_paper"]) == set(codev["levels"][0]["methods"])
+
+
+def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) -> None:
+    run = run_kb("eval", "--folds", "3", "--errors", "--json", cwd=root, env=NO_MODEL)
+    assert run.code == 0, run.err
+    for result in json.loads(run.out)["results"]:
+        leaves = load_kb(root).taxonomies[result["taxonomy"]].leaves()
+        rows = result["leaves"]
+        assert [row["leaf"] for row in rows] == [leaf.id for leaf in leaves]
+        assert sum(row["chosen"] for row in rows) == result["entries"]  # each entry is given one leaf first
+        top1 = result["levels"][0]["methods"]["kb suggest"]["top1"]
+        misses = result["misses"]
+        assert len(misses) == round(result["entries"] * (1 - top1))  # the entries the top-1 figure counts wrong
+        assert all(miss["best"] not in miss["tags"] for miss in misses)
+        for row in rows:  # what a leaf's entries were taken for, from the misses
+            wrong = [m["best"] for m in misses if row["leaf"] in m["tags"]]
+            assert sum(row["taken_for"].values()) == sum(sorted(Counter(wrong).values())[-3:])
+
+    text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", "--leaves", "--errors", cwd=root, env=NO_MODEL)
+    lines = text.out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["leaf", "entries"])
+    assert [line.split()[0] for line in lines[header + 1 : header + 17]] == [
+        leaf.id for leaf in load_kb(root).taxonomies["yin"].leaves()
+    ]
+    assert lines[header + 17].startswith("  wrong at top-1 (")
+    plain = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
+    assert "by leaf" not in plain.out and "wrong at top-1" not in plain.out
 
 
 @pytest.mark.parametrize(

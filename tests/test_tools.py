@@ -8,7 +8,6 @@ code under it moved (tools/bench_build.py once stopped at mkdocs when the theme 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
@@ -66,14 +65,6 @@ def test_bench_embed() -> None:
 def test_bench_web() -> None:
     rows = table_rows(run_tool("bench_web.py", "--sizes", "100"))
     assert [row[0] for row in rows] == ["100"]
-
-
-@pytest.mark.slow
-def test_eval_yin_confusion() -> None:
-    out = run_tool("eval_yin_confusion.py", "--folds", "3", "--errors")
-    head, table = out.split("\n\n")[:2]
-    assert re.fullmatch(r"yin: \d+ papers \(title and kind\), \d+ right at top-1 \(\d+\.\d%\)", head)
-    assert table.splitlines()[1].startswith("instruction-tuning ")  # a row per leaf, in taxonomy order
 
 
 def _apply_tags(root, labels: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -33,16 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.classify import Suggester  # noqa: E402
-from kb.classify.evaluate import (  # noqa: E402
-    SWEEP,
-    Band,
-    at_threshold,
-    calibration,
-    neighbour_votes,
-    render_calibration,
-    render_thresholds,
-)
+from kb.classify.evaluate import SWEEP, Band, at_threshold, calibration, neighbour_votes  # noqa: E402
 from kb.classify.model import WORK  # noqa: E402
+from kb.classify.report import render_calibration, render_thresholds  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.embed import normalise  # noqa: E402
 from kb.naming import norm_title  # noqa: E402

@@ -14,11 +14,14 @@ top-3 when one of its own is among the best three.
 Whether the scores can be read as chances is measured too: every (entry, leaf) score falls in a
 band (0 to 0.2, ..., 0.8 to 1), and each band says how many leaves it holds, their mean score, and
 the share of them that are one of the entry's curated tags. For a calibrated classifier the share
-is close to the mean score in every band.
+is close to the mean score in every band. And per leaf: how often its entries get it first, how
+often the entries given it first carry it, and what its entries are taken for when they are wrong.
+The report is rendered for people by ``kb.classify.report``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
@@ -40,6 +43,7 @@ FOLDS = 10
 METHODS = ("kb suggest", "nearest neighbours", "majority class")
 BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the edges of the calibration bands
 SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # multi-label: thresholds measured to choose suggest_threshold by
+TAKEN_FOR = 3  # the leaves named per leaf as what its wrong entries were taken for
 
 
 @dataclass
@@ -66,6 +70,30 @@ class Band:
 
 
 @dataclass
+class LeafResult:
+    """How one leaf fares at top-1, its entries asked with their kind."""
+
+    leaf: str
+    entries: int  # curated entries that carry it
+    first: float | None  # the share of them that get it first (None: no entries)
+    top3: float | None  # ... or among their best three
+    chosen: int  # entries given it first
+    right: float | None  # the share of those that carry it (None: none given it)
+    taken_for: dict[str, int]  # what its entries wrong at top-1 got first, most often first (at most TAKEN_FOR)
+
+
+@dataclass
+class Miss:
+    """A curated entry none of whose tags came first."""
+
+    id: str
+    title: str
+    best: str
+    score: float
+    tags: list[str]
+
+
+@dataclass
 class TaxonomyResult:
     taxonomy: str
     entries: int
@@ -75,6 +103,8 @@ class TaxonomyResult:
     papers: int = 0  # distinct titles among the works
     per_paper: dict[str, Score] = field(default_factory=dict)  # leaf level, one row per distinct title
     calibration: list[Band] = field(default_factory=list)  # kb suggest's scores, entries asked with their kind
+    leaves: list[LeafResult] = field(default_factory=list)  # kb suggest at top-1, leaf by leaf
+    misses: list[Miss] = field(default_factory=list)  # only when asked for
 
 
 @dataclass
@@ -96,9 +126,10 @@ def evaluate(
     embedder: Embedder | None = None,
     suggester: Suggester | None = None,
     progress: bool = False,
+    misses: bool = False,
 ) -> EvalReport:
     """The report; with ``progress``, a bar on stderr counts the folds trained (a few seconds each
-    on a KB of hundreds of labelled entries)."""
+    on a KB of hundreds of labelled entries); with ``misses``, every entry wrong at top-1 is listed."""
     from tqdm import tqdm
 
     for taxonomy in taxonomies:
@@ -107,7 +138,8 @@ def evaluate(
     titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
     with tqdm(total=folds * len(taxonomies), desc="kb eval", unit="fold", disable=not progress) as bar:
         results = [
-            _evaluate_one(suggester, t, folds, titles_of_all, bar.update, config.suggest_threshold) for t in taxonomies
+            _evaluate_one(suggester, t, folds, titles_of_all, bar.update, config.suggest_threshold, misses)
+            for t in taxonomies
         ]
     return EvalReport(folds=folds, query="title", results=results)
 
@@ -165,6 +197,7 @@ def _evaluate_one(
     titles_of_all: np.ndarray,
     done: Callable[[], object],
     threshold: float,
+    misses: bool,
 ) -> TaxonomyResult:
     cv = cross_validate(suggester, taxonomy, folds, titles_of_all, done)
     labelled, titles, scores = cv.labelled, cv.titles, cv.scores
@@ -186,7 +219,54 @@ def _evaluate_one(
         result.threshold = at_threshold(scores["kb suggest"], labelled.labels, threshold)
         result.thresholds = [at_threshold(scores["kb suggest"], labelled.labels, t) for t in SWEEP]
     result.calibration = calibration(scores["kb suggest"], labelled.labels)
+    result.leaves = by_leaf(scores["kb suggest"], labelled.labels, space.leaves)
+    if misses:
+        result.misses = wrong_entries(scores["kb suggest"], labelled.labels, space.leaves, labelled.ids, titles)
     return result
+
+
+def by_leaf(scores: np.ndarray, truth: np.ndarray, leaves: Sequence[str]) -> list[LeafResult]:
+    """Each leaf at top-1, from (n, L) scores and 0/1 labels: how many of its entries get it first
+    (and among the best three), how many entries are given it first and how many of those carry
+    it, and which leaves its entries got first when none of their tags did."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    best, carried = order[:, 0], truth > 0
+    wrong = ~carried[np.arange(len(truth)), best]
+    rows = []
+    for column, leaf in enumerate(leaves):
+        own = carried[:, column]
+        chosen = best == column
+        taken = Counter(leaves[int(b)] for b in best[own & wrong])
+        rows.append(
+            LeafResult(
+                leaf,
+                int(own.sum()),
+                _share(chosen[own]),
+                _share((order[own, :3] == column).any(axis=1)),
+                int(chosen.sum()),
+                _share(own[chosen]),
+                dict(sorted(taken.items(), key=lambda item: (-item[1], leaves.index(item[0])))[:TAKEN_FOR]),
+            )
+        )
+    return rows
+
+
+def wrong_entries(
+    scores: np.ndarray, truth: np.ndarray, leaves: Sequence[str], ids: Sequence[str], titles: Sequence[str]
+) -> list[Miss]:
+    """The entries none of whose curated tags came first, by their first tag (taxonomy order)."""
+    best = np.argsort(-scores, axis=1, kind="stable")[:, 0]
+    found = []
+    for row, column in enumerate(best):
+        if truth[row, column] > 0:
+            continue
+        tags = [leaves[int(c)] for c in np.nonzero(truth[row])[0]]
+        found.append(Miss(ids[row], titles[row], leaves[int(column)], round(float(scores[row, column]), 4), tags))
+    return sorted(found, key=lambda miss: (leaves.index(miss.tags[0]), miss.id))
+
+
+def _share(flags: np.ndarray) -> float | None:
+    return round(float(flags.mean()), 4) if len(flags) else None
 
 
 def calibration(scores: np.ndarray, truth: np.ndarray, edges: Sequence[float] = BANDS) -> list[Band]:
@@ -267,63 +347,3 @@ def at_threshold(scores: np.ndarray, truth: np.ndarray, threshold: float) -> dic
         "f1": round(2 * precision * recall / (precision + recall), 4) if right else 0.0,
         "suggested per entry": round(float(chosen.sum(axis=1).mean()), 2),
     }
-
-
-def render_text(report: EvalReport) -> str:
-    lines = [
-        f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
-        f"queries are {report.query}s only)"
-    ]
-    lines.append("(entries asked with their kind; paper: works' distinct titles, asked as works, right under any tag)")
-    for result in report.results:
-        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles of works"]
-        header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
-        lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
-        for level in result.levels:
-            cells = "".join(f"  {level.methods[m].top1:>10.1%} {level.methods[m].top3:>11.1%}" for m in METHODS)
-            lines.append(f"  {level.level:<8}{cells}")
-        if result.per_paper:
-            cells = "".join(f"  {result.per_paper[m].top1:>10.1%} {result.per_paper[m].top3:>11.1%}" for m in METHODS)
-            lines.append(f"  {'paper':<8}{cells}")
-        if result.threshold:
-            t = result.threshold
-            lines.append(
-                f"  suggested at score >= {t['threshold']:g} (suggest_threshold): {t['suggested per entry']:.2f} "
-                f"leaves per entry, precision {t['precision']:.1%}, recall {t['recall']:.1%}, F1 {t['f1']:.1%}"
-            )
-        if result.thresholds:
-            lines += render_thresholds(result.thresholds)
-        if result.calibration:
-            lines += render_calibration(result.calibration)
-    return "\n".join(lines)
-
-
-SHOWN_RATES = {"precision": "precision", "recall": "recall", "f1": "F1"}
-
-
-def render_thresholds(rows: Sequence[dict[str, float]], asked: str = "entry") -> list[str]:
-    """Four rows under a header of thresholds: what suggest_threshold would give at each."""
-    return [
-        f"  at other thresholds (each {asked}'s best leaf is always suggested):",
-        f"  {'score >=':<14}" + "".join(f"{r['threshold']:>10g}" for r in rows),
-        f"  {'per entry':<14}" + "".join(f"{r['suggested per entry']:>10.2f}" for r in rows),
-        *(f"  {shown:<14}" + "".join(f"{r[key]:>10.1%}" for r in rows) for key, shown in SHOWN_RATES.items()),
-    ]
-
-
-def render_calibration(bands: Sequence[Band], asked: str = "entry") -> list[str]:
-    """Three rows under a header of bands: how many leaves, their mean score, the share right."""
-
-    def cell(value: float | None, as_share: bool) -> str:
-        if value is None:
-            return f"{'-':>10}"
-        return f"{value:>10.1%}" if as_share else f"{value:>10.2f}"
-
-    header = "".join(f"{f'{b.low:.1f}-{b.high:.1f}':>10}" for b in bands)
-    return [
-        f"  kb suggest's scores by band (every {asked} and leaf; calibrated when the share right is near the mean):",
-        f"  {'score':<14}{header}",
-        f"  {'leaves':<14}" + "".join(f"{b.leaves:>10}" for b in bands),
-        f"  {'mean score':<14}" + "".join(cell(b.mean_score, False) for b in bands),
-        f"  {'right':<14}" + "".join(cell(b.right, True) for b in bands),
-    ]

@@ -152,13 +152,16 @@ def suggest(
 @main.command(name="eval")
 @click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
 @click.option("--folds", type=click.IntRange(2), default=10, show_default=True, help="Cross-validation folds.")
+@click.option("--leaves", "by_leaf", is_flag=True, help="Also show how each leaf fares at top-1 (always in --json).")
+@click.option("--errors", is_flag=True, help="Also list every entry none of whose curated tags came first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @pass_state
-def eval_(state: State, taxonomy: str | None, folds: int, as_json: bool) -> None:
+def eval_(state: State, taxonomy: str | None, folds: int, by_leaf: bool, errors: bool, as_json: bool) -> None:
     """Cross-validate kb suggest against the curated tags, beside two baselines, and band its scores
-    to show how far they read as chances."""
-    from kb.classify.evaluate import evaluate, render_text
+    to show how far they read as chances; per leaf with --leaves."""
+    from kb.classify.evaluate import evaluate
+    from kb.classify.report import render_text
 
     taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
-    report = evaluate(state.kb(), state.config, taxonomies, folds=folds, progress=sys.stderr.isatty())
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
+    report = evaluate(state.kb(), state.config, taxonomies, folds=folds, progress=sys.stderr.isatty(), misses=errors)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report, leaves=by_leaf))
