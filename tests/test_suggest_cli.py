@@ -80,6 +80,31 @@ def test_a_score_is_shown_cut_to_two_places_so_none_below_the_threshold_shows_at
     assert _two_places(score) == shown
 
 
+def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:
+    """A title may hold a line break or a bidirectional override (YAML lets a quoted string write
+    them); on a terminal they would break the lines or reorder them."""
+    from tests.intel_kb import write_entry
+
+    root = labelled_kb(tmp_path / "kb")
+    title = "Jailbreak attacks \u202eseman\u202c on\nimages"
+    write_entry(root, {"id": "hostile", "title": title, "kind": "method", "tags": {"codev": [TOX]}})
+    kb = load_kb(root)
+    evaluate(
+        kb,
+        Config(),
+        folds=3,
+        suggester=Suggester.build(kb, Config(), embedder=HashingEmbedder(model_identity(Config()))),
+    )
+    shown = run_kb("suggest", "hostile", "--taxonomy", "codev", cwd=root, env=NO_MODEL)
+    assert shown.code == 0, shown.err
+    assert shown.out.splitlines()[0] == "hostile: Jailbreak attacks \ufffdseman\ufffd on images"
+    from kb.classify.evaluate import Miss
+    from kb.classify.report import render_misses
+
+    line = render_misses([Miss("hostile", title, "rlhf", 0.5, [TOX])])[1]
+    assert line.endswith("hostile: Jailbreak attacks \ufffdseman\ufffd on images")
+
+
 def test_suggest_why_shows_the_words_and_the_closest_curated_entries_never_the_entry_itself(root: Path) -> None:
     run = run_kb("suggest", "jail-a", "--taxonomy", "codev", "--why", "--json", cwd=root, env=NO_MODEL)
     assert run.code == 0, run.err

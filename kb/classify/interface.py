@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from kb.classify import WORK, Evidence, Suggester
 from kb.embed import normalise
 from kb.errors import UsageError
+from kb.output.text import one_line
 from kb.schema import Kind, Suggestion
 
 if TYPE_CHECKING:
@@ -169,11 +170,11 @@ def suggest_one(
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
         return json.dumps({**head, **{t: _scores(s, evidence.get(t)) for t, s in shown.items()}}, ensure_ascii=False)
     if entry_id is not None:
-        lines = [f"{entry_id}: {kb.entries[entry_id].title}"]
+        lines = [f"{entry_id}: {one_line(kb.entries[entry_id].title)}"]
     else:
         article = "an" if kind and kind.value[0] in "aeiou" else "a"
         asked = f"{article} {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
-        lines = [f"{text}", f"(as {asked})"]
+        lines = [one_line(text or ""), f"(as {asked})"]
     for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
         own = list(getattr(kb.entries[entry_id].tags, taxonomy)) if entry_id is not None else []

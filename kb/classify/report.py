@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kb.classify.evaluate import METHODS, Band, EvalReport, LeafResult, Miss
+from kb.output.text import one_line
 
 
 def render_text(report: EvalReport, leaves: bool = False) -> str:
@@ -96,5 +97,5 @@ def render_leaves(rows: Sequence[LeafResult]) -> list[str]:
 def render_misses(misses: Sequence[Miss]) -> list[str]:
     """Each entry wrong at top-1: its curated tags, the leaf it got first and that leaf's score."""
     lines = [f"  wrong at top-1 ({len(misses)} entries): curated tags -> the leaf given first (score), then the entry"]
-    lines += [f"  {', '.join(m.tags)} -> {m.best} ({m.score:.2f})  {m.id}: {m.title}" for m in misses]
+    lines += [f"  {', '.join(m.tags)} -> {m.best} ({m.score:.2f})  {m.id}: {one_line(m.title)}" for m in misses]
     return lines
