@@ -112,3 +112,29 @@ def test_kb_cluster_json_on_a_small_kb(root: Path) -> None:
         e["id"] for e in SMALL
     )
     assert all(set(c["nearest_nodes"]) == {"codev", "yin"} for c in report["clusters"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "gpu", "expected"), [("auto", True, "cuda"), ("auto", False, "cpu"), ("cpu", True, "cpu")]
+)
+def test_the_device_is_cuda_when_torch_sees_a_gpu_unless_set(
+    monkeypatch: pytest.MonkeyPatch, setting: str, gpu: bool, expected: str
+) -> None:
+    """CI has no GPU, so torch's own answer is replaced; pick_device is the one place that asks it."""
+    import torch
+
+    from kb.config import Config
+    from kb.embed.model import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert pick_device(Config(device=setting)) == expected
+
+
+def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    root = make_kb(tmp_path, SMALL[:1])  # nothing cached: the model must load
+    run = run_kb("embed", cwd=root, env={"KB_DEVICE": "cuda"})
+    assert (run.code, run.err) == (2, "kb: device is cuda but torch sees no CUDA device; use device: auto or cpu\n")
