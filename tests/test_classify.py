@@ -475,6 +475,46 @@ def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one(
     ]
 
 
+def test_newer_judges_a_whole_group_by_its_earliest_date() -> None:
+    from kb.classify.labels import newer
+
+    groups = np.array([0, 1, 2, 3, 3, 4, 5])
+    dates = ["2024", "2024-07", "2024-08-02", None, "2025-01-01", "2024-06-30", "2024-07-01"]
+    # A year is its first day, a month too; undated is never newer; group 3 has an undated member.
+    assert newer(groups, dates, "2024-07-01").tolist() == [False, True, True, False, False, False, True]
+    assert newer(np.array([0, 0]), ["2025-02", "2024-12-31"], "2025-01-01").tolist() == [False, False]
+
+
+def test_split_by_date_scores_the_newer_entries_as_a_classifier_that_never_saw_them() -> None:
+    """kb eval --after: the scores of the newer entries are those of the classifier kb suggest
+    would train on a KB without their labels."""
+    import tempfile
+
+    from kb.classify.evaluate import cross_validate
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = dated_kb(Path(folder))
+        kb = load_kb(root)
+        suggester = Suggester.build(kb, Config(), embedder=HashingEmbedder())
+        titles = suggester.title_vectors(suggester.vectors.ids)
+        cv = cross_validate(suggester, "codev", 10, titles, after="2025-01-01")
+        assert sorted(cv.labelled.ids) == ["bench-c", "corpus-c", "jail-c", "prune-c"] and cv.learned_from == 8
+        clf = suggester.classifier("codev", without=frozenset(cv.labelled.ids))
+        rows = [suggester.vectors.index[i] for i in cv.labelled.ids]
+        expected = clf.scores(titles[rows], cv.titles, list(cv.labelled.kinds))
+        np.testing.assert_allclose(cv.scores["kb suggest"], expected)
+
+
+def dated_kb(root: Path) -> Path:
+    """The labelled KB with its "-c" entries released in 2025 and the others in 2023."""
+    labelled_kb(root)
+    for path in (root / "entries" / "works").glob("*.yaml"):
+        entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entry["date"] = "2025-03" if entry["id"].endswith("-c") else "2023"
+        write_entry(root, entry)
+    return root
+
+
 def test_by_leaf_counts_each_leaf_at_top_1_and_what_its_wrong_entries_got() -> None:
     from kb.classify.evaluate import by_leaf, wrong_entries
 

@@ -80,6 +80,50 @@ def test_a_score_is_shown_cut_to_two_places_so_none_below_the_threshold_shows_at
     assert _two_places(score) == shown
 
 
+def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_path: Path) -> None:
+    from tests.test_classify import dated_kb
+
+    root = dated_kb(tmp_path / "kb")
+    kb = load_kb(root)
+    evaluate(
+        kb,
+        Config(),
+        folds=3,
+        suggester=Suggester.build(kb, Config(), embedder=HashingEmbedder(model_identity(Config()))),
+    )
+    run = run_kb("eval", "--after", "2025-01-01", "--json", cwd=root, env=NO_MODEL)
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert (report["folds"], report["after"]) == (1, "2025-01-01")
+    assert [(r["taxonomy"], r["entries"], r["learned_from"]) for r in report["results"]] == [
+        ("codev", 4, 8),  # the four "-c" entries are newer; each taxonomy's other labelled entries are older
+        ("yin", 4, 12),
+    ]
+    text = run_kb("eval", "--after", "2025-01-01", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
+    assert text.out.startswith("Tag suggestions for the entries first released on 2025-01-01 or later")
+    assert "yin: 4 labelled entries, learned from 12 older," in text.out
+
+    def refused(*args: str) -> tuple[int, str]:
+        got = run_kb("eval", *args, cwd=root, env=NO_MODEL)
+        return got.code, got.err.strip()
+
+    assert refused("--after", "2026-01-01") == (
+        2,
+        "kb: no entry with curated codev tags is dated 2026-01-01 or later; give an earlier --after",
+    )
+    assert refused("--after", "2000-01-01") == (
+        2,
+        "kb: kb eval --after 2000-01-01 leaves 0 entries with curated codev tags to learn from (older or undated); "
+        "it needs at least 2: give a later --after",
+    )
+    assert refused("--after", "2025-01-01", "--folds", "3") == (
+        2,
+        "kb: --folds and --after are two ways to split the entries; give one",
+    )
+    code, err = refused("--after", "2025-13-01")
+    assert code == 2 and "'2025-13-01' does not match the format '%Y-%m-%d'" in err
+
+
 def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:
     """A title may hold a line break or a bidirectional override (YAML lets a quoted string write
     them); on a terminal they would break the lines or reorder them."""

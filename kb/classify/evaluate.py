@@ -7,6 +7,9 @@ from its **title alone** and its kind (model, ..., benchmark, as a new entry has
 its curated tags. Beside it: the majority class (leaves ranked by how often they are curated) and
 plain nearest neighbours (a similarity-weighted vote of the ten nearest labelled entries).
 
+``--after DATE`` splits by time instead: the entries first released on DATE or later are scored by
+a classifier trained on the older (and undated) ones alone, as a KB's suggestions meet new papers.
+
 At each level of the hierarchy a section's score is the sum of its leaves' scores (single-label)
 or their maximum (multi-label); top-1 counts an entry when the best section is one of its own,
 top-3 when one of its own is among the best three.
@@ -29,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.classify import TAXONOMIES, Suggester, check_taxonomy
-from kb.classify.labels import Labelled, fold_of, title_key
+from kb.classify.labels import Labelled, fold_of, newer, title_key
 from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
 from kb.errors import UsageError
 from kb.taxonomy import Taxonomy
@@ -105,13 +108,15 @@ class TaxonomyResult:
     calibration: list[Band] = field(default_factory=list)  # kb suggest's scores, entries asked with their kind
     leaves: list[LeafResult] = field(default_factory=list)  # kb suggest at top-1, leaf by leaf
     misses: list[Miss] = field(default_factory=list)  # only when asked for
+    learned_from: int = 0  # split by date: the older (or undated) entries learned from
 
 
 @dataclass
 class EvalReport:
-    folds: int
+    folds: int  # 1 when split by date
     query: str
     results: list[TaxonomyResult]
+    after: str | None = None  # split by date: entries from this day on were scored
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -127,31 +132,45 @@ def evaluate(
     suggester: Suggester | None = None,
     progress: bool = False,
     misses: bool = False,
+    after: str | None = None,
 ) -> EvalReport:
     """The report; with ``progress``, a bar on stderr counts the folds trained (a few seconds each
-    on a KB of hundreds of labelled entries); with ``misses``, every entry wrong at top-1 is listed."""
+    on a KB of hundreds of labelled entries); with ``misses``, every entry wrong at top-1 is listed;
+    with ``after`` (YYYY-MM-DD), one split by date in place of the folds (see ``cross_validate``)."""
     from tqdm import tqdm
 
     for taxonomy in taxonomies:
         check_taxonomy(taxonomy)
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
     titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
+    folds = 1 if after else folds
     with tqdm(total=folds * len(taxonomies), desc="kb eval", unit="fold", disable=not progress) as bar:
         results = [
-            _evaluate_one(suggester, t, folds, titles_of_all, bar.update, config.suggest_threshold, misses)
+            _evaluate_one(
+                suggester,
+                t,
+                titles_of_all,
+                bar.update,
+                folds=folds,
+                after=after,
+                threshold=config.suggest_threshold,
+                misses=misses,
+            )
             for t in taxonomies
         ]
-    return EvalReport(folds=folds, query="title", results=results)
+    return EvalReport(folds=folds, query="title", results=results, after=after)
 
 
 @dataclass
 class CrossValidated:
-    """Every labelled entry of a taxonomy scored by a classifier that never saw its fold."""
+    """Every labelled entry of a taxonomy scored by a classifier that never saw its fold (or, split
+    by date, every newer entry by one that learned from the older ones only)."""
 
-    labelled: Labelled
+    labelled: Labelled  # the entries scored
     titles: list[str]
     scores: dict[str, np.ndarray]  # by method, (n, L) in the order of the taxonomy's leaves
     as_works: np.ndarray  # kb suggest's scores with every title asked as some work, as a list's paper is
+    learned_from: int = 0  # split by date: the older entries learned from
 
 
 def cross_validate(
@@ -160,19 +179,28 @@ def cross_validate(
     folds: int,
     titles_of_all: np.ndarray,
     done: Callable[[], object] = lambda: None,
+    after: str | None = None,
 ) -> CrossValidated:
     """Every labelled entry scored by a classifier trained without its fold; ``done`` is called
-    after each fold."""
+    after each fold. With ``after`` (YYYY-MM-DD) there is one split instead: the entries first
+    released on or after it are scored by a classifier that learned from the others (older or
+    undated) alone, as a KB's suggestions meet papers newer than all it holds."""
     labelled, texts = suggester.labelled(taxonomy)
-    if len(labelled) < folds:
+    if after is None and len(labelled) < folds:
         raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
     space = suggester.space(taxonomy)
     queries = titles_of_all[[suggester.vectors.index[i] for i in labelled.ids]]
     titles = [suggester.kb.entries[i].title for i in labelled.ids]
-    fold = fold_of(labelled.ids, labelled.groups, folds)
+    if after is None:
+        fold = fold_of(labelled.ids, labelled.groups, folds)
+        tested = np.unique(fold)
+    else:
+        fold = newer(labelled.groups, [suggester.kb.entries[i].date for i in labelled.ids], after).astype(int)
+        tested = np.array([1])
+        _check_split(taxonomy, after, int(fold.sum()), int(len(fold) - fold.sum()))
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
     as_works = np.zeros(labelled.labels.shape)
-    for k in np.unique(fold):
+    for k in tested:
         test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
         train = labelled.subset(train_rows)
         try:
@@ -187,19 +215,39 @@ def cross_validate(
         scores["nearest neighbours"][test] = neighbour_votes(train, queries[test])
         scores["majority class"][test] = train.labels.sum(axis=0)
         done()
-    return CrossValidated(labelled, titles, scores, as_works)
+    if after is None:
+        return CrossValidated(labelled, titles, scores, as_works)
+    rows = np.nonzero(fold == 1)[0]
+    scored = {m: s[rows] for m, s in scores.items()}
+    learned_from = len(fold) - len(rows)
+    return CrossValidated(labelled.subset(rows), [titles[i] for i in rows], scored, as_works[rows], learned_from)
+
+
+MIN_LEARNED = 2  # split by date: fewer older entries teach nothing (a few teach the descriptions alone)
+
+
+def _check_split(taxonomy: str, after: str, newer_entries: int, older: int) -> None:
+    if not newer_entries:
+        raise UsageError(f"no entry with curated {taxonomy} tags is dated {after} or later; give an earlier --after")
+    if older < MIN_LEARNED:
+        raise UsageError(
+            f"kb eval --after {after} leaves {older} entries with curated {taxonomy} tags to learn from "
+            f"(older or undated); it needs at least {MIN_LEARNED}: give a later --after"
+        )
 
 
 def _evaluate_one(
     suggester: Suggester,
     taxonomy: str,
-    folds: int,
     titles_of_all: np.ndarray,
     done: Callable[[], object],
+    *,
+    folds: int,
+    after: str | None,
     threshold: float,
     misses: bool,
 ) -> TaxonomyResult:
-    cv = cross_validate(suggester, taxonomy, folds, titles_of_all, done)
+    cv = cross_validate(suggester, taxonomy, folds, titles_of_all, done, after)
     labelled, titles, scores = cv.labelled, cv.titles, cv.scores
     space = suggester.space(taxonomy)
     tax = space.taxonomy
@@ -208,7 +256,7 @@ def _evaluate_one(
         name = "top" if depth == 0 else f"depth {depth}"
         grouped = _by_section(tax, space.leaves, depth, labelled.labels, scores)
         levels.append(LevelResult(name, grouped))
-    result = TaxonomyResult(taxonomy, len(labelled), levels)
+    result = TaxonomyResult(taxonomy, len(labelled), levels, learned_from=cv.learned_from)
     works = np.nonzero(~labelled.datasets)[0]
     if len(works):
         asked = scores | {"kb suggest": cv.as_works}  # a list's papers come without their kind

@@ -61,6 +61,18 @@ def title_key(title: str) -> str:
     return " ".join(title.lower().split())
 
 
+def newer(groups: np.ndarray, dates: Sequence[str | None], after: str) -> np.ndarray:
+    """(n,) bool: the entries whose whole group was first released on or after ``after``
+    (YYYY-MM-DD), judged by the group's earliest date, a partial date ("2024", "2024-07") by its
+    first day. Undated entries are never newer; a group with an entry older than ``after`` is
+    not, so no paper is on both sides of the split."""
+    earliest: dict[int, str] = {}
+    for group, date in zip(groups, dates, strict=True):
+        start = date + {4: "-01-01", 7: "-01"}.get(len(date), "") if date else ""  # undated: before all
+        earliest[int(group)] = min(earliest.get(int(group), start), start)
+    return np.array([earliest[int(g)] >= after for g in groups], dtype=bool)
+
+
 def fold_of(ids: Sequence[str], groups: np.ndarray, folds: int) -> np.ndarray:
     """A fold number per entry, the same for a whole group, decided by a hash of the group's
     first id: reproducible, and independent of the order entries were loaded in."""

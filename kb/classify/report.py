@@ -11,13 +11,23 @@ from kb.output.text import one_line
 def render_text(report: EvalReport, leaves: bool = False) -> str:
     """The report; with ``leaves``, a table of how each leaf fares, and the entries wrong at top-1
     when the report holds them."""
-    lines = [
-        f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
-        f"queries are {report.query}s only)"
-    ]
+    if report.after:
+        lines = [
+            f"Tag suggestions for the entries first released on {report.after} or later, learned from the "
+            f"older and undated ones alone (near-duplicates kept together; queries are {report.query}s only)"
+        ]
+    else:
+        lines = [
+            f"Cross-validated tag suggestions ({report.folds} folds grouped by near-duplicate entries; "
+            f"queries are {report.query}s only)"
+        ]
     lines.append("(entries asked with their kind; paper: works' distinct titles, asked as works, right under any tag)")
     for result in report.results:
-        lines += ["", f"{result.taxonomy}: {result.entries} labelled entries, {result.papers} distinct titles of works"]
+        learned = f", learned from {result.learned_from} older" if report.after else ""
+        lines += [
+            "",
+            f"{result.taxonomy}: {result.entries} labelled entries{learned}, {result.papers} distinct titles of works",
+        ]
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
         for level in result.levels:

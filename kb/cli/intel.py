@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -151,17 +152,43 @@ def suggest(
 
 @main.command(name="eval")
 @click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
-@click.option("--folds", type=click.IntRange(2), default=10, show_default=True, help="Cross-validation folds.")
+@click.option("--folds", type=click.IntRange(2), default=None, help="Cross-validation folds.  [default: 10]")
+@click.option(
+    "--after",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="In place of folds: score the entries first released on this day (YYYY-MM-DD) or later, "
+    "learning from the older and undated ones alone.",
+)
 @click.option("--leaves", "by_leaf", is_flag=True, help="Also show how each leaf fares at top-1 (always in --json).")
 @click.option("--errors", is_flag=True, help="Also list every entry none of whose curated tags came first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @pass_state
-def eval_(state: State, taxonomy: str | None, folds: int, by_leaf: bool, errors: bool, as_json: bool) -> None:
-    """Cross-validate kb suggest against the curated tags, beside two baselines, and band its scores
-    to show how far they read as chances; per leaf with --leaves."""
-    from kb.classify.evaluate import evaluate
+def eval_(
+    state: State,
+    taxonomy: str | None,
+    folds: int | None,
+    after: datetime.datetime | None,
+    by_leaf: bool,
+    errors: bool,
+    as_json: bool,
+) -> None:
+    """Cross-validate kb suggest against the curated tags (or, with --after, score the newer entries
+    from the older alone), beside two baselines, and band its scores to show how far they read as
+    chances; per leaf with --leaves."""
+    from kb.classify.evaluate import FOLDS, evaluate
     from kb.classify.report import render_text
 
+    if folds is not None and after is not None:
+        raise UsageError("--folds and --after are two ways to split the entries; give one")
     taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
-    report = evaluate(state.kb(), state.config, taxonomies, folds=folds, progress=sys.stderr.isatty(), misses=errors)
+    report = evaluate(
+        state.kb(),
+        state.config,
+        taxonomies,
+        folds=folds or FOLDS,
+        progress=sys.stderr.isatty(),
+        misses=errors,
+        after=after.date().isoformat() if after else None,
+    )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report, leaves=by_leaf))
