@@ -25,9 +25,14 @@ NO_MODEL = {"KB_DEVICE": "cpu"}
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A labelled KB with entries, nodes, keywords and titles already in the cache."""
-    root = labelled_kb(tmp_path_factory.mktemp("kb"))
-    stand_in = HashingEmbedder(model_identity(Config()))
+    return cached(labelled_kb(tmp_path_factory.mktemp("kb")))
+
+
+def cached(root: Path) -> Path:
+    """The KB at ``root`` with entries, nodes, keywords and titles in the cache, encoded by a
+    stand-in under the real model's name, so that the CLI never loads the model."""
     kb = load_kb(root)
+    stand_in = HashingEmbedder(model_identity(Config()))
     evaluate(kb, Config(), folds=3, suggester=Suggester.build(kb, Config(), embedder=stand_in))
     return root
 
@@ -84,13 +89,7 @@ def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_
     from tests.test_classify import dated_kb
 
     root = dated_kb(tmp_path / "kb")
-    kb = load_kb(root)
-    evaluate(
-        kb,
-        Config(),
-        folds=3,
-        suggester=Suggester.build(kb, Config(), embedder=HashingEmbedder(model_identity(Config()))),
-    )
+    cached(root)
     run = run_kb("eval", "--after", "2025-01-01", "--json", cwd=root, env=NO_MODEL)
     assert run.code == 0, run.err
     report = json.loads(run.out)
@@ -132,13 +131,7 @@ def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Pa
     root = labelled_kb(tmp_path / "kb")
     title = "Jailbreak attacks \u202eseman\u202c on\nimages"
     write_entry(root, {"id": "hostile", "title": title, "kind": "method", "tags": {"codev": [TOX]}})
-    kb = load_kb(root)
-    evaluate(
-        kb,
-        Config(),
-        folds=3,
-        suggester=Suggester.build(kb, Config(), embedder=HashingEmbedder(model_identity(Config()))),
-    )
+    cached(root)
     shown = run_kb("suggest", "hostile", "--taxonomy", "codev", cwd=root, env=NO_MODEL)
     assert shown.code == 0, shown.err
     assert shown.out.splitlines()[0] == "hostile: Jailbreak attacks \ufffdseman\ufffd on images"
