@@ -106,6 +106,26 @@ def test_a_text_near_a_leaf_ranks_it_first_with_scores_in_0_1(multi_label: bool)
         np.testing.assert_allclose(scores.sum(axis=1), 1.0)  # one topic: a distribution
 
 
+def test_the_multi_label_stacker_learns_how_far_each_leafs_keywords_can_be_trusted() -> None:
+    """Leaf 0's keywords in a text always mean leaf 0; leaf 1's say nothing (it is right for three
+    texts in ten either way). One weight per signal would trust both alike; the per-leaf weights
+    tell them apart."""
+    from kb.classify.model import SIGNALS, PairStacker
+
+    rng = np.random.default_rng(0)
+    n, at = 400, SIGNALS.index("keyword in text")
+    features = rng.normal(0, 0.1, (n, 2, len(SIGNALS)))
+    keyword = rng.random((n, 2)) < 0.5
+    features[:, :, at] = keyword
+    labels = np.zeros((n, 2))
+    labels[:, 0] = keyword[:, 0]  # leaf 0: exactly when its keyword is there
+    labels[:, 1] = rng.random(n) < 0.3  # leaf 1: whether or not its keyword is there
+    both = np.zeros((1, 2, len(SIGNALS)))
+    both[0, :, at] = 1.0
+    p = PairStacker.fit(features, labels).predict(both)[0]
+    assert p[0] > 0.9 and 0.15 < p[1] < 0.45, p
+
+
 def test_a_keyword_in_the_text_moves_its_leaf_up() -> None:
     tax = toy_taxonomy(True)
     train, texts = toy_labelled()

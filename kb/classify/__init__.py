@@ -56,7 +56,7 @@ __all__ = [
     "update_suggestions",
 ]
 
-RECIPE = 6  # version of the classifier and its texts, written into suggestions.json
+RECIPE = 7  # version of the classifier and its texts, written into suggestions.json
 TAXONOMIES = TOPIC_TAXONOMIES  # the taxonomies with leaves to suggest
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
