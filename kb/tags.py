@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, get_args
 
 from kb.schema import MMLLMS_IO, Architecture, Entry, MMLLMsDesign, MMLLMsFunctional, Provenance
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.store import KB
 
 SUGGESTIONS_PER_TAXONOMY = 3  # the best few machine suggestions are shown and become graph edges
 MIN_SUGGESTION_SCORE = 0.05
-TOPIC_TAXONOMIES = ("codev", "yin")  # taxonomies of topic leaves (mmllms holds design facets, not topics)
 _MODALITY_CODE = {modality: code for code, modality in MMLLMS_IO.items()}
 
 
@@ -44,7 +44,7 @@ def curated_tags(entry: Entry) -> dict[str, list[str]]:
         mm += [f"modalities/{c}" for c in sorted(codes)]
     if entry.architecture is not None:
         mm += [f"architecture/{part}" for part, value in entry.architecture.model_dump().items() if value]
-    return {"codev": topic_tags(entry, "codev"), "yin": topic_tags(entry, "yin"), "mmllms": mm}
+    return {**{t: topic_tags(entry, t) for t in TOPIC_TAXONOMIES}, "mmllms": mm}
 
 
 # Who set curated tags, in words, by provenance source (kb/schema.py's Source).
@@ -79,7 +79,7 @@ def ranked_suggestions(kb: KB, entry_id: str) -> dict[str, list[tuple[str, float
     found = kb.suggestions.get(entry_id)
     return {
         tax: [(s.tag, s.score) for s in sorted(getattr(found, tax), key=lambda s: (-s.score, s.tag))] if found else []
-        for tax in ("codev", "yin")
+        for tax in TOPIC_TAXONOMIES
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 TAXONOMY_IDS = ("codev", "yin", "mmllms")
+TOPIC_TAXONOMIES = ("codev", "yin")  # taxonomies of topic leaves (mmllms holds design facets, not topics)
 
 
 class NodeSpec(BaseModel):

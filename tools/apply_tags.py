@@ -35,7 +35,7 @@ from kb.check import tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
 from kb.schema import Entry  # noqa: E402
 from kb.store import KB, dump_entry, entry_path, load_kb, write_text_atomic  # noqa: E402
-from kb.tags import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
+from kb.taxonomy import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
 
 FIELDS = frozenset({"id", *TAXONOMIES, "note"})
 

@@ -23,6 +23,7 @@ from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import norm_arxiv, norm_title
 from kb.schema import Entry, Kind
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.store import KB
@@ -84,7 +85,7 @@ def suggested_tags(
 
     out: dict[str, list[tuple[str, float]]] = {}
     try:
-        for taxonomy in ("codev", "yin"):
+        for taxonomy in TOPIC_TAXONOMIES:
             ranked = suggest_for_text(kb, config, taxonomy, text, kind=kind.value)
             out[taxonomy] = [(s.tag, float(s.score)) for s in ranked[:SUGGESTIONS_SHOWN]]
     except KBError as exc:

@@ -15,7 +15,7 @@ from kb.errors import Problem
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
 from kb.schema import Entry, Kind
 from kb.store import KB
-from kb.taxonomy import Taxonomies, Taxonomy
+from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
 
 # What each relation may point at, and from what. None means any kind.
@@ -116,7 +116,7 @@ def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: Locator) 
     """Problems of the codev and yin tags of an entry's ``tags`` mapping, validated or as read
     (where a value that is not a list of strings is the schema's problem, not this one's)."""
     out = []
-    for tax_id in ("codev", "yin"):
+    for tax_id in TOPIC_TAXONOMIES:
         taxonomy, listed = taxonomies.by_id.get(tax_id), tags.get(tax_id)
         if taxonomy is None or not isinstance(listed, list):
             continue

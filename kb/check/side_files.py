@@ -14,7 +14,15 @@ from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
 from kb.schema import SuggestionsFile
 from kb.store import KB, SUGGESTIONS_FILE, validation_problems
-from kb.taxonomy import TAXONOMY_IDS, DuplicateNodeError, Taxonomies, Taxonomy, TaxonomyFileError, TaxonomySpec
+from kb.taxonomy import (
+    TAXONOMY_IDS,
+    TOPIC_TAXONOMIES,
+    DuplicateNodeError,
+    Taxonomies,
+    Taxonomy,
+    TaxonomyFileError,
+    TaxonomySpec,
+)
 from kb.yamlpos import Document, Loc, load_document, parse_document
 
 
@@ -92,7 +100,7 @@ def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
                     key=True,
                 )
             )
-        for tax_id in ("codev", "yin"):
+        for tax_id in TOPIC_TAXONOMIES:
             taxonomy = kb.taxonomies.by_id.get(tax_id)
             for i, suggestion in enumerate(getattr(entry_suggestions, tax_id)):
                 loc: Loc = ("entries", entry_id, tax_id, i)

@@ -41,7 +41,8 @@ from kb.embed import (
 )
 from kb.errors import UsageError
 from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
-from kb.tags import TOPIC_TAXONOMIES, topic_tags
+from kb.tags import topic_tags
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.config import Config
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 RECIPE = 7  # version of the classifier and its texts, written into suggestions.json
-TAXONOMIES = TOPIC_TAXONOMIES  # the taxonomies with leaves to suggest
 KEPT = 5  # suggestions kept per taxonomy in suggestions.json
 KEYWORD_NAMESPACE = "keywords"
 TITLE_NAMESPACE = "titles"
@@ -83,8 +83,8 @@ class Suggester:
         embedder = embedder or embedder_for(config)
         if vectors is None:
             vectors = embed_kb(kb, config, progress=False, embedder=embedder)
-        nodes = embed_nodes(kb, config, TAXONOMIES, embedder=embedder)
-        texts = sorted({k for t in TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
+        nodes = embed_nodes(kb, config, TOPIC_TAXONOMIES, embedder=embedder)
+        texts = sorted({k for t in TOPIC_TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
         store = VectorStore(cache_folder(kb.root, config), embedder.model_id, KEYWORD_NAMESPACE)
         matrix, _ = embed_cached(texts, store, embedder, f"keyword/{RECIPE}", prune=True)
         return cls(kb, config, embedder, vectors, nodes, dict(zip(texts, matrix, strict=True)))
@@ -206,8 +206,8 @@ def _suggestions(scores: np.ndarray, clf: Classifier | ZeroShot) -> list[Suggest
 
 
 def check_taxonomy(taxonomy: str) -> None:
-    if taxonomy not in TAXONOMIES:
-        raise UsageError(f"no suggestions for taxonomy {taxonomy!r}; choose one of {', '.join(TAXONOMIES)}")
+    if taxonomy not in TOPIC_TAXONOMIES:
+        raise UsageError(f"no suggestions for taxonomy {taxonomy!r}; choose one of {', '.join(TOPIC_TAXONOMIES)}")
 
 
 def suggest_for_text(
@@ -254,7 +254,7 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
     """Suggestions (best KEPT per taxonomy) for every entry without curated tags in a taxonomy."""
     kb = suggester.kb
     found: dict[str, dict[str, list[Suggestion]]] = {}
-    for taxonomy in TAXONOMIES:
+    for taxonomy in TOPIC_TAXONOMIES:
         ids = [i for i in suggester.vectors.ids if not topic_tags(kb.entries[i], taxonomy)]
         texts = [entry_text(kb.entries[i]) for i in ids]
         kinds = [kb.entries[i].kind.value for i in ids]
@@ -293,7 +293,7 @@ def same_suggestions(text: str, data: SuggestionsFile) -> bool:
     if (old.model, old.recipe, list(old.entries)) != (data.model, data.recipe, list(data.entries)):
         return False
     for entry_id, new in data.entries.items():
-        for taxonomy in TAXONOMIES:
+        for taxonomy in TOPIC_TAXONOMIES:
             before, after = getattr(old.entries[entry_id], taxonomy), getattr(new, taxonomy)
             if [s.tag for s in before] != [s.tag for s in after]:
                 return False

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb.classify import TAXONOMIES, Suggester, check_taxonomy
+from kb.classify import Suggester, check_taxonomy
 from kb.classify.labels import Labelled, fold_of, newer, title_key
 from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
 from kb.errors import UsageError
-from kb.taxonomy import Taxonomy
+from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomy
 
 if TYPE_CHECKING:
     from kb.config import Config
@@ -125,7 +125,7 @@ class EvalReport:
 def evaluate(
     kb: KB,
     config: Config,
-    taxonomies: Sequence[str] = TAXONOMIES,
+    taxonomies: Sequence[str] = TOPIC_TAXONOMIES,
     *,
     folds: int = FOLDS,
     embedder: Embedder | None = None,

@@ -15,6 +15,7 @@ from kb.embed import normalise
 from kb.errors import UsageError
 from kb.output.text import one_line
 from kb.schema import Kind, Suggestion
+from kb.tags import topic_tags
 
 if TYPE_CHECKING:
     from kb.config import Config
@@ -177,7 +178,7 @@ def suggest_one(
         lines = [one_line(text or ""), f"(as {asked})"]
     for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
-        own = list(getattr(kb.entries[entry_id].tags, taxonomy)) if entry_id is not None else []
+        own = topic_tags(kb.entries[entry_id], taxonomy) if entry_id is not None else []
         note = f" (curated: {', '.join(own)}; learned without them)" if own else ""
         lines.append(f"{taxonomy}{note}")
         for s in suggestions:

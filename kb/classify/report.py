@@ -61,7 +61,7 @@ def render_thresholds(rows: Sequence[dict[str, float]], asked: str = "entry") ->
     return [
         f"  at other thresholds (each {asked}'s best leaf is always suggested):",
         f"  {'score >=':<14}" + "".join(f"{r['threshold']:>10g}" for r in rows),
-        f"  {'per entry':<14}" + "".join(f"{r['suggested per entry']:>10.2f}" for r in rows),
+        f"  {'per ' + asked:<14}" + "".join(f"{r['suggested per entry']:>10.2f}" for r in rows),
         *(f"  {shown:<14}" + "".join(f"{r[key]:>10.1%}" for r in rows) for key, shown in SHOWN_RATES.items()),
     ]
 

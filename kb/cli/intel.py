@@ -13,6 +13,7 @@ import click
 from kb.cli import State, main, pass_state
 from kb.errors import UsageError
 from kb.schema import Kind
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 
 def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
@@ -76,7 +77,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 
 @main.command()
 @click.argument("entry_id", required=False)
-@click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
+@click.option("--taxonomy", type=click.Choice(TOPIC_TAXONOMIES), default=None, help="Only this taxonomy.")
 @click.option("--title", "text", default=None, help="Suggest for this text (a title, perhaps with its abstract).")
 @click.option(
     "--input",
@@ -133,7 +134,7 @@ def suggest(
     if kind is not None and (entry_id is not None or everything):
         raise UsageError("--kind is for --title or --input; an entry's kind is in its file")
     given_kind = Kind(kind) if kind else None
-    taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
+    taxonomies = [taxonomy] if taxonomy else list(TOPIC_TAXONOMIES)
     if everything:
         changed = update_suggestions(state.kb(), state.config)
         click.echo(f"entries/suggestions.json {'updated' if changed else 'unchanged'}", err=True)
@@ -151,7 +152,7 @@ def suggest(
 
 
 @main.command(name="eval")
-@click.option("--taxonomy", type=click.Choice(["codev", "yin"]), default=None, help="Only this taxonomy.")
+@click.option("--taxonomy", type=click.Choice(TOPIC_TAXONOMIES), default=None, help="Only this taxonomy.")
 @click.option("--folds", type=click.IntRange(2), default=None, help="Cross-validation folds.  [default: 10]")
 @click.option(
     "--after",
@@ -181,7 +182,7 @@ def eval_(
 
     if folds is not None and after is not None:
         raise UsageError("--folds and --after are two ways to split the entries; give one")
-    taxonomies = [taxonomy] if taxonomy else ["codev", "yin"]
+    taxonomies = [taxonomy] if taxonomy else list(TOPIC_TAXONOMIES)
     report = evaluate(
         state.kb(),
         state.config,

@@ -37,7 +37,8 @@ import numpy as np
 from kb.cluster.findings import candidates, curated_counts, family, review_queue
 from kb.cluster.report import Candidate, Cluster, ClusterReport, ReviewItem, render_text
 from kb.cluster.terms import telling_terms
-from kb.tags import TOPIC_TAXONOMIES, topic_tags
+from kb.tags import topic_tags
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.embed import Vectors

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.cluster.report import Candidate, Cluster, CuratedCounts, ReviewItem
-from kb.tags import TOPIC_TAXONOMIES, topic_tags
+from kb.tags import topic_tags
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.embed import Vectors

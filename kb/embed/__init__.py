@@ -36,6 +36,7 @@ from kb.embed.model import (
 )
 from kb.embed.vectors import Vectors, normalise
 from kb.errors import KBError
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.schema import Entry
@@ -106,7 +107,7 @@ def node_text(node: Node) -> str:
 
 
 def embed_nodes(
-    kb: KB, config: Config, taxonomies: Sequence[str] = ("codev", "yin"), *, embedder: Embedder | None = None
+    kb: KB, config: Config, taxonomies: Sequence[str] = TOPIC_TAXONOMIES, *, embedder: Embedder | None = None
 ) -> Vectors:
     """Vectors of taxonomy nodes, by qualified id (``yin:evaluation``), cached like entries."""
     embedder = embedder or embedder_for(config)

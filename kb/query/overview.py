@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from kb.errors import UsageError
 from kb.query import did_you_mean, entry_tags, in_subtree, resolve_node, subtree_ids
 from kb.schema import Kind, Modality
-from kb.taxonomy import TAXONOMY_IDS
+from kb.taxonomy import TAXONOMY_IDS, TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
     from kb.cluster import ReviewItem
@@ -194,7 +194,7 @@ def gaps(
     *,
     threshold: int = 3,
     min_cover: int = 5,
-    taxonomies: Sequence[str] = ("codev", "yin"),
+    taxonomies: Sequence[str] = TOPIC_TAXONOMIES,
     vectors: Vectors | None = None,
     review_note: str = "",
 ) -> Gaps:

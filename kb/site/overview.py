@@ -13,6 +13,7 @@ from kb.site.escape import escape_attr, escape_text
 from kb.site.model import TAXONOMY_TITLES, SiteModel, root_url
 from kb.site.pages import entry_link, html_link, join, node_link
 from kb.site.templates import render
+from kb.taxonomy import TOPIC_TAXONOMIES
 
 RANKED = 20
 USED_BY_SHOWN = 5
@@ -94,7 +95,7 @@ def _heat_grid(corner: str, heads: list[str], rows: list[tuple[str, list[int]]],
 def render_timeline(model: SiteModel) -> str:
     page = "timeline.md"
     entries = model.kb.entries
-    tops = [(t, r) for t in ("codev", "yin") for r in model.kb.taxonomies[t].roots]
+    tops = [(t, r) for t in TOPIC_TAXONOMIES for r in model.kb.taxonomies[t].roots]
     quarter_cells: Counter = Counter()
     quarters: set[str] = set()
     for entry in entries.values():
