@@ -106,6 +106,28 @@ def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encod
     assert embedder.calls == 0
 
 
+class _FailingModel(HashingEmbedder):
+    """A model that cannot be loaded: it fails on the first encoding, as a bad name or path does."""
+
+    def embed(self, texts, *, progress=False):  # noqa: ANN001, ANN201 - the Embedder protocol
+        raise KBError("cannot load the embedding model")
+
+
+def test_a_model_that_fails_to_load_leaves_no_empty_cache_folder(root: Path) -> None:
+    with pytest.raises(KBError):
+        embed_kb(load_kb(root), Config(), embedder=_FailingModel(), progress=False)
+    assert list((root / ".kb-cache" / "embeddings").iterdir()) == []
+
+
+def test_a_failed_encoding_keeps_what_the_model_had_cached(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    write_entry(root, {"id": "new-one", "title": "A New Benchmark", "kind": "benchmark"})
+    with pytest.raises(KBError):
+        embed_kb(load_kb(root), Config(), embedder=_FailingModel(), progress=False)
+    cached = load_cached_vectors(load_kb(root), Config(), model_id="hashing-64", partial=True)
+    assert len(cached) == len(SMALL)
+
+
 class _LongRows(HashingEmbedder):
     """Rows three times too long, in float64: what a model without a normalising layer gives."""
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -126,8 +127,14 @@ def embed_cached(
         if row is None:
             missing.setdefault(key, text)
     if missing:
+        made = not store.folder.exists()
         store.prepare()  # before minutes of encoding, not after
-        encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
+        try:
+            encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
+        except BaseException:
+            if made:  # a model that failed to load leaves no empty folder named after it
+                shutil.rmtree(store.folder, ignore_errors=True)
+            raise
         store.put(list(missing), encoded)
     if missing or (prune and len(store.rows) != len(set(keys))):
         if prune:
