@@ -3,11 +3,11 @@ per model and namespace that numpy alone can read, replaced atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -133,7 +133,8 @@ def embed_cached(
             encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
         except BaseException:
             if made:  # a model that failed to load leaves no empty folder named after it
-                shutil.rmtree(store.folder, ignore_errors=True)
+                with contextlib.suppress(OSError):  # not empty: another run wrote there meanwhile
+                    store.folder.rmdir()
             raise
         store.put(list(missing), encoded)
     if missing or (prune and len(store.rows) != len(set(keys))):
