@@ -55,6 +55,15 @@ class Config(BaseModel):
         3.0, ge=0, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
 
+    @field_validator("model")
+    @classmethod
+    def _named(cls, model: str) -> str:
+        if not model.strip():
+            raise ValueError(
+                "the model is empty; name a sentence-transformers model or folder, or leave it out for the default"
+            )
+        return model
+
     @field_validator("site_url")
     @classmethod
     def _site_address(cls, url: str) -> str:

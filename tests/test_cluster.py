@@ -157,6 +157,15 @@ def test_cluster_report_has_parents_across_levels(three_groups) -> None:
     assert report.to_dict()["levels"] == [2, 3]
 
 
+def test_levels_above_the_number_of_entries_are_that_number_once(three_groups) -> None:
+    """22 entries make at most 22 clusters: asking for 30 and 50 is one level of 22, named so."""
+    kb, vectors, nodes = three_groups
+    report = cluster_kb(kb, vectors, nodes, [3, 30, 50])
+    assert report.levels == [3, 22]
+    finest = [c for c in report.clusters if c.level == 22]
+    assert len(finest) == 22 and all(c.id.startswith("L22-") and c.size == 1 for c in finest)
+
+
 def _filler(n: int) -> list[str]:
     """Titles of a big KB that share only the field's common words."""
     topics = ["retrieval", "segmentation", "captioning", "grounding", "robotics", "medicine", "driving", "charts"]

@@ -91,3 +91,13 @@ def test_site_url_must_be_a_sites_address(tmp_path: Path, url: str) -> None:
         f"KB_SITE_URL: site_url: {url!r} is not a site's address; expected one like https://example.org/kb/"
     ]
     assert load_config(tmp_path, {"site_url": "https://example.org/kb/"}).site_url == "https://example.org/kb/"
+
+
+def test_an_empty_model_is_refused_where_it_was_written(tmp_path: Path) -> None:
+    """Else the model loader fails far away ("'NoneType' object has no attribute 'parameters'")."""
+    (tmp_path / "kb.yaml").write_text('model: " "\n', encoding="utf-8")
+    message = "the model is empty; name a sentence-transformers model or folder, or leave it out for the default"
+    assert problems(tmp_path) == [f"kb.yaml:1:8: model: {message}"]
+    with pytest.raises(ProblemsError) as caught:
+        load_config(tmp_path / "elsewhere", {"model": ""})
+    assert [str(p) for p in caught.value.problems] == [f"--model: model: {message}"]

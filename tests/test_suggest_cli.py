@@ -3,6 +3,7 @@ embedder under the real model's name: everything that only compares vectors runs
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import json
 from collections import Counter
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from kb.classify import Suggester
+from kb.classify import WORK, Suggester
 from kb.classify.evaluate import evaluate
 from kb.config import Config
 from kb.embed import model_identity
+from kb.errors import UsageError
 from kb.store import load_kb
 from tests.conftest import run_kb
 from tests.intel_kb import HashingEmbedder
@@ -120,7 +122,11 @@ def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_
         "kb: --folds and --after are two ways to split the entries; give one",
     )
     code, err = refused("--after", "2025-13-01")
-    assert code == 2 and "'2025-13-01' does not match the format '%Y-%m-%d'" in err
+    assert code == 2 and "'--after': 2025-13-01 is not a real date (month must be in 1..12)" in err
+    code, err = refused("--after", "2024-02-30")  # the right format, but no such day
+    assert code == 2 and "'--after': 2024-02-30 is not a real date (day is out of range for month)" in err
+    code, err = refused("--after", "2024-07")
+    assert code == 2 and "'--after': expected a day as YYYY-MM-DD, got '2024-07'" in err
 
 
 def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:
@@ -278,6 +284,17 @@ def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) 
             ['{"id": "p1", "title": "a"}', '{"id": "p2", "title": "b"}', '{"id": "p1", "title": "c"}'],
             'papers.jsonl:3: id "p1" is line 1\'s too; ids must differ, to match output to input',
         ),
+        # Too large for a float: it would be written back as Infinity, which strict parsers refuse.
+        (['{"id": 1e400, "title": "t"}'], "papers.jsonl:1: not valid JSON (1e400 is too large a number)"),
+        # Valid JSON, but no model, file or terminal takes a lone surrogate as text.
+        (
+            ['{"id": 1, "title": "Visual \\ud800 tuning"}'],
+            'papers.jsonl:1: "title" holds a lone surrogate (\\ud800), which is not text',
+        ),
+        (
+            ['{"id": "\\udc80", "title": "t"}'],
+            'papers.jsonl:1: "id" holds a lone surrogate (\\udc80), which is not text',
+        ),
     ],
 )
 def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:
@@ -317,8 +334,76 @@ def test_every_bad_line_is_named_at_once(root: Path) -> None:
         (["new-jail", "--kind", "dataset"], "--kind is for --title or --input; an entry's kind is in its file"),
         (["--all", "--kind", "model"], "--kind is for --title or --input; an entry's kind is in its file"),
         (["--input", "x.jsonl", "--taxonomy", "yin", "--why"], "--why is for ENTRY_ID or --title"),
+        (
+            ["--input", "x.jsonl", "--taxonomy", "yin", "--top", "3"],
+            "--top is for text output; --input prints every leaf of the taxonomy, best first, as JSON",
+        ),
+        *[
+            (
+                ["--all", *given],
+                "--all writes every taxonomy's suggestions into entries/suggestions.json; "
+                "--taxonomy, --json and --top do not apply",
+            )
+            for given in (["--taxonomy", "yin"], ["--json"], ["--top", "5"])
+        ],
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
     run = run_kb("suggest", *args, cwd=root, env=NO_MODEL)
     assert (run.code, run.out, run.err) == (2, "", f"kb: {message}\n")
+
+
+def test_a_file_of_papers_is_read_as_utf_8_lines_ending_at_newlines_alone(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 is named by its line; a BOM and CRLF endings are read; U+2028 and
+    U+0085 inside a title (valid JSON) split nothing, as str.splitlines would."""
+    from kb.classify.interface import read_papers
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"id": 1, "title": "fine"}\n{"id": 2, "title": "caf\xe9"}\n')
+    with pytest.raises(UsageError) as caught:
+        read_papers(str(bad))
+    assert str(caught.value) == f"{bad}:2: byte 24 (0xe9) is not UTF-8; save the file as UTF-8"
+    good = tmp_path / "good.jsonl"
+    title = "Visual\u2028Instruction\u0085Tuning"
+    lines = [json.dumps({"id": 1, "title": title}, ensure_ascii=False), json.dumps({"id": 2, "title": "Two"})]
+    good.write_bytes(codecs.BOM_UTF8 + "\r\n".join(lines).encode() + b"\r\n")
+    assert read_papers(str(good)) == [(1, title, WORK), (2, "Two", WORK)]
+
+
+def test_a_field_that_looks_misspelt_is_noted_once_and_other_fields_pass(tmp_path: Path) -> None:
+    from kb.classify.interface import read_papers
+
+    path = jsonl(
+        tmp_path / "papers.jsonl",
+        '{"id": 1, "title": "A", "abstarct": "x", "url": "https://example.org"}',
+        '{"id": 2, "title": "B", "abstarct": "y", "Kind": "benchmark"}',
+    )
+    notes: list[str] = []
+    papers = read_papers(str(path), note=notes.append)
+    assert [text for _, text, _ in papers] == ["A", "B"]  # nothing misspelt is read
+    assert notes == [
+        f'{path}:1: field "abstarct" is not read; did you mean "abstract"?',
+        f'{path}:2: field "Kind" is not read; did you mean "kind"?',
+    ]
+
+
+def test_a_file_name_in_an_error_is_one_safe_line(root: Path) -> None:
+    run = run_kb("suggest", "--taxonomy", "yin", "--input", "a\x1b[2Jb\nc.jsonl", cwd=root, env=NO_MODEL)
+    assert (run.code, run.err) == (2, "kb: a\ufffd[2Jb c.jsonl: no such file; give a JSON Lines file of papers\n")
+
+
+@pytest.mark.parametrize("args", [["suggest", "--taxonomy", "yin", "--title"], ["search"]])
+def test_text_for_the_model_with_a_byte_that_is_not_utf_8_is_refused(root: Path, args: list[str]) -> None:
+    """Python carries the byte 0xff of an argument as U+DCFF; the tokenizer would fail on it with a
+    traceback."""
+    run = run_kb(*args, "visual \udcff tuning", cwd=root, env=NO_MODEL)
+    where = "'--title'" if "--title" in args else "'TEXT'"
+    assert run.code == 2 and f"Invalid value for {where}: holds the byte 0xff, which is not UTF-8 text" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_an_option_without_its_value_names_the_command(root: Path) -> None:
+    """click fails such an option before the command has a context of its own."""
+    run = run_kb("suggest", "--title", cwd=root, env=NO_MODEL)
+    message = "python -m kb suggest: Option '--title' requires an argument; see python -m kb suggest --help\n"
+    assert (run.code, run.err) == (2, message)

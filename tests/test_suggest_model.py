@@ -110,6 +110,11 @@ def test_a_title_in_text_says_what_it_was_asked_as() -> None:
     assert bench.code == 0, bench.err
     assert bench.out.splitlines()[1] == "(as a benchmark)"
     assert bench.out.splitlines()[3].split()[1] == "datasets/benchmark"
+    long = " ".join([title] * 40)  # a title with its abstract pasted in, say: not echoed whole
+    echoed = run_kb("suggest", "--taxonomy", "yin", "--title", long, "--top", "1", env={"KB_DEVICE": "cpu"})
+    assert echoed.code == 0, echoed.err
+    first = echoed.out.splitlines()[0]
+    assert len(first) <= 300 and first.startswith(title) and first.endswith(" …")
 
 
 @pytest.mark.parametrize(("kind", "first"), [("benchmark", "datasets/benchmark"), ("analysis", "evaluation")])

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.classify import WORK, Evidence, Suggester
 from kb.embed import normalise
 from kb.errors import UsageError
-from kb.output.text import one_line
+from kb.output.text import lone_surrogate, one_line
 from kb.schema import Kind, Suggestion
 from kb.tags import topic_tags
 
@@ -25,31 +27,49 @@ if TYPE_CHECKING:
 KINDS = ", ".join(k.value for k in Kind)
 
 
-def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[object, str, str]]:
+def read_papers(
+    path: str, default_kind: Kind | None = None, note: Callable[[str], object] = lambda message: None
+) -> list[tuple[object, str, str]]:
     """(id, text, kind) per line of a JSON Lines file ('-' is stdin); text is the title, then the
     abstract. A line's optional "kind" is an entry kind; without one it is ``default_kind``, else
     WORK (some work: a paper's title).
 
     Raises UsageError naming the file and line of every bad one (the first SHOWN_BAD_LINES of
     them), before anything is embedded: one run tells all that is wrong with a file. An id given
-    twice is a bad line: the output would not say which ranking is which paper's.
+    twice is a bad line: the output would not say which ranking is which paper's. Other fields
+    are allowed (a list's own "url", say), but one that looks like a misspelt field of ours is
+    told to ``note``, once.
     """
-    name = "<stdin>" if path == "-" else path
+    name = "<stdin>" if path == "-" else one_line(path)
     try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{name}: no such file; give a JSON Lines file of papers") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{name}: cannot read it ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read it ({exc.strerror or exc})") from None
     papers, bad = [], []
     first_line_of: dict[str, int] = {}
-    for number, line in enumerate(raw.splitlines(), start=1):
+    noted: set[str] = set()
+    # Lines end at a newline alone: JSON text may hold U+2028 and others that str.splitlines splits at.
+    for number, chunk in enumerate(raw.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append(
+                f"{name}:{number}: byte {exc.start + 1} (0x{chunk[exc.start]:02x}) is not UTF-8; save the file as UTF-8"
+            )
+            continue
         if not line.strip():
             continue
-        paper = _paper(line, default_kind)
-        if isinstance(paper, str):
-            bad.append(f"{name}:{number}: {paper}")
+        read = _paper(line, default_kind)
+        if isinstance(read, str):
+            bad.append(f"{name}:{number}: {read}")
             continue
+        paper, unread = read
+        for field in sorted(unread.keys() - noted):
+            noted.add(field)
+            quoted = json.dumps(field, ensure_ascii=False)
+            note(f'{name}:{number}: field {quoted} is not read; did you mean "{unread[field]}"?')
         key = json.dumps(paper[0], sort_keys=True, ensure_ascii=False)
         if key in first_line_of:
             line_of = first_line_of[key]
@@ -65,6 +85,8 @@ def read_papers(path: str, default_kind: Kind | None = None) -> list[tuple[objec
 
 
 SHOWN_BAD_LINES = 20
+TEXT_SHOWN = 300  # characters of a --title echoed above its suggestions
+FIELDS = ("id", "title", "abstract", "kind")  # what a line of --input may say
 
 
 def _not_json(constant: str) -> object:
@@ -73,10 +95,19 @@ def _not_json(constant: str) -> object:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _paper(line: str, default_kind: Kind | None) -> tuple[object, str, str] | str:
-    """One line's (id, text, kind), or what is wrong with it."""
+def _finite(number: str) -> float:
+    """A JSON number too large for a float (1e400) would come back as Infinity: refused likewise."""
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"{number} is too large a number")
+    return value
+
+
+def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str], dict[str, str]] | str:
+    """One line's (id, text, kind) and its fields that look like misspelt ones of FIELDS (with the
+    field meant), or what is wrong with the line."""
     try:
-        item = json.loads(line, parse_constant=_not_json)
+        item = json.loads(line, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg}, column {exc.colno})"
     except ValueError as exc:
@@ -90,13 +121,24 @@ def _paper(line: str, default_kind: Kind | None) -> tuple[object, str, str] | st
         return '"abstract" must be text when given'
     if "id" not in item:
         return '"id" is missing; every line needs one to match the output to'
+    for field, value in (
+        ("title", title),
+        ("abstract", abstract or ""),
+        ("id", json.dumps(item["id"], ensure_ascii=False)),
+    ):
+        if (code := lone_surrogate(value)) is not None:
+            return f'"{field}" holds a lone surrogate (\\u{code:04x}), which is not text'
     kind = item.get("kind", default_kind.value if default_kind else WORK)
     if "kind" in item and (not isinstance(kind, str) or kind not in Kind.__members__):
         close = difflib.get_close_matches(kind, list(Kind.__members__), n=1) if isinstance(kind, str) else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f'"kind" is {json.dumps(kind)}; expected one of {KINDS}{hint}'
     text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
-    return item["id"], text, kind
+    unread = {}
+    for field in item.keys() - set(FIELDS):
+        if close := difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75):
+            unread[field] = close[0]
+    return (item["id"], text, kind), unread
 
 
 def _scores(suggestions: Sequence[Suggestion], why: dict[str, Evidence] | None = None) -> list[dict[str, object]]:
@@ -124,7 +166,7 @@ def _why_text(evidence: Evidence) -> str:
 def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
     """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best
     first. Encoding the papers shows a progress bar on stderr when it is a terminal."""
-    papers = read_papers(path, default_kind)
+    papers = read_papers(path, default_kind, note=lambda message: print(f"kb: {message}", file=sys.stderr))
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
     ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
@@ -175,7 +217,7 @@ def suggest_one(
     else:
         article = "an" if kind and kind.value[0] in "aeiou" else "a"
         asked = f"{article} {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
-        lines = [one_line(text or ""), f"(as {asked})"]
+        lines = [textwrap.shorten(one_line(text or ""), TEXT_SHOWN, placeholder=" …"), f"(as {asked})"]
     for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
         own = topic_tags(kb.entries[entry_id], taxonomy) if entry_id is not None else []

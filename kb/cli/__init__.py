@@ -14,6 +14,7 @@ from typing import NoReturn
 import click
 
 from kb.errors import KBError, ProblemsError, UsageError
+from kb.output.text import lone_surrogate
 
 
 class State:
@@ -52,6 +53,17 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A callback for text the model will read (kb suggest --title, kb search): a byte that was not
+    UTF-8 is refused here, in a sentence, rather than by the tokenizer, in a traceback."""
+    code = lone_surrogate(value) if value is not None else None
+    if code is None:
+        return value
+    if 0xDC80 <= code <= 0xDCFF:  # how Python carries a byte of an argument that was not UTF-8
+        raise click.BadParameter(f"holds the byte 0x{code - 0xDC00:02x}, which is not UTF-8 text")
+    raise click.BadParameter(f"holds a lone surrogate (\\u{code:04x}), which is not text")
+
+
 class Group(click.Group):
     """Turns kb's own errors into one clear message and an exit code, never a traceback."""
 
@@ -71,7 +83,8 @@ class Group(click.Group):
             click.echo(f"kb: {exc}", err=True)
             sys.exit(1)
         except click.UsageError as exc:
-            _usage_exit(exc)
+            # A subcommand's option that lacks its value fails before that command has a context.
+            _usage_exit(exc, f"{ctx.command_path} {ctx.invoked_subcommand}" if ctx.invoked_subcommand else None)
         except BrokenPipeError:
             # The reader left (kb query | head -1): stop quietly, as a tool killed by SIGPIPE would
             # (exit 141), whichever write found the pipe closed. Later flushes go nowhere.
@@ -86,9 +99,10 @@ class Group(click.Group):
             _usage_exit(exc)
 
 
-def _usage_exit(exc: click.UsageError) -> NoReturn:
-    """click's own usage errors (a bad number, a missing argument) in kb's one-line form, exit 2."""
-    where = exc.ctx.command_path if exc.ctx is not None else "kb"
+def _usage_exit(exc: click.UsageError, command: str | None = None) -> NoReturn:
+    """click's own usage errors (a bad number, a missing argument) in kb's one-line form, exit 2;
+    ``command`` names the command when click's error does not know it."""
+    where = exc.ctx.command_path if exc.ctx is not None else command or "kb"
     message = exc.format_message().rstrip(".")
     if not message.endswith("?"):  # click's "Did you mean ...?" already says what to do
         message += f"; see {where} --help"

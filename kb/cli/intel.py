@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from kb.cli import State, main, pass_state
+from kb.cli import State, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.schema import Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
@@ -26,6 +27,23 @@ def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]
     if not levels or levels[0] < 2:
         raise click.BadParameter(f"each level is a number of clusters, at least 2; got {value!r}")
     return levels
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A day as YYYY-MM-DD, or what is wrong with it (a format, or a day no calendar has)."""
+    from kb.schema import parse_partial_date
+
+    if value is None:
+        return None
+    try:
+        year, month, day = parse_partial_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            str(exc).replace("a date as YYYY, YYYY-MM or YYYY-MM-DD", "a day as YYYY-MM-DD")
+        ) from None
+    if month is None or day is None:
+        raise click.BadParameter(f"expected a day as YYYY-MM-DD, got {value!r}")
+    return datetime.date(year, month, day).isoformat()
 
 
 @main.command()
@@ -72,13 +90,25 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
     if len(kb.entries) < 2:
         raise UsageError("clustering needs at least two entries")
     report = cluster_kb(kb, embed_kb(kb, state.config), embed_nodes(kb, state.config), levels, k=k)
+    if report.levels != levels:
+        click.echo(
+            f"kb: {len(kb.entries)} entries make at most {len(kb.entries)} clusters; levels "
+            f"{','.join(map(str, levels))} are cut to {','.join(map(str, report.levels))}",
+            err=True,
+        )
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_text(report))
 
 
 @main.command()
 @click.argument("entry_id", required=False)
 @click.option("--taxonomy", type=click.Choice(TOPIC_TAXONOMIES), default=None, help="Only this taxonomy.")
-@click.option("--title", "text", default=None, help="Suggest for this text (a title, perhaps with its abstract).")
+@click.option(
+    "--title",
+    "text",
+    default=None,
+    callback=utf8_text,
+    help="Suggest for this text (a title, perhaps with its abstract).",
+)
 @click.option(
     "--input",
     "input_path",
@@ -131,6 +161,14 @@ def suggest(
         )
     if why and (input_path is not None or everything):
         raise UsageError("--why is for ENTRY_ID or --title")
+    top_given = click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
+    if everything and (taxonomy or as_json or top_given):
+        raise UsageError(
+            "--all writes every taxonomy's suggestions into entries/suggestions.json; "
+            "--taxonomy, --json and --top do not apply"
+        )
+    if input_path is not None and top_given:
+        raise UsageError("--top is for text output; --input prints every leaf of the taxonomy, best first, as JSON")
     if kind is not None and (entry_id is not None or everything):
         raise UsageError("--kind is for --title or --input; an entry's kind is in its file")
     given_kind = Kind(kind) if kind else None
@@ -156,7 +194,8 @@ def suggest(
 @click.option("--folds", type=click.IntRange(2), default=None, help="Cross-validation folds.  [default: 10]")
 @click.option(
     "--after",
-    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    callback=_day,
     default=None,
     help="In place of folds: score the entries first released on this day (YYYY-MM-DD) or later, "
     "learning from the older and undated ones alone.",
@@ -169,7 +208,7 @@ def eval_(
     state: State,
     taxonomy: str | None,
     folds: int | None,
-    after: datetime.datetime | None,
+    after: str | None,
     by_leaf: bool,
     errors: bool,
     as_json: bool,
@@ -190,6 +229,6 @@ def eval_(
         folds=folds or FOLDS,
         progress=sys.stderr.isatty(),
         misses=errors,
-        after=after.date().isoformat() if after else None,
+        after=after,
     )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report, leaves=by_leaf))

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kb.cli import State, main, pass_state
+from kb.cli import State, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import counted
 
@@ -162,7 +162,11 @@ _FILTERS = [
     click.option(
         "--any-tag", "any_tags", multiple=True, metavar="NODE", help="In the subtree of at least one of these nodes."
     ),
-    click.option("--suggested", is_flag=True, help="Tag filters count machine suggestions too; output shows them."),
+    click.option(
+        "--suggested",
+        is_flag=True,
+        help="Tag filters count machine suggestions too; json, jsonl, csv and yaml output list them with their scores.",
+    ),
     click.option(
         "--kind",
         "kinds",
@@ -301,7 +305,7 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
 
 
 @main.command()
-@click.argument("query_text", metavar="TEXT")
+@click.argument("query_text", metavar="TEXT", callback=utf8_text)
 @click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
 @filter_options
 @output_options()

@@ -113,8 +113,9 @@ def cluster_kb(
     from kb.embed import entry_text
     from kb.naming import norm_title
 
-    levels = sorted(set(levels))
     ids = [i for i in vectors.ids if i in kb.entries]
+    # n entries make at most n clusters: a level above that is that level, once.
+    levels = sorted({min(level, len(ids)) for level in levels})
     matrix = vectors.subset(ids).matrix
     if texts is None:
         texts = [entry_text(kb.entries[i]) for i in ids]

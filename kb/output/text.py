@@ -1,6 +1,7 @@
 """Text for people. Entry text made safe where it is shown: on a terminal line (``one_line``)
 and in Markdown (``md_escape``, ``md_url``), the one place that escapes entry text (kb query's
-tables and the awesome list both use it); and a count with its noun (``counted``)."""
+tables and the awesome list both use it); what in a string is not text at all
+(``lone_surrogate``); and a count with its noun (``counted``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-
 # start survives escaped brackets and mid-line text. Line-start syntax cannot act: the text is
 # one line and never starts a line.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:
@@ -22,6 +24,14 @@ def one_line(text: str) -> str:
     newline would break the columns) and control characters (an escape sequence could rewrite
     the screen, a bidirectional override reorder it) become U+FFFD."""
     return _CONTROL.sub("\ufffd", " ".join(text.split()))
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The code point of the first lone surrogate in ``text``, or None. Python carries a byte of a
+    command-line argument that was not UTF-8 as one (0xff as U+DCFF), and JSON's "\\ud800" gives
+    one; no model, file or terminal can take it as text."""
+    found = _SURROGATE.search(text)
+    return ord(found.group()) if found else None
 
 
 def md_escape(text: str) -> str:
