@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -256,13 +257,19 @@ UMASK = _read_umask()  # the process umask, read once: files and folders kb make
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temp file in the same folder, then os.replace."""
+    """Write a whole file or nothing: a temp file in the same folder, then os.replace. A file that
+    is there keeps its mode; a symbolic link stays one, and the file it points to is replaced."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~UMASK  # mkstemp makes it private; a new file is as readable as any
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes it private; a written file is as readable as any
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -279,7 +286,11 @@ def write_output(path: Path, text: str) -> None:
     if blocking is not None:
         raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
     try:
-        write_text_atomic(path, text)
+        if path.exists() and not path.is_file():  # a device or a pipe (/dev/stdout): written to, not replaced
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        else:
+            write_text_atomic(path, text)
     except OSError as exc:
         raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -231,3 +232,34 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temp_file(tmp_path
     assert str(caught.value) == f"cannot write {out}: No space left on device"
     assert out.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["kb.csv"]
+
+
+def test_a_written_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
+    from kb.store import write_output
+
+    target = tmp_path / "private.csv"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o600)
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    write_output(link, "new\n")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_device_is_written_to_not_replaced(tmp_path):
+    """-o /dev/stdout (a link to a pipe or a terminal) or a device: replacing it with a file, as
+    root may, would break the machine. Here a link to /dev/null, so a regression replaces the link."""
+    from kb.store import write_output
+
+    null = tmp_path / "null"
+    null.symlink_to("/dev/null")
+    write_output(null, "text\n")
+    assert null.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("args", [["export", "csv"], ["schema"]])
+def test_dash_as_the_output_is_stdout(tmp_path, args):
+    run = run_kb("--root", str(REPO), *args, "-o", "-", cwd=tmp_path)
+    assert run.code == 0 and run.out and run.err == ""
+    assert not (tmp_path / "-").exists()

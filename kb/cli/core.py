@@ -56,14 +56,19 @@ def _relative(root: Path, path: Path) -> str:
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout (- is stdout).",
+)
 @pass_state
 def schema(state: State, output: Path | None) -> None:
     """Print the JSON Schema of an entry file, for editors that validate YAML as it is typed."""
     from kb.jsonschema import entry_schema_text
 
     text = entry_schema_text()
-    if output is None:
+    if output is None or str(output) == "-":  # -o - is stdout, as for kb graph
         click.echo(text, nl=False)
         return
     from kb.store import write_output

@@ -13,7 +13,12 @@ from kb.export import FORMATS
 
 @main.command()
 @click.argument("fmt", metavar="FORMAT", type=StrictChoice(FORMATS))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of stdout (- is stdout).",
+)
 @pass_state
 def export(state: State, fmt: str, output: Path | None) -> None:
     """Export every entry as FORMAT: bibtex; csv or json (both read back as the same entries);
@@ -24,7 +29,7 @@ def export(state: State, fmt: str, output: Path | None) -> None:
     exported = export_kb(state.kb(), fmt, state.config)
     for note in exported.notes:
         click.echo(f"kb: {note}", err=True)
-    if output is None:
+    if output is None or str(output) == "-":  # -o - is stdout, as for kb graph
         click.echo(exported.text, nl=False)
         return
     write_output(output, exported.text)
