@@ -19,10 +19,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        # A file name may hold anything a file system allows: a newline, an escape sequence.
-        path = one_line(self.path)
+        # A file name may hold anything a file system allows: a newline, an escape sequence; so
+        # may a field's name, which is a key of the file (values are quoted where they are shown).
+        path, field = one_line(self.path), one_line(self.field)
         where = f"{path}:{self.line}:{self.col}" if self.line else path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

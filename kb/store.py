@@ -191,8 +191,9 @@ class KB:
             return {}
         try:
             return SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).entries
-        except (ValueError, ValidationError) as exc:
-            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", f"unreadable ({exc}); run kb check")]) from None
+        except (ValueError, ValidationError):  # pydantic's own account runs to many lines; kb check's is positioned
+            message = "not what kb suggest writes; run kb check for where, or kb suggest --all to write it anew"
+            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", message)]) from None
 
     def works(self) -> list[Entry]:
         return [e for e in self.entries.values() if not e.is_dataset]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,9 +227,22 @@ def _mark_problem(rel: str, exc: yaml.MarkedYAMLError) -> Problem:
     return Problem(rel, line, col, "", f"not valid YAML: {what}")
 
 
+MAX_FILE_BYTES = 1_000_000  # an entry is a few kilobytes; a taxonomy some tens
+
+
 def load_document(path: Path, root: Path | None = None) -> Document:
+    """Read and parse one YAML file; a device, a pipe or a file of megabytes is a problem, not a
+    hang or a MemoryError (a link to /dev/zero would be read forever)."""
     rel = os.path.relpath(path, root) if root else str(path)
-    return parse_document(path.read_bytes(), rel)
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, a pipe, or a link to one)"
+        raise ProblemsError([Problem(rel, 0, 0, "", f"{what}; expected a YAML file")])
+    with path.open("rb") as fh:
+        text = fh.read(MAX_FILE_BYTES + 1)
+    if len(text) > MAX_FILE_BYTES:
+        raise ProblemsError([Problem(rel, 0, 0, "", f"over {MAX_FILE_BYTES:,} bytes; an entry is a few kilobytes")])
+    return parse_document(text, rel)
 
 
 def load_yaml_file(path: Path, root: Path | None = None) -> dict[str, Any]:

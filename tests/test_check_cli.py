@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -240,3 +241,57 @@ def test_an_mmllms_node_kb_files_facets_under_is_never_renamed_silently(tmp_path
         "entries/taxonomies/mmllms.yaml: nodes: node 'functional/understanding' is missing: kb files the entries' "
         "MM-LLMs facets under it; restore it"
     ) in out.splitlines()
+
+
+def test_a_field_name_cannot_write_to_the_terminal_or_break_a_line(tmp_path: Path):
+    """An unknown key is shown as the problem's field: a newline in it would forge a problem line."""
+    root = make_kb("missing-field", tmp_path)
+    path = root / "entries" / "works" / "untitled.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + '"x\\nentries/works/y.yaml:1:1: id: forged\\u202e": 1\n', encoding="utf-8"
+    )
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1 and "forged" in out
+    assert all(line.startswith("entries/works/untitled.yaml:") for line in out.splitlines())
+    assert "\u202e" not in out
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge"])
+def test_an_entry_file_that_is_no_regular_file_or_too_big_is_a_problem_not_a_hang(tmp_path: Path, kind: str):
+    root = make_kb("missing-field", tmp_path)
+    path = root / "entries" / "works" / "odd.yaml"
+    if kind == "device":
+        path.symlink_to("/dev/zero")  # read whole, it never ends
+    elif kind == "fifo":
+        os.mkfifo(path)  # read, it waits for a writer forever
+    else:
+        path.write_text("title: " + "x" * 1_100_000 + "\n", encoding="utf-8")
+    run = run_kb("--root", str(root), "check")
+    expected = {
+        "device": "not a regular file (a device, a pipe, or a link to one); expected a YAML file",
+        "fifo": "not a regular file (a device, a pipe, or a link to one); expected a YAML file",
+        "huge": "over 1,000,000 bytes; an entry is a few kilobytes",
+    }[kind]
+    assert run.code == 1 and f"entries/works/odd.yaml: {expected}\n" in run.out
+
+
+def test_a_damaged_suggestions_file_is_one_sentence_in_kb_show(tmp_path: Path):
+    root = make_kb("dangling-relation", tmp_path)
+    (root / "entries" / "suggestions.json").write_text('{"version": 1, "entries": {"nope": {}}}', encoding="utf-8")
+    run = run_kb("--root", str(root), "show", "llava")
+    assert run.code == 1 and "Traceback" not in run.err and "pydantic" not in run.err
+    assert run.err.splitlines()[0] == (
+        "entries/suggestions.json: not what kb suggest writes; run kb check for where, "
+        "or kb suggest --all to write it anew"
+    )
+
+
+def test_a_file_name_that_is_no_id_is_not_offered_as_one(tmp_path: Path):
+    root = make_kb("missing-field", tmp_path)
+    works = root / "entries" / "works"
+    (works / "untitled.yaml").write_text("id: hidden\ntitle: A Paper\nkind: model\n", encoding="utf-8")
+    (works / "untitled.yaml").rename(works / ".hidden.yaml")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    expected = "id: 'hidden' differs from the file name .hidden.yaml; rename the file to hidden.yaml"
+    assert out == f"entries/works/.hidden.yaml:1:5: {expected}\n"

@@ -225,6 +225,8 @@ def test_text_needs_every_word_in_title_name_aliases_summary_or_authors(kb: KB) 
     assert ids(kb, text="chunyuan") == ["llava"]  # an author
     assert ids(kb, text="made-up") == ["woodpecker"]  # the summary
     assert ids(kb, text="hallucination video") == []
+    with pytest.raises(UsageError, match=r"^--text is empty; give words to look for$"):
+        select(kb, Filters(text="  "))  # it would match everything, silently
 
 
 def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.errors import Problem
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
-from kb.schema import Entry, Kind
+from kb.schema import SLUG_RE, Entry, Kind
 from kb.store import KB
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
@@ -83,11 +83,12 @@ def dotted(loc: Loc) -> str:
 def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
     out = []
     if path.stem != entry.id:
+        # Offer the file's name as the id only when it would be one (".hidden" or "LLaVA" is not).
+        other = f" or set id: {path.stem}" if SLUG_RE.match(path.stem) and len(path.stem) <= 80 else ""
         out.append(
             at(
                 ("id",),
-                f"{entry.id!r} differs from the file name {path.name}; rename the file to "
-                f"{entry.id}.yaml or set id: {path.stem}",
+                f"{entry.id!r} differs from the file name {path.name}; rename the file to {entry.id}.yaml{other}",
             )
         )
     if entry.id in RESERVED_NAMES:

@@ -185,7 +185,10 @@ _FILTERS = [
     click.option("--until", metavar="DATE", help="Released on or before DATE."),
     click.option("--year", type=int, help="Released in this year."),
     click.option("--venue", help="Venue contains this text (any case), e.g. cvpr."),
-    click.option("--text", help="Every word appears in the title, name, aliases, summary or authors."),
+    click.option(
+        "--text",
+        help="Every word appears (any case, as part of a word) in the title, name, aliases, summary or authors.",
+    ),
     click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id)."),
     click.option(
         "--curated-by",

@@ -161,6 +161,8 @@ class Filters:
     year: int | None = field(default=None)
 
     def __post_init__(self) -> None:
+        if self.text is not None and not self.text.strip():
+            raise UsageError("--text is empty; give words to look for")
         if self.year is not None:
             if self.since or self.until:
                 raise UsageError("--year cannot be combined with --since or --until; use one or the other")
