@@ -174,10 +174,30 @@ class Taxonomies:
             if len(found) > 1:
                 options = ", ".join(n.qualified_id for n in found)
                 raise LookupError(f"taxonomy node {ref!r} is ambiguous; name one of {options}")
-        everything = [n.id for t in self for n in t.walk()] + [n.qualified_id for t in self for n in t.walk()]
-        close = difflib.get_close_matches(ref, everything, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise LookupError(f"unknown taxonomy node {ref!r}{hint}")
+        raise LookupError(f"unknown taxonomy node {ref!r}{self._hint(ref)}")
+
+    def _hint(self, ref: str) -> str:
+        """What was likely meant: a taxonomy's top nodes for its bare id ("codev"), the nodes whose
+        last part or name it is ("acquisition"), else the closest id; first within the taxonomy
+        named, then in all of them ("codev:hallucination" is yin's)."""
+        tax_id, _, node_ref = ref.rpartition(":")
+        if not tax_id and node_ref in self.by_id:
+            tops = [n.id for n in self.by_id[node_ref].walk() if n.depth == 0]
+            such = ", ".join(tops[:-1]) + f" or {tops[-1]}" if len(tops) > 1 else tops[0]
+            return f"; {node_ref!r} is a taxonomy: name one of its nodes, such as {such}"
+        named = [self.by_id[tax_id]] if tax_id in self.by_id else []
+        for taxonomies, qualified in ((named, bool(tax_id)), (list(self), bool(tax_id))):
+            nodes = [n for t in taxonomies for n in t.walk()]
+            shown = {(n.qualified_id if qualified else n.id): n for n in nodes}
+            wanted = node_ref.casefold()
+            ends = [s for s, n in shown.items() if wanted in (n.id.rsplit("/", 1)[-1].casefold(), n.name.casefold())]
+            if ends:
+                return f"; did you mean {ends[0]!r}?" if len(ends) == 1 else f"; did you mean one of {', '.join(ends)}?"
+            close = difflib.get_close_matches(node_ref, [n.id for n in nodes], n=1, cutoff=0.5)
+            if close:
+                found = next(s for s, n in shown.items() if n.id == close[0])
+                return f"; did you mean {found!r}?"
+        return ""
 
 
 def load_taxonomies(folder: Path) -> Taxonomies:

@@ -173,6 +173,24 @@ def test_an_unknown_node_is_one_sentence_with_a_hint(kb: KB) -> None:
         select(kb, Filters(tags=[":x"]))
 
 
+@pytest.mark.parametrize(
+    ("ref", "hint"),
+    [
+        ("acquisition", "did you mean 'data4model/scaling/up/acquisition'?"),  # a leaf's last part
+        ("Data Acquisition", "did you mean 'data4model/scaling/up/acquisition'?"),  # its name
+        ("codev:hallucination", "did you mean 'yin:hallucination'?"),  # another taxonomy's
+        (
+            "codev",
+            "'codev' is a taxonomy: name one of its nodes, such as data4model or model4data; kb tree lists every node",
+        ),
+    ],
+)
+def test_an_unknown_node_hints_at_what_was_meant(kb: KB, ref: str, hint: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        select(kb, Filters(tags=[ref]))
+    assert str(caught.value) == f"unknown taxonomy node {ref!r}; {hint}"
+
+
 def test_kinds_are_any_of_and_families_expand(kb: KB) -> None:
     assert ids(kb, kinds=["benchmark", "dataset"]) == ["coco", "llava-instruct-150k", "pope"]
     assert ids(kb, kinds=["datasets"]) == ids(kb, kinds=["benchmark", "dataset"])
