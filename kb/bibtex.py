@@ -133,10 +133,12 @@ def _url(url: str) -> str:
 
 
 def _author(name: str) -> str:
-    # A name holding "and" as a word (BibTeX reads " AND " as " and ") or a comma (an organisation,
-    # a team) would be split or reordered.
+    # A name holding "and" as a word anywhere (BibTeX reads " AND " as " and ", and "Z. and" next
+    # to the separator as a separator too) or a comma (an organisation, a team) would be split or
+    # reordered; a name that is just "others" would read as "et al.".
     text = latex_escape(name)
-    return f"{{{text}}}" if re.search(r",|\sand\s", name, re.IGNORECASE) else text
+    protect = re.search(r",|(?:^|\s)and(?:\s|$)", name.strip(), re.IGNORECASE) or name.strip().lower() == "others"
+    return f"{{{text}}}" if protect else text
 
 
 def venue_kind(venue: str | None) -> tuple[str, str | None, int | None]:

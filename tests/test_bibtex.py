@@ -171,6 +171,12 @@ def test_a_hostile_title_stays_one_balanced_field_and_reads_back_as_written():
     assert got["author"] == r"{Doe, Jane} and {R\&D and Co} and {TOM AND JERRY} and Andy Anderson"
 
 
+def test_a_name_that_is_or_ends_in_and_or_is_others_stays_one_name():
+    """Unbraced, "and" alone or "Z. and" beside the separator splits the list, and "others" is et al."""
+    got = fields(to_bibtex([entry(authors=["and", "others", "Z. and", "Ann Others"])]))
+    assert got["author"] == "{and} and {others} and {Z. and} and Ann Others"
+
+
 def test_authors_are_joined_with_and():
     got = fields(to_bibtex([entry(authors=["Haotian Liu", "Chunyuan Li", "José Müller"])]))
     assert got["author"] == "Haotian Liu and Chunyuan Li and José Müller"

@@ -495,6 +495,8 @@ def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, m
         (["1234.56789"], "'1234.56789' has month 34; expected YYMM.NNNNN, e.g. \"2304.08485\""),
         ([], "give one or more arXiv ids, or --title for a paper without one (not both)"),
         (["2407.07895", "--title", "X"], "give one or more arXiv ids, or --title for a paper without one (not both)"),
+        (["--title", ""], "--title is empty; give the paper's full title"),  # as for "   "
+        (["--title", "   "], "--title is empty; give the paper's full title"),
     ],
 )
 def test_usage_errors(kb_root, server, args, message):

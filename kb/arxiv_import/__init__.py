@@ -183,6 +183,8 @@ def plan_new(
     """Everything ``kb new`` would write, checked against the KB; nothing is written yet."""
     from kb.store import entry_path
 
+    if title is not None and not title.strip() and not arxiv_ids:
+        raise UsageError("--title is empty; give the paper's full title")  # as for a title of spaces
     if bool(arxiv_ids) == bool(title):
         raise UsageError("give one or more arXiv ids, or --title for a paper without one (not both)")
     plan = Plan()

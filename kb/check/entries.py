@@ -46,6 +46,7 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         at = Locator(relative(path, kb.root), doc)
         problems += _file_problems(path, entry, at)
         problems += _arxiv_problems(entry, at, today)
+        problems += _list_problems(entry, at)
         if check_tags:
             problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
         problems += _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, known_ids, at)
@@ -104,6 +105,30 @@ def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
                 f"not entries/{folder}/; move the file or fix the kind",
             )
         )
+    return out
+
+
+def _list_problems(entry: Entry, at: Locator) -> list[Problem]:
+    """A value listed twice (an alias, an author, a modality), and an alias that is the title or
+    the name itself: aliases are the other names an entry is searched by."""
+    out = []
+    lists: list[tuple[Loc, list[str]]] = [
+        (("aliases",), entry.aliases),
+        (("authors",), entry.authors),
+        (("affiliations",), entry.affiliations),
+        (("modalities", "input"), [m.value if hasattr(m, "value") else str(m) for m in entry.modalities.input]),
+        (("modalities", "output"), [m.value if hasattr(m, "value") else str(m) for m in entry.modalities.output]),
+    ]
+    for loc, values in lists:
+        seen: set[str] = set()
+        for i, value in enumerate(values):
+            if value in seen:
+                out.append(at((*loc, i), f"{value!r} is listed twice; keep one"))
+            seen.add(value)
+    for i, alias in enumerate(entry.aliases):
+        for what, other in (("title", entry.title), ("name", entry.name)):
+            if other and alias.casefold() == other.casefold():
+                out.append(at(("aliases", i), f"{alias!r} is the entry's {what}; aliases are its other names"))
     return out
 
 
