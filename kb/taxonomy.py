@@ -186,9 +186,9 @@ class Taxonomies:
             such = ", ".join(tops[:-1]) + f" or {tops[-1]}" if len(tops) > 1 else tops[0]
             return f"; {node_ref!r} is a taxonomy: name one of its nodes, such as {such}"
         named = [self.by_id[tax_id]] if tax_id in self.by_id else []
-        for taxonomies, qualified in ((named, bool(tax_id)), (list(self), bool(tax_id))):
+        for taxonomies in (named, list(self)):
             nodes = [n for t in taxonomies for n in t.walk()]
-            shown = {(n.qualified_id if qualified else n.id): n for n in nodes}
+            shown = {(n.qualified_id if tax_id else n.id): n for n in nodes}
             wanted = node_ref.casefold()
             ends = [s for s, n in shown.items() if wanted in (n.id.rsplit("/", 1)[-1].casefold(), n.name.casefold())]
             if ends:

@@ -116,8 +116,8 @@ def _list_problems(entry: Entry, at: Locator) -> list[Problem]:
         (("aliases",), entry.aliases),
         (("authors",), entry.authors),
         (("affiliations",), entry.affiliations),
-        (("modalities", "input"), [m.value if hasattr(m, "value") else str(m) for m in entry.modalities.input]),
-        (("modalities", "output"), [m.value if hasattr(m, "value") else str(m) for m in entry.modalities.output]),
+        (("modalities", "input"), [m.value for m in entry.modalities.input]),
+        (("modalities", "output"), [m.value for m in entry.modalities.output]),
     ]
     for loc, values in lists:
         seen: set[str] = set()
