@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,20 +30,19 @@ def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A day as YYYY-MM-DD, or what is wrong with it (a format, or a day no calendar has)."""
+    """A day as YYYY-MM-DD, or what is wrong with it: the format, or a day no calendar has (said
+    as kb check and the query filters say it)."""
     from kb.schema import parse_partial_date
 
     if value is None:
         return None
-    try:
-        year, month, day = parse_partial_date(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            str(exc).replace("a date as YYYY, YYYY-MM or YYYY-MM-DD", "a day as YYYY-MM-DD")
-        ) from None
-    if month is None or day is None:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise click.BadParameter(f"expected a day as YYYY-MM-DD, got {value!r}")
-    return datetime.date(year, month, day).isoformat()
+    try:
+        parse_partial_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 @main.command()
