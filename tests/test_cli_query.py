@@ -319,6 +319,13 @@ def test_an_entry_added_since_kb_embed_leaves_the_others_their_neighbours(tmp_pa
     assert "no neighbours: brand-new has no cached embedding (it is new, or its text changed); run kb embed" in out
     code, out, _ = invoke(root, "show", "pope", "--json")
     assert len(json.loads(out)["neighbours"]) > 0
+    # kb gaps keeps its review queue for the entries it has vectors for, and says which it lacks.
+    code, out, _ = invoke(root, "gaps", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["review"] is not None
+    assert data["review_note"] == "note: 1 of 10 entries has no cached embedding yet (brand-new); run kb embed"
+    text = invoke(root, "gaps")[1]
+    assert "\n  note: 1 of 10 entries has no cached embedding yet (brand-new); run kb embed\n" in text
 
 
 def test_similar_ranks_other_entries_from_the_cache(embedded: Path) -> None:

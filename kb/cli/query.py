@@ -103,20 +103,21 @@ def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, fi
         click.echo("no entry matches the filters", err=True)
 
 
-def _vectors_or_note(state: State, entry_id: str | None = None) -> tuple[Any, str]:
+def _vectors_or_note(state: State, entry_id: str | None = None, *, partial: bool = False) -> tuple[Any, str]:
     """The cached entry vectors, or None and the sentence saying why there are none. With
-    ``entry_id``, the vectors the cache has are enough when that entry's is among them."""
-    from kb.embed import load_cached_vectors
+    ``entry_id``, the vectors the cache has are enough when that entry's is among them; with
+    ``partial``, any the cache has are (the note then names the entries left out)."""
+    from kb.embed import load_cached_vectors, missing_vectors
     from kb.errors import KBError, ProblemsError
 
     try:
-        vectors = load_cached_vectors(state.kb(), state.config, partial=entry_id is not None)
+        vectors = load_cached_vectors(state.kb(), state.config, partial=partial or entry_id is not None)
         if entry_id is not None and entry_id not in vectors.index:
             return (
                 None,
                 f"no neighbours: {entry_id} has no cached embedding (it is new, or its text changed); run kb embed",
             )
-        return vectors, ""
+        return vectors, missing_vectors(state.kb(), vectors) if partial else ""
     except ProblemsError as exc:  # the configuration: say what is wrong with it, not only how much
         return None, f"no neighbours: {'; '.join(str(p) for p in exc.problems)}"
     except KBError as exc:
@@ -353,6 +354,6 @@ def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
     from kb.output.reports import gaps_text
     from kb.query.overview import gaps as find_gaps
 
-    vectors, note = _vectors_or_note(state)
+    vectors, note = _vectors_or_note(state, partial=True)
     report = find_gaps(state.kb(), threshold=threshold, min_cover=min_cover, vectors=vectors, review_note=note)
     _echo(gaps_text(report) if fmt == "text" else render_data(report.to_dict(), fmt))

@@ -147,6 +147,8 @@ def gaps_text(gaps: Gaps, *, review_limit: int = 20) -> str:
         lines.append(
             f"review queue ({len(gaps.review)}{more}): curated tags that disagree with the nearest neighbours'"
         )
+        if gaps.review_note:  # some entries have no vector yet: the queue is of the others
+            lines.append(f"  {gaps.review_note}")
         for item in gaps.review[:review_limit]:
             lines.append(
                 f"  {item.strength:.2f}  {item.entry_id} [{item.taxonomy}] curated {', '.join(item.curated)}; "
