@@ -102,7 +102,7 @@ def load_config(root: Path, overrides: dict[str, object] | None = None) -> Confi
     flag is relative to the current folder, as paths typed in a shell are."""
     from pydantic import ValidationError
 
-    from kb.errors import Problem, ProblemsError
+    from kb.errors import Problem, ProblemsError, SettingsError
     from kb.store import validation_problems
     from kb.yamlpos import Document
 
@@ -124,9 +124,9 @@ def load_config(root: Path, overrides: dict[str, object] | None = None) -> Confi
             Problem(origin[name], 0, 0, p.field, p.message) if (name := p.field.split(".")[0]) in origin else p
             for p in problems
         ]
-        # kb check reads kb.yaml, not the environment: it can only help with the file.
-        hint = "run kb check for the whole list" if any(p.path == CONFIG_FILE for p in named) else ""
-        raise ProblemsError(named, hint) from None
+        if all(p.path != CONFIG_FILE for p in named):  # only how kb was called is wrong
+            raise SettingsError(named) from None
+        raise ProblemsError(named) from None
     written = Path(config.model).expanduser()
     if "model" not in origin and not written.is_absolute() and (root / written).exists():
         config = config.model_copy(update={"model": str((root / written).resolve())})

@@ -43,6 +43,14 @@ class UsageError(KBError):
     """The command was asked for something that does not exist (exit code 2)."""
 
 
+class SettingsError(UsageError):
+    """Settings given by KB_* variables or flags are wrong: a usage error (exit 2), one line each."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
 class ProblemsError(KBError):
     """The knowledge base (or a file in it) has problems; carries every one of them."""
 

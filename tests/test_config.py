@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from kb.config import Config, load_config
-from kb.errors import ProblemsError
+from kb.errors import ProblemsError, SettingsError
 
 
 def problems(root: Path, **env: str) -> list[str]:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
-        with pytest.raises(ProblemsError) as caught:
+        with pytest.raises((ProblemsError, SettingsError)) as caught:
             load_config(root)
     return [str(p) for p in caught.value.problems]
 
@@ -37,17 +37,26 @@ def test_a_bad_variable_is_named_not_blamed_on_kb_yaml(tmp_path: Path) -> None:
     ]
 
 
-def test_kb_check_is_offered_only_for_problems_it_can_see(tmp_path: Path) -> None:
-    """kb check reads kb.yaml, never the environment."""
+def test_a_bad_variable_or_flag_is_a_usage_error_and_a_bad_file_a_problem(tmp_path: Path) -> None:
+    """How kb was called is wrong (exit 2, as for a bad flag), or kb.yaml is (exit 1, and kb check,
+    which reads kb.yaml but never the environment, lists it)."""
     from tests.conftest import run_kb
 
     (tmp_path / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
     (tmp_path / "entries" / "works").mkdir(parents=True)
-    env = run_kb("--root", str(tmp_path), "embed", env={"KB_BATCH_SIZE": "0"})
-    assert (env.code, env.err.splitlines()[-1]) == (1, "1 problem")
+    env = run_kb("--root", str(tmp_path), "embed", env={"KB_BATCH_SIZE": "0", "KB_DEVICE": "tpu"})
+    assert (env.code, env.out) == (2, "")
+    assert env.err == (
+        "kb: KB_BATCH_SIZE: batch_size: Input should be greater than or equal to 1, got '0'\n"
+        "kb: KB_DEVICE: device: Input should be 'auto', 'cpu' or 'cuda', got 'tpu'; did you mean 'cpu'?\n"
+    )
+    flag = run_kb("--root", str(tmp_path), "embed", "--model", "")
+    assert (flag.code, flag.err.count("\n")) == (2, 1) and flag.err.startswith("kb: --model: model: the model is empty")
     (tmp_path / "kb.yaml").write_text("batch_size: 0\n", encoding="utf-8")
     run = run_kb("--root", str(tmp_path), "embed")
     assert (run.code, run.err.splitlines()[-1]) == (1, "1 problem; run kb check for the whole list")
+    both = run_kb("--root", str(tmp_path), "embed", env={"KB_DEVICE": "tpu"})  # the file is at fault too
+    assert (both.code, both.err.splitlines()[-1]) == (1, "2 problems; run kb check for the whole list")
 
 
 @pytest.mark.parametrize("value", ["inf", "nan"])
@@ -67,7 +76,7 @@ def test_the_suggest_threshold_is_a_score(tmp_path: Path, value: str, expected: 
 
 
 def test_a_flag_is_named_as_a_flag(tmp_path: Path) -> None:
-    with pytest.raises(ProblemsError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_config(tmp_path, {"batch_size": -1})
     assert [str(p) for p in caught.value.problems] == [
         "--batch-size: batch_size: Input should be greater than or equal to 1, got -1"
@@ -98,6 +107,6 @@ def test_an_empty_model_is_refused_where_it_was_written(tmp_path: Path) -> None:
     (tmp_path / "kb.yaml").write_text('model: " "\n', encoding="utf-8")
     message = "the model is empty; name a sentence-transformers model or folder, or leave it out for the default"
     assert problems(tmp_path) == [f"kb.yaml:1:8: model: {message}"]
-    with pytest.raises(ProblemsError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_config(tmp_path / "elsewhere", {"model": ""})
     assert [str(p) for p in caught.value.problems] == [f"--model: model: {message}"]

@@ -519,8 +519,6 @@ def test_usage_errors(kb_root, server, args, message):
 )
 def test_a_bad_arxiv_url_is_named_before_anything_is_asked(kb_root, server, url, why):
     run = kb_new(kb_root, server, "2407.07895", "--no-suggest", KB_ARXIV_URL=url)
-    assert (run.code, run.out) == (1, "")
-    assert run.err.splitlines()[0] == (
-        f"KB_ARXIV_URL: arxiv_url: {url!r} {why}, e.g. https://export.arxiv.org/api/query?{{}}"
-    )
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"kb: KB_ARXIV_URL: arxiv_url: {url!r} {why}, e.g. https://export.arxiv.org/api/query?{{}}\n"
     assert "Traceback" not in run.err and server.requests == []

@@ -108,7 +108,7 @@ def _vectors_or_note(state: State, entry_id: str | None = None, *, partial: bool
     ``entry_id``, the vectors the cache has are enough when that entry's is among them; with
     ``partial``, any the cache has are (the note then names the entries left out)."""
     from kb.embed import load_cached_vectors, missing_vectors
-    from kb.errors import KBError, ProblemsError
+    from kb.errors import KBError, ProblemsError, SettingsError
 
     try:
         vectors = load_cached_vectors(state.kb(), state.config, partial=partial or entry_id is not None)
@@ -118,7 +118,7 @@ def _vectors_or_note(state: State, entry_id: str | None = None, *, partial: bool
                 f"no neighbours: {entry_id} has no cached embedding (it is new, or its text changed); run kb embed",
             )
         return vectors, missing_vectors(state.kb(), vectors) if partial else ""
-    except ProblemsError as exc:  # the configuration: say what is wrong with it, not only how much
+    except (ProblemsError, SettingsError) as exc:  # the configuration: say what is wrong, not how much
         return None, f"no neighbours: {'; '.join(str(p) for p in exc.problems)}"
     except KBError as exc:
         return None, f"no neighbours: {exc}"
