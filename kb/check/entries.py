@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.errors import Problem
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
-from kb.schema import SLUG_RE, Entry, Kind
+from kb.schema import SLUG_RE, Entry, Kind, field_paths
 from kb.store import KB
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
@@ -47,6 +47,7 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         problems += _file_problems(path, entry, at)
         problems += _arxiv_problems(entry, at, today)
         problems += _list_problems(entry, at)
+        problems += _provenance_problems(entry, at)
         if check_tags:
             problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
         problems += _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, known_ids, at)
@@ -129,6 +130,32 @@ def _list_problems(entry: Entry, at: Locator) -> list[Problem]:
         for what, other in (("title", entry.title), ("name", entry.name)):
             if other and alias.casefold() == other.casefold():
                 out.append(at(("aliases", i), f"{alias!r} is the entry's {what}; aliases are its other names"))
+    return out
+
+
+def _provenance_problems(entry: Entry, at: Locator) -> list[Problem]:
+    """A provenance note names the fields its source supplied: each must be a field of an entry
+    that this entry sets, named once."""
+    out = []
+    known = field_paths()
+    values = entry.model_dump(exclude_defaults=True)
+    for i, note in enumerate(entry.provenance):
+        seen: set[str] = set()
+        for j, name in enumerate(note.fields):
+            loc: Loc = ("provenance", i, "fields", j)
+            if name in seen:
+                out.append(at(loc, f"{name!r} is listed twice; keep one"))
+            seen.add(name)
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else "a field's name, dotted for a part, such as 'links.code'"
+                out.append(at(loc, f"{name!r} is not a field of an entry; {hint}"))
+                continue
+            value: object = values
+            for part in name.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value in (None, [], {}):
+                out.append(at(loc, f"the entry does not set {name}; name only the fields the source supplied"))
     return out
 
 
