@@ -336,8 +336,38 @@ def test_a_dataset_may_share_its_papers_arxiv_id(kb_root, server):
 
 def test_but_not_a_second_dataset_with_it(kb_root, server):
     run = kb_new(kb_root, server, "2402.11684", "--kind", "benchmark", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "arXiv 2402.11684 is already in the knowledge base: entries/datasets/allava-4v.yaml; to add another "
+        "dataset or benchmark of the same paper, give it its own name with --name",
+    )
+    run = kb_new(kb_root, server, "2402.11684", "--kind", "benchmark", "--name", "allava 4v", "--no-suggest")
     assert_one_sentence(run, 1, "arXiv 2402.11684 is already in the knowledge base: entries/datasets/allava-4v.yaml")
     assert server.requests == []
+
+
+def test_a_second_dataset_of_a_paper_with_a_name_of_its_own_passes_as_in_kb_check(kb_root, server):
+    """kb check lets the datasets of one paper share its arXiv id and title when their names
+    differ; kb new lets them in on the same terms, by --name."""
+    first = kb_new(kb_root, server, "2310.03744", "--kind", "dataset", "--name", "LLaVA-665K", "--no-suggest")
+    assert first.code == 0, first.err
+    again = kb_new(kb_root, server, "2310.03744", "--kind", "benchmark", "--no-suggest")
+    assert again.code == 1 and again.err.endswith("give it its own name with --name\n")
+    second = kb_new(kb_root, server, "2310.03744", "--kind", "benchmark", "--name", "LLaVA-Wild", "--no-suggest")
+    assert second.code == 0, second.err
+    written = [line.removeprefix("wrote ") for line in (first.out + second.out).splitlines()]
+    names = [yaml.safe_load((kb_root / path).read_text("utf-8"))["name"] for path in written]
+    assert names == ["LLaVA-665K", "LLaVA-Wild"]
+    title = "ALLaVA: Harnessing GPT4V-synthesized Data for A Lite Vision-Language Model"
+    bare = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--no-suggest")
+    assert bare.code == 1 and bare.err.endswith("give it its own name with --name\n")
+    named = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--name", "ALLaVA-Bench", "--no-suggest")
+    assert named.code == 0, named.err
+    data = yaml.safe_load((kb_root / named.out.removeprefix("wrote ").strip()).read_text("utf-8"))
+    assert (data["name"], data["provenance"]) == ("ALLaVA-Bench", [{"source": "contributor", "fields": ["title", "name"]}])
+    check = run_kb("check", cwd=kb_root)
+    assert check.code == 0, check.out + check.err
 
 
 def test_an_arxiv_id_of_a_dataset_is_refused_with_a_hint_for_the_work(kb_root, server):
@@ -497,6 +527,8 @@ def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, m
         (["2407.07895", "--title", "X"], "give one or more arXiv ids, or --title for a paper without one (not both)"),
         (["--title", ""], "--title is empty; give the paper's full title"),  # as for "   "
         (["--title", "   "], "--title is empty; give the paper's full title"),
+        (["--title", "X", "--name", " "], "--name is empty; give the short name, such as LLaVA-Bench, or leave it out"),
+        (["2407.07895", "2405.21075", "--name", "X"], "--name names one entry; give it with one arXiv id, or with --title"),
     ],
 )
 def test_usage_errors(kb_root, server, args, message):

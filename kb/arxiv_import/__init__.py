@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.arxiv_import.fetch import ArxivUnavailableError, PaperNotFoundError, fetch_results, parse_arxiv_id
+from kb.arxiv_import.fetch import ArxivUnavailableError, PaperNotFoundError, fetch_results, parse_arxiv_id, printable
 from kb.arxiv_import.record import entry_from_result, entry_from_title, links_from, venue_from
 from kb.config import Config
 from kb.errors import KBError, UsageError
@@ -138,19 +138,32 @@ def _with_title(entries: list[Entry], title: str) -> Entry | None:
     return next((e for e in entries if norm_title(e.title) == key), None)
 
 
-def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None) -> str | None:
+ANOTHER_DATASET = "; to add another dataset or benchmark of the same paper, give it its own name with --name"
+
+
+def _same_dataset(entries: list[Entry], kind: Kind | None, name: str | None) -> list[Entry]:
+    """Of ``entries``, those a new entry of ``kind`` named ``name`` would repeat: kb check lets the
+    datasets of one paper share its arXiv id and title when their names differ."""
+    if kind is None or not kind.is_dataset or not name:
+        return entries
+    return [e for e in entries if norm_title(e.name or "") == norm_title(name)]
+
+
+def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None, name: str | None = None) -> str | None:
     """Before asking arXiv: refuse an id the KB has (any entry when the kind is still to be
-    guessed, else one of the same group); return a note when only the other group has it."""
+    guessed, else one of the same group, and for a named dataset one of that name); return a note
+    when only another entry has it."""
     candidates = list(kb.entries.values()) if kind is None else _same_group(kb, kind)
-    other = _with_arxiv(candidates, arxiv_id)
+    other = _with_arxiv(_same_dataset(candidates, kind, name), arxiv_id)
     if other is not None:
-        hint = (
-            "; to add the paper's own work entry, pass --kind model, method, analysis or survey"
-            if other.is_dataset
-            else "; to add a dataset or benchmark the paper released, pass --kind dataset or --kind benchmark"
-        )
-        if kind is not None:
-            hint = ""  # the kind asked for is the one already there
+        if kind is None:
+            hint = (
+                "; to add the paper's own work entry, pass --kind model, method, analysis or survey"
+                if other.is_dataset
+                else "; to add a dataset or benchmark the paper released, pass --kind dataset or --kind benchmark"
+            )
+        else:  # the kind asked for is the one already there
+            hint = ANOTHER_DATASET if kind.is_dataset and not name else ""
         raise AlreadyInKBError(f"arXiv {arxiv_id} is already in the knowledge base: {_rel(kb, other)}{hint}")
     other = _with_arxiv(list(kb.entries.values()), arxiv_id)
     if other is not None:
@@ -158,11 +171,13 @@ def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None) -> str | None:
     return None
 
 
-def _refuse_title(kb: KB, entry: Entry) -> None:
-    other = _with_title(_same_group(kb, entry.kind), entry.title)
+def _refuse_title(kb: KB, entry: Entry, named: bool) -> None:
+    same = _same_group(kb, entry.kind)
+    other = _with_title(_same_dataset(same, entry.kind, entry.name if named else None), entry.title)
     if other is not None:
+        hint = ANOTHER_DATASET if entry.is_dataset and not named else ""
         raise AlreadyInKBError(
-            f"a {other.kind.value} of the same title is already in the knowledge base: {_rel(kb, other)}"
+            f"a {other.kind.value} of the same title is already in the knowledge base: {_rel(kb, other)}{hint}"
         )
 
 
@@ -177,6 +192,7 @@ def plan_new(
     arxiv_ids: Sequence[str] = (),
     title: str | None = None,
     kind: Kind | None = None,
+    name: str | None = None,
     suggest: bool = True,
     today: _dt.date | None = None,
 ) -> Plan:
@@ -187,6 +203,12 @@ def plan_new(
         raise UsageError("--title is empty; give the paper's full title")  # as for a title of spaces
     if bool(arxiv_ids) == bool(title):
         raise UsageError("give one or more arXiv ids, or --title for a paper without one (not both)")
+    if name is not None:
+        name = printable(name, limit=200)
+        if not name:
+            raise UsageError("--name is empty; give the short name, such as LLaVA-Bench, or leave it out")
+        if len(set(arxiv_ids)) > 1:
+            raise UsageError("--name names one entry; give it with one arXiv id, or with --title")
     plan = Plan()
     # Ids of files that do not load count as taken too: a new file must never replace one.
     taken = set(kb.entries) | {
@@ -195,19 +217,19 @@ def plan_new(
     entries: list[Entry] = []
     texts: list[str] = []  # what suggestions are made from (the abstract helps; it is not stored)
     if title:
-        entries.append(entry_from_title(title, taken, kind=kind, today=today))
+        entries.append(entry_from_title(title, taken, kind=kind, name=name, today=today))
         texts.append(entries[0].title)
     else:
         ids = list(dict.fromkeys(parse_arxiv_id(a) for a in arxiv_ids))
-        plan.notes += [n for n in (_refuse_arxiv(kb, i, kind) for i in ids) if n]
+        plan.notes += [n for n in (_refuse_arxiv(kb, i, kind, name) for i in ids) if n]
         results = fetch_results(ids, config)
         for arxiv_id in ids:
-            entry = entry_from_result(results[arxiv_id], arxiv_id, taken, kind=kind, today=today)
+            entry = entry_from_result(results[arxiv_id], arxiv_id, taken, kind=kind, name=name, today=today)
             taken.add(entry.id)
             entries.append(entry)
             texts.append(f"{entry.title}. {results[arxiv_id].summary}")
     for entry in entries:
-        _refuse_title(kb, entry)
+        _refuse_title(kb, entry, named=name is not None)
     for entry, text in zip(entries, texts, strict=True):
         tags: dict[str, list[tuple[str, float]]] = {}
         if suggest:

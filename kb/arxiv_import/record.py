@@ -98,9 +98,16 @@ def links_from(arxiv_id: str, summary: str, comment: str | None) -> dict[str, st
 
 
 def entry_from_result(
-    result: arxiv.Result, arxiv_id: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None
+    result: arxiv.Result,
+    arxiv_id: str,
+    taken: set[str],
+    *,
+    kind: Kind | None = None,
+    name: str | None = None,
+    today: _dt.date | None = None,
 ) -> Entry:
-    """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind, no summary."""
+    """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind (and name, unless
+    given), no summary."""
     title = printable(result.title, limit=1000)
     date = result.published.date().isoformat()
     # Cleaned first: a name of control characters alone is no name.
@@ -115,6 +122,7 @@ def entry_from_result(
     return _prefilled(
         title,
         kind,
+        name,
         taken,
         today,
         {**facts, "links": links},
@@ -125,18 +133,26 @@ def entry_from_result(
     )
 
 
-def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, today: _dt.date | None = None) -> Entry:
-    """A bare entry for a paper without an arXiv id: its title, a kind, when it was added."""
+def entry_from_title(
+    title: str,
+    taken: set[str],
+    *,
+    kind: Kind | None = None,
+    name: str | None = None,
+    today: _dt.date | None = None,
+) -> Entry:
+    """A bare entry for a paper without an arXiv id: its title, a kind, a name, when it was added."""
     title = printable(title, limit=1000)
     if not title:
         raise UsageError("--title is empty; give the paper's full title")
     return _prefilled(
         title,
         kind,
+        name,
         taken,
         today,
         {},
-        {"source": "contributor", "fields": ["title"]},
+        {"source": "contributor", "fields": ["title", *(["name"] if name else [])]},
         lambda _where, problem: UsageError(f"cannot make an entry of that title: {problem}"),
     )
 
@@ -144,6 +160,7 @@ def entry_from_title(title: str, taken: set[str], *, kind: Kind | None = None, t
 def _prefilled(
     title: str,
     kind: Kind | None,
+    name: str | None,
     taken: set[str],
     today: _dt.date | None,
     facts: dict[str, object],
@@ -155,7 +172,7 @@ def _prefilled(
     entry (where in the entry, what is wrong)."""
     from pydantic import ValidationError
 
-    name = short_name_from_title(title)
+    name = name or short_name_from_title(title)
     kind = kind or infer_kind(title, name)
     date = facts.get("date")
     try:

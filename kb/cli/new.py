@@ -6,7 +6,7 @@ import os
 
 import click
 
-from kb.cli import State, main, pass_state
+from kb.cli import State, main, pass_state, utf8_text
 from kb.schema import Kind
 
 
@@ -19,6 +19,12 @@ from kb.schema import Kind
     type=click.Choice([k.value for k in Kind]),
     help="What the paper is; default: guessed from the title.",
 )
+@click.option(
+    "--name",
+    callback=utf8_text,
+    help="The entry's short name (e.g. LLaVA-Bench); default: guessed from the title. A second "
+    "dataset or benchmark of a paper needs a name of its own.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the YAML instead of writing the file.")
 @click.option("--no-suggest", is_flag=True, help="Leave out the suggested tags (no embedding model is loaded).")
 @pass_state
@@ -28,14 +34,15 @@ def new(
     arxiv_ids: tuple[str, ...],
     title: str | None,
     kind: str | None,
+    name: str | None,
     dry_run: bool,
     no_suggest: bool,
 ) -> None:
     """Add an entry: `kb new 2401.13601` fetches the paper from arXiv and writes
     entries/<works|datasets>/<id>.yaml with its facts, a guessed kind and suggested tags as
     comments; `kb new --title "..." --kind method` does the same for a paper without an arXiv id.
-    Nothing is overwritten, and an arXiv id that an entry of the same family (works, or datasets)
-    already has is refused."""
+    Nothing is overwritten, and an arXiv id or title that an entry of the same family (works, or
+    datasets) already has is refused, as kb check would: a paper's second dataset needs --name."""
     from kb.arxiv_import import plan_new, write_plan
     from kb.store import load_kb
 
@@ -46,6 +53,7 @@ def new(
         arxiv_ids=[*ids, *arxiv_ids],
         title=title,
         kind=Kind(kind) if kind else None,
+        name=name,
         suggest=not no_suggest,
     )
     for note in plan.notes:
