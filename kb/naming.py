@@ -10,7 +10,7 @@ import datetime as _dt
 import re
 import unicodedata
 
-from kb.schema import ARXIV_RE, Kind
+from kb.schema import ARXIV_RE, SLUG_RE, Kind
 
 NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
 
@@ -98,7 +98,9 @@ def short_name_from_title(title: str) -> str | None:
     return None
 
 
-def slugify(text: str, max_words: int = 8, max_len: int = 60) -> str:
+def slugify(text: str, max_words: int = 8, max_len: int = 60, fallback: str = "entry") -> str:
+    """Lower-case ASCII words of ``text`` joined by hyphens, or ``fallback`` when it has none
+    (a title in another script: "数据集")."""
     text = re.sub(r"['’]s\b", "", text)  # "LLaVA's IT" -> "llava-it"
     text = unicodedata.normalize("NFKD", text)
     text = text.encode("ascii", "ignore").decode()
@@ -106,7 +108,7 @@ def slugify(text: str, max_words: int = 8, max_len: int = 60) -> str:
     slug = "-".join(words)
     while len(slug) > max_len and "-" in slug:
         slug = slug.rsplit("-", 1)[0]
-    return slug[:max_len].strip("-") or "entry"
+    return slug[:max_len].strip("-") or fallback
 
 
 # Kind heuristics.
@@ -178,15 +180,32 @@ RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10))
 SITE_NAMES = {"index"}  # entries/<id>.md is an entry's page; entries/index.md lists them all
 
 
+def id_problem(entry_id: str, taken: set[str] | frozenset[str]) -> str | None:
+    """Why ``entry_id`` cannot be a new entry's id, or None when it can."""
+    if not SLUG_RE.match(entry_id) or len(entry_id) > 80:
+        return f"expected a slug of lower-case letters, digits and single hyphens (at most 80), got {entry_id!r}"
+    if entry_id in taken:
+        return f"{entry_id!r} is taken by another entry's file; choose another"
+    if entry_id in RESERVED_NAMES or entry_id in SITE_NAMES:
+        return f"{entry_id!r} is a name kb cannot give a file; choose another"
+    return None
+
+
 def unique_entry_id(
-    title: str, name: str | None, kind: Kind, date: str | None, taken: set[str] | frozenset[str]
+    title: str,
+    name: str | None,
+    kind: Kind,
+    date: str | None,
+    taken: set[str] | frozenset[str],
+    fallback: str = "entry",
 ) -> str:
     """A readable id not in ``taken``: the short name (given, or the one the title leads with),
-    else the title's first words; then a kind suffix for datasets, the year, a counter."""
+    else the title's first words, else ``fallback``; then a kind suffix for datasets, the year,
+    a counter."""
     name = name or short_name_from_title(title)
-    base = slugify(name, max_len=60) if name else ""
+    base = slugify(name, max_len=60, fallback="") if name else ""
     if len(base) < 3:  # no name, or one too short to read as an id ("V*")
-        base = slugify(title, max_words=6)
+        base = slugify(title, max_words=6, fallback="") or base or fallback
     suffix = {Kind.benchmark: "bench", Kind.dataset: "dataset"}.get(kind, "")
     candidates = [base]
     if suffix and not base.endswith(suffix):

@@ -268,6 +268,8 @@ class Entry(_Strict):
         # title pasted twice over ("FunQA: Towards ...ComprehensionFunQA: Towards ...").
         if ADDRESS_RE.match(value):
             raise ValueError(f"expected the paper's title, got a web address {value.strip()!r}; put it under links")
+        if not re.search(r"[^\W_]", value):
+            raise ValueError(f"expected the paper's title, got {value!r}, which has no letters or digits")
         if twice := written_twice(value):
             raise ValueError(f"the title is written twice over; give it once: {twice!r}")
         return value

@@ -290,6 +290,12 @@ def test_hostile_text_is_stored_so_that_yaml_reads_it_back_exactly(kb_root, serv
     assert check.code == 0, check.out + check.err
 
 
+def test_an_id_of_ones_own_choosing(kb_root, server):
+    run = kb_new(kb_root, server, "2407.07895", "--id", "interleave-model", "--no-suggest")
+    assert (run.code, run.out) == (0, "wrote entries/works/interleave-model.yaml\n"), run.err
+    assert run_kb("check", cwd=kb_root).code == 0
+
+
 def test_a_paper_without_arxiv_id_from_its_title(kb_root, server):
     run = kb_new(
         kb_root, server, "--title", "Pixels to Words: A Study of Layouts", "--kind", "analysis", "--no-suggest"
@@ -529,6 +535,10 @@ def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, m
         (["--title", "   "], "--title is empty; give the paper's full title"),
         (["--title", "X", "--name", " "], "--name is empty; give the short name, such as LLaVA-Bench, or leave it out"),
         (["2407.07895", "2405.21075", "--name", "X"], "--name names one entry; give it with one arXiv id, or with --title"),
+        (["2407.07895", "2405.21075", "--id", "x"], "--id names one entry; give it with one arXiv id, or with --title"),
+        (["2407.07895", "--id", "llava-1-5"], "--id: 'llava-1-5' is taken by another entry's file; choose another"),
+        (["--title", "X", "--id", "X_1"], "--id: expected a slug of lower-case letters, digits and single hyphens (at most 80), got 'X_1'"),
+        (["--title", "X", "--id", "index"], "--id: 'index' is a name kb cannot give a file; choose another"),
     ],
 )
 def test_usage_errors(kb_root, server, args, message):

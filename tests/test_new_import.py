@@ -4,6 +4,7 @@ written for a new entry (with suggested tags as comments) and its exact round tr
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import unicodedata
 
 import arxiv
@@ -151,6 +152,19 @@ def test_a_record_that_makes_no_valid_entry_is_one_sentence():
         entry_from_result(_result("A Title", future), "2407.07895", set())
 
 
+def test_a_title_without_latin_words_gets_an_id_from_its_arxiv_id_or_asks_for_one():
+    """Never the id 'entry' for every such paper: an arXiv record's id names it; a bare title asks."""
+    published = _dt.datetime(2024, 7, 10, 17, 59, tzinfo=_dt.UTC)
+    entry = entry_from_result(_result("多模态数据集", published), "2407.07895", {"arxiv-2407-07895"}, today=TODAY)
+    assert (entry.id, entry.title) == ("arxiv-2407-07895-2024", "多模态数据集")
+    with pytest.raises(UsageError, match=r"cannot make an id of '多模态数据集'.*give one with --id"):
+        entry_from_title("多模态数据集", set(), today=TODAY)
+    assert entry_from_title("多模态数据集", set(), entry_id="duo-mo-tai", today=TODAY).id == "duo-mo-tai"
+    assert entry_from_title("多模态数据集", set(), name="MM-Set", today=TODAY).id == "mm-set"
+    with pytest.raises(UsageError, match=r"^cannot make an entry of that title: expected the paper's title, got '!!!',"):
+        entry_from_title("!!!", set(), today=TODAY)  # pydantic's "Value error, " is not shown
+
+
 def test_unique_entry_id_never_repeats_a_taken_one():
     taken: set[str] = set()
     for _ in range(5):
@@ -216,6 +230,10 @@ def test_any_record_round_trips_exactly(title, author, comment):
     shown = " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in title).split())
     if not shown:
         with pytest.raises(ArxivUnavailableError, match=r"\(title: String should have at least 1 character\)"):
+            entry_from_result(record, "2407.07895", set(), today=TODAY)
+        return
+    if not re.search(r"[^\W_]", shown):  # punctuation alone is no title
+        with pytest.raises(ArxivUnavailableError, match=r"\(title: expected the paper's title, got .*no letters or digits"):
             entry_from_result(record, "2407.07895", set(), today=TODAY)
         return
     assume(len(shown) <= 1000 and not ADDRESS_RE.match(shown) and not written_twice(shown))  # slips kb check refuses

@@ -21,7 +21,7 @@ from kb.arxiv_import.fetch import ArxivUnavailableError, PaperNotFoundError, fet
 from kb.arxiv_import.record import entry_from_result, entry_from_title, links_from, venue_from
 from kb.config import Config
 from kb.errors import KBError, UsageError
-from kb.naming import norm_arxiv, norm_title
+from kb.naming import id_problem, norm_arxiv, norm_title
 from kb.schema import Entry, Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -193,6 +193,7 @@ def plan_new(
     title: str | None = None,
     kind: Kind | None = None,
     name: str | None = None,
+    entry_id: str | None = None,
     suggest: bool = True,
     today: _dt.date | None = None,
 ) -> Plan:
@@ -209,22 +210,28 @@ def plan_new(
             raise UsageError("--name is empty; give the short name, such as LLaVA-Bench, or leave it out")
         if len(set(arxiv_ids)) > 1:
             raise UsageError("--name names one entry; give it with one arXiv id, or with --title")
+    if entry_id is not None and len(set(arxiv_ids)) > 1:
+        raise UsageError("--id names one entry; give it with one arXiv id, or with --title")
     plan = Plan()
     # Ids of files that do not load count as taken too: a new file must never replace one.
     taken = set(kb.entries) | {
         p.stem for folder in ("works", "datasets") for p in (kb.root / "entries" / folder).glob("*.yaml")
     }
+    if entry_id is not None and (problem := id_problem(entry_id, taken)):
+        raise UsageError(f"--id: {problem}")
     entries: list[Entry] = []
     texts: list[str] = []  # what suggestions are made from (the abstract helps; it is not stored)
     if title:
-        entries.append(entry_from_title(title, taken, kind=kind, name=name, today=today))
+        entries.append(entry_from_title(title, taken, kind=kind, name=name, entry_id=entry_id, today=today))
         texts.append(entries[0].title)
     else:
         ids = list(dict.fromkeys(parse_arxiv_id(a) for a in arxiv_ids))
         plan.notes += [n for n in (_refuse_arxiv(kb, i, kind, name) for i in ids) if n]
         results = fetch_results(ids, config)
         for arxiv_id in ids:
-            entry = entry_from_result(results[arxiv_id], arxiv_id, taken, kind=kind, name=name, today=today)
+            entry = entry_from_result(
+                results[arxiv_id], arxiv_id, taken, kind=kind, name=name, entry_id=entry_id, today=today
+            )
             taken.add(entry.id)
             entries.append(entry)
             texts.append(f"{entry.title}. {results[arxiv_id].summary}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from kb.arxiv_import.fetch import ArxivUnavailableError, printable
 from kb.errors import KBError, UsageError
-from kb.naming import abs_url, infer_kind, short_name_from_title, unique_entry_id
+from kb.naming import abs_url, infer_kind, short_name_from_title, slugify, unique_entry_id
 from kb.schema import Entry, Kind
 
 if TYPE_CHECKING:
@@ -104,10 +104,11 @@ def entry_from_result(
     *,
     kind: Kind | None = None,
     name: str | None = None,
+    entry_id: str | None = None,
     today: _dt.date | None = None,
 ) -> Entry:
-    """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind (and name, unless
-    given), no summary."""
+    """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind (and name and id,
+    unless given), no summary."""
     title = printable(result.title, limit=1000)
     date = result.published.date().isoformat()
     # Cleaned first: a name of control characters alone is no name.
@@ -123,6 +124,7 @@ def entry_from_result(
         title,
         kind,
         name,
+        entry_id,
         taken,
         today,
         {**facts, "links": links},
@@ -130,6 +132,7 @@ def entry_from_result(
         lambda where, problem: ArxivUnavailableError(
             f"arXiv's record of {arxiv_id} does not make a valid entry ({where}: {problem})"
         ),
+        fallback=f"arxiv-{re.sub(r'[^0-9a-z]+', '-', arxiv_id.lower())}",  # a title of no Latin words
     )
 
 
@@ -139,16 +142,23 @@ def entry_from_title(
     *,
     kind: Kind | None = None,
     name: str | None = None,
+    entry_id: str | None = None,
     today: _dt.date | None = None,
 ) -> Entry:
-    """A bare entry for a paper without an arXiv id: its title, a kind, a name, when it was added."""
+    """A bare entry for a paper without an arXiv id: its title, a kind, a name, an id, when it was
+    added."""
     title = printable(title, limit=1000)
     if not title:
         raise UsageError("--title is empty; give the paper's full title")
+    if entry_id is None and re.search(r"[^\W_]", title) and not slugify(f"{title} {name or ''}", fallback=""):
+        raise UsageError(
+            f"cannot make an id of {title!r}: it has no Latin letters or digits; give one with --id, such as --id my-model"
+        )
     return _prefilled(
         title,
         kind,
         name,
+        entry_id,
         taken,
         today,
         {},
@@ -161,24 +171,27 @@ def _prefilled(
     title: str,
     kind: Kind | None,
     name: str | None,
+    entry_id: str | None,
     taken: set[str],
     today: _dt.date | None,
     facts: dict[str, object],
     provenance: dict[str, object],
     failure: Callable[[str, str], KBError],
+    fallback: str = "entry",
 ) -> Entry:
-    """An entry of a cleaned title and the facts known of it, with a guessed name and kind (unless
-    given) and an id no other entry has; ``failure`` words the error if the facts make no valid
-    entry (where in the entry, what is wrong)."""
+    """An entry of a cleaned title and the facts known of it, with a guessed name, kind and id
+    (unless given; an id made here is one no other entry has); ``failure`` words the error if the
+    facts make no valid entry (where in the entry, what is wrong)."""
     from pydantic import ValidationError
 
     name = name or short_name_from_title(title)
     kind = kind or infer_kind(title, name)
     date = facts.get("date")
+    entry_id = entry_id or unique_entry_id(title, name, kind, date if isinstance(date, str) else None, taken, fallback)
     try:
         return Entry.model_validate(
             {
-                "id": unique_entry_id(title, name, kind, date if isinstance(date, str) else None, taken),
+                "id": entry_id,
                 "title": title,
                 "kind": kind,
                 "name": name,
@@ -189,4 +202,5 @@ def _prefilled(
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise failure(".".join(map(str, err["loc"])), printable(err["msg"])) from None
+        raise failure(".".join(map(str, err["loc"])), printable(err["msg"]).removeprefix("Value error, ")) from None
+

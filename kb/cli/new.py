@@ -25,6 +25,13 @@ from kb.schema import Kind
     help="The entry's short name (e.g. LLaVA-Bench); default: guessed from the title. A second "
     "dataset or benchmark of a paper needs a name of its own.",
 )
+@click.option(
+    "--id",
+    "entry_id",
+    metavar="ID",
+    callback=utf8_text,
+    help="The entry's id and file name (lower-case words joined by hyphens); default: made from the name or title.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the YAML instead of writing the file.")
 @click.option("--no-suggest", is_flag=True, help="Leave out the suggested tags (no embedding model is loaded).")
 @pass_state
@@ -35,6 +42,7 @@ def new(
     title: str | None,
     kind: str | None,
     name: str | None,
+    entry_id: str | None,
     dry_run: bool,
     no_suggest: bool,
 ) -> None:
@@ -54,6 +62,7 @@ def new(
         title=title,
         kind=Kind(kind) if kind else None,
         name=name,
+        entry_id=entry_id,
         suggest=not no_suggest,
     )
     for note in plan.notes:
