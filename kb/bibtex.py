@@ -132,12 +132,30 @@ def _url(url: str) -> str:
     return url.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
+# Words of an organisation's name, not a person's: "Meta Platforms, Inc.", "Google, Gemini Team".
+_ORGANISATION = re.compile(
+    r"\b(inc|ltd|llc|corp|co|gmbh|plc|university|institute|lab|labs|laboratory|team|group|research|ai)\b\.?",
+    re.IGNORECASE,
+)
+
+
+def _last_first(name: str) -> bool:
+    """A person written "Last, First" ("Doe, Jane"), which BibTeX reads as such: one comma
+    between a few words of letters on each side, none an organisation's word."""
+    parts = [part.strip() for part in name.split(",")]
+    words = re.compile(r"^[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}$")
+    return len(parts) == 2 and all(words.match(part) for part in parts) and not _ORGANISATION.search(name)
+
+
 def _author(name: str) -> str:
     # A name holding "and" as a word anywhere (BibTeX reads " AND " as " and ", and "Z. and" next
     # to the separator as a separator too) or a comma (an organisation, a team) would be split or
-    # reordered; a name that is just "others" would read as "et al.".
+    # reordered, but for a person written "Last, First", which BibTeX reads rightly; a name that is
+    # just "others" would read as "et al.".
     text = latex_escape(name)
-    protect = re.search(r",|(?:^|\s)and(?:\s|$)", name.strip(), re.IGNORECASE) or name.strip().lower() == "others"
+    stripped = name.strip()
+    split = re.search(r"(?:^|\s)and(?:\s|$)", stripped, re.IGNORECASE) or stripped.lower() == "others"
+    protect = split or ("," in stripped and not _last_first(stripped))
     return f"{{{text}}}" if protect else text
 
 

@@ -240,7 +240,10 @@ class Entry(_Strict):
     )
     date: str | None = Field(None, description="First public release: YYYY, YYYY-MM or YYYY-MM-DD (quoted or not).")
     venue: str | None = Field(None, description='Where it was published, e.g. "CVPR 2024", or "arXiv".')
-    authors: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(
+        default_factory=list,
+        description='People as "Haotian Liu" or "Liu, Haotian"; a team or company by its name.',
+    )
     affiliations: list[str] = Field(default_factory=list)
     links: Links = Field(default_factory=Links)
     modalities: Modalities = Field(default_factory=Modalities)

@@ -371,7 +371,10 @@ def test_a_second_dataset_of_a_paper_with_a_name_of_its_own_passes_as_in_kb_chec
     named = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--name", "ALLaVA-Bench", "--no-suggest")
     assert named.code == 0, named.err
     data = yaml.safe_load((kb_root / named.out.removeprefix("wrote ").strip()).read_text("utf-8"))
-    assert (data["name"], data["provenance"]) == ("ALLaVA-Bench", [{"source": "contributor", "fields": ["title", "name"]}])
+    assert (data["name"], data["provenance"]) == (
+        "ALLaVA-Bench",
+        [{"source": "contributor", "fields": ["title", "name"]}],
+    )
     check = run_kb("check", cwd=kb_root)
     assert check.code == 0, check.out + check.err
 
@@ -534,10 +537,16 @@ def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, m
         (["--title", ""], "--title is empty; give the paper's full title"),  # as for "   "
         (["--title", "   "], "--title is empty; give the paper's full title"),
         (["--title", "X", "--name", " "], "--name is empty; give the short name, such as LLaVA-Bench, or leave it out"),
-        (["2407.07895", "2405.21075", "--name", "X"], "--name names one entry; give it with one arXiv id, or with --title"),
+        (
+            ["2407.07895", "2405.21075", "--name", "X"],
+            "--name names one entry; give it with one arXiv id, or with --title",
+        ),
         (["2407.07895", "2405.21075", "--id", "x"], "--id names one entry; give it with one arXiv id, or with --title"),
         (["2407.07895", "--id", "llava-1-5"], "--id: 'llava-1-5' is taken by another entry's file; choose another"),
-        (["--title", "X", "--id", "X_1"], "--id: expected a slug of lower-case letters, digits and single hyphens (at most 80), got 'X_1'"),
+        (
+            ["--title", "X", "--id", "X_1"],
+            "--id: expected a slug of lower-case letters, digits and single hyphens (at most 80), got 'X_1'",
+        ),
         (["--title", "X", "--id", "index"], "--id: 'index' is a name kb cannot give a file; choose another"),
     ],
 )

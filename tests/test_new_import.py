@@ -161,7 +161,9 @@ def test_a_title_without_latin_words_gets_an_id_from_its_arxiv_id_or_asks_for_on
         entry_from_title("多模态数据集", set(), today=TODAY)
     assert entry_from_title("多模态数据集", set(), entry_id="duo-mo-tai", today=TODAY).id == "duo-mo-tai"
     assert entry_from_title("多模态数据集", set(), name="MM-Set", today=TODAY).id == "mm-set"
-    with pytest.raises(UsageError, match=r"^cannot make an entry of that title: expected the paper's title, got '!!!',"):
+    with pytest.raises(
+        UsageError, match=r"^cannot make an entry of that title: expected the paper's title, got '!!!',"
+    ):
         entry_from_title("!!!", set(), today=TODAY)  # pydantic's "Value error, " is not shown
 
 
@@ -233,7 +235,9 @@ def test_any_record_round_trips_exactly(title, author, comment):
             entry_from_result(record, "2407.07895", set(), today=TODAY)
         return
     if not re.search(r"[^\W_]", shown):  # punctuation alone is no title
-        with pytest.raises(ArxivUnavailableError, match=r"\(title: expected the paper's title, got .*no letters or digits"):
+        with pytest.raises(
+            ArxivUnavailableError, match=r"\(title: expected the paper's title, got .*no letters or digits"
+        ):
             entry_from_result(record, "2407.07895", set(), today=TODAY)
         return
     assume(len(shown) <= 1000 and not ADDRESS_RE.match(shown) and not written_twice(shown))  # slips kb check refuses

@@ -152,7 +152,8 @@ def entry_from_title(
         raise UsageError("--title is empty; give the paper's full title")
     if entry_id is None and re.search(r"[^\W_]", title) and not slugify(f"{title} {name or ''}", fallback=""):
         raise UsageError(
-            f"cannot make an id of {title!r}: it has no Latin letters or digits; give one with --id, such as --id my-model"
+            f"cannot make an id of {title!r}: it has no Latin letters or digits; "
+            "give one with --id, such as --id my-model"
         )
     return _prefilled(
         title,
@@ -203,4 +204,3 @@ def _prefilled(
     except ValidationError as exc:
         err = exc.errors()[0]
         raise failure(".".join(map(str, err["loc"])), printable(err["msg"]).removeprefix("Value error, ")) from None
-

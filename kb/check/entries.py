@@ -148,7 +148,11 @@ def _provenance_problems(entry: Entry, at: Locator) -> list[Problem]:
             seen.add(name)
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else "a field's name, dotted for a part, such as 'links.code'"
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else "a field's name, dotted for a part, such as 'links.code'"
+                )
                 out.append(at(loc, f"{name!r} is not a field of an entry; {hint}"))
                 continue
             value: object = values
