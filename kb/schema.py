@@ -103,9 +103,14 @@ MMLLMS_IO: dict[str, Modality] = {
 
 
 def _check_url(value: str | None) -> str | None:
-    if value is not None and not URL_RE.match(value):
-        raise ValueError(f"expected an http(s) URL, got {value!r}")
-    return value
+    if value is None or URL_RE.match(value):
+        return value
+    if re.match(r"^https?://", value) and (odd := re.search(r"[\s<>\"']", value)):
+        held = "a space" if odd[0] == " " else repr(odd[0])
+        raise ValueError(f"expected an http(s) URL, got {value!r}, which holds {held}; write it as %{ord(odd[0]):02X}")
+    if re.match(r"^(www\.)?[\w-]+(\.[\w-]+)+(/|$)", value):  # "github.com/x/y": the scheme left out
+        raise ValueError(f"expected an http(s) URL, got {value!r}; did you mean 'https://{value}'?")
+    raise ValueError(f"expected an http(s) URL, got {value!r}")
 
 
 Url = Annotated[str, Field(description="An http:// or https:// address.")]
@@ -230,7 +235,9 @@ class Entry(_Strict):
         json_schema_extra={"pattern": SLUG_RE.pattern, "maxLength": 80},
     )
     title: str = Field(min_length=1, description="The paper's full title.")
-    kind: Kind
+    kind: Kind = Field(
+        description="One of model, method, analysis, survey (works), dataset, benchmark (datasets)."
+    )
     name: str | None = Field(None, description="Short name, e.g. LLaVA or VQAv2.")
     aliases: list[str] = Field(default_factory=list, description="Other names and titles, any language.")
     arxiv: str | None = Field(

@@ -56,6 +56,7 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/typo.yaml": work("typo", 'arxv: "2304.08485"\nlinks:\n  papr: https://arxiv.org/abs/2304.08485\n')
     },
     "missing-field": {"works/untitled.yaml": "id: untitled\nkind: model\n"},
+    "missing-kind": {"works/unkind.yaml": "id: unkind\ntitle: A Model Without a Kind\n"},
     "bad-kind": {
         "works/kindly.yaml": (
             "id: kindly\ntitle: Kindly\nkind: modle\nmodalities:\n  input: [imgae]\n"
@@ -124,7 +125,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/ahead.yaml": work("ahead", 'arxiv: "9912.12345"\n'),
     },
     "bad-url": {
-        "works/linked.yaml": work("linked", "links:\n  code: github.com/haotian-liu/LLaVA\n  paper: ftp://x\n")
+        "works/linked.yaml": work(
+            "linked",
+            "links:\n  code: github.com/haotian-liu/LLaVA\n  paper: ftp://x\n"
+            "  project: https://example.org/my project/\n  demo: https://example.org/<demo>\n",
+        )
     },
     "title-not-a-title": {  # both slips are in the seed lists as published
         "works/osprey.yaml": "id: osprey\ntitle: https://arxiv.org/abs/2312.10032\nkind: model\n",
