@@ -235,9 +235,7 @@ class Entry(_Strict):
         json_schema_extra={"pattern": SLUG_RE.pattern, "maxLength": 80},
     )
     title: str = Field(min_length=1, description="The paper's full title.")
-    kind: Kind = Field(
-        description="One of model, method, analysis, survey (works), dataset, benchmark (datasets)."
-    )
+    kind: Kind = Field(description="One of model, method, analysis, survey (works), dataset, benchmark (datasets).")
     name: str | None = Field(None, description="Short name, e.g. LLaVA or VQAv2.")
     aliases: list[str] = Field(default_factory=list, description="Other names and titles, any language.")
     arxiv: str | None = Field(

@@ -370,6 +370,26 @@ def test_a_file_of_papers_is_read_as_utf_8_lines_ending_at_newlines_alone(tmp_pa
     assert read_papers(str(good)) == [(1, title, WORK), (2, "Two", WORK)]
 
 
+def test_an_id_is_echoed_as_it_was_written(tmp_path: Path) -> None:
+    """Numbers with a fraction or exponent keep their spelling ("1E2", not 100.0); equal values are
+    still one id, so the second line of one is refused."""
+    from kb.classify.interface import id_json, read_papers
+
+    path = jsonl(
+        tmp_path / "papers.jsonl",
+        '{"id": 1E2, "title": "A"}',
+        '{"id": {"n": 2.50, "list": [1e-3, "x\u00e9"]}, "title": "B"}',
+        '{"id": 7, "title": "C"}',
+        '{"id": "1E2", "title": "D"}',
+    )
+    ids = [id_json(paper_id) for paper_id, _, _ in read_papers(str(path))]
+    assert ids == ["1E2", '{"n": 2.50, "list": [1e-3, "xé"]}', "7", '"1E2"']
+    again = jsonl(tmp_path / "again.jsonl", '{"id": 100.0, "title": "A"}', '{"id": 1E2, "title": "B"}')
+    with pytest.raises(UsageError) as caught:
+        read_papers(str(again))
+    assert str(caught.value) == f"{again}:2: id 1E2 is line 1's too; ids must differ, to match output to input"
+
+
 def test_a_field_that_looks_misspelt_is_noted_once_and_other_fields_pass(tmp_path: Path) -> None:
     from kb.classify.interface import read_papers
 

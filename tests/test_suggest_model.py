@@ -33,13 +33,14 @@ def test_titles_through_the_jsonl_interface_get_fitting_tags(tmp_path: Path) -> 
         json.dumps({"id": "p1", "title": "Jailbreaking Multimodal Large Language Models with Adversarial Images"})
         + "\n"
         + json.dumps({"id": "p2", "title": "Mitigating Object Hallucination in Large Vision-Language Models"})
-        + "\n",
+        + '\n{"id": 1E2, "title": "A Survey on Multimodal Large Language Models"}\n',
         encoding="utf-8",
     )
     codev = run_kb("suggest", "--taxonomy", "codev", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
     assert codev.code == 0, codev.err
     lines = [json.loads(line) for line in codev.out.splitlines()]
-    assert [line["id"] for line in lines] == ["p1", "p2"]
+    assert [line["id"] for line in lines] == ["p1", "p2", 100.0]
+    assert codev.out.splitlines()[2].startswith('{"id": 1E2, "suggestions": [{"tag": ')  # as written
     assert {s["tag"] for s in lines[0]["suggestions"][:3]} & SAFETY
     assert len(lines[0]["suggestions"]) == len(load_kb(REPO).taxonomies["codev"].leaves())
 

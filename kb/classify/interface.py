@@ -70,10 +70,10 @@ def read_papers(
             noted.add(field)
             quoted = json.dumps(field, ensure_ascii=False)
             note(f'{name}:{number}: field {quoted} is not read; did you mean "{unread[field]}"?')
-        key = json.dumps(paper[0], sort_keys=True, ensure_ascii=False)
+        key = json.dumps(paper[0], sort_keys=True, ensure_ascii=False)  # 1E2 and 100.0 are one id
         if key in first_line_of:
-            line_of = first_line_of[key]
-            bad.append(f"{name}:{number}: id {key} is line {line_of}'s too; ids must differ, to match output to input")
+            said = f"id {id_json(paper[0])} is line {first_line_of[key]}'s too"
+            bad.append(f"{name}:{number}: {said}; ids must differ, to match output to input")
         else:
             first_line_of[key] = number
             papers.append(paper)
@@ -95,12 +95,35 @@ def _not_json(constant: str) -> object:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _finite(number: str) -> float:
+class Written(float):
+    """A JSON number with a fraction or exponent as the line wrote it ("1E2", "2.50"), echoed so
+    in the output: as a plain float it would come back as 100.0 or 2.5, which a tool matching
+    ids as text would miss. (Whole numbers come back as written already.)"""
+
+    text: str
+
+    def __new__(cls, text: str) -> Written:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _finite(number: str) -> Written:
     """A JSON number too large for a float (1e400) would come back as Infinity: refused likewise."""
-    value = float(number)
-    if not math.isfinite(value):
+    if not math.isfinite(float(number)):
         raise ValueError(f"{number} is too large a number")
-    return value
+    return Written(number)
+
+
+def id_json(value: object) -> str:
+    """An id read by read_papers as JSON, its numbers as they were written."""
+    if isinstance(value, Written):
+        return value.text
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {id_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(id_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str], dict[str, str]] | str:
@@ -170,7 +193,7 @@ def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
     ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
-        yield json.dumps({"id": paper_id, "suggestions": _scores(suggestions)}, ensure_ascii=False)
+        yield f'{{"id": {id_json(paper_id)}, "suggestions": {json.dumps(_scores(suggestions), ensure_ascii=False)}}}'
 
 
 def suggest_one(
