@@ -98,7 +98,7 @@ def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: 
             kind=entry.kind.value,
             taxonomy=entry_group(kb, entry),
             url=entry_url(entry.id),
-            year=entry.year or 0,
+            **({"year": entry.year} if entry.year else {}),  # an undated entry has none, not year 0
         )
     for entry in kb.entries.values():
         for tax, tags in curated_tags(entry).items():
@@ -288,10 +288,15 @@ def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
 def graph_text(graph: nx.MultiDiGraph, fmt: str) -> str:
     """``graph`` as node-link JSON or GraphML text."""
     if fmt == "node-link":
-        data = nx.node_link_data(graph, edges="links")
+        data = nx.node_link_data(graph, edges="edges")  # what nx.node_link_graph reads by default
         text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     elif fmt == "graphml":
-        text = "\n".join(nx.generate_graphml(graph)) + "\n"
+        # GraphML's edge id is the multigraph key (0, 1, ... per pair of nodes); Gephi and yEd keep
+        # one edge per id, so every edge gets an id of its own.
+        keyed = nx.MultiDiGraph(graph.graph)
+        keyed.add_nodes_from(graph.nodes(data=True))
+        keyed.add_edges_from((u, v, f"e{i}", d) for i, (u, v, d) in enumerate(graph.edges(data=True)))
+        text = "\n".join(nx.generate_graphml(keyed)) + "\n"
     else:
         from kb.errors import UsageError
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from kb.export.records import (
 from kb.schema import Entry
 from kb.store import load_kb
 from tests.conftest import REPO, run_kb
-from tests.intel_kb import SMALL, HashingEmbedder, make_kb
+from tests.intel_kb import SMALL, HashingEmbedder, make_kb, write_entry
 
 AWKWARD = [
     {
@@ -198,6 +199,29 @@ def test_graphml_uses_cached_vectors_for_similarity_edges(tmp_path):
     graph = nx.parse_graphml(run.out)
     similar = [(u, v) for u, v, data in graph.edges(data=True) if data["type"] == "similar"]
     assert len(similar) == 5 * 4  # every entry to each of the four others (k is 10)
+    # Gephi and yEd keep one edge per GraphML id: each edge has one of its own.
+    ids = re.findall(r'<edge [^>]*\bid="([^"]+)"', run.out)
+    assert len(ids) == graph.number_of_edges() == len(set(ids))
+    # An entry added since kb embed costs its own similarity edges, not everyone's.
+    write_entry(root, {"id": "brand-new", "title": "A Brand New Model", "kind": "model", "date": "2024-03"})
+    run = run_kb("--root", str(root), "export", "graphml")
+    assert (
+        run.err
+        == "kb: 1 of 6 entries has no cached embedding yet (brand-new); run kb embed: they have no similarity edges\n"
+    )
+    graph = nx.parse_graphml(run.out)
+    similar = [(u, v) for u, v, data in graph.edges(data=True) if data["type"] == "similar"]
+    assert len(similar) == 5 * 4 and "brand-new" not in {u for u, _ in similar}
+    # An undated entry has no year (not year 0, which a timeline would place at the start of time).
+    assert graph.nodes["brand-new"]["year"] == 2024 and "year" not in graph.nodes["llava"]
+
+
+def test_node_link_json_loads_with_networkx_defaults(tmp_path):
+    root = make_kb(tmp_path / "kb", SMALL)
+    run = run_kb("--root", str(root), "graph", "--no-similar", "-o", "-")
+    assert run.code == 0, run.err
+    graph = nx.node_link_graph(json.loads(run.out))  # no keyword arguments
+    assert {"llava", "pope", "yin:evaluation"} <= set(graph.nodes) and graph.number_of_edges() > 0
 
 
 def test_exports_do_not_import_torch(tmp_path):

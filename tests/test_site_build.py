@@ -218,7 +218,7 @@ def test_kb_graph_writes_graphml_and_node_link(small_site, tmp_path: Path) -> No
     run = run_kb("--root", str(root), "graph", "--no-similar", "-o", str(tmp_path / "kb.json"))
     assert run.code == 0, run.err
     data = json.loads((tmp_path / "kb.json").read_text(encoding="utf-8"))
-    assert not [e for e in data["links"] if e["type"] == "similar"]
+    assert not [e for e in data["edges"] if e["type"] == "similar"]
     assert run.err.startswith(f"wrote {tmp_path / 'kb.json'}: ")
 
 

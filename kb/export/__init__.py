@@ -53,13 +53,15 @@ def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
 
 
 def graphml(kb: KB, config: Config) -> Exported:
-    """The knowledge graph as GraphML; similarity edges only when every entry's vector is cached."""
-    from kb.embed import load_cached_vectors
+    """The knowledge graph as GraphML; similarity edges for the entries whose vectors are cached."""
+    from kb.embed import load_cached_vectors, missing_vectors
     from kb.graph import build_graph, graph_text
 
     notes = []
     try:
-        vectors = load_cached_vectors(kb, config)
+        vectors = load_cached_vectors(kb, config, partial=True)
+        if missing := missing_vectors(kb, vectors):
+            notes.append(f"{missing.removeprefix('note: ')}: they have no similarity edges")
     except KBError as exc:
         # Encoding would load the model (minutes on a CPU); an export never does that by itself.
         vectors = None
