@@ -19,7 +19,7 @@ HOSTILE = {
     "title": "Pipes | *stars* _under_ [link](javascript:alert(1)) <script>alert(1)</script> &amp; $x$ `code` \\ ~~no~~",
     "kind": "model",
     "name": "Evil|Name",
-    "venue": "<b>Venue</b> | 2024",
+    "venue": '<b>Venue</b> | 2024 {: onclick="alert(1)" }',  # attr_list's syntax, which mkdocs enables
     "date": "2024-05",
     "links": {"code": "https://example.org/a_(b)|c"},
     "tags": {"yin": ["hallucination"], "codev": ["model4data/synthesis/creator"]},
@@ -89,15 +89,35 @@ def test_hostile_text_is_inert_and_stays_in_its_cells(small):
         assert "Pipes | *stars* _under_ [link](javascript:alert(1)) &lt;script&gt;" in cells[0]
         assert "&amp;amp; $x$ `code` \\ ~~no~~" in cells[0]
         assert "<strong>Evil|Name</strong>" in cells[0]
-        assert cells[1] == "&lt;b&gt;Venue&lt;/b&gt; | 2024"
+        assert cells[1] == "&lt;b&gt;Venue&lt;/b&gt; | 2024 {: onclick=&quot;alert(1)&quot; }"
         assert '<a href="https://example.org/a_%28b%29%7Cc">code</a>' in cells[3]
 
 
 def test_md_escape_leaves_nothing_live():
-    assert md_escape("a|b *c* [d](e) <i> & `f` $g$ \\ ~h~ _i_") == (
-        "a\\|b \\*c\\* \\[d\\](e) &lt;i&gt; &amp; \\`f\\` \\$g\\$ \\\\ \\~h\\~ \\_i\\_"
+    assert md_escape("a|b *c* [d](e) <i> & `f` $g$ \\ ~h~ _i_ {: x}") == (
+        "a\\|b \\*c\\* \\[d\\](e) &lt;i&gt; &amp; \\`f\\` &#36;g&#36; \\\\ &#126;h&#126; \\_i\\_ \\{: x\\}"
     )
     assert md_escape("two\nlines") == "two lines"
+
+
+def test_hostile_text_reads_as_written_under_mkdocs_own_markdown(small):
+    """Python-Markdown with the extensions mkdocs.yml enables (attr_list among them): no attribute
+    from an entry, and no escape left showing as a backslash."""
+    import html as html_module
+
+    import markdown as python_markdown
+    import yaml
+
+    extensions = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["markdown_extensions"]
+    _, text = small
+    row = next(line for line in text.splitlines() if "Pipes" in line)
+    table = "| Title | Venue | Date | Links | Tags |\n|---|---|---|---|---|\n" + row + "\n"
+    rendered = python_markdown.markdown(table, extensions=[e for e in extensions if isinstance(e, str)])
+    cells = re.findall(r"<td>(.*?)</td>", rendered, re.S)
+    assert len(cells) == 5 and not re.search(r"<[^>]*\son\w+=", rendered)  # no event attribute on any tag
+    shown = html_module.unescape(re.sub(r"<[^>]+>", "", cells[0]))
+    assert HOSTILE["title"] in shown and HOSTILE["name"] in shown  # every character as written, no backslash
+    assert html_module.unescape(cells[1]) == HOSTILE["venue"]
 
 
 def test_sections_order_rows_newest_first_and_place_every_entry(small):

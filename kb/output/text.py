@@ -12,10 +12,13 @@ import re
 # another order than it reads (the "Trojan Source" trick).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Each character that can open inline syntax gets a backslash (brackets cover links and images,
-# $ GitHub's math, | table cells); parentheses and # are left alone since nothing they could
-# start survives escaped brackets and mid-line text. Line-start syntax cannot act: the text is
-# one line and never starts a line.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+# | table cells, braces attr_list's "{: onclick=...}", which mkdocs enables); parentheses and # are
+# left alone since nothing they could start survives escaped brackets and mid-line text. Line-start
+# syntax cannot act: the text is one line and never starts a line. Python-Markdown (mkdocs) knows no
+# backslash escape for ~ and $ (GitHub's strikethrough and math) and would show the backslash, so
+# those two become character references, which every renderer shows as the character.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|{}])")
+_MD_REFERENCES = {ord("~"): "&#126;", ord("$"): "&#36;"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -37,7 +40,7 @@ def lone_surrogate(text: str) -> int | None:
 def md_escape(text: str) -> str:
     """Entry text as inert Markdown, inline and inside table cells: one line, the HTML characters
     as entities (no tag or entity from an entry is ever live), Markdown punctuation escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text), quote=False)).translate(_MD_REFERENCES)
 
 
 def md_paragraph(text: str) -> str:
