@@ -416,6 +416,24 @@ def test_a_reader_that_leaves_early_ends_kb_quietly_with_exit_141(tmp_path: Path
             assert (proc.wait(timeout=120), err) == (141, ""), args
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to write to")
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """`kb export json > /dev/full`: the write fails (at once, or when the output is flushed at
+    the end); either way one line says so and kb exits 1."""
+    root = make_query_kb(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (["stats"], ["query", "--format", "csv"], ["export", "json"]):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run(
+                [sys.executable, "-m", "kb", "--root", str(root), *args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                env=env,
+                timeout=120,
+            )
+        assert (proc.returncode, proc.stderr.decode()) == (1, "kb: cannot write the output: No space left on device\n")
+
+
 def test_every_command_documents_its_output_options() -> None:
     for name in ("query", "similar", "search"):
         out = CliRunner().invoke(main, [name, "--help"]).stdout

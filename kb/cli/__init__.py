@@ -6,6 +6,7 @@ the stages they need inside the function, so `kb query` never pays for torch or 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import NoReturn
 import click
 
 from kb.errors import KBError, ProblemsError, UsageError
-from kb.output.text import lone_surrogate
+from kb.output.text import lone_surrogate, one_line
 
 
 class State:
@@ -64,12 +65,17 @@ def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     raise click.BadParameter(f"holds a lone surrogate (\\u{code:04x}), which is not text")
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT}
+
+
 class Group(click.Group):
     """Turns kb's own errors into one clear message and an exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a write that fails (a full disk) fails here, not after exit
+            return result
         except ProblemsError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
@@ -90,6 +96,16 @@ class Group(click.Group):
             # (exit 141), whichever write found the pipe closed. Later flushes go nowhere.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
+        except OSError as exc:
+            # Output that cannot be written (kb export > /dev/full) and any other failure of the
+            # system that no command words itself: one line, not a traceback.
+            if exc.filename:
+                where = f"{one_line(str(exc.filename))}: "
+            else:
+                where = "cannot write the output: " if exc.errno in _WRITE_ERRORS else ""
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the rest goes nowhere
+            click.echo(f"kb: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
         # kb's own options (--root) are parsed here, before invoke.
