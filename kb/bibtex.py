@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 
 from kb.output import paper_url
+from kb.output.text import one_line
 from kb.schema import Entry, parse_partial_date
 
 # Venue names as written in entries (without the year) -> (record type, full name).
@@ -109,9 +110,10 @@ _PUNCT_RE = re.compile(r"^([(\"'“‘]*)(.*?)([)\"'”’:;,.?!]*)$")
 
 
 def latex_escape(text: str) -> str:
-    """Plain text made safe inside a braced BibTeX field (balanced braces, no active characters)."""
-    text = " ".join(text.split())  # newlines and runs of spaces mean nothing in BibTeX either
-    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], text)
+    """Plain text made safe inside a braced BibTeX field (balanced braces, no active characters),
+    on one line (newlines mean nothing in BibTeX either), with no control character or
+    bidirectional override (which would make a .bib file display in another order than it reads)."""
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], one_line(text))
 
 
 def protect_title(title: str) -> str:
@@ -134,9 +136,15 @@ def _url(url: str) -> str:
 
 # Words of an organisation's name, not a person's: "Meta Platforms, Inc.", "Google, Gemini Team".
 _ORGANISATION = re.compile(
-    r"\b(inc|ltd|llc|corp|co|gmbh|plc|university|institute|lab|labs|laboratory|team|group|research|ai)\b\.?",
+    r"(?<![\w-])(inc|ltd|llc|corp|co|gmbh|plc|university|institute|lab|labs|laboratory|team|group|research|ai)(?![\w-])",
     re.IGNORECASE,
 )
+
+
+def _organisation(name: str) -> bool:
+    """A team or company ("Gemini Team", "Meta AI"), which BibTeX would split into a first and a
+    last name ("G. Team")."""
+    return bool(_ORGANISATION.search(name))
 
 
 def _last_first(name: str) -> bool:
@@ -144,18 +152,18 @@ def _last_first(name: str) -> bool:
     between a few words of letters on each side, none an organisation's word."""
     parts = [part.strip() for part in name.split(",")]
     words = re.compile(r"^[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}$")
-    return len(parts) == 2 and all(words.match(part) for part in parts) and not _ORGANISATION.search(name)
+    return len(parts) == 2 and all(words.match(part) for part in parts)
 
 
 def _author(name: str) -> str:
     # A name holding "and" as a word anywhere (BibTeX reads " AND " as " and ", and "Z. and" next
-    # to the separator as a separator too) or a comma (an organisation, a team) would be split or
-    # reordered, but for a person written "Last, First", which BibTeX reads rightly; a name that is
-    # just "others" would read as "et al.".
+    # to the separator as a separator too), an organisation's (split into a first and a last name)
+    # or one holding a comma would be split or reordered, but for a person written "Last, First",
+    # which BibTeX reads rightly; a name that is just "others" would read as "et al.".
     text = latex_escape(name)
     stripped = name.strip()
     split = re.search(r"(?:^|\s)and(?:\s|$)", stripped, re.IGNORECASE) or stripped.lower() == "others"
-    protect = split or ("," in stripped and not _last_first(stripped))
+    protect = split or _organisation(stripped) or ("," in stripped and not _last_first(stripped))
     return f"{{{text}}}" if protect else text
 
 
@@ -194,7 +202,7 @@ def bibtex_record(entry: Entry) -> tuple[str, list[tuple[str, str]]]:
             year, month = date_year, date_month
     if year is not None:
         fields.append(("year", f"{{{year}}}"))
-    if month is not None:
+    if month is not None and kind == "misc":  # a preprint's month; a conference's is not the arXiv one
         fields.append(("month", MONTHS[month - 1]))  # the standard macros: every style knows them
     if entry.arxiv:
         fields.append(("eprint", f"{{{entry.arxiv}}}"))

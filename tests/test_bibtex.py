@@ -92,7 +92,6 @@ def test_a_record_is_the_same_whatever_else_is_exported(real_kb):
         "  title         = {Visual Instruction Tuning},\n"
         "  booktitle     = {Advances in Neural Information Processing Systems (NeurIPS)},\n"
         "  year          = {2023},\n"
-        "  month         = apr,\n"
         "  eprint        = {2304.08485},\n"
         "  archivePrefix = {arXiv},\n"
         "  url           = {https://arxiv.org/abs/2304.08485},\n"
@@ -138,10 +137,16 @@ def test_the_venue_decides_the_record_type(venue, kind, container, name):
     assert name in record.fields_dict[container].value
 
 
-def test_a_year_in_the_venue_wins_over_the_release_date_and_drops_its_month():
+def test_a_year_in_the_venue_wins_over_the_release_date_and_only_a_preprint_has_a_month():
+    """The date is the first release (the arXiv month): a conference's or journal's month is
+    another, so only a preprint's record says it."""
     got = fields(to_bibtex([entry(venue="CVPR 2024", date="2023-11-20")]))
     assert (got["year"], "month" in got) == ("2024", False)
     got = fields(to_bibtex([entry(venue="NeurIPS 2023", date="2023-04-17")]))
+    assert (got["year"], "month" in got) == ("2023", False)  # NeurIPS 2023 met in December
+    got = fields(to_bibtex([entry(venue="TPAMI", date="2023-04-17")]))
+    assert (got["year"], "month" in got) == ("2023", False)
+    got = fields(to_bibtex([entry(venue="arXiv", date="2023-04-17")]))
     assert (got["year"], got["month"]) == ("2023", "apr")
 
 
@@ -183,6 +188,9 @@ def test_a_hostile_title_stays_one_balanced_field_and_reads_back_as_written():
         ("Google, Gemini Team", "{Google, Gemini Team}"),
         ("Smith, Jr., John", "{Smith, Jr., John}"),  # three parts: kept whole, as written
         ("Lab 42, Vision", "{Lab 42, Vision}"),
+        ("Gemini Team", "{Gemini Team}"),  # unbraced, styles print "G. Team"
+        ("Meta AI", "{Meta AI}"),
+        ("Ann Lab-Smith", "Ann Lab-Smith"),  # "Lab" inside a person's name is no organisation
     ],
 )
 def test_a_name_with_a_comma_is_a_person_last_first_or_else_kept_whole(name, written):
@@ -193,6 +201,13 @@ def test_a_name_that_is_or_ends_in_and_or_is_others_stays_one_name():
     """Unbraced, "and" alone or "Z. and" beside the separator splits the list, and "others" is et al."""
     got = fields(to_bibtex([entry(authors=["and", "others", "Z. and", "Ann Others"])]))
     assert got["author"] == "{and} and {others} and {Z. and} and Ann Others"
+
+
+def test_bidirectional_overrides_never_reach_the_bib_file():
+    """A .bib file shown in an editor must read in the order it is written ("Trojan Source")."""
+    text = to_bibtex([entry(title="Rlo \u202egnp.exe\u202c done", authors=["Ann \u2066Lee\u2069"])])
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
+    assert fields(text)["title"] == "Rlo \ufffdgnp.exe\ufffd done"
 
 
 def test_authors_are_joined_with_and():
