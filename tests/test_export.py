@@ -50,6 +50,14 @@ AWKWARD = [
     },
     {"id": "bare", "title": "Bare\rcarriage return", "kind": "benchmark"},  # a cell with "\r" but no "\n"
     {"id": "brackets-only", "title": "x", "kind": "dataset", "aliases": ["[a]", "b"]},
+    {  # what a spreadsheet would run as formulas, and the apostrophe that guards them
+        "id": "formulas",
+        "title": "'Tis a Title",
+        "kind": "model",
+        "name": '=HYPERLINK("http://evil","x")',
+        "aliases": ["+cmd|' /C calc'!A0", "b"],
+        "venue": "@SUM(A1)",
+    },
 ]
 
 
@@ -87,7 +95,9 @@ def test_awkward_values_survive_both_formats(awkward_entries, tmp_path):
 def test_csv_is_one_readable_row_per_entry(awkward_entries):
     rows = list(csv.DictReader(io.StringIO(to_csv(awkward_entries))))
     assert list(rows[0]) == [name for name, _ in csv_columns()]
-    awkward, bare, brackets = rows
+    awkward, bare, brackets, formulas = rows
+    assert (formulas["title"], formulas["name"]) == ("''Tis a Title", '\'=HYPERLINK("http://evil","x")')
+    assert (formulas["aliases"], formulas["venue"]) == ("'+cmd|' /C calc'!A0; b", "'@SUM(A1)")
     assert awkward["modalities.input"] == "text; image"
     assert awkward["tags.codev"] == "data4model/scaling/up/acquisition"
     assert awkward["affiliations"] == "Lab A; Lab B"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from kb.bibtex import to_bibtex
 from kb.errors import UsageError
 from kb.output import COLUMNS, entry_record, read_csv, render_entries, text_table, to_csv
-from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
+from kb.output.cells import csv_text, flatten, guard, list_cell, parse_list_cell, unflatten, unguard
 from kb.output.text import md_escape, md_url, one_line
 from kb.store import KB, load_kb
 from tests.conftest import REPO
@@ -216,11 +216,34 @@ def test_hostile_title_survives_every_data_format(kb: KB, tmp_path: Path) -> Non
 @example(["a", " b"])
 @example(["[x]"])
 @example(["carriage\rreturn"])  # the csv module quotes only its line end's characters
+@example(["=HYPERLINK(1)", "b"])
+@example(["'=x"])
+@example(["-1"])
 def test_any_list_of_strings_survives_one_csv_cell(items: list[str]) -> None:
     # The codec kb query's CSV and kb export's CSV share (kb.output.cells).
     cell = list_cell(items)
     assert parse_list_cell(cell) == items
-    assert list(csv.reader(io.StringIO(csv_text(["x"], [[cell]]), newline=""))) == [["x"], [cell]]
+    ((_,), (written,)) = list(csv.reader(io.StringIO(csv_text(["x"], [[cell]]), newline="")))
+    assert unguard(written) == cell
+    assert not written.startswith(("=", "+", "@")) and (not written.startswith("-") or written == "-1")
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://evil","x")', '\'=HYPERLINK("http://evil","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("'Tis a title", "''Tis a title"),  # so that one apostrophe, never more, comes off
+        ("'=x", "''=x"),
+        ("-1", "-1"),  # a number runs nothing
+        ("+0.5", "+0.5"),
+        ("Plain = fine", "Plain = fine"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_guarded_and_reads_back(cell: str, written: str) -> None:
+    assert guard(cell) == written and unguard(written) == cell
 
 
 def test_a_plain_list_cell_is_joined_and_a_hand_written_one_reads() -> None:

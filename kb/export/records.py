@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.errors import KBError
-from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten
+from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
 from kb.schema import Entry, models_in
 
 FORMAT_NAME = "kb-entries"
@@ -150,7 +150,7 @@ def read_csv_export(path: Path) -> list[Entry]:
             if cell == "":
                 continue  # an absent field: the schema's default (or None) applies
             try:
-                flat[name] = _parse_cell(cell, columns[name])
+                flat[name] = _parse_cell(unguard(cell), columns[name])
             except json.JSONDecodeError as exc:
                 raise ExportReadError(f"{path}:{line}: {name}: not a JSON array ({exc.msg})") from None
         entries.append(_validated(unflatten(flat), f"{path}:{line}"))

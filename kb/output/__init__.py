@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kb.output.cells import LIST_SEPARATOR, csv_text, flatten, list_cell, parse_list_cell, unflatten
+from kb.output.cells import LIST_SEPARATOR, csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
 from kb.output.text import md_escape, md_url, one_line
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
 def read_csv(text: str) -> list[dict[str, Any]]:
     """The records written by ``to_csv``, nested again and typed as ``COLUMNS`` says."""
     rows = csv.DictReader(io.StringIO(text))
-    return [unflatten({k: _parse_cell(v, _KINDS.get(k, "str")) for k, v in row.items()}) for row in rows]
+    return [unflatten({k: _parse_cell(unguard(v), _KINDS.get(k, "str")) for k, v in row.items()}) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------

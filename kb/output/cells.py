@@ -4,6 +4,11 @@ A record is flattened to dotted columns (``tags.codev``); a list of strings is o
 items joined with "; ". A list that joining would not split back into the same items (an item
 that is empty, holds ";" or has spaces at its ends, or a cell that would start with "[") is
 written as a JSON array instead. An empty cell is an absent value (None, or an empty list).
+
+A cell a spreadsheet would run as a formula (one starting with "=", "+", "-" or "@", such as a
+name "=HYPERLINK(...)") is written after an apostrophe, which spreadsheets take as "text follows";
+so is one that starts with an apostrophe, so that ``unguard`` can take exactly one off and every
+cell reads back as it was. A number ("-1", "+0.5") needs no guard and gets none.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -59,6 +65,24 @@ def parse_list_cell(cell: str) -> list[str]:
     return [item.strip() for item in cell.split(";")] if cell else []
 
 
+_FORMULA_START = ("=", "+", "-", "@")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def guard(cell: str) -> str:
+    """A cell no spreadsheet runs as a formula (see the module's docstring)."""
+    if cell.startswith("'") or (cell.startswith(_FORMULA_START) and not _NUMBER.match(cell)):
+        return "'" + cell
+    return cell
+
+
+def unguard(cell: str) -> str:
+    """A cell as it was before ``guard``."""
+    if cell.startswith("'") and (cell[1:].startswith((*_FORMULA_START, "'"))):
+        return cell[1:]
+    return cell
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A header row and the rows as CSV text: RFC 4180, quoted where needed, "\\r\\n" line ends.
 
@@ -68,5 +92,5 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([guard(cell) for cell in row] for row in rows)
     return buffer.getvalue()
