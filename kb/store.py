@@ -293,7 +293,11 @@ def write_output(path: Path, text: str) -> None:
         else:
             write_text_atomic(path, text)
     except OSError as exc:
-        raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
+        # The whole text goes to a new file beside the old, then takes its name: a folder that
+        # takes no new file (/proc) fails there, and "No such file" would be said of a file that exists.
+        made = exc.filename not in (None, str(path)) and path.exists()
+        where = f" (no new file can be made in {path.parent})" if made else ""
+        raise KBError(f"cannot write {path}{where}: {exc.strerror or exc}") from None
 
 
 def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str | None = None) -> Path:

@@ -171,6 +171,7 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         ),
         (["export", "bibtx"], "kb: unknown format 'bibtx'; did you mean 'bibtex'?\n"),
         (["export", "pdf"], "kb: unknown format 'pdf'; expected one of bibtex, csv, json, graphml, awesome\n"),
+        (["export", "JSON"], "kb: unknown format 'JSON'; did you mean 'json'?\n"),
         (["similar", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
         (["stats", "--format", "yml"], "kb: unknown format 'yml'; did you mean 'yaml'?\n"),
         (["gaps", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
@@ -179,6 +180,14 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:
     code, out, err = invoke(root, *args)
     assert (code, out, err) == (2, "", message)
+
+
+def test_a_missing_choice_is_one_line(root: Path) -> None:
+    """click lists the choices one per line; kb's usage errors are one line each."""
+    run = run_kb("--root", str(root), "export")
+    assert (run.code, run.err.count("\n")) == (2, 1)
+    assert " export: Missing argument 'FORMAT'. Choose from: bibtex, csv, json, graphml, awesome; see " in run.err
+    assert run.err.endswith(" export --help\n")
 
 
 # ---------------------------------------------------------------------------------- kb show

@@ -10,6 +10,7 @@ import re
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -177,6 +178,15 @@ def test_a_path_that_cannot_be_written_is_one_sentence_and_no_file(tmp_path):
     assert (run.code, run.out) == (1, "")
     assert run.err == f"kb: cannot write {target}: {tmp_path / 'a-file'} is a file, not a folder\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+def test_a_file_in_a_folder_that_takes_no_new_file_is_not_called_missing():
+    run = run_kb("export", "json", "-o", "/proc/version")
+    assert (run.code, run.err) == (
+        1,
+        "kb: cannot write /proc/version (no new file can be made in /proc): No such file or directory\n",
+    )
 
 
 def test_an_existing_file_is_replaced_whole(tmp_path):

@@ -119,7 +119,7 @@ def _usage_exit(exc: click.UsageError, command: str | None = None) -> NoReturn:
     """click's own usage errors (a bad number, a missing argument) in kb's one-line form, exit 2;
     ``command`` names the command when click's error does not know it."""
     where = exc.ctx.command_path if exc.ctx is not None else command or "kb"
-    message = exc.format_message().rstrip(".")
+    message = " ".join(exc.format_message().split()).rstrip(".")  # click lists choices a line each
     if not message.endswith("?"):  # click's "Did you mean ...?" already says what to do
         message += f"; see {where} --help"
     click.echo(f"{where}: {message}", err=True)

@@ -51,7 +51,12 @@ def choose(value: str, options: Sequence[str], what: str) -> str:
     """``value`` when it is one of ``options``; else a UsageError that names the closest one."""
     if value in options:
         return value
-    hint = did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
+    folded = {option.casefold(): option for option in options}
+    hint = (
+        f"; did you mean {folded[value.casefold()]!r}?"  # JSON for json: difflib sees no likeness
+        if value.casefold() in folded
+        else did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
+    )
     raise UsageError(f"unknown {what} {value!r}{hint}")
 
 
