@@ -120,6 +120,19 @@ def test_hostile_text_reads_as_written_under_mkdocs_own_markdown(small):
     assert html_module.unescape(cells[1]) == HOSTILE["venue"]
 
 
+def test_rows_of_one_title_in_a_table_say_their_kind(small, tmp_path):
+    """A paper's model and its benchmark share a title: the rows tell them apart; others say no kind."""
+    creator = {"codev": ["model4data/synthesis/creator"]}
+    pair = [
+        {"id": "pair", "title": "Paired Paper", "kind": "model", "tags": creator},
+        {"id": "pair-bench", "title": "Paired Paper", "kind": "benchmark", "name": "Paired", "tags": creator},
+    ]
+    text = render_awesome(load_kb(make_kb(tmp_path / "kb", [*SMALL, *pair])))
+    rows = [line for line in section(text, "codev-model4data-synthesis-creator").splitlines() if "Paired" in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| Paired Paper (model)", "| Paired Paper (benchmark)"]
+    assert "(model)" not in section(text, "yin-hallucination")
+
+
 def test_sections_order_rows_newest_first_and_place_every_entry(small):
     kb, text = small
     topic = section(text, "yin-hallucination")

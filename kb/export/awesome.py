@@ -12,9 +12,10 @@ output is deterministic (no dates of generation, stable sort orders).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
-from kb.naming import abs_url
+from kb.naming import abs_url, norm_title
 from kb.output import paper_url
 from kb.output.text import md_escape, md_paragraph, md_url
 from kb.schema import DATASET_KINDS, WORK_KINDS, Entry, Kind
@@ -91,11 +92,15 @@ class _Awesome:
         links += [md_escape(f) for f in (*entry.tags.mmllms.functional, *entry.tags.mmllms.design)]
         return " ".join(links)
 
-    def row(self, entry: Entry) -> str:
+    def row(self, entry: Entry, *, shared: bool = False) -> str:
+        """A table row; ``shared`` when another row of the table has the same title (a paper's
+        model and its benchmark), which the row then tells apart by its kind."""
         url = paper_url(entry)
         title = f"[{md_escape(entry.title)}]({md_url(url)})" if url else md_escape(entry.title)
         if entry.name and entry.name.casefold() not in entry.title.casefold():
             title = f"**{md_escape(entry.name)}**: {title}"
+        if shared:
+            title += f" ({entry.kind.value})"
         links = []
         if entry.arxiv:
             links.append(f"[arXiv]({md_url(abs_url(entry.arxiv))})")
@@ -111,7 +116,9 @@ class _Awesome:
         if not entries:
             self.out("_No entries yet._", "")
             return
-        self.out(TABLE_HEADER, *(self.row(e) for e in newest_first(entries)), "")
+        titles = Counter(norm_title(e.title) for e in entries)
+        rows = (self.row(e, shared=titles[norm_title(e.title)] > 1) for e in newest_first(entries))
+        self.out(TABLE_HEADER, *rows, "")
 
     def node_section(self, taxonomy: Taxonomy, node: Node, level: int) -> None:
         self.heading(level, anchor(taxonomy.id, node.id), node.name)
