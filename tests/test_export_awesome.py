@@ -120,7 +120,7 @@ def test_hostile_text_reads_as_written_under_mkdocs_own_markdown(small):
     assert html_module.unescape(cells[1]) == HOSTILE["venue"]
 
 
-def test_rows_of_one_title_in_a_table_say_their_kind(small, tmp_path):
+def test_rows_of_one_title_in_a_table_say_their_kind(tmp_path):
     """A paper's model and its benchmark share a title: the rows tell them apart; others say no kind."""
     creator = {"codev": ["model4data/synthesis/creator"]}
     pair = [
