@@ -228,10 +228,10 @@ def build_fixture_site(
 
     (docs / "index.md").write_text("# kb fixture\n\nA site built from the web contract.\n", encoding="utf-8")
     (docs / "graph.md").write_text(
-        '# Graph\n\n<div id="kb-graph" data-src="../assets/data/graph.json"></div>\n', encoding="utf-8"
+        '# Graph\n\n<div class="kb-global-graph" data-src="../assets/data/graph.json"></div>\n', encoding="utf-8"
     )
     (docs / "entries" / "index.md").write_text(
-        '# All entries\n\n<div id="kb-table" data-src="../assets/data/table.json"></div>\n', encoding="utf-8"
+        '# All entries\n\n<div class="kb-all-entries" data-src="../assets/data/table.json"></div>\n', encoding="utf-8"
     )
     for entry in entries:
         (docs / "entries" / f"{entry.id}.md").write_text(

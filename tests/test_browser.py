@@ -300,12 +300,12 @@ def test_graph_page_draws_and_a_click_opens_the_entry(watched, base_url, built_s
     site, rows = built_site
     graph = json.loads((site / "assets" / "data" / "graph.json").read_text(encoding="utf-8"))
     page.goto(base_url + "graph/")
-    container = page.locator('#kb-graph[data-kb-ready="true"]')
+    container = page.locator('.kb-global-graph[data-kb-ready="true"]')
     container.wait_for(timeout=20_000)
     assert container.get_attribute("data-kb-nodes") == str(len(graph["nodes"]))
     assert container.get_attribute("data-kb-edges") == str(len(graph["edges"]))
-    assert page.locator("#kb-graph canvas").count() >= 2  # sigma's WebGL layers plus its label canvas
-    assert _inked_fraction(page, page.locator("#kb-graph .kb-graph-stage")) > 0.01
+    assert page.locator(".kb-global-graph canvas").count() >= 2  # sigma's WebGL layers plus its label canvas
+    assert _inked_fraction(page, page.locator(".kb-global-graph .kb-graph-stage")) > 0.01
 
     # Search a node by its label (an entry's short name, else its title); the graph centres on it.
     row = next(r for r in rows if r["kind"] == "model")
@@ -319,7 +319,7 @@ def test_graph_page_draws_and_a_click_opens_the_entry(watched, base_url, built_s
     # A click on the node opens its page.
     x, y = page.evaluate(
         """key => {
-            const sigma = document.querySelector('#kb-graph').kbSigma;
+            const sigma = document.querySelector('.kb-global-graph').kbSigma;
             const p = sigma.framedGraphToViewport(sigma.getNodeDisplayData(key));
             const box = sigma.getContainer().getBoundingClientRect();
             return [box.left + p.x, box.top + p.y];
@@ -485,8 +485,8 @@ def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched,
 def test_the_graph_takes_the_colours_of_the_scheme_the_reader_switches_to(watched, base_url) -> None:
     page, _ = watched
     page.goto(base_url + "graph/")
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
-    label = "() => document.querySelector('#kb-graph').kbSigma.getSetting('labelColor').color"
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    label = "() => document.querySelector('.kb-global-graph').kbSigma.getSetting('labelColor').color"
     page_fg = "() => getComputedStyle(document.body).getPropertyValue('--md-default-fg-color').trim()"
     light = page.evaluate(label)
     assert light == page.evaluate(page_fg)
@@ -494,6 +494,17 @@ def test_the_graph_takes_the_colours_of_the_scheme_the_reader_switches_to(watche
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
     page.wait_for_function(f"({label})() !== {light!r}")
     assert page.evaluate(label) == page.evaluate(page_fg)  # light labels on the dark page
+
+
+def test_a_heading_named_like_a_widget_stays_a_heading(watched, base_url) -> None:
+    """The command line reference has a heading "kb graph", whose id is kb-graph: no widget mounts
+    on it (it did, when widgets were found by id, and the heading became an error message)."""
+    page, _ = watched
+    page.goto(base_url + "reference/cli/")
+    heading = page.locator("h2#kb-graph")
+    assert heading.text_content().strip().startswith("kb graph")
+    page.wait_for_timeout(500)  # the time a mount would take to fail
+    assert page.locator(".kb-problem").count() == 0 and heading.locator("canvas").count() == 0
 
 
 def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
@@ -516,7 +527,7 @@ def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
 
     # The graph's search box lists it as text.
     page.goto(base_url + "graph/")
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
     page.locator(".kb-graph-search").fill("onerror")
     assert page.locator(".kb-graph-hit").first.text_content() == HOSTILE_TITLE
 
@@ -545,7 +556,7 @@ def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None
     page.wait_for_function("new URLSearchParams(location.search).get('kind') === 'model'")
     filtered = page.locator(".kb-count").get_attribute("data-count")
     page.get_by_role("link", name="Graph").first.click()
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
     assert page.evaluate("typeof window.document$") == "object"  # material's page stream was there to use
     # Both pages were swapped in, not loaded: kb.js ran once and mounted each through the stream.
     assert page.evaluate("window.kbTestMarker") == "still here"
@@ -553,7 +564,7 @@ def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None
     page.wait_for_function(f"document.querySelector('.kb-count')?.dataset.count === '{filtered}'")
     assert page.locator('.kb-checks input[value="model"]').is_checked()
     page.go_forward()
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
     assert page.evaluate("window.kbTestMarker") == "still here"
 
 
@@ -661,10 +672,12 @@ def test_the_full_graph_draws_no_label_over_another(watched, base_url) -> None:
     page, _ = watched
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(base_url + "graph/")
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
     for ratio in (1, 0.4):
-        page.evaluate("ratio => document.querySelector('#kb-graph').kbSigma.getCamera().setState({ ratio })", ratio)
-        drawn = _drawn_labels(page, "#kb-graph")
+        page.evaluate(
+            "ratio => document.querySelector('.kb-global-graph').kbSigma.getCamera().setState({ ratio })", ratio
+        )
+        drawn = _drawn_labels(page, ".kb-global-graph")
         assert _overlapping(drawn) == [], f"at camera ratio {ratio}"
         assert len(drawn) >= 3, f"at camera ratio {ratio}: {drawn}"
 
@@ -702,16 +715,16 @@ def test_graph_labels_keep_their_side_while_the_reader_pans(watched, base_url, r
     page, _ = watched
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(base_url + "graph/")
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
-    sigma = "document.querySelector('#kb-graph').kbSigma"
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    sigma = "document.querySelector('.kb-global-graph').kbSigma"
     width, height = page.evaluate(f"() => {{ const d = {sigma}.getDimensions(); return [d.width, d.height]; }}")
     camera = f"{sigma}.getCamera()"
     page.evaluate(f"ratio => {camera}.setState({{ ratio, x: 0.5, y: 0.5 }})", ratio)
-    before = {d["text"]: d for d in _drawn_labels(page, "#kb-graph")}
+    before = {d["text"]: d for d in _drawn_labels(page, ".kb-global-graph")}
     unforced, seen = [], 0
     for step in range(60):
         page.evaluate(f"dx => {camera}.setState({{ x: {camera}.getState().x + dx }})", 0.004 * ratio)
-        now = {d["text"]: d for d in _drawn_labels(page, "#kb-graph")}
+        now = {d["text"]: d for d in _drawn_labels(page, ".kb-global-graph")}
         seen += len(before.keys() & now.keys())
         unforced += [(step, t) for t in _unforced(before, now, width, height)]
         before = now

@@ -147,7 +147,7 @@ def test_kb_serve_serves_the_built_site_on_localhost(small_site) -> None:
         assert proc.stderr is not None
         assert proc.stderr.readline() == f"serving http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/entries/") as response:
-            assert b'id="kb-table"' in response.read()
+            assert b'class="kb-all-entries"' in response.read()
     finally:
         proc.terminate()
         proc.wait(timeout=10)

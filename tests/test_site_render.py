@@ -466,9 +466,9 @@ def test_every_markdown_link_points_at_a_rendered_page(rendered) -> None:
 def test_overview_pages(rendered) -> None:
     kb, files = rendered
     table = files["entries/index.md"]
-    assert '<div id="kb-table" data-src="../assets/data/table.json"></div>' in table
+    assert '<div class="kb-all-entries" data-src="../assets/data/table.json"></div>' in table
     assert table.count("](") == len(kb.entries)
-    assert '<div id="kb-graph" data-src="../assets/data/graph.json"></div>' in files["graph.md"]
+    assert '<div class="kb-global-graph" data-src="../assets/data/graph.json"></div>' in files["graph.md"]
     timeline = files["timeline.md"]
     assert "<th>Quarter</th>" in timeline and "2023 Q2" in timeline and "background: rgba(" in timeline
     datasets = files["datasets.md"]

@@ -51,9 +51,9 @@ def measure(page, base: str) -> dict[str, float]:
 
     start = time.perf_counter()
     page.goto(base + "graph/")
-    page.locator('#kb-graph[data-kb-ready="true"]').wait_for(timeout=120_000)
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=120_000)
     out["graph load"] = (time.perf_counter() - start) * 1000
-    out["nodes"] = float(page.locator("#kb-graph").get_attribute("data-kb-nodes") or 0)
+    out["nodes"] = float(page.locator(".kb-global-graph").get_attribute("data-kb-nodes") or 0)
     return out
 
 

@@ -2,11 +2,13 @@
  * kb.js: the browser side of the kb site, plain JavaScript without a framework.
  *
  * It finds three kinds of placeholder the page renderer writes and fills them from JSON:
- *   <div id="kb-table" data-src="../assets/data/table.json">   the filterable "all entries" table
- *   <div id="kb-graph" data-src="...graph.json">                the global graph (sigma, WebGL)
- *   <div class="kb-mini-graph" data-src="...nbhd/<id>.json">    an entry's neighbourhood graph
- * data-src and every url in the data are relative: data-src to the page, row and node urls to the
- * site root (the folder holding assets/data/).
+ *   <div class="kb-all-entries" data-src="../assets/data/table.json">  the filterable table
+ *   <div class="kb-global-graph" data-src="...graph.json">             the global graph (sigma, WebGL)
+ *   <div class="kb-mini-graph" data-src="...nbhd/<id>.json">           an entry's neighbourhood graph
+ * They are found by class and data-src, never by id: Markdown gives a heading an id made of its
+ * text, so a heading "kb graph" (the command line reference) or an entry titled "KB Table" would be
+ * taken for one. data-src and every url in the data are relative: data-src to the page, row and
+ * node urls to the site root (the folder holding assets/data/).
  *
  * Entry text reaches the page only through textContent, text nodes and attribute setters, never
  * through innerHTML, so a title such as <img src=x onerror=alert(1)> stays text.
@@ -965,9 +967,9 @@
         liveRenderers.delete(renderer);
       }
     }
-    for (const c of document.querySelectorAll("#kb-table")) mount(c, mountTable);
-    for (const c of document.querySelectorAll("#kb-graph")) mount(c, mountGraph, true);
-    for (const c of document.querySelectorAll(".kb-mini-graph")) mount(c, mountGraph, false);
+    for (const c of document.querySelectorAll("div.kb-all-entries[data-src]")) mount(c, mountTable);
+    for (const c of document.querySelectorAll("div.kb-global-graph[data-src]")) mount(c, mountGraph, true);
+    for (const c of document.querySelectorAll("div.kb-mini-graph[data-src]")) mount(c, mountGraph, false);
   }
 
   // mkdocs-material announces every page (also after instant navigation) on document$.
