@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -410,6 +410,16 @@ def test_table_filters_and_the_url_restores_the_view(watched, base_url, built_si
     either = sum(1 for r in rows if "data4model" in r["curated"]["codev"] or "evaluation" in r["curated"]["yin"])
     page.wait_for_function(f"document.querySelector('.kb-count').dataset.count === '{either}'")
     assert parse_qs(urlsplit(page.url).query)["op"] == ["or"]
+
+
+@pytest.mark.parametrize("text", ["視覚言語モデル", "qorvath's polyglot", "Qorvath’s"])
+def test_the_tables_text_filter_finds_an_entry_by_an_alias(watched, base_url, text: str) -> None:
+    """As kb query --text does; a straight apostrophe finds a typographic one and back."""
+    page, _ = watched
+    page.goto(base_url + "entries/?text=" + quote(text))
+    page.wait_for_function("document.querySelector('.kb-count')?.dataset.count === '1'")
+    assert page.locator(".kb-table tbody tr").count() == 1
+    assert page.locator(".kb-table td.kb-title a").get_attribute("href").rstrip("/").endswith(CJK_ID)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 740)])

@@ -26,6 +26,7 @@ def table_rows(model: SiteModel) -> list[dict[str, Any]]:
                 "id": entry.id,
                 "title": entry.title,
                 "name": entry.name,
+                "aliases": entry.aliases,  # the table's text filter finds an entry by them, as kb query does
                 "kind": entry.kind.value,
                 "date": entry.date,
                 "year": entry.year,

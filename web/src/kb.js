@@ -150,6 +150,16 @@
   // ---------------------------------------------------------------- the table
 
   /** Precompute what filtering and sorting need, once per row. */
+  // Text as the table's filter compares it: lower case, typographic apostrophes as straight ones
+  // ("LLaVA’s" and "LLaVA's" alike, as kb query and the site's search read them).
+  function foldText(text) {
+    return String(text).toLowerCase().replace(/[\u2018\u2019\u02bc]/g, "'");
+  }
+
+  function list(value) {
+    return Array.isArray(value) ? value.map(String) : [];
+  }
+
   function prepareRow(row, taxonomy) {
     const curated = new Set();
     const suggested = new Map(); // key -> best score
@@ -197,7 +207,7 @@
       suggested,
       shownCurated,
       shownSuggested,
-      text: [row.title, row.name, row.id, row.arxiv, row.venue, ...modalities, ...(Array.isArray(row.authors) ? row.authors : [])].filter(Boolean).join(" ").toLowerCase(),
+      text: foldText([row.title, row.name, ...list(row.aliases), row.id, row.arxiv, row.venue, ...modalities, ...list(row.authors)].filter(Boolean).join(" ")),
     };
   }
 
@@ -442,7 +452,7 @@
 
     function update({ keepPage }) {
       if (!keepPage) state.page = 1;
-      const terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+      const terms = foldText(state.q).split(/\s+/).filter(Boolean);
       const hits = sortItems(items.filter((item) => matches(item, state, terms)), state.sort);
       const pages = Math.max(1, Math.ceil(hits.length / state.size));
       state.page = Math.min(state.page, pages);
