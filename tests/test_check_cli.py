@@ -248,12 +248,12 @@ def test_a_field_name_cannot_write_to_the_terminal_or_break_a_line(tmp_path: Pat
     root = make_kb("missing-field", tmp_path)
     path = root / "entries" / "works" / "untitled.yaml"
     path.write_text(
-        path.read_text(encoding="utf-8") + '"x\\nentries/works/y.yaml:1:1: id: forged\\u202e": 1\n', encoding="utf-8"
+        path.read_text(encoding="utf-8") + '"x\\nentries/works/y.yaml:1:1: id: forged\\u200f": 1\n', encoding="utf-8"
     )
     code, out, _ = invoke("--root", str(root), "check")
     assert code == 1 and "forged" in out
     assert all(line.startswith("entries/works/untitled.yaml:") for line in out.splitlines())
-    assert "\u202e" not in out
+    assert "\u200f" not in out
 
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "huge"])

@@ -280,12 +280,12 @@ def test_hostile_text_is_stored_so_that_yaml_reads_it_back_exactly(kb_root, serv
     assert run.code == 0, run.err
     (path,) = [kb_root / p for p in entry_files(kb_root) if p.startswith("entries/") and "quoted" in p]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data["title"] == HOSTILE_TITLE
+    assert data["title"] == HOSTILE_TITLE.replace("\u202e", "")  # a bidirectional override kb check refuses
     assert data["authors"] == ['O\'Brien "Bobby" Tables: - ? #1']
     assert data["affiliations"] == ["{{ config }} & <script>alert(1)</script>"]
     assert data["links"]["code"] == "https://github.com/evil/repo"  # the URL ends where the markup starts
     assert data["venue"] == "Journal of Hostile Strings & Co. 1 (2025)"
-    assert Entry.model_validate(data).title == HOSTILE_TITLE
+    assert Entry.model_validate(data).title == data["title"]
     check = run_kb("check", cwd=kb_root)
     assert check.code == 0, check.out + check.err
 

@@ -132,7 +132,7 @@ def test_table_aligns_columns_and_keeps_each_entry_on_one_line(kb: KB) -> None:
     assert lines[1] == "llava    model   2023-04-17  Visual Instruction Tuning"
     assert lines[2].startswith("hostile  survey  2022-01-05  Pipes | <b>bold</b>")
     assert "newline" in lines[2] and len(lines) == 3
-    assert "\u202e" not in text and "\ufffd[2J an override" in lines[2]  # no escape sequence reaches the terminal
+    assert "\u200f" not in text and "\ufffd[2J a mark" in lines[2]  # no escape sequence reaches the terminal
     assert render_entries([], kb, "table") == ""
 
 
@@ -160,7 +160,7 @@ def test_markdown_table_escapes_entry_text_and_links_the_paper(kb: KB) -> None:
     hostile = lines[2]
     assert "<b>" not in hostile and "&lt;b&gt;" in hostile
     assert hostile.count(" | ") == 4  # the title's pipe is escaped, so the row keeps five cells
-    assert r"\*stars\*" in hostile and "\u202e" not in hostile
+    assert r"\*stars\*" in hostile and "\u200f" not in hostile
     assert "](https://arxiv.org/abs/2201.00001)" in hostile
     assert lines[3] == "| coco | Microsoft COCO: Common Objects in Context | dataset | 2014-05-01 |  |"
     assert md_escape("a_b [c](d) `e`") == r"a\_b \[c\](d) \`e\`"

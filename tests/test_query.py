@@ -14,7 +14,7 @@ from kb.query.overview import gaps, stats, tree_counts
 from kb.store import KB, load_kb
 from tests.intel_kb import make_kb
 
-HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\nand a newline, \u202e[2J an override'
+HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\nand a newline, \u200f[2J a mark'
 
 ENTRIES: list[dict[str, object]] = [
     {

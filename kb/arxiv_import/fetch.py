@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
+from kb.yamlpos import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import arxiv
@@ -38,8 +39,9 @@ class PaperNotFoundError(UsageError):
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """One line without control characters (a server's text may hold terminal escapes)."""
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    """One line without control characters (a server's text may hold terminal escapes) or
+    bidirectional controls (which kb check refuses in entries)."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in BIDI_CONTROLS.sub("", text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

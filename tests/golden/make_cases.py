@@ -86,6 +86,10 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "loose.yaml": work("loose"),
     },
     # Written as escapes, control characters pass YAML's reader; a terminal would obey them.
+    "bidi-control": {  # U+202E unclosed: "CVPR 2024" would show as "CVPR 4202" after it
+        "works/rtl.yaml": 'id: rtl\ntitle: "RTL \u202eunclosed override"\nkind: method\n'
+        'authors: ["Eve\u2066", Alice Smith]\nvenue: CVPR 2024\n',
+    },
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
         'summary: "page\\x0cbreak, a NEL\\u0085 is fine"\nauthors: ["Ada", "C\\x9bSI"]\n',
