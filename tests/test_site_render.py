@@ -242,6 +242,30 @@ def test_a_hostile_title_is_the_heading_text_and_the_front_matter_title(rendered
     assert "<" not in json.loads(md.Meta["title"][0])
 
 
+def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, tmp_path: Path) -> None:
+    """Tabs, history and search results show the page title: the name leads when the title lacks
+    it, and the kind follows when another entry has the same title. The heading stays the title."""
+    import networkx as nx
+
+    from kb.site.model import SiteModel
+
+    _, files = rendered
+    md = markdown.Markdown(extensions=EXTENSIONS)
+    md.convert(files["entries/llava.md"])
+    assert html.unescape(json.loads(md.Meta["title"][0])) == "LLaVA: Visual Instruction Tuning"
+    assert "\n# Visual Instruction Tuning\n" in files["entries/llava.md"]
+
+    work = _entry(id="seed-bench", title="SEED-Bench: A Benchmark", kind="analysis", name="SEED-Bench")
+    bench = _entry(id="seed-bench-2", title="SEED-Bench: A Benchmark", kind="benchmark", name="SEED-Bench")
+    kb = KB(root=tmp_path, taxonomies=load_taxonomies(REPO / "entries" / "taxonomies"))
+    kb.entries = {e.id: e for e in (work, bench)}
+    model = SiteModel(kb, nx.MultiDiGraph(), {}, {}, {}, {}, {})
+    assert [model.page_title(e) for e in (work, bench)] == [
+        "SEED-Bench: A Benchmark (analysis)",
+        "SEED-Bench: A Benchmark (benchmark)",
+    ]
+
+
 def test_link_hrefs_are_the_urls_as_written(rendered) -> None:
     """Each link of an entry survives Markdown as one <a> whose href means the url written."""
     from urllib.parse import unquote

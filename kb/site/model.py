@@ -6,13 +6,15 @@ Everything here is plain data; the page functions in kb.site.pages only arrange 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from kb.graph import node_key
+from kb.naming import norm_title
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB
 from kb.tags import curated_tags, suggested_tags
@@ -90,6 +92,19 @@ class SiteModel:
 
     def node(self, taxonomy: str, node_id: str) -> Node:
         return self.kb.taxonomies[taxonomy][node_id]
+
+    @cached_property
+    def _titles(self) -> Counter[str]:
+        return Counter(norm_title(e.title) for e in self.kb.entries.values())
+
+    def page_title(self, entry: Entry) -> str:
+        """What a browser tab, the history and the search results call an entry's page: its name
+        before the title when the title lacks it ("LLaVA: Visual Instruction Tuning"), and its kind
+        after when another entry has the same title (a paper's model and its benchmark)."""
+        title = entry.title
+        if entry.name and entry.name.casefold() not in title.casefold():
+            title = f"{entry.name}: {title}"
+        return f"{title} ({entry.kind.value})" if self._titles[norm_title(entry.title)] > 1 else title
 
     def node_path_names(self, taxonomy: str, node_id: str) -> list[str]:
         return [n.name for n in self.kb.taxonomies[taxonomy].path(node_id)]

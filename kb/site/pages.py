@@ -150,6 +150,7 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     return render(
         "entry.md.j2",
         e=entry,
+        page_title=model.page_title(entry),
         tag_names=list(tag_names),
         names=join(names, "; ") if names else "",
         links=Markup(" · ").join(links) if links else "",
