@@ -540,6 +540,22 @@ def test_feed_lists_recent_entries_newest_first(rendered) -> None:
     assert titles[-1] == "Visual Instruction Tuning"
 
 
+def test_feed_has_what_atom_requires_and_ids_that_the_site_url_leaves_alone(rendered) -> None:
+    """RFC 4287: an author for the feed or for every entry; ids that never change."""
+    from kb.site.feed import render_feed
+
+    kb, _ = rendered
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    plain = ET.fromstring(render_feed(kb).encode("utf-8"))
+    hosted = ET.fromstring(render_feed(kb, "https://example.org/kb/").encode("utf-8"))
+    assert plain.findtext("a:author/a:name", namespaces=ns) == "kb contributors"
+    ids = [[e.findtext("a:id", namespaces=ns) for e in feed.findall("a:entry", ns)] for feed in (plain, hosted)]
+    assert ids[0] == ids[1] and "tag:kb,2024:entry/llava" in ids[0]
+    assert plain.findtext("a:id", namespaces=ns) == hosted.findtext("a:id", namespaces=ns)
+    link = hosted.find("a:entry/a:link", ns)
+    assert link is not None and link.get("href", "").startswith("https://example.org/kb/entries/")
+
+
 def test_feed_replaces_what_xml_cannot_hold(tmp_path: Path) -> None:
     """kb check refuses control characters in entry files; an Entry made in code may still hold one."""
     from kb.site.feed import render_feed

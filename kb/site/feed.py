@@ -15,9 +15,11 @@ FEED_PATH = "feed.xml"
 def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
     """The ``size`` most recently added entries, newest first; links are absolute when ``site_url`` is set.
 
-    Atom wants absolute ids: with a site url they are the entries' pages, without one tag: URIs
-    that stay the same for the same entry. feedgen escapes every text it writes as XML; what XML
-    cannot hold at all (control characters, which kb check refuses in entry files) is replaced.
+    Atom wants absolute ids that never change: tag: URIs of the entries' ids, whether or not a site
+    url is set (a reader would show every entry again when one was set later). Atom wants an author
+    too, for the feed or for every entry: the feed's is the knowledge base's contributors, and an
+    entry with authors names them. feedgen escapes every text it writes as XML; what XML cannot hold
+    at all (control characters, which kb check refuses in entry files) is replaced.
     """
     from feedgen.feed import FeedGenerator
 
@@ -27,8 +29,9 @@ def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
     ]
     newest = _timestamp(added[0].added) if added else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     feed = FeedGenerator()
-    feed.id(f"{base}{FEED_PATH}" if base else "tag:kb,2024:feed")
+    feed.id("tag:kb,2024:feed")
     feed.title("kb: entries recently added")
+    feed.author({"name": "kb contributors"})
     feed.subtitle("New works, datasets and benchmarks in the multimodal LLM knowledge base.")
     feed.link(href=f"{base}{FEED_PATH}" if base else FEED_PATH, rel="self")
     feed.link(href=base or "./", rel="alternate")
@@ -38,7 +41,7 @@ def render_feed(kb: KB, site_url: str = "", size: int = FEED_SIZE) -> str:
     for entry in reversed(added):
         item = feed.add_entry()
         url = f"{base}{entry_url(entry.id)}"
-        item.id(url if base else f"tag:kb,2024:entry/{entry.id}")
+        item.id(f"tag:kb,2024:entry/{entry.id}")
         item.title(one_line(entry.title))
         item.link(href=url)
         when = _timestamp(entry.added)
