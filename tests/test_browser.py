@@ -506,6 +506,19 @@ def test_the_graph_takes_the_colours_of_the_scheme_the_reader_switches_to(watche
     assert page.evaluate(label) == page.evaluate(page_fg)  # light labels on the dark page
 
 
+def test_a_page_opened_from_a_file_says_to_serve_the_site(browser, built_site) -> None:
+    """Browsers refuse a file:// page its data files; the table says what to do, not "Failed to fetch"."""
+    site, _ = built_site
+    page = browser.new_page()
+    try:
+        page.goto((site / "entries" / "index.html").as_uri())
+        problem = page.locator(".kb-problem")
+        problem.wait_for(timeout=20_000)
+        assert "Serve the site (kb serve) and open it over http" in problem.text_content()
+    finally:
+        page.close()
+
+
 def test_a_heading_named_like_a_widget_stays_a_heading(watched, base_url) -> None:
     """The command line reference has a heading "kb graph", whose id is kb-graph: no widget mounts
     on it (it did, when widgets were found by id, and the heading became an error message)."""

@@ -966,7 +966,14 @@
   function mount(container, fn, ...args) {
     if (container.dataset.kbMounted) return;
     container.dataset.kbMounted = "true";
-    fn(container, ...args).catch((error) => showProblem(container, `Could not show this: ${error.message}`));
+    fn(container, ...args).catch((error) =>
+      showProblem(
+        container,
+        location.protocol === "file:"
+          ? "Could not show this: a page opened from a file cannot read the site's data. Serve the site (kb serve) and open it over http."
+          : `Could not show this: ${error.message}`,
+      ),
+    );
   }
 
   function mountAll() {
