@@ -78,6 +78,11 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
         info = _field_info(model, loc)
         what = f" ({_lower_first(info.description.rstrip('.'))})" if info is not None and info.description else ""
         return f"required field is missing{what}"
+    if kind == "string_too_short" and isinstance(value, str) and not value.strip():
+        # Spaces alone are stripped to nothing: "at least 1 character, got '   '" would puzzle.
+        info = _field_info(model, loc)
+        what = f"; give {_lower_first(info.description.rstrip('.'))}" if info is not None and info.description else ""
+        return f"is empty{' (spaces alone)' if value else ''}{what}"
     if kind == "extra_forbidden":
         known = _field_names(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)

@@ -76,6 +76,7 @@ CASES: dict[str, dict[str, str | bytes]] = {
             "blank", 'name: ""\nvenue: "  "\nauthors: [Ada, ""]\narchitecture:\n  llm_backbone: ""\n'
         ),
         "works/hollow.yaml": work("hollow", "scale: {}\nlinks: {}\n"),
+        "works/spaces.yaml": "id: spaces\ntitle: '   '\nkind: model\n",  # a required text of spaces alone
     },
     # Files kb never reads, where entries live: a typo in a name must not hide an entry.
     "stray-files": {
