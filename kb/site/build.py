@@ -93,9 +93,10 @@ def build(
     kb = load_kb(root)
     counts: list[int] = []
     vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
+    encoded = counts[0] if counts else 0
     clock.done(
         "embed",
-        f"{counted(len(vectors), 'entry', 'entries')}, {counts[0] if counts else 0} encoded, the rest from the cache",
+        f"{counted(len(vectors), 'entry', 'entries')}: {encoded} encoded, {len(vectors) - encoded} from the cache",
     )
 
     from kb.classify import suggestion_evidence, update_suggestions
