@@ -103,6 +103,7 @@ def small_kb(root: Path, *, suggestions: bool) -> KB:
             title="MMBench: Is Your Multi-modal Model an All-around Player?",
             kind="benchmark",
             date="2023-07-12",
+            summary="A benchmark of many skills.\n\nIts questions are multiple choice,\n- a line that looks like a list item.",
             tags={"yin": ["evaluation"]},
             added="2024-01-04",
         ),
@@ -264,6 +265,15 @@ def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, t
         "SEED-Bench: A Benchmark (analysis)",
         "SEED-Bench: A Benchmark (benchmark)",
     ]
+
+
+def test_a_summarys_paragraphs_stay_paragraphs_of_text(rendered) -> None:
+    _, files = rendered
+    out = markdown.markdown(files["entries/mmbench.md"], extensions=EXTENSIONS)
+    paragraphs = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", out, re.S)]
+    assert "A benchmark of many skills." in paragraphs
+    assert "Its questions are multiple choice, - a line that looks like a list item." in paragraphs
+    assert not re.search(r"<li>[^<]*a line that looks like", out)
 
 
 def test_link_hrefs_are_the_urls_as_written(rendered) -> None:

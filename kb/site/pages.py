@@ -7,6 +7,8 @@ in fragments built here, by ``escape_text``: there is no other way into a page.
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -151,6 +153,8 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         "entry.md.j2",
         e=entry,
         page_title=model.page_title(entry),
+        # A blank line parts paragraphs, as in Markdown; each is escaped text on one line.
+        summary=[p for p in re.split(r"\n\s*\n", entry.summary or "") if p.strip()],
         tag_names=list(tag_names),
         names=join(names, "; ") if names else "",
         links=Markup(" · ").join(links) if links else "",
