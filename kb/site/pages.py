@@ -8,7 +8,6 @@ in fragments built here, by ``escape_text``: there is no other way into a page.
 from __future__ import annotations
 
 import re
-
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
