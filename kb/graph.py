@@ -95,6 +95,7 @@ def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: 
         graph.add_node(
             entry.id,
             label=entry.display_name,
+            title=entry.title,
             kind=entry.kind.value,
             taxonomy=entry_group(kb, entry),
             url=entry_url(entry.id),
@@ -221,7 +222,7 @@ def to_graphology(graph: nx.MultiDiGraph | nx.MultiGraph) -> dict[str, Any]:
     """graphology's serialised form (what sigma reads): nodes and edges with their attributes."""
     nodes = []
     for key, data in graph.nodes(data=True):
-        shown = ("label", "x", "y", "size", "color", "kind", "taxonomy", "url")
+        shown = ("label", "title", "x", "y", "size", "color", "kind", "taxonomy", "url")
         attrs = {name: data[name] for name in shown if name in data}
         nodes.append({"key": key, "attributes": attrs})
     edges = []

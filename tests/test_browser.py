@@ -506,6 +506,31 @@ def test_the_graph_takes_the_colours_of_the_scheme_the_reader_switches_to(watche
     assert page.evaluate(label) == page.evaluate(page_fg)  # light labels on the dark page
 
 
+def test_the_graph_search_finds_an_entry_by_its_title_and_the_arrows_reach_the_matches(
+    watched, base_url, built_site
+) -> None:
+    page, _ = watched
+    site, _ = built_site
+    graph = json.loads((site / "assets" / "data" / "graph.json").read_text(encoding="utf-8"))
+    # An entry whose label is its name, searched by words of its title alone.
+    node = next(
+        n["attributes"]
+        for n in graph["nodes"]
+        if n["attributes"].get("title") and n["attributes"]["label"].lower() not in n["attributes"]["title"].lower()
+    )
+    words = node["title"][:30]
+    page.goto(base_url + "graph/")
+    page.locator('.kb-global-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    search = page.locator(".kb-graph-search")
+    search.fill(words)
+    hit = page.locator(".kb-graph-hit", has_text=node["label"]).first
+    hit.wait_for()
+    search.press("ArrowDown")
+    assert page.evaluate("document.activeElement.classList.contains('kb-graph-hit')")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.classList.contains('kb-graph-search')")
+
+
 def test_a_page_opened_from_a_file_says_to_serve_the_site(browser, built_site) -> None:
     """Browsers refuse a file:// page its data files; the table says what to do, not "Failed to fetch"."""
     site, _ = built_site

@@ -89,7 +89,7 @@ def neighbourhood_json(graph: nx.MultiDiGraph, entry_id: str, size: int = NEIGHB
     return {"attributes": {}, "options": GRAPH_OPTIONS, "nodes": nodes, "edges": edges}
 
 
-NODE_ATTRIBUTES = ("label", "size", "color", "kind", "taxonomy", "url")
+NODE_ATTRIBUTES = ("label", "title", "size", "color", "kind", "taxonomy", "url")
 GRAPH_OPTIONS = {"type": "mixed", "multi": True, "allowSelfLoops": False}
 
 

@@ -937,26 +937,44 @@
     renderer.refresh();
   }
 
-  /** A search box over node labels; choosing a match calls onPick(nodeKey). */
+  /** A search box over node labels and entry titles; choosing a match calls onPick(nodeKey). The
+   * arrow keys move from the box through the matches; a label two nodes share says their kinds. */
   function graphSearch(graph, onPick) {
-    const labels = [];
-    graph.forEachNode((key, a) => labels.push([key, a.label, a.label.toLowerCase()]));
-    const input = h("input", { type: "search", class: "kb-input kb-graph-search", placeholder: "Find a node…", "aria-label": "Find a node in the graph", autocomplete: "off" });
-    const list = h("ul", { class: "kb-graph-results", role: "listbox" });
+    const nodes = [];
+    const seen = new Map();
+    graph.forEachNode((key, a) => {
+      const label = String(a.label ?? key);
+      seen.set(label, (seen.get(label) || 0) + 1);
+      nodes.push({ key, label, kind: String(a.kind ?? ""), name: label.toLowerCase(), text: `${label} ${a.title ?? ""}`.toLowerCase() });
+    });
+    const shown = (n) => (seen.get(n.label) > 1 && n.kind ? `${n.label} (${n.kind})` : n.label);
+    const input = h("input", { type: "search", class: "kb-input kb-graph-search", placeholder: "Find a node…", "aria-label": "Find a node in the graph by name or title", autocomplete: "off" });
+    const list = h("ul", { class: "kb-graph-results", "aria-label": "Matching nodes" });
     let hits = [];
     const pick = (key) => {
       input.value = graph.getNodeAttribute(key, "label");
       list.replaceChildren();
       onPick(key);
     };
+    const buttons = () => [...list.querySelectorAll("button")];
     input.addEventListener("input", debounce(() => {
       const q = input.value.trim().toLowerCase();
-      hits = q ? labels.filter((l) => l[2].includes(q)).sort((a, b) => a[2].indexOf(q) - b[2].indexOf(q) || a[2].length - b[2].length).slice(0, 10) : [];
-      list.replaceChildren(...hits.map(([key, label]) => h("li", { role: "option" }, h("button", { type: "button", class: "kb-graph-hit", text: label, onclick: () => pick(key) }))));
+      // Names that hold the words first (earliest, then shortest), then titles that do.
+      const rank = (n) => (n.name.includes(q) ? n.name.indexOf(q) : 1000 + n.text.indexOf(q));
+      hits = q ? nodes.filter((n) => n.text.includes(q)).sort((a, b) => rank(a) - rank(b) || a.name.length - b.name.length).slice(0, 10) : [];
+      list.replaceChildren(...hits.map((n) => h("li", {}, h("button", { type: "button", class: "kb-graph-hit", text: shown(n), onclick: () => pick(n.key) }))));
     }, 100));
     input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && hits.length) { event.preventDefault(); pick(hits[0][0]); }
+      if (event.key === "Enter" && hits.length) { event.preventDefault(); pick(hits[0].key); }
+      if (event.key === "ArrowDown" && hits.length) { event.preventDefault(); buttons()[0]?.focus(); }
       if (event.key === "Escape") list.replaceChildren();
+    });
+    list.addEventListener("keydown", (event) => {
+      const all = buttons();
+      const at = all.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && at < all.length - 1) { event.preventDefault(); all[at + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (at > 0 ? all[at - 1] : input).focus(); }
+      if (event.key === "Escape") { list.replaceChildren(); input.focus(); }
     });
     return h("span", { class: "kb-graph-find" }, input, list);
   }
