@@ -412,6 +412,19 @@ def test_table_filters_and_the_url_restores_the_view(watched, base_url, built_si
     assert parse_qs(urlsplit(page.url).query)["op"] == ["or"]
 
 
+def test_unknown_filters_and_sorts_in_the_url_are_dropped_not_applied(watched, base_url, built_site) -> None:
+    """?kind=zzz matched nothing with no box ticked to say why; ?sort=bogus sorted ascending."""
+    page, _ = watched
+    _, rows = built_site
+    page.goto(base_url + "entries/?kind=zzz&mod=nothing&sort=bogus")
+    page.wait_for_function(f"document.querySelector('.kb-count')?.dataset.count === '{len(rows)}'")
+    query = parse_qs(urlsplit(page.url).query)
+    assert "kind" not in query and "mod" not in query and "sort" not in query
+    dates = [r["date"] for r in rows if r.get("date")]
+    first = page.locator(".kb-table tbody tr").first.text_content()
+    assert max(dates) in first  # the default order, newest first
+
+
 @pytest.mark.parametrize("text", ["視覚言語モデル", "qorvath's polyglot", "Qorvath’s"])
 def test_the_tables_text_filter_finds_an_entry_by_an_alias(watched, base_url, text: str) -> None:
     """As kb query --text does; a straight apostrophe finds a typographic one and back."""

@@ -222,13 +222,13 @@
       q: p.get("text") || "",
       tags: p.getAll("tag").filter(Boolean),
       op: p.get("op") === "or" ? "or" : "and",
-      kinds: p.getAll("kind").filter(Boolean),
-      mods: p.getAll("mod").filter(Boolean),
+      kinds: p.getAll("kind").filter((k) => KIND_ORDER.includes(k)),
+      mods: p.getAll("mod").filter(Boolean), // checked against the data once it is read
       from: num(p.get("from")),
       to: num(p.get("to")),
       venue: p.get("venue") || "",
       src: SOURCES.includes(p.get("src")) ? p.get("src") : DEFAULT_STATE.src,
-      sort: p.get("sort") || DEFAULT_STATE.sort,
+      sort: Object.hasOwn(SORT_KEYS, (p.get("sort") || "").replace(/^-/, "")) ? p.get("sort") : DEFAULT_STATE.sort,
       page: Math.max(1, num(p.get("page")) || 1),
       size: PAGE_SIZES.includes(num(p.get("size"))) ? num(p.get("size")) : DEFAULT_STATE.size,
     };
@@ -533,8 +533,11 @@
       refilter();
     });
 
-    // Tags named in the URL that the taxonomy does not know are dropped rather than matching nothing.
+    // Tags, kinds, modalities and sorts named in the URL that the data does not know are dropped
+    // rather than matching nothing with no box ticked to say why (sorts as the URL is read).
     state.tags = state.tags.filter((t) => taxonomy.nodes.has(t));
+    state.mods = state.mods.filter((m) => modalities.includes(m));
+    state.kinds = state.kinds.filter((k) => kinds.includes(k));
     fillTagSelect();
     return { update };
   }
