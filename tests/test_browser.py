@@ -412,6 +412,17 @@ def test_table_filters_and_the_url_restores_the_view(watched, base_url, built_si
     assert parse_qs(urlsplit(page.url).query)["op"] == ["or"]
 
 
+def test_the_table_filters_are_named_groups_for_assistive_technology(watched, base_url) -> None:
+    page, _ = watched
+    page.goto(base_url + "entries/")
+    page.locator(".kb-count").wait_for()
+    for name in ("Kind", "Modality", "Taxonomy", "Year"):
+        group = page.get_by_role("group", name=name, exact=True)
+        assert group.count() == 1, name
+    assert page.get_by_role("group", name="Kind", exact=True).get_by_role("checkbox").count() >= 2
+    assert page.get_by_role("radiogroup", name="Match the taxonomy filters").get_by_role("radio").count() == 2
+
+
 def test_unknown_filters_and_sorts_in_the_url_are_dropped_not_applied(watched, base_url, built_site) -> None:
     """?kind=zzz matched nothing with no box ticked to say why; ?sort=bogus sorted ascending."""
     page, _ = watched

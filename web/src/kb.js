@@ -370,10 +370,15 @@
     pageSize.value = String(state.size);
 
     const checkGroup = (boxes) => h("span", { class: "kb-checks" }, ...boxes.map((box) => h("label", {}, box, ` ${box.value}`)));
-    const field = (label, ...controls) => h("div", { class: "kb-field" }, h("span", { class: "kb-label", text: label }), ...controls);
+    // Each field is a group named by its label, so a screen reader says "Kind, group" before the boxes.
+    let fields = 0;
+    const field = (label, ...controls) => {
+      const id = `kb-field-${++fields}`;
+      return h("div", { class: "kb-field", role: "group", "aria-labelledby": id }, h("span", { class: "kb-label", id, text: label }), ...controls);
+    };
     const filters = h("div", { class: "kb-filters" },
       field("Text", text),
-      field("Taxonomy", tagSelect, h("span", { class: "kb-op" }, h("label", {}, opAnd, " all (AND)"), h("label", {}, opOr, " any (OR)")), source, chips),
+      field("Taxonomy", tagSelect, h("span", { class: "kb-op", role: "radiogroup", "aria-label": "Match the taxonomy filters" }, h("label", {}, opAnd, " all (AND)"), h("label", {}, opOr, " any (OR)")), source, chips),
       field("Kind", checkGroup(kindBoxes)),
       field("Modality", checkGroup(modBoxes)),
       field("Year", yearFrom, " – ", yearTo),
