@@ -124,10 +124,11 @@ def build(
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
     mkdocs_build(root, docs, site, site_url=config.site_url)
-    clock.done(
-        "mkdocs",
-        f"site built with --strict, no warnings, in {site.relative_to(root) if site.is_relative_to(root) else site}/",
-    )
+    # Every page links relatively but the 404 page, which any address may show: without a site
+    # url, mkdocs writes its links from the domain's root.
+    where = "" if config.site_url else "; without site_url (kb.yaml) the 404 page works only at a domain's root"
+    shown = site.relative_to(root) if site.is_relative_to(root) else site
+    clock.done("mkdocs", f"site built with --strict, no warnings, in {shown}/{where}")
     return site
 
 
