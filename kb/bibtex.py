@@ -149,7 +149,8 @@ def _organisation(name: str) -> bool:
 
 def _last_first(name: str) -> bool:
     """A person written "Last, First" ("Doe, Jane"), which BibTeX reads as such: one comma
-    between a few words of letters on each side, none an organisation's word."""
+    between a few words of letters on each side (an organisation's name is braced before this is
+    asked)."""
     parts = [part.strip() for part in name.split(",")]
     words = re.compile(r"^[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}$")
     return len(parts) == 2 and all(words.match(part) for part in parts)
