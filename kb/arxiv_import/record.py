@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
+
+from typing_extensions import Unpack
 
 from kb.arxiv_import.fetch import ArxivUnavailableError, printable
 from kb.errors import KBError, UsageError
@@ -15,6 +17,17 @@ from kb.schema import Entry, Kind
 
 if TYPE_CHECKING:
     import arxiv
+
+
+class Asked(TypedDict, total=False):
+    """What a contributor may say of a new entry (kb new's --kind, --name, --id), and today's date
+    (tests fix it); what is not said is guessed, and ``added`` is today."""
+
+    kind: Kind | None
+    name: str | None
+    entry_id: str | None
+    today: _dt.date | None
+
 
 _CODE_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com)/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PROJECT_URL = re.compile(r"https?://[A-Za-z0-9-]+\.github\.io(?:/[A-Za-z0-9_./%~+-]*)?")
@@ -97,16 +110,7 @@ def links_from(arxiv_id: str, summary: str, comment: str | None) -> dict[str, st
     return links
 
 
-def entry_from_result(
-    result: arxiv.Result,
-    arxiv_id: str,
-    taken: set[str],
-    *,
-    kind: Kind | None = None,
-    name: str | None = None,
-    entry_id: str | None = None,
-    today: _dt.date | None = None,
-) -> Entry:
+def entry_from_result(result: arxiv.Result, arxiv_id: str, taken: set[str], **asked: Unpack[Asked]) -> Entry:
     """A pre-filled entry for an arXiv record: facts from arXiv, a guessed kind (and name and id,
     unless given), no summary."""
     title = printable(result.title, limit=1000)
@@ -122,73 +126,60 @@ def entry_from_result(
     facts = {"arxiv": arxiv_id, "date": date, "venue": venue, "authors": authors, "affiliations": affiliations}
     return _prefilled(
         title,
-        kind,
-        name,
-        entry_id,
         taken,
-        today,
         {**facts, "links": links},
         {"source": "arxiv", "fields": supplied, "note": f"arXiv API, {result.get_short_id()}"},
         lambda where, problem: ArxivUnavailableError(
             f"arXiv's record of {arxiv_id} does not make a valid entry ({where}: {problem})"
         ),
         fallback=f"arxiv-{re.sub(r'[^0-9a-z]+', '-', arxiv_id.lower())}",  # a title of no Latin words
+        **asked,
     )
 
 
-def entry_from_title(
-    title: str,
-    taken: set[str],
-    *,
-    kind: Kind | None = None,
-    name: str | None = None,
-    entry_id: str | None = None,
-    today: _dt.date | None = None,
-) -> Entry:
+def entry_from_title(title: str, taken: set[str], **asked: Unpack[Asked]) -> Entry:
     """A bare entry for a paper without an arXiv id: its title, a kind, a name, an id, when it was
     added."""
     title = printable(title, limit=1000)
+    name = asked.get("name")
     if not title:
         raise UsageError("--title is empty; give the paper's full title")
-    if entry_id is None and re.search(r"[^\W_]", title) and not slugify(f"{title} {name or ''}", fallback=""):
+    if not asked.get("entry_id") and re.search(r"[^\W_]", title) and not slugify(f"{title} {name or ''}", fallback=""):
         raise UsageError(
             f"cannot make an id of {title!r}: it has no Latin letters or digits; "
             "give one with --id, such as --id my-model"
         )
     return _prefilled(
         title,
-        kind,
-        name,
-        entry_id,
         taken,
-        today,
         {},
         {"source": "contributor", "fields": ["title", *(["name"] if name else [])]},
         lambda _where, problem: UsageError(f"cannot make an entry of that title: {problem}"),
+        **asked,
     )
 
 
 def _prefilled(
     title: str,
-    kind: Kind | None,
-    name: str | None,
-    entry_id: str | None,
     taken: set[str],
-    today: _dt.date | None,
     facts: dict[str, object],
     provenance: dict[str, object],
     failure: Callable[[str, str], KBError],
     fallback: str = "entry",
+    **asked: Unpack[Asked],
 ) -> Entry:
     """An entry of a cleaned title and the facts known of it, with a guessed name, kind and id
     (unless given; an id made here is one no other entry has); ``failure`` words the error if the
     facts make no valid entry (where in the entry, what is wrong)."""
     from pydantic import ValidationError
 
-    name = name or short_name_from_title(title)
-    kind = kind or infer_kind(title, name)
+    name = asked.get("name") or short_name_from_title(title)
+    kind = asked.get("kind") or infer_kind(title, name)
     date = facts.get("date")
-    entry_id = entry_id or unique_entry_id(title, name, kind, date if isinstance(date, str) else None, taken, fallback)
+    entry_id = asked.get("entry_id") or unique_entry_id(
+        title, name, kind, date if isinstance(date, str) else None, taken, fallback
+    )
+    today = asked.get("today")
     try:
         return Entry.model_validate(
             {
