@@ -149,8 +149,7 @@
 
   // ---------------------------------------------------------------- the table
 
-  /** Precompute what filtering and sorting need, once per row. */
-  // Text as the table's filter compares it: lower case, typographic apostrophes as straight ones
+  // Text as the filters compare it: lower case, typographic apostrophes as straight ones
   // ("LLaVA’s" and "LLaVA's" alike, as kb query and the site's search read them).
   function foldText(text) {
     return String(text).toLowerCase().replace(/[\u2018\u2019\u02bc]/g, "'");
@@ -160,6 +159,7 @@
     return Array.isArray(value) ? value.map(String) : [];
   }
 
+  /** Precompute what filtering and sorting need, once per row. */
   function prepareRow(row, taxonomy) {
     const curated = new Set();
     const suggested = new Map(); // key -> best score
@@ -953,7 +953,7 @@
     graph.forEachNode((key, a) => {
       const label = String(a.label ?? key);
       seen.set(label, (seen.get(label) || 0) + 1);
-      nodes.push({ key, label, kind: String(a.kind ?? ""), name: label.toLowerCase(), text: `${label} ${a.title ?? ""}`.toLowerCase() });
+      nodes.push({ key, label, kind: String(a.kind ?? ""), name: foldText(label), text: foldText(`${label} ${a.title ?? ""}`) });
     });
     const shown = (n) => (seen.get(n.label) > 1 && n.kind ? `${n.label} (${n.kind})` : n.label);
     const input = h("input", { type: "search", class: "kb-input kb-graph-search", placeholder: "Find a node…", "aria-label": "Find a node in the graph by name or title", autocomplete: "off" });
@@ -966,7 +966,7 @@
     };
     const buttons = () => [...list.querySelectorAll("button")];
     input.addEventListener("input", debounce(() => {
-      const q = input.value.trim().toLowerCase();
+      const q = foldText(input.value.trim());
       // Names that hold the words first (earliest, then shortest), then titles that do.
       const rank = (n) => (n.name.includes(q) ? n.name.indexOf(q) : 1000 + n.text.indexOf(q));
       hits = q ? nodes.filter((n) => n.text.includes(q)).sort((a, b) => rank(a) - rank(b) || a.name.length - b.name.length).slice(0, 10) : [];
