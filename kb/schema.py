@@ -8,6 +8,7 @@ different types on purpose, so one can never be mistaken for the other.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import typing
 from enum import Enum
@@ -353,15 +354,16 @@ def models_in(annotation: Any, *, in_containers: bool = True) -> list[type[BaseM
     return [m for arg in typing.get_args(annotation) for m in models_in(arg, in_containers=in_containers)]
 
 
-def field_paths(model: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+@functools.cache
+def field_paths(model: type[BaseModel] | None = None, prefix: str = "") -> tuple[str, ...]:
     """Every dotted field name of an entry, a section and its parts alike ("links", "links.code"),
-    in the schema's order: what a provenance note may name."""
+    in the schema's order: what a provenance note may name (worked out once; kb check asks per entry)."""
     out: list[str] = []
     for name, info in (model or Entry).model_fields.items():
         out.append(prefix + name)
         for sub in models_in(info.annotation, in_containers=False):  # Links, Scale | None
             out += field_paths(sub, f"{prefix}{name}.")
-    return out
+    return tuple(out)
 
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {"entry": Entry, "suggestions": SuggestionsFile}

@@ -75,14 +75,12 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
     kind, msg = err["type"], err["msg"]
     value = err.get("input")
     if kind == "missing":
-        info = _field_info(model, loc)
-        what = f" ({_lower_first(info.description.rstrip('.'))})" if info is not None and info.description else ""
-        return f"required field is missing{what}"
+        what = _described(model, loc)
+        return f"required field is missing{f' ({what})' if what else ''}"
     if kind == "string_too_short" and isinstance(value, str) and not value.strip():
         # Spaces alone are stripped to nothing: "at least 1 character, got '   '" would puzzle.
-        info = _field_info(model, loc)
-        what = f"; give {_lower_first(info.description.rstrip('.'))}" if info is not None and info.description else ""
-        return f"is empty{' (spaces alone)' if value else ''}{what}"
+        what = _described(model, loc)
+        return f"is empty{' (spaces alone)' if value else ''}{f'; give {what}' if what else ''}"
     if kind == "extra_forbidden":
         known = _field_names(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
@@ -114,6 +112,12 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of fields, got {_shown(value)}"
     return f"{msg}, got {_shown(value)}" if "input" in err and not isinstance(value, dict | list) else msg
+
+
+def _described(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    """The field's description as part of a sentence ("the paper's full title"), or ''."""
+    info = _field_info(model, loc)
+    return _lower_first(info.description.rstrip(".")) if info is not None and info.description else ""
 
 
 def _lower_first(text: str) -> str:

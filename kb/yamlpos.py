@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from kb.errors import Problem, ProblemsError
+from kb.output.text import BIDI_CONTROLS
 
 Loc = tuple[str | int, ...]
 MAX_ALIASES = 100  # an entry never needs more; a billion-laughs file needs far more
@@ -26,11 +27,6 @@ MAX_ALIASES = 100  # an entry never needs more; a billion-laughs file needs far 
 # U+FFFE and U+FFFF) but lets a quoted string write as an escape ("\e", "\x0c"): a terminal
 # would obey it, XML cannot hold it.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
-# Bidirectional embeddings, overrides and isolates: YAML reads them, but one unclosed in a title
-# reverses what a page shows after it (the authors, the venue: "CVPR 2024" as "CVPR 4202"), and a
-# reviewer reading the file sees another order than the one stored ("Trojan Source"). Text in any
-# script displays rightly without them.
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class _Loader(yaml.SafeLoader):
@@ -141,7 +137,7 @@ class _Builder:
                 loc,
                 f"character U+{ord(bad.group()):04X} (an escape in a quoted string) is not allowed; remove it",
             )
-        elif bad := BIDI_CONTROLS.search(value):
+        elif bad := BIDI_CONTROLS.search(value):  # YAML reads them; a reviewer would see another order
             self.problem(
                 node,
                 loc,

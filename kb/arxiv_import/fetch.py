@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
-from kb.yamlpos import BIDI_CONTROLS
+from kb.output.text import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import arxiv

@@ -109,6 +109,19 @@ def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
     return out
 
 
+def repeats(values: list[object]) -> set[int]:
+    """The positions of the texts in ``values`` that an earlier item already is (items that are
+    not text are the schema's problem)."""
+    seen: set[str] = set()
+    out = set()
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            if value in seen:
+                out.add(i)
+            seen.add(value)
+    return out
+
+
 def _list_problems(entry: Entry, at: Locator) -> list[Problem]:
     """A value listed twice (an alias, an author, a modality), and an alias that is the title or
     the name itself: aliases are the other names an entry is searched by."""
@@ -121,11 +134,7 @@ def _list_problems(entry: Entry, at: Locator) -> list[Problem]:
         (("modalities", "output"), [m.value for m in entry.modalities.output]),
     ]
     for loc, values in lists:
-        seen: set[str] = set()
-        for i, value in enumerate(values):
-            if value in seen:
-                out.append(at((*loc, i), f"{value!r} is listed twice; keep one"))
-            seen.add(value)
+        out += [at((*loc, i), f"{values[i]!r} is listed twice; keep one") for i in sorted(repeats(list(values)))]
     for i, alias in enumerate(entry.aliases):
         for what, other in (("title", entry.title), ("name", entry.name)):
             if other and alias.casefold() == other.casefold():
@@ -140,12 +149,11 @@ def _provenance_problems(entry: Entry, at: Locator) -> list[Problem]:
     known = field_paths()
     values = entry.model_dump(exclude_defaults=True)
     for i, note in enumerate(entry.provenance):
-        seen: set[str] = set()
+        twice = repeats(list(note.fields))
         for j, name in enumerate(note.fields):
             loc: Loc = ("provenance", i, "fields", j)
-            if name in seen:
+            if j in twice:
                 out.append(at(loc, f"{name!r} is listed twice; keep one"))
-            seen.add(name)
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 hint = (
@@ -177,14 +185,13 @@ def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: Locator) 
         taxonomy, listed = taxonomies.by_id.get(tax_id), tags.get(tax_id)
         if taxonomy is None or not isinstance(listed, list):
             continue
-        seen: set[str] = set()
+        twice = repeats(listed)
         for i, tag in enumerate(listed):
             if not isinstance(tag, str):
                 continue
             loc: Loc = ("tags", tax_id, i)
-            if tag in seen:
+            if i in twice:
                 out.append(at(loc, f"{tag!r} is listed twice; keep one"))
-            seen.add(tag)
             message = tag_problem(taxonomy, tag)
             if message:
                 out.append(at(loc, message))
@@ -224,15 +231,14 @@ def _relation_problems(
         wanted_source = RELATION_SOURCES[relation]
         if kind is not None and targets and wanted_source is not None and wanted_source != source_family:
             out.append(at(("relations", relation), f"only works use {relation}; a {kind.value} does not", key=True))
-        seen: set[str] = set()
+        twice = repeats(targets)
         for i, target in enumerate(targets):
             if not isinstance(target, str):
                 continue  # the schema's problem
             loc: Loc = ("relations", relation, i)
-            if target in seen:
+            if i in twice:
                 out.append(at(loc, f"{target!r} is listed twice; keep one"))
                 continue
-            seen.add(target)
             if target == entry_id:
                 out.append(at(loc, "an entry cannot point at itself"))
                 continue

@@ -117,7 +117,8 @@ def _vectors_or_note(state: State, entry_id: str | None = None, *, partial: bool
                 None,
                 f"no neighbours: {entry_id} has no cached embedding (it is new, or its text changed); run kb embed",
             )
-        return vectors, missing_vectors(state.kb(), vectors) if partial else ""
+        missing = missing_vectors(state.kb(), vectors) if partial else ""
+        return vectors, f"note: {missing}" if missing else ""
     except (ProblemsError, SettingsError) as exc:  # the configuration: say what is wrong, not how much
         return None, f"no neighbours: {'; '.join(str(p) for p in exc.problems)}"
     except KBError as exc:
@@ -302,8 +303,8 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     vectors = load_cached_vectors(kb, state.config, partial=True)  # a new entry elsewhere must not stop it
     if entry.id not in vectors.index:
         raise KBError(f"{entry.id} has no cached embedding (it is new, or its text changed); run kb embed")
-    if note := missing_vectors(kb, vectors):
-        click.echo(note, err=True)
+    if missing := missing_vectors(kb, vectors):
+        click.echo(f"note: {missing}", err=True)
     ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
     _echo_ranked(state, ranked, fmt, filters)
 

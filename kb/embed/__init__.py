@@ -162,12 +162,12 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
 
 
 def missing_vectors(kb: KB, vectors: Vectors) -> str:
-    """A note on the entries ``vectors`` lack (see load_cached_vectors' ``partial``), or ''."""
+    """What the entries ``vectors`` lack are (see load_cached_vectors' ``partial``), or ''."""
     have = set(vectors.ids)
     missing = [i for i in kb.entries if i not in have]
     if not missing:
         return ""
-    return f"note: {_lacking(missing, len(kb.entries))} yet ({_some(missing)}); run kb embed"
+    return f"{_lacking(missing, len(kb.entries))} yet ({_some(missing)}); run kb embed"
 
 
 def _lacking(missing: Sequence[str], total: int) -> str:

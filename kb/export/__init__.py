@@ -61,7 +61,7 @@ def graphml(kb: KB, config: Config) -> Exported:
     try:
         vectors = load_cached_vectors(kb, config, partial=True)
         if missing := missing_vectors(kb, vectors):
-            notes.append(f"{missing.removeprefix('note: ')}: they have no similarity edges")
+            notes.append(f"{missing}: they have no similarity edges")
     except KBError as exc:
         # Encoding would load the model (minutes on a CPU); an export never does that by itself.
         vectors = None

@@ -8,9 +8,13 @@ from __future__ import annotations
 import html
 import re
 
-# C0 and C1 controls, and the bidirectional overrides and isolates that make text display in
-# another order than it reads (the "Trojan Source" trick).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Bidirectional embeddings, overrides and isolates make text display in another order than it
+# reads (the "Trojan Source" trick); kb check refuses them in entries, where one unclosed in a title
+# reversed what a page showed after it ("CVPR 2024" as "CVPR 4202").
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+# C0 and C1 controls, the bidirectional marks, and the overrides and isolates.
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f{_BIDI}]")
 # Each character that can open inline syntax gets a backslash (brackets cover links and images,
 # | table cells, braces attr_list's "{: onclick=...}", which mkdocs enables); parentheses and # are
 # left alone since nothing they could start survives escaped brackets and mid-line text. Line-start

@@ -42,8 +42,11 @@ INVERSE_NAMES = {
 
 
 def did_you_mean(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
-    """ "; did you mean 'x'?" for the closest option, or "" when none is close."""
-    close = difflib.get_close_matches(wrong, list(options), n=1, cutoff=cutoff)
+    """ "; did you mean 'x'?" for the option it is but for case (JSON for json: difflib sees no
+    likeness there), else for the closest option, or "" when none is close."""
+    options = list(options)
+    same = [option for option in options if option.casefold() == wrong.casefold()]
+    close = same or difflib.get_close_matches(wrong, options, n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -51,12 +54,7 @@ def choose(value: str, options: Sequence[str], what: str) -> str:
     """``value`` when it is one of ``options``; else a UsageError that names the closest one."""
     if value in options:
         return value
-    folded = {option.casefold(): option for option in options}
-    hint = (
-        f"; did you mean {folded[value.casefold()]!r}?"  # JSON for json: difflib sees no likeness
-        if value.casefold() in folded
-        else did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
-    )
+    hint = did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
     raise UsageError(f"unknown {what} {value!r}{hint}")
 
 
