@@ -91,6 +91,10 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/rtl.yaml": 'id: rtl\ntitle: "RTL \u202eunclosed override"\nkind: method\n'
         'authors: ["Eve\u2066", Alice Smith]\nvenue: CVPR 2024\n',
     },
+    "padded-value": {  # kb reads " Pad" as "Pad": the exports would differ from the file unsaid
+        "works/pad.yaml": 'id: pad\ntitle: " Padded title"\nkind: method\n'
+        "authors: ['Ada ', \"Bo\\t\", Cy]\nsummary: |\n  A block ends with a line break, which is fine.\n",
+    },
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
         'summary: "page\\x0cbreak, a NEL\\u0085 is fine"\nauthors: ["Ada", "C\\x9bSI"]\n',
