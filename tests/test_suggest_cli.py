@@ -381,9 +381,10 @@ def test_an_id_is_echoed_as_it_was_written(tmp_path: Path) -> None:
         '{"id": {"n": 2.50, "list": [1e-3, "x\u00e9"]}, "title": "B"}',
         '{"id": 7, "title": "C"}',
         '{"id": "1E2", "title": "D"}',
+        '{"id": [-0, -0.0, 0], "title": "E"}',
     )
     ids = [id_json(paper_id) for paper_id, _, _ in read_papers(str(path))]
-    assert ids == ["1E2", '{"n": 2.50, "list": [1e-3, "xé"]}', "7", '"1E2"']
+    assert ids == ["1E2", '{"n": 2.50, "list": [1e-3, "xé"]}', "7", '"1E2"', "[-0, -0.0, 0]"]
     again = jsonl(tmp_path / "again.jsonl", '{"id": 100.0, "title": "A"}', '{"id": 1E2, "title": "B"}')
     with pytest.raises(UsageError) as caught:
         read_papers(str(again))

@@ -98,7 +98,7 @@ def _not_json(constant: str) -> object:
 class Written(float):
     """A JSON number with a fraction or exponent as the line wrote it ("1E2", "2.50"), echoed so
     in the output: as a plain float it would come back as 100.0 or 2.5, which a tool matching
-    ids as text would miss. (Whole numbers come back as written already.)"""
+    ids as text would miss. (Whole numbers come back as written already, but -0: see _integer.)"""
 
     text: str
 
@@ -113,6 +113,11 @@ def _finite(number: str) -> Written:
     if not math.isfinite(float(number)):
         raise ValueError(f"{number} is too large a number")
     return Written(number)
+
+
+def _integer(number: str) -> int | Written:
+    """A JSON integer; -0 alone would come back as 0, so it is kept as written."""
+    return Written(number) if number == "-0" else int(number)
 
 
 def id_json(value: object) -> str:
@@ -130,7 +135,7 @@ def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str
     """One line's (id, text, kind) and its fields that look like misspelt ones of FIELDS (with the
     field meant), or what is wrong with the line."""
     try:
-        item = json.loads(line, parse_constant=_not_json, parse_float=_finite)
+        item = json.loads(line, parse_constant=_not_json, parse_float=_finite, parse_int=_integer)
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg}, column {exc.colno})"
     except ValueError as exc:
