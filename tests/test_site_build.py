@@ -237,7 +237,8 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
     # Were any stage to load the configured model rather than use the build's embedder, it would fail.
     config = load_config(tmp_path).model_copy(update={"model": str(tmp_path / "no-such-model")})
     lines: list[str] = []
-    build(tmp_path, config, embedder=embedder, report=lambda r: lines.append(str(r)))
+    shown: list[tuple[str, object]] = []
+    build(tmp_path, config, embedder=embedder, report=lambda r: lines.append(str(r)), show=lambda *s: shown.append(s))
 
     written = json.loads((tmp_path / "entries" / "suggestions.json").read_text(encoding="utf-8"))
     assert written["model"] == "hashing-384"
@@ -248,6 +249,20 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
     assert all(not kb.entries[i].tags.codev or not written["entries"][i]["codev"] for i in written["entries"])
     n = len(written["entries"])
     assert re.match(rf"suggest  {n} entr(y|ies) with suggestions, and why \(", lines[2]), lines[2]
+    # While a stage runs it says what it is doing (the status line of a terminal), but embed, whose
+    # encoding has a bar of its own; mkdocs counts its pages.
+    assert [text.split()[0] for text, _ in shown] == [
+        "check",
+        "suggest",
+        "suggest",
+        "graph",
+        "cluster",
+        "render",
+        "mkdocs",
+    ]
+    assert shown[2][0] == f"suggest  finding why for the suggestions of {n} entries"
+    pages = len(list((tmp_path / ".kb-build" / "docs").rglob("*.md")))
+    assert shown[-1][1]() == f"{pages} pages written; the search index and link checks"
     page = (tmp_path / "site" / "entries" / untagged[0] / "index.html").read_text(encoding="utf-8")
     assert '<span class="kb-suggested kb-score">' in page
     # The evidence under a suggested tag links the curated entries it rests on.

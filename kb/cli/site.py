@@ -14,12 +14,21 @@ from kb.cli import State, main, pass_state
 def build(state: State) -> None:
     """Build the site: check, embed, suggest, graph, cluster, render, then mkdocs build --strict.
 
-    One line per stage on stderr. The new site replaces the site folder only when every stage
+    One line per stage on stderr (on a terminal, a status line meanwhile says what the running
+    stage is doing). The new site replaces the site folder only when every stage
     succeeded; problems found by kb check stop the build (exit 1).
     """
+    _build(state)
+
+
+def _build(state: State) -> None:
+    """kb build's stages, a line each on stderr when done; on a terminal, a line says what the
+    running one is doing."""
+    from kb.output.status import StatusLine
     from kb.site.build import build as build_site
 
-    build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
+    with StatusLine(click.get_text_stream("stderr")) as status:
+        build_site(state.root, state.config, commands=main, report=lambda r: status.echo(str(r)), show=status.show)
 
 
 @main.command()
@@ -28,13 +37,12 @@ def build(state: State) -> None:
 @pass_state
 def serve(state: State, port: int, no_build: bool) -> None:
     """Build the site, then serve it on http://127.0.0.1:PORT/ until interrupted."""
-    from kb.site.build import build as build_site
     from kb.site.build import site_folder
     from kb.site.serve import listen, serve_on
 
     server = listen(port)  # a busy port is said now, not after the build
     if not no_build:
-        build_site(state.root, state.config, commands=main, report=lambda r: click.echo(str(r), err=True))
+        _build(state)
     serve_on(
         server,
         site_folder(state.root, state.config),

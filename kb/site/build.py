@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from kb.config import Config
     from kb.embed import Embedder
+    from kb.output.status import Count
 
 BUILD_DIR = ".kb-build"
 
@@ -48,12 +49,19 @@ class StageReport:
 
 
 Report = Callable[[StageReport], None]
+# What a stage is doing while it runs, and how far it has got when that can be counted
+# (kb.output.status.StatusLine.show shows it on a terminal).
+Show = Callable[[str, "Count | None"], None]
 
 
 class _Clock:
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, show: Show):
         self.report = report
+        self.show = show
         self.start = time.perf_counter()
+
+    def begin(self, stage: str, doing: str, count: Count | None = None) -> None:
+        self.show(f"{stage:<8} {doing}", count)
 
     def done(self, stage: str, detail: str) -> None:
         now = time.perf_counter()
@@ -70,17 +78,21 @@ def build(
     config: Config,
     *,
     report: Report = lambda r: None,
+    show: Show = lambda doing, count: None,
     commands: click.Group | None = None,
     embedder: Embedder | None = None,
 ) -> Path:
-    """Run every stage and swap the new site in; return the site folder."""
+    """Run every stage and swap the new site in; return the site folder. ``report`` is told of
+    each stage when it is done, ``show`` what the running one is doing (but embed's: encoding
+    shows a bar of its own)."""
     from kb.check import check_kb
     from kb.embed import embed_kb
     from kb.graph import build_graph
     from kb.store import SUGGESTIONS_FILE, load_kb
 
     site = site_folder(root, config)  # before any work: a site_dir that would replace the KB is refused
-    clock = _Clock(report)
+    clock = _Clock(report, show)
+    clock.begin("check", "checking the entries")
     checked = check_kb(root)
     # The suggest stage rewrites entries/suggestions.json, so its staleness (an entry removed
     # since it was written) must not stop the build that mends it.
@@ -101,11 +113,14 @@ def build(
 
     from kb.classify import suggestion_evidence, update_suggestions
 
+    clock.begin("suggest", "training the classifiers and suggesting tags")
     update_suggestions(kb, config, vectors, embedder=embedder)
     kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
+    clock.begin("suggest", f"finding why for the suggestions of {counted(len(kb.suggestions), 'entry', 'entries')}")
     why = suggestion_evidence(kb, config, vectors, embedder=embedder)
     clock.done("suggest", f"{counted(len(kb.suggestions), 'entry', 'entries')} with suggestions, and why")
 
+    clock.begin("graph", "linking the entries and laying the graph out")
     graph = build_graph(kb, vectors, k=config.neighbours)
     clock.done("graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, laid out")
 
@@ -113,17 +128,22 @@ def build(
     from kb.embed import embed_nodes
 
     clusters = None  # fewer than two entries make no clusters
+    clock.begin("cluster", "clustering the entries at three scales")
     if len(vectors) >= 2:
         clusters = cluster_kb(kb, vectors, embed_nodes(kb, config, embedder=embedder))
     levels = "/".join(str(n) for n in clusters.levels) if clusters else "no"
     found = f"{len(clusters.candidates)} candidate nodes, {len(clusters.review)} entries to review" if clusters else ""
     clock.done("cluster", f"{levels} clusters; {found}" if found else "fewer than two entries: no clusters")
 
+    clock.begin("render", "writing the pages")
     docs = render_into(root, kb, graph, commands=commands, site_url=config.site_url, why=why, clusters=clusters)
     pages = sum(1 for _ in docs.rglob("*.md"))
     clock.done("render", f"{pages} pages and their data in {docs.relative_to(root)}/")
 
-    mkdocs_build(root, docs, site, site_url=config.site_url)
+    def began(now: Count) -> None:
+        clock.begin("mkdocs", "mkdocs build --strict:", now)
+
+    mkdocs_build(root, docs, site, site_url=config.site_url, began=began)
     # Every page links relatively but the 404 page, which any address may show: without a site
     # url, mkdocs writes its links from the domain's root.
     where = "" if config.site_url else "; without site_url (kb.yaml) the 404 page works only at a domain's root"
@@ -222,8 +242,11 @@ class _Collect(logging.Handler):
         self.messages.append(f"{record.levelname}: {record.getMessage()}")
 
 
-def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> None:
-    """`mkdocs build --strict` of mkdocs.yml with docs_dir=``docs``, into a temporary folder swapped in on success."""
+def mkdocs_build(
+    root: Path, docs: Path, site: Path, *, site_url: str = "", began: Callable[[Count], None] = lambda now: None
+) -> None:
+    """`mkdocs build --strict` of mkdocs.yml with docs_dir=``docs``, into a temporary folder swapped
+    in on success. ``began`` is given, as mkdocs starts, a function saying how far it has got."""
     from mkdocs.commands.build import build as mkdocs_run
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -251,6 +274,9 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
             str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(fresh), strict=True, **overrides
         )
         _settings_kb_decides(config)
+        progress = _progress_plugin()
+        config.plugins["kb-progress"] = progress  # after the others: its page counts are of finished pages
+        began(progress.now)
         mkdocs_run(config)
         swap_in(fresh, site)
     except MkDocsException as exc:
@@ -263,6 +289,37 @@ def mkdocs_build(root: Path, docs: Path, site: Path, *, site_url: str = "") -> N
         logger.removeHandler(collect)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+
+
+def _progress_plugin():  # noqa: ANN202 - a mkdocs BasePlugin, whose module loads with mkdocs
+    from mkdocs.plugins import BasePlugin
+
+    class Progress(BasePlugin):
+        """Counts the pages mkdocs has read and written, for the status line."""
+
+        def __init__(self) -> None:
+            self.total = self.read = self.written = 0
+
+        def on_files(self, files, **_):  # noqa: ANN001, ANN202
+            self.total = len(files.documentation_pages())
+            return files
+
+        def on_page_content(self, html, **_):  # noqa: ANN001, ANN202
+            self.read += 1
+            return html
+
+        def on_post_page(self, output, **_):  # noqa: ANN001, ANN202
+            self.written += 1
+            return output
+
+        def now(self) -> str:
+            if not self.total:
+                return "starting"
+            if self.written < self.total:
+                return f"{self.read}/{self.total} pages read, {self.written} written"
+            return f"{self.total} pages written; the search index and link checks"
+
+    return Progress()
 
 
 def _settings_kb_decides(config) -> None:  # noqa: ANN001 - mkdocs' MkDocsConfig
