@@ -76,25 +76,53 @@ def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
     assert len(other.encoded) == len(SMALL)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "flipped"])
-def test_a_broken_cache_file_is_rebuilt_not_trusted(root: Path, damage: str) -> None:
+def _npz(**arrays: object) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "damage", ["garbage", "empty", "truncated", "flipped", "another model", "flat vectors", "text vectors", "more keys"]
+)
+def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage: str, capsys) -> None:
     embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
     (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
     good = cache.read_bytes()
     middle = len(good) // 2
+    keys = np.load(cache)["keys"]
     cache.write_bytes(
         {
             "garbage": b"not a numpy file",
             "empty": b"",
             "truncated": good[:middle],
             "flipped": good[:middle] + bytes([good[middle] ^ 0xFF]) + good[middle + 1 :],
+            "another model": _npz(keys=keys, vectors=np.ones((len(keys), 8), np.float32), model="other-model"),
+            "flat vectors": _npz(keys=keys, vectors=np.ones(len(keys), np.float32), model="hashing-64"),
+            "text vectors": _npz(keys=keys, vectors=np.array([["x"]] * len(keys)), model="hashing-64"),
+            "more keys": _npz(keys=keys, vectors=np.ones((len(keys) - 1, 64), np.float32), model="hashing-64"),
         }[damage]
     )
+    capsys.readouterr()
     embedder = HashingEmbedder()
     embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
     assert len(embedder.encoded) == len(SMALL)
     leftovers = [p.name for p in cache.parent.iterdir() if p.name.startswith(".tmp")]
     assert leftovers == []
+    # The rebuild is said, with why, so a cache that keeps breaking is noticed.
+    err = capsys.readouterr().err
+    assert err.startswith(f"kb: note: the cache file {cache} could not be read (") and err.endswith(
+        "); encoding again\n"
+    ), err
+    said = {
+        "garbage": "it is not a numpy .npz archive",
+        "another model": "it holds vectors of another model, other-model",
+        "flat vectors": "its vectors are not a matrix of numbers (shape (5,), float32)",
+        "more keys": "it holds 5 keys but 4 vectors",
+    }
+    assert f"({said[damage]});" in err if damage in said else True
 
 
 def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encoded(root: Path) -> None:
@@ -156,6 +184,18 @@ def test_load_cached_vectors_matches_embed_kb(root: Path) -> None:
 def test_load_cached_vectors_without_a_cache_says_run_kb_embed(root: Path) -> None:
     with pytest.raises(KBError, match=r"5 of 5 entries have no cached embedding .*; run kb embed"):
         load_cached_vectors(load_kb(root), Config())
+
+
+def test_load_cached_vectors_says_why_a_damaged_cache_holds_nothing(root: Path) -> None:
+    config = Config()
+    embed_kb(load_kb(root), config, embedder=HashingEmbedder(model_identity(config)), progress=False)
+    (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
+    cache.write_bytes(b"")
+    with pytest.raises(KBError) as caught:
+        load_cached_vectors(load_kb(root), config)
+    assert str(caught.value).endswith(
+        f"; the cache file {cache} could not be read (No data left in file); run kb embed"
+    )
 
 
 def test_load_cached_vectors_names_the_stale_entry(root: Path) -> None:

@@ -156,7 +156,8 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
     rows = store.get(keys)
     missing = [i for i, row in zip(ids, rows, strict=True) if row is None]
     if missing and not (partial and len(missing) < len(ids)):
-        raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}); run kb embed")
+        why = f"; the cache file {store.path} could not be read ({store.unreadable})" if store.unreadable else ""
+        raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}){why}; run kb embed")
     kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]
     return Vectors([i for i, _ in kept], stack_rows([row for _, row in kept]), model=model_id)
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import numpy as np
 from kb.config import Config
 from kb.embed.model import Embedder
 from kb.embed.vectors import normalise
-from kb.errors import KBError
+from kb.errors import KBError, first_line
 
 
 def text_key(text: str, recipe: str) -> str:
@@ -36,7 +37,7 @@ class VectorStore:
 
     The file holds ``keys`` (sha256 hex of recipe + text) and ``vectors``; it is replaced
     atomically, so a crash leaves the previous cache intact. A file that cannot be read is
-    treated as empty: a cache may be thrown away, never trusted when broken.
+    treated as empty: a cache may be thrown away, never trusted when broken; ``unreadable`` says why.
     """
 
     def __init__(self, folder: Path, model_id: str, namespace: str):
@@ -44,6 +45,7 @@ class VectorStore:
         self.path = self.folder / f"{namespace}.npz"
         self.model_id = model_id
         self.rows: dict[str, np.ndarray] = {}
+        self.unreadable = ""  # why the file could not be used, when it exists and could not
         self._read()
 
     def _read(self) -> None:
@@ -53,9 +55,19 @@ class VectorStore:
             # Opened here: np.load leaves its own handle open when the zip is broken.
             with open(self.path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return  # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
-        if model != self.model_id or len(keys) != len(vectors):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
+            said = getattr(exc, "strerror", None) or first_line(exc)
+            # numpy takes bytes that are not an archive for a pickle, which it (rightly) refuses
+            self.unreadable = "it is not a numpy .npz archive" if "pickle" in said else said
+            return
+        if model != self.model_id:
+            self.unreadable = f"it holds vectors of another model, {model}"
+        elif vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
+            self.unreadable = f"its vectors are not a matrix of numbers (shape {vectors.shape}, {vectors.dtype})"
+        elif len(keys) != len(vectors):
+            self.unreadable = f"it holds {len(keys)} keys but {len(vectors)} vectors"
+        if self.unreadable:
             return
         self.rows = {str(k): v for k, v in zip(keys, vectors.astype(np.float32, copy=False), strict=True)}
 
@@ -127,6 +139,11 @@ def embed_cached(
         if row is None:
             missing.setdefault(key, text)
     if missing:
+        if store.unreadable:
+            print(
+                f"kb: note: the cache file {store.path} could not be read ({store.unreadable}); encoding again",
+                file=sys.stderr,
+            )
         made = not store.folder.exists()
         store.prepare()  # before minutes of encoding, not after
         try:
