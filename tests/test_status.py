@@ -53,3 +53,12 @@ def test_a_log_or_a_pipe_gets_the_finished_lines_alone() -> None:
         time.sleep(0.05)
         status.echo("suggest  done (0.1 s)")
     assert stream.getvalue() == "suggest  done (0.1 s)\n"
+
+
+def test_a_note_from_deep_in_the_work_starts_a_line_of_its_own(monkeypatch) -> None:
+    from kb.output.status import say
+
+    for stream, start in ((Terminal(), CLEAR), (io.StringIO(), "")):
+        monkeypatch.setattr("sys.stderr", stream)
+        say("note: the cache file x could not be read")
+        assert stream.getvalue() == f"{start}kb: note: the cache file x could not be read\n"

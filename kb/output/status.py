@@ -16,6 +16,13 @@ Count = Callable[[], str]  # how far the work has got ("312/726 pages"), asked a
 CLEAR = "\r\x1b[K"  # back to the line's start, and erase it
 
 
+def say(message: str) -> None:
+    """``kb: message`` on stderr from deep in the work, on a line of its own even when a status
+    line is showing (the status is redrawn below it)."""
+    start = CLEAR if sys.stderr.isatty() else ""
+    print(f"{start}kb: {message}", file=sys.stderr, flush=True)
+
+
 class StatusLine:
     """``show`` what is being done; ``echo`` a finished line in its place. Use as a context manager,
     so the line is erased and the thread stopped however the work ends."""
