@@ -299,6 +299,36 @@ def test_stats_text_and_json(root: Path) -> None:
     assert yaml.safe_load(invoke(root, "tree", "--format", "yaml")[1]) == json.loads(invoke(root, "tree", "--json")[1])
 
 
+def test_taxonomy_text_is_checked_like_an_entrys_and_shown_on_one_line(tmp_path: Path) -> None:
+    """The taxonomy files are read on the same terms as entries: an escape sequence (which would
+    clear the screen) stops every command with the file and line; line breaks, which kb check lets
+    through, are shown as spaces, in a taxonomy and in a venue alike."""
+    root = make_query_kb(tmp_path)
+    yin = root / "entries" / "taxonomies" / "yin.yaml"
+    text = yin.read_text(encoding="utf-8")
+    yin.write_text(text.replace("title: Topics of the MLLM survey", 'title: "Topics \\e[2J"'), encoding="utf-8")
+    code, out, err = invoke(root, "tree", "yin")
+    assert (code, out) == (1, "")
+    assert err.startswith("entries/taxonomies/yin.yaml:2:8: title: character U+001B (an escape in a quoted string)")
+
+    yin.write_text(
+        text.replace("name: Multimodal Hallucination", 'name: "Multimodal\\rHallu\\u2028cination"'), encoding="utf-8"
+    )
+    llava = root / "entries" / "works" / "llava.yaml"
+    llava.write_text(
+        llava.read_text(encoding="utf-8").replace("venue: NeurIPS 2023", 'venue: "NeurIPS\\rSPOOF\\x85 2023"'),
+        encoding="utf-8",
+    )
+    assert invoke(root, "check")[0] == 0
+    tree = invoke(root, "tree", "yin")[1]
+    assert "  hallucination  Multimodal Hallu cination\n" in tree
+    gaps = invoke(root, "gaps", "--threshold", "100")[1]
+    assert "yin:hallucination  Multimodal Hallu cination" in gaps
+    stats = invoke(root, "stats")[1]
+    assert ", NeurIPS SPOOF 1" in stats  # (kb stats counts venues without their years)
+    assert not any(c in tree + gaps + stats for c in "\r\x85\u2028")
+
+
 # ---------------------------------------------------------------------------------- kb similar, kb gaps
 
 

@@ -253,7 +253,7 @@ def suggest_one(
         lines.append(f"{taxonomy}{note}")
         for s in suggestions:
             mark = "*" if tax.multi_label and s.score >= config.suggest_threshold else " "
-            lines.append(f"  {_two_places(s.score)}{mark} {s.tag}  ({tax[s.tag].name})")
+            lines.append(f"  {_two_places(s.score)}{mark} {s.tag}  ({one_line(tax[s.tag].name)})")
             found = evidence.get(taxonomy)
             if found is not None and (reason := _why_text(found[s.tag])):
                 lines.append(f"        {reason}")

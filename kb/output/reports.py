@@ -1,5 +1,5 @@
 """Reports for people: the text of kb show, kb tree, kb stats and kb gaps (their data forms go
-through kb.output.render_data). Entry text is made safe for a terminal line by ``one_line``."""
+through kb.output.render_data). Entry and taxonomy text is made safe for a terminal line by ``one_line``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def _node_name(kb: KB, taxonomy: str, node_id: str) -> str:
     tax = kb.taxonomies[taxonomy]
-    return tax[node_id].name if node_id in tax else "(not in the taxonomy)"
+    return one_line(tax[node_id].name) if node_id in tax else "(not in the taxonomy)"
 
 
 def show_text(details: Mapping[str, Any], kb: KB) -> str:
@@ -78,15 +78,14 @@ def tree_text(counts: Mapping[str, Sequence[NodeCount]], kb: KB) -> str:
     for tax, nodes in counts.items():
         if lines:
             lines.append("")
-        lines.append(f"{tax}: {kb.taxonomies[tax].title}")
+        lines.append(f"{tax}: {one_line(kb.taxonomies[tax].title)}")
         lines.append("   curated     suggested")
         lines.append("  here total  here total  node")
         top = min((n.depth for n in nodes), default=0)
         for n in nodes:
             indent = "  " * (n.depth - top)
-            lines.append(
-                f"{n.curated:>6}{n.curated_total:>6}{n.suggested:>6}{n.suggested_total:>6}  {indent}{n.id}  {n.name}"
-            )
+            counts = f"{n.curated:>6}{n.curated_total:>6}{n.suggested:>6}{n.suggested_total:>6}"
+            lines.append(f"{counts}  {indent}{n.id}  {one_line(n.name)}")
     lines.append("")
     lines.append("here: entries tagged with the node; total: distinct entries anywhere in its subtree.")
     return "\n".join(lines) + "\n"
@@ -96,7 +95,7 @@ def _counts_line(counts: Mapping[str, int], limit: int | None = None) -> str:
     items = list(counts.items())
     shown = items[:limit] if limit else items
     more = f", ... ({len(items) - len(shown)} more)" if len(shown) < len(items) else ""
-    return ", ".join(f"{k} {v}" for k, v in shown) + more
+    return ", ".join(f"{one_line(str(k))} {v}" for k, v in shown) + more
 
 
 def stats_text(stats: Mapping[str, Any], kb: KB) -> str:
@@ -124,7 +123,7 @@ def gaps_text(gaps: Gaps, *, review_limit: int = 20) -> str:
     """``kb gaps``: sparse nodes, uncovered years and modalities, then the strongest reviews."""
     lines = [f"nodes with fewer than {gaps.threshold} curated entries (subtree total; +suggested):"]
     for c in gaps.sparse:
-        lines.append(f"  {c.curated_total:>3} +{c.suggested_total:<3} {c.taxonomy}:{c.id}  {c.name}")
+        lines.append(f"  {c.curated_total:>3} +{c.suggested_total:<3} {c.taxonomy}:{c.id}  {one_line(c.name)}")
     if not gaps.sparse:
         lines.append("  none")
     years, modalities = ", ".join(gaps.covered_years) or "none", ", ".join(gaps.covered_modalities) or "none"
