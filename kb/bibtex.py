@@ -86,7 +86,7 @@ VENUES: dict[str, tuple[str, str]] = {
 }
 _VENUES_FOLDED = {name.casefold(): value for name, value in VENUES.items()}
 _VENUE_YEAR_RE = re.compile(r"^(.*?)[\s']*((?:19|20)\d{2})$")
-_OLD_ARXIV_RE = re.compile(r"^([a-z-]+(?:\.[A-Z]{2})?)/\d{7}")
+_OLD_ARXIV_RE = re.compile(r"^([a-z-]+(?:\.[A-Z]{2})?)/[0-9]{7}")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 # Characters LaTeX treats specially, and what to write instead inside a braced field.

@@ -12,7 +12,7 @@ import unicodedata
 
 from kb.schema import ARXIV_RE, SLUG_RE, Kind
 
-NEW_ARXIV_RE = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?$")
+NEW_ARXIV_RE = re.compile(r"^([0-9]{2})([0-9]{2})\.([0-9]{4,5})(?:v[0-9]+)?$")
 
 
 def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
@@ -36,10 +36,10 @@ def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
 
 
 _ARXIV_URL_RE = re.compile(
-    r"arxiv\.org/(?:abs|pdf|html)/((?:\d{4}\.\d{4,5})|(?:[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}))(?:v\d+)?(?:\.pdf)?",
+    r"arxiv\.org/(?:abs|pdf|html)/((?:[0-9]{4}\.[0-9]{4,5})|(?:[a-z][a-z-]*(?:\.[A-Z]{2})?/[0-9]{7}))(?:v[0-9]+)?(?:\.pdf)?",
     re.IGNORECASE,
 )
-_VERSION_RE = re.compile(r"v\d+$")
+_VERSION_RE = re.compile(r"v[0-9]+$")
 
 
 def strip_symbols(text: str) -> str:

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # New-style arXiv ids (0704.0001 onwards: 4+4 digits until 2014, 4+5 after) with an optional
 # version, and old-style ids such as hep-th/9901001 or cs.CV/0102003.
-ARXIV_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
-PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# [0-9], not \d: \d takes any script's digits ("２３０４.０８４８５"), which would get a duplicate past
+# the duplicate check and into a BibTeX eprint.
+ARXIV_RE = re.compile(r"^(?:[0-9]{4}\.[0-9]{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?$")
+PARTIAL_DATE_RE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
 ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # a text that begins as a web address
 

@@ -50,10 +50,26 @@ def kb() -> KB:
         ("https://arxiv.org/pdf/2401.13601v1.pdf", "2401.13601"),
         ("  0704.0001 ", "0704.0001"),
         ("hep-th/9901001", "hep-th/9901001"),
+        ("２３０４．０８４８５", "2304.08485"),  # typed with a Japanese input method
+        ("٢٣٠٤.٠٨٤٨٥v2", "2304.08485"),  # Arabic-Indic digits
     ],
 )
 def test_arxiv_ids_as_people_type_them(typed, expected):
     assert parse_arxiv_id(typed) == expected
+
+
+@pytest.mark.parametrize("written", ["２３０４.０８４８５", "٢٣٠٤.٠٨٤٨٥", "hep-th/９９０１００１"])
+def test_an_entry_writes_its_arxiv_id_and_date_in_ascii_digits(written):
+    """Other scripts' digits would get a paper past the duplicate check (the same paper under
+    another id) and into a BibTeX eprint."""
+    from pydantic import ValidationError
+
+    from kb.schema import Entry
+
+    with pytest.raises(ValidationError, match="expected an arXiv id like"):
+        Entry(id="x", title="A Paper", kind="model", arxiv=written)
+    with pytest.raises(ValidationError):
+        Entry(id="x", title="A Paper", kind="model", date="２０２３-０４-１７")
 
 
 @pytest.mark.parametrize("typed", ["2401.136", "llava", "https://example.org/2401.13601x", "24011.3601", ""])

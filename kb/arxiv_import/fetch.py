@@ -48,8 +48,9 @@ def printable(text: str, limit: int = 200) -> str:
 
 def parse_arxiv_id(text: str) -> str:
     """An arXiv id without version from what a person typed: "2401.13601v2", "arXiv:2401.13601",
-    or an arxiv.org /abs/ or /pdf/ address."""
-    arxiv_id = norm_arxiv(text)
+    or an arxiv.org /abs/ or /pdf/ address, its digits in any script ("２３０４.０８４８５")."""
+    typed = unicodedata.normalize("NFKC", text)
+    arxiv_id = norm_arxiv("".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in typed))
     if arxiv_id is None:
         raise UsageError(
             f"{printable(text)!r} is not an arXiv id; expected one like 2304.08485 (or an arxiv.org/abs/ address)"

@@ -260,7 +260,7 @@ def _relation_problems(
 
 
 def _arxiv_key(arxiv: str) -> str:
-    return re.sub(r"v\d+$", "", arxiv)
+    return re.sub(r"v[0-9]+$", "", arxiv)
 
 
 def _duplicates(kb: KB) -> list[Problem]:

@@ -36,7 +36,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 
     if value is None:
         return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise click.BadParameter(f"expected a day as YYYY-MM-DD, got {value!r}")
     try:
         parse_partial_date(value)
