@@ -47,12 +47,16 @@ class Config(BaseModel):
         "https://export.arxiv.org/api/query?{}",
         description="arXiv API query URL format ({} receives the query string); point it at a mirror or a test server.",
     )
-    arxiv_timeout: float = Field(30.0, gt=0, description="Seconds kb new waits for an answer from the arXiv API.")
+    # Bounded: an hour, a hundred retries and ten minutes are past any use, and a larger figure
+    # would overflow the deadline kb new sets for the whole exchange.
+    arxiv_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds kb new waits for an answer from the arXiv API."
+    )
     arxiv_retries: int = Field(
-        3, ge=0, description="How many times kb new asks again after an HTTP error or a failed connection."
+        3, ge=0, le=100, description="How many times kb new asks again after an HTTP error or a failed connection."
     )
     arxiv_delay: float = Field(
-        3.0, ge=0, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
+        3.0, ge=0, le=600, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
 
     @field_validator("model")

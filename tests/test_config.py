@@ -66,6 +66,17 @@ def test_settings_must_be_finite(tmp_path: Path, value: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "bound"),
+    [("KB_ARXIV_TIMEOUT", "1e10", 3600), ("KB_ARXIV_RETRIES", "1000000000", 100), ("KB_ARXIV_DELAY", "1e300", 600)],
+)
+def test_arxiv_settings_are_bounded(tmp_path: Path, setting: str, value: str, bound: int) -> None:
+    """Past any use, and kb new's deadline for the whole exchange overflowed on them (a traceback)."""
+    assert problems(tmp_path, **{setting: value}) == [
+        f"{setting}: {setting[3:].lower()}: Input should be less than or equal to {bound}, got {value!r}"
+    ]
+
+
 @pytest.mark.parametrize(("value", "expected"), [("0", "greater than 0"), ("1.5", "less than or equal to 1")])
 def test_the_suggest_threshold_is_a_score(tmp_path: Path, value: str, expected: str) -> None:
     assert problems(tmp_path, KB_SUGGEST_THRESHOLD=value) == [

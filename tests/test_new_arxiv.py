@@ -7,7 +7,9 @@ points the arxiv client at it. The first path segment picks how the server misbe
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import gzip
 import shutil
 import socket
 import threading
@@ -85,6 +87,20 @@ class FeedServer:
                             time.sleep(0.1)
                     except (BrokenPipeError, ConnectionResetError):
                         pass
+                elif mode == "otherid":  # a server that answers every question with one paper
+                    self.answer(200, feed_for(["2407.07895"]))
+                elif mode in ("huge", "gzipbomb"):  # 21 MB of spaces inside a feed, or 21 kB of gzip
+                    body = b'<feed xmlns="http://www.w3.org/2005/Atom">' + b" " * 21_000_000 + b"</feed>"
+                    if mode == "gzipbomb":
+                        body = gzip.compress(body)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/atom+xml")
+                    if mode == "gzipbomb":
+                        self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # kb stopped reading
+                        self.wfile.write(body)
                 elif mode == "slow":
                     time.sleep(3)
                     self.answer(200, (FEEDS / "empty.xml").read_bytes())
@@ -468,6 +484,25 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             1,
         ),
         ("apierror", ["2407.07895"], 2, "arXiv did not accept the id list: incorrect id format for 1234.5678", 1),
+        (
+            "otherid",
+            ["2406.99999"],
+            1,
+            "the arXiv API at 127.0.0.1:{port} answered with 2407.07895v2, not asked for, and without 2406.99999; "
+            "check arxiv_url",
+            1,
+        ),
+        *(
+            (
+                mode,
+                ["2407.07895"],
+                1,
+                "the arXiv API at 127.0.0.1:{port} answered with something that is not an Atom feed (over 20 MB, "
+                "where a paper's record is a few kilobytes); check arxiv_url",
+                1,
+            )
+            for mode in ("huge", "gzipbomb")
+        ),
     ],
     ids=[
         "unknown-id",
@@ -480,6 +515,9 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
         "entity-bomb",
         "html-page",
         "api-error-entry",
+        "another-paper",
+        "huge-feed",
+        "gzip-bomb",
     ],
 )
 def test_failures_are_one_sentence(kb_root, server, mode, args, code, message, requests):
@@ -505,6 +543,15 @@ def test_connection_refused(kb_root, server):
         run,
         1,
         f"cannot connect to the arXiv API at 127.0.0.1:{port} (connection refused, 2 tries); check the network, "
+        "or arxiv_url in kb.yaml or KB_ARXIV_URL",
+    )
+    # A user and password in the address stay out of the message (and a log), and one try is one.
+    url = f"http://someone:secret@127.0.0.1:{port}/api/query?{{}}"
+    run = kb_new(kb_root, server, "2407.07895", KB_ARXIV_URL=url, KB_ARXIV_RETRIES="0")
+    assert_one_sentence(
+        run,
+        1,
+        f"cannot connect to the arXiv API at 127.0.0.1:{port} (connection refused, 1 try); check the network, "
         "or arxiv_url in kb.yaml or KB_ARXIV_URL",
     )
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
-from kb.output.text import BIDI_CONTROLS
+from kb.output.text import BIDI_CONTROLS, counted
 
 if TYPE_CHECKING:
     import arxiv
@@ -61,7 +61,9 @@ def parse_arxiv_id(text: str) -> str:
 
 
 def _api_host(config: Config) -> str:
-    return urlsplit(config.arxiv_url.replace("{}", "")).netloc or config.arxiv_url
+    """Host and port of the API, without any user and password the address holds."""
+    netloc = urlsplit(config.arxiv_url.replace("{}", "")).netloc
+    return netloc.rpartition("@")[2] or config.arxiv_url
 
 
 def _feed_session(timeout: float) -> requests.Session:
@@ -74,8 +76,10 @@ def _feed_session(timeout: float) -> requests.Session:
     class FeedSession(requests.Session):
         def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
             kwargs.setdefault("timeout", timeout)
+            kwargs["stream"] = True  # read below up to a bound, not whatever a server sends
             response = super().request(method, url, *args, **kwargs)
             if response.status_code == 200:
+                _read_bounded(response)
                 try:
                     root = ET.fromstring(response.content)
                 except ET.ParseError as exc:
@@ -85,6 +89,23 @@ def _feed_session(timeout: float) -> requests.Session:
             return response
 
     return FeedSession()
+
+
+MAX_FEED_BYTES = 20_000_000  # a paper's record is some kilobytes; a server sending more is broken or hostile
+
+
+def _read_bounded(response: requests.Response) -> None:
+    """Read the body into ``response`` (decompressed: a small gzip may hold gigabytes), or raise
+    MalformedFeedError past MAX_FEED_BYTES."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_FEED_BYTES:
+            response.close()
+            raise MalformedFeedError(
+                f"over {MAX_FEED_BYTES // 1_000_000} MB, where a paper's record is a few kilobytes"
+            )
+    response._content = bytes(body)  # what .content returns from now on, as requests does itself
 
 
 def _within(seconds: float, work: Callable[[], T]) -> T:
@@ -166,13 +187,13 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         ) from None
     except requests.exceptions.ConnectionError as exc:
         raise ArxivUnavailableError(
-            f"cannot connect to the arXiv API at {host} ({_connection_reason(exc)}, {tries} tries); "
+            f"cannot connect to the arXiv API at {host} ({_connection_reason(exc)}, {counted(tries, 'try', 'tries')}); "
             "check the network, or arxiv_url in kb.yaml or KB_ARXIV_URL"
         ) from None
     except arxiv.HTTPError as exc:
         # 429 and 5xx pass; any other refusal (404: no API at that address) will not.
         later = "try again later" if exc.status == 429 or exc.status >= 500 else "check arxiv_url"
-        answered = f"the arXiv API at {host} answered HTTP {exc.status} ({tries} tries)"
+        answered = f"the arXiv API at {host} answered HTTP {exc.status} ({counted(tries, 'try', 'tries')})"
         raise ArxivUnavailableError(f"{answered}; {later}") from None
     except arxiv.ArxivError as exc:
         raise ArxivUnavailableError(f"the arXiv API at {host} failed: {exc.message}") from None
@@ -190,13 +211,21 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         feed_log.propagate = True
 
     found: dict[str, arxiv.Result] = {}
+    others: list[str] = []  # papers not asked for: a server that is not the arXiv API
     for result in results:
         if "arxiv.org/api/errors" in result.entry_id:  # how the API reports an id it cannot read
             raise PaperNotFoundError(f"arXiv did not accept the id list: {printable(result.summary)}")
         arxiv_id = norm_arxiv(result.get_short_id())
         if arxiv_id is not None and arxiv_id in arxiv_ids:
             found[arxiv_id] = result
+        else:
+            others.append(printable(result.get_short_id(), limit=40))
     missing = [i for i in arxiv_ids if i not in found]
+    if missing and others:
+        raise ArxivUnavailableError(
+            f"the arXiv API at {host} answered with {', '.join(others[:3])}, not asked for, and without "
+            f"{' or '.join(missing)}; check arxiv_url"
+        )
     if missing and skipped.messages:
         raise ArxivUnavailableError(
             f"the arXiv API at {host} answered with an incomplete record ({printable(skipped.messages[0])}); "
