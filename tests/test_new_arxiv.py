@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import gzip
+import re
 import shutil
 import socket
 import threading
@@ -87,6 +88,12 @@ class FeedServer:
                             time.sleep(0.1)
                     except (BrokenPipeError, ConnectionResetError):
                         pass
+                elif mode == "sametitle":  # two papers of one title
+                    feed = feed_for(ids).decode("utf-8")
+                    titles = re.findall(r"(?s)<entry>.*?<title>(.*?)</title>", feed)
+                    for title in titles:
+                        feed = feed.replace(f"<title>{title}</title>", "<title>One Title for Two Papers</title>")
+                    self.answer(200, feed.encode("utf-8"))
                 elif mode == "otherid":  # a server that answers every question with one paper
                     self.answer(200, feed_for(["2407.07895"]))
                 elif mode in ("huge", "gzipbomb"):  # 21 MB of spaces inside a feed, or 21 kB of gzip
@@ -251,6 +258,16 @@ def test_several_ids_are_fetched_in_one_request(kb_root, server):
     assert run.out == "wrote entries/works/llava-next-interleave.yaml\nwrote entries/datasets/video-mme.yaml\n"
     assert len(server.requests) == 1
     assert "id_list=2407.07895%2C2405.21075" in server.requests[0]
+
+
+def test_two_papers_of_one_title_in_one_batch_are_refused(kb_root, server):
+    """kb check would refuse the second as a near-duplicate of the first; kb new writes neither."""
+    before = entry_files(kb_root)
+    run = kb_new(kb_root, server, "2407.07895", "2501.00001", "--no-suggest", mode="sametitle")
+    assert_one_sentence(
+        run, 1, "arXiv 2501.00001 and 2407.07895 have the same title, 'One Title for Two Papers'; add one of them"
+    )
+    assert entry_files(kb_root) == before
 
 
 def test_the_api_address_can_come_from_kb_yaml(kb_root, server):

@@ -261,3 +261,28 @@ def test_any_record_round_trips_exactly(title, author, comment):
     assert entry.title == shown
     text = render(entry, {}, kb)
     assert Entry.model_validate(yaml.safe_load(text)) == entry
+
+
+@pytest.mark.parametrize("blocked", ["a file where the folder goes", "the file is there already"])
+def test_kb_new_writes_all_its_drafts_or_none(tmp_path, blocked):
+    """A batch whose second file cannot be written leaves no first file behind, and says so."""
+    from kb.arxiv_import import AlreadyInKBError, Draft, Plan, write_plan
+    from kb.errors import KBError
+    from kb.store import dump_entry, entry_path
+
+    kb = KB(root=tmp_path, taxonomies=TAXONOMIES)
+    work = Entry(id="a-model", title="A Model for Seeing", kind="model")
+    bench = Entry(id="a-bench", title="A Benchmark for Seeing", kind="benchmark")
+    plan = Plan([Draft(e, dump_entry(e), entry_path(tmp_path, e)) for e in (work, bench)])
+    (tmp_path / "entries" / "works").mkdir(parents=True)
+    if blocked == "a file where the folder goes":
+        (tmp_path / "entries" / "datasets").write_text("", encoding="utf-8")
+        error, message = KBError, "cannot write entries/datasets/a-bench.yaml: entries/datasets is a file, not a folder"
+    else:  # another kb new won the race for it
+        entry_path(tmp_path, bench).parent.mkdir(parents=True)
+        entry_path(tmp_path, bench).write_text("id: a-bench\n", encoding="utf-8")
+        error, message = AlreadyInKBError, "entries/datasets/a-bench.yaml already exists; nothing was overwritten"
+    with pytest.raises(error) as caught:
+        write_plan(kb, plan)
+    assert str(caught.value) == f"{message}; the 1 file written before it removed"
+    assert not entry_path(tmp_path, work).exists()

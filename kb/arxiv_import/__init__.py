@@ -22,6 +22,7 @@ from kb.arxiv_import.record import entry_from_result, entry_from_title, links_fr
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import id_problem, norm_arxiv, norm_title
+from kb.output.text import counted
 from kb.schema import Entry, Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -235,8 +236,15 @@ def plan_new(
             taken.add(entry.id)
             entries.append(entry)
             texts.append(f"{entry.title}. {results[arxiv_id].summary}")
-    for entry in entries:
+    for n, entry in enumerate(entries):
         _refuse_title(kb, entry, named=name is not None)
+        # ... nor one of the same batch: two ids whose papers share a title (kb check refuses both)
+        earlier = _with_title([e for e in entries[:n] if e.is_dataset == entry.is_dataset], entry.title)
+        if earlier is not None:
+            raise AlreadyInKBError(
+                f"arXiv {entry.arxiv} and {earlier.arxiv} have the same title, {printable(entry.title, limit=80)!r}; "
+                "add one of them"
+            )
     for entry, text in zip(entries, texts, strict=True):
         tags: dict[str, list[tuple[str, float]]] = {}
         if suggest:
@@ -247,17 +255,31 @@ def plan_new(
     return plan
 
 
+def _why_not(exc: OSError, path: Path, root: Path) -> str:
+    """Why ``path`` could not be written, naming a folder on its way that is a file."""
+    for folder in path.parents:
+        if folder == root:
+            break
+        if folder.exists() and not folder.is_dir():
+            return f"{os.path.relpath(folder, root)} is a file, not a folder"
+    return str(exc.strerror or exc)
+
+
 def write_plan(kb: KB, plan: Plan) -> list[Path]:
-    """Write every draft atomically; refuse to overwrite a file (another kb new may have won)."""
+    """Write every draft atomically, all or none: refuse to overwrite a file (another kb new may
+    have won), and on any failure remove the files this call wrote before it."""
     from kb.store import write_entry
 
-    written = []
+    written: list[Path] = []
     for draft in plan.drafts:
         rel = os.path.relpath(draft.path, kb.root)
         try:
             written.append(write_entry(kb.root, draft.entry, text=draft.text))
-        except FileExistsError:
-            raise AlreadyInKBError(f"{rel} already exists; nothing was overwritten") from None
         except OSError as exc:
-            raise KBError(f"cannot write {rel}: {exc.strerror or exc}") from None
+            for path in written:  # each was created by this call (never an existing file replaced)
+                path.unlink(missing_ok=True)
+            undone = f"; the {counted(len(written), 'file')} written before it removed" if written else ""
+            if isinstance(exc, FileExistsError) and draft.path.is_file():
+                raise AlreadyInKBError(f"{rel} already exists; nothing was overwritten{undone}") from None
+            raise KBError(f"cannot write {rel}: {_why_not(exc, draft.path, kb.root)}{undone}") from None
     return written
