@@ -190,7 +190,11 @@ class Taxonomies:
             nodes = [n for t in taxonomies for n in t.walk()]
             shown = {(n.qualified_id if tax_id else n.id): n for n in nodes}
             wanted = node_ref.casefold()
-            ends = [s for s, n in shown.items() if wanted in (n.id.rsplit("/", 1)[-1].casefold(), n.name.casefold())]
+            ends = [
+                s
+                for s, n in shown.items()
+                if wanted in (n.id.casefold(), n.id.rsplit("/", 1)[-1].casefold(), n.name.casefold())
+            ]
             if ends:
                 return f"; did you mean {ends[0]!r}?" if len(ends) == 1 else f"; did you mean one of {', '.join(ends)}?"
             close = difflib.get_close_matches(node_ref, [n.id for n in nodes], n=1, cutoff=0.5)

@@ -179,6 +179,7 @@ def test_an_unknown_node_is_one_sentence_with_a_hint(kb: KB) -> None:
         ("acquisition", "did you mean 'data4model/scaling/up/acquisition'?"),  # a leaf's last part
         ("Data Acquisition", "did you mean 'data4model/scaling/up/acquisition'?"),  # its name
         ("codev:hallucination", "did you mean 'yin:hallucination'?"),  # another taxonomy's
+        ("modalities/i", "did you mean 'modalities/I'?"),  # in another case (difflib said modalities/V)
         (
             "codev",
             "'codev' is a taxonomy: name one of its nodes, such as data4model or model4data; kb tree lists every node",
