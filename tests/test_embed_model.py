@@ -53,20 +53,77 @@ def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:
     assert best == "woodpecker" and score == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize("model", ["{root}/no-such-model", "no such model"])
+@pytest.mark.parametrize("model", ["no such model", "acme/not-in-the-cache"])
 def test_an_unknown_model_is_one_clear_error(root: Path, model: str) -> None:
-    model = model.format(root=root)
     run = run_kb("embed", "--model", model, cwd=root, env=CPU)
     assert run.code == 1
-    # Two lines and nothing else: which model on which device, then why it cannot load. A name that
-    # cannot be a Hub repository ("no such model") made sentence-transformers log first that it
-    # could not pin the name to a Hub commit.
+    # One line and nothing else. A name that cannot be a Hub repository ("no such model") made
+    # sentence-transformers log first that it could not pin the name to a Hub commit.
     assert run.err.splitlines() == [
-        f"kb: embedding with {model} on cpu",
         f"kb: cannot load the embedding model '{model}' (no such folder, and no model of that name"
         " in the local Hugging Face cache (kb downloads none)); set model in kb.yaml or KB_MODEL to an installed"
         " sentence-transformers model folder",
     ]
+
+
+def test_a_model_path_that_does_not_exist_is_refused_before_torch_loads(root: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom kb.config import Config\nfrom kb.embed.model import SentenceTransformerEmbedder\n"
+        "from kb.errors import KBError\n"
+        f"try: SentenceTransformerEmbedder(Config(model={str(root / 'no-such-model')!r})).load()\n"
+        "except KBError as exc: print(exc)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        f"cannot load the embedding model '{root / 'no-such-model'}' (no such folder); set model in kb.yaml or "
+        "KB_MODEL to an installed sentence-transformers model folder",
+        "False",
+    ]
+
+
+def test_a_model_from_the_hugging_face_cache_or_home_loads_with_no_request(root: Path, tmp_path: Path) -> None:
+    """A Hub name found in the local cache loads without a single connection (huggingface_hub asked
+    the Hub for its user agent unless told it is offline), and its cache key carries the snapshot's
+    commit; a folder under ~ loads as the folder it is."""
+    import shutil
+    import subprocess
+    import sys
+
+    from kb.embed import default_model_path
+
+    hub = tmp_path / "hf" / "hub" / "models--acme--mini"
+    shutil.copytree(default_model_path(), hub / "snapshots" / "abc123")
+    (hub / "refs").mkdir()
+    (hub / "refs" / "main").write_text("abc123", encoding="utf-8")
+    shutil.copytree(default_model_path(), tmp_path / "home" / "mymodel")
+    script = (
+        "import socket, sys\n"
+        "def refuse(self, *a): print('CONNECT', a, file=sys.stderr); raise OSError('no network')\n"
+        "socket.socket.connect = socket.getaddrinfo = refuse\n"
+        "from kb.cli import main\nmain()\n"
+    )
+    env = {**CPU, "HF_HOME": str(tmp_path / "hf"), "HOME": str(tmp_path / "home")}
+    for model in ("acme/mini", "~/mymodel"):
+        shutil.rmtree(root / ".kb-cache", ignore_errors=True)
+        run = subprocess.run(
+            [sys.executable, "-c", script, "embed", "--model", model],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, **env},
+        )
+        assert run.returncode == 0 and "CONNECT" not in run.stderr, run.stderr
+        assert f"kb: embedding with {model} on cpu" in run.stderr
+    from kb.config import Config
+    from kb.embed import model_identity
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HOME", str(tmp_path / "hf"))
+        assert model_identity(Config(model="acme/mini")) == "acme/mini@abc123"
 
 
 def test_a_damaged_model_folder_is_one_clear_error(root: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ when something must be encoded), on the device picked in one place."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -39,8 +40,31 @@ def default_model_path() -> Path:
 
 
 def model_location(config: Config) -> str:
-    """What to hand SentenceTransformer: the package's folder for the default, else the name or path."""
-    return str(default_model_path()) if config.model == DEFAULT_MODEL else config.model
+    """What to hand SentenceTransformer: the package's folder for the default, else the name or
+    the path (``~`` expanded: SentenceTransformer would take "~/m" for a Hub name)."""
+    if config.model == DEFAULT_MODEL:
+        return str(default_model_path())
+    return str(Path(config.model).expanduser()) if config.model.startswith("~") else config.model
+
+
+def _is_path(model: str) -> bool:
+    """Written as a path, not a Hub name ("org/name"): absolute, ./ or ../, or from ~."""
+    return model.startswith(("/", "./", "../", "~")) or model in (".", "..")
+
+
+def _hub_revision(name: str) -> str | None:
+    """The commit the local Hugging Face cache has for a Hub model (refs/main), read from disk:
+    a new snapshot of the same name is another model to the cache."""
+    import os
+
+    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(Path.home(), ".cache", "huggingface"), "hub"
+    )
+    ref = Path(hub) / f"models--{name.replace('/', '--')}" / "refs" / "main"
+    try:
+        return ref.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def model_identity(config: Config) -> str:
@@ -54,11 +78,13 @@ def model_identity(config: Config) -> str:
             return DEFAULT_MODEL
     path = Path(config.model).expanduser()
     if path.exists():
-        # A local folder: its resolved path plus when its files last changed, so that
-        # replacing the weights in place invalidates the cache.
-        stamp = max((p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()), default=0)
+        # A local folder: its resolved path plus when its files last changed, so that replacing
+        # the weights in place invalidates the cache (only a model's folder is walked, not ~).
+        is_model = (path / "modules.json").is_file() or (path / "config.json").is_file()
+        stamp = max((p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()), default=0) if is_model else 0
         return f"path:{path.resolve()}@{stamp}"
-    return config.model
+    revision = None if _is_path(config.model) else _hub_revision(config.model)
+    return f"{config.model}@{revision}" if revision else config.model
 
 
 def pick_device(config: Config) -> str:
@@ -81,15 +107,17 @@ class SentenceTransformerEmbedder:
 
     def load(self):  # -> sentence_transformers.SentenceTransformer
         if self._model is None:
+            location = model_location(self.config)
+            if _is_path(self.config.model) and not Path(location).exists():  # said before torch loads
+                raise _cannot_load(self.config.model, "no such folder")
             self.device = pick_device(self.config)
             if self.device == "cuda":
                 import torch
 
                 if not torch.cuda.is_available():
                     raise UsageError("device is cuda but torch sees no CUDA device; use device: auto or cpu")
-            location = model_location(self.config)
-            say(f"embedding with {self.config.model} on {self.device}")
             self._model = _load_sentence_transformer(location, self.device)
+            say(f"embedding with {self.config.model} on {self.device}")
         return self._model
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
@@ -116,6 +144,10 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
     st_logger = logging.getLogger("sentence_transformers")
     level = st_logger.level
     st_logger.setLevel(logging.ERROR)
+    # No request may leave: local_files_only alone still lets huggingface_hub ask the Hub for the
+    # user agent it sends. A user who wants downloads sets HF_HUB_OFFLINE=0 themselves.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -129,12 +161,16 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
             why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
             why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
-        raise KBError(
-            f"cannot load the embedding model {location!r} ({why}); set model in kb.yaml or KB_MODEL "
-            "to an installed sentence-transformers model folder"
-        ) from None
+        raise _cannot_load(location, why) from None
     finally:
         st_logger.setLevel(level)
+
+
+def _cannot_load(model: str, why: str) -> KBError:
+    return KBError(
+        f"cannot load the embedding model {model!r} ({why}); set model in kb.yaml or KB_MODEL "
+        "to an installed sentence-transformers model folder"
+    )
 
 
 @cache
