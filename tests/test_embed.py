@@ -76,6 +76,14 @@ def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
     assert len(other.encoded) == len(SMALL)
 
 
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 def _npz(**arrays: object) -> bytes:
     import io
 
@@ -85,7 +93,21 @@ def _npz(**arrays: object) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "damage", ["garbage", "empty", "truncated", "flipped", "another model", "flat vectors", "text vectors", "more keys"]
+    "damage",
+    [
+        "garbage",
+        "empty",
+        "truncated",
+        "flipped",
+        "another model",
+        "flat vectors",
+        "text vectors",
+        "more keys",
+        "an npy array",
+        "a NaN",
+        "scaled",
+        "another width",
+    ],
 )
 def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage: str, capsys) -> None:
     embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
@@ -103,6 +125,13 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
             "flat vectors": _npz(keys=keys, vectors=np.ones(len(keys), np.float32), model="hashing-64"),
             "text vectors": _npz(keys=keys, vectors=np.array([["x"]] * len(keys)), model="hashing-64"),
             "more keys": _npz(keys=keys, vectors=np.ones((len(keys) - 1, 64), np.float32), model="hashing-64"),
+            "an npy array": _npy(np.ones((len(keys), 64), np.float32)),
+            "a NaN": _npz(keys=keys, vectors=np.full((len(keys), 64), np.nan, np.float32), model="hashing-64"),
+            "scaled": _npz(keys=keys, vectors=np.full((len(keys), 64), 7.0, np.float32), model="hashing-64"),
+            # unit rows of another width, one entry short (the rest would be taken on trust)
+            "another width": _npz(
+                keys=keys[1:], vectors=np.eye(len(keys) - 1, 10, dtype=np.float32), model="hashing-64"
+            ),
         }[damage]
     )
     capsys.readouterr()
@@ -113,6 +142,13 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
     assert leftovers == []
     # The rebuild is said, with why, so a cache that keeps breaking is noticed.
     err = capsys.readouterr().err
+    if damage == "another width":  # well formed, but not this model's: found when it encodes
+        assert (
+            err
+            == f"kb: note: the cache file {cache} holds vectors of 10 numbers and the model gives 64; encoding again\n"
+        )
+        assert np.load(cache)["vectors"].shape == (len(SMALL), 64)
+        return
     assert err.startswith(f"kb: note: the cache file {cache} could not be read (") and err.endswith(
         "); encoding again\n"
     ), err
@@ -121,6 +157,9 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
         "another model": "it holds vectors of another model, other-model",
         "flat vectors": "its vectors are not a matrix of numbers (shape (5,), float32)",
         "more keys": "it holds 5 keys but 4 vectors",
+        "an npy array": "it is not a numpy .npz archive",
+        "a NaN": "some of its vectors hold values that are not finite numbers",
+        "scaled": "some of its vectors are not of unit length, as every vector kb writes is",
     }
     assert f"({said[damage]});" in err if damage in said else True
 
@@ -131,6 +170,18 @@ def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encod
     with pytest.raises(KBError) as caught:
         embed_kb(load_kb(root), Config(cache_dir="a-file"), embedder=embedder, progress=False)
     assert str(caught.value) == f"cannot write the cache in {root / 'a-file'}: Not a directory; set cache_dir"
+    assert embedder.calls == 0
+
+
+def test_a_cache_file_that_is_a_folder_is_named_before_anything_is_encoded(root: Path) -> None:
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
+    cache.unlink()
+    cache.mkdir()
+    embedder = HashingEmbedder()
+    with pytest.raises(KBError) as caught:
+        embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    assert str(caught.value) == f"cannot write the cache file {cache}: it is a folder; remove it"
     assert embedder.calls == 0
 
 

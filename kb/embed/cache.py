@@ -53,8 +53,12 @@ class VectorStore:
             return
         try:
             # Opened here: np.load leaves its own handle open when the zip is broken.
-            with open(self.path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-                keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
+            with open(self.path, "rb") as fh:
+                data = np.load(fh, allow_pickle=False)
+                if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
+                    raise ValueError("pickle")  # said as not an archive, below
+                with data:
+                    keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
             said = getattr(exc, "strerror", None) or first_line(exc)
@@ -67,9 +71,16 @@ class VectorStore:
             self.unreadable = f"its vectors are not a matrix of numbers (shape {vectors.shape}, {vectors.dtype})"
         elif len(keys) != len(vectors):
             self.unreadable = f"it holds {len(keys)} keys but {len(vectors)} vectors"
+        elif not np.isfinite(vectors).all():
+            self.unreadable = "some of its vectors hold values that are not finite numbers"
+        elif len(vectors) and not _unit_or_zero(vectors):
+            self.unreadable = "some of its vectors are not of unit length, as every vector kb writes is"
         if self.unreadable:
             return
         self.rows = {str(k): v for k, v in zip(keys, vectors.astype(np.float32, copy=False), strict=True)}
+
+    def width(self) -> int | None:
+        return next(iter(self.rows.values())).shape[0] if self.rows else None
 
     def get(self, keys: Sequence[str]) -> list[np.ndarray | None]:
         return [self.rows.get(k) for k in keys]
@@ -84,6 +95,8 @@ class VectorStore:
 
     def prepare(self) -> None:
         """Make the cache's folder, or say in one sentence why it cannot be made or written."""
+        if self.path.is_dir():
+            raise KBError(f"cannot write the cache file {self.path}: it is a folder; remove it")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             probe = tempfile.NamedTemporaryFile(dir=self.folder, prefix=".probe-")  # noqa: SIM115
@@ -113,6 +126,11 @@ class VectorStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         (self.folder / "model.json").write_text(json.dumps({"model": self.model_id}) + "\n", encoding="utf-8")
+
+
+def _unit_or_zero(vectors: np.ndarray) -> bool:
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    return bool(np.all((np.abs(norms - 1) < 1e-3) | (norms == 0)))
 
 
 def cache_folder(root: Path, config: Config) -> Path:
@@ -150,6 +168,13 @@ def embed_cached(
                 with contextlib.suppress(OSError):  # not empty: another run wrote there meanwhile
                     store.folder.rmdir()
             raise
+        if store.width() not in (None, encoded.shape[1]):  # a cache of this name from another model
+            say(
+                f"note: the cache file {store.path} holds vectors of {store.width()} numbers and the model gives "
+                f"{encoded.shape[1]}; encoding again"
+            )
+            store.rows = dict(zip(missing, encoded, strict=True))  # the rest is encoded below
+            return embed_cached(texts, store, embedder, recipe, progress=progress, prune=prune)
         store.put(list(missing), encoded)
     if missing or (prune and len(store.rows) != len(set(keys))):
         if prune:
