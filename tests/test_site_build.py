@@ -423,3 +423,22 @@ def test_mkdocs_settings_kb_would_silently_override_are_refused(tmp_path: Path) 
         run = run_kb("--root", str(tmp_path), "build")
         assert run.code == 1 and "Traceback" not in run.err
         assert run.err.splitlines()[-1] == f"kb: {message}"
+
+
+def test_a_second_build_at_once_is_refused_and_touches_nothing(tmp_path: Path) -> None:
+    """Two builds of one knowledge base swept each other's folders; the second now stops at once."""
+    import fcntl
+
+    from kb.config import Config
+    from kb.errors import KBError
+    from kb.site.build import build
+
+    (tmp_path / ".kb-build").mkdir()
+    with open(tmp_path / ".kb-build" / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the first build holds it
+        with pytest.raises(KBError) as caught:
+            build(tmp_path, Config())
+    assert (
+        str(caught.value) == "another kb build is running in this knowledge base (it holds .kb-build/lock); wait for it"
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [".kb-build", "lock"]

@@ -10,13 +10,14 @@ the site folder only when the build succeeded: a failed build leaves the last go
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,14 +85,40 @@ def build(
 ) -> Path:
     """Run every stage and swap the new site in; return the site folder. ``report`` is told of
     each stage when it is done, ``show`` what the running one is doing (but embed's: encoding
-    shows a bar of its own)."""
+    shows a bar of its own). One build at a time per knowledge base."""
+    site = site_folder(root, config)  # before any work: a site_dir that would replace the KB is refused
+    with _only_build(root):
+        return _build(root, config, site, _Clock(report, show), commands=commands, embedder=embedder)
+
+
+@contextlib.contextmanager
+def _only_build(root: Path) -> Iterator[None]:
+    """Hold the knowledge base's build lock: two builds at once would sweep each other's folders."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    folder = root / BUILD_DIR
+    folder.mkdir(exist_ok=True)
+    with open(folder / "lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KBError(
+                f"another kb build is running in this knowledge base (it holds {BUILD_DIR}/lock); wait for it"
+            ) from None
+        yield  # the lock goes with the file's closing, and with the process however it ends
+
+
+def _build(
+    root: Path, config: Config, site: Path, clock: _Clock, *, commands: click.Group | None, embedder: Embedder | None
+) -> Path:
     from kb.check import check_kb
     from kb.embed import embed_kb
     from kb.graph import build_graph
     from kb.store import SUGGESTIONS_FILE, load_kb
 
-    site = site_folder(root, config)  # before any work: a site_dir that would replace the KB is refused
-    clock = _Clock(report, show)
     clock.begin("check", "checking the entries")
     checked = check_kb(root)
     # The suggest stage rewrites entries/suggestions.json, so its staleness (an entry removed
