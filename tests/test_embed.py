@@ -312,3 +312,23 @@ def test_nearest_excludes_the_entry_itself_best_first() -> None:
     assert [i for i, _ in vectors.nearest("a", 2)] == ["b", "c"]
     assert [i for i, _ in vectors.nearest("a", 10)] == ["b", "c", "d"]
     assert vectors.nearest("b", 1)[0] == ("a", pytest.approx(0.8))
+
+
+@pytest.mark.parametrize(
+    ("cache_dir", "why"),
+    [
+        ("docs/cache", "would put the cache in docs"),  # and the site would publish the vectors
+        ("entries", "would put the cache in entries"),
+        ("site", "would put the cache in site"),
+        (".", "is the knowledge base's folder or one above it"),
+        ("..", "is the knowledge base's folder or one above it"),
+        ("/", "is the knowledge base's folder or one above it"),
+    ],
+)
+def test_a_cache_dir_among_the_sources_or_above_them_is_refused(root: Path, cache_dir: str, why: str) -> None:
+    from kb.embed.cache import cache_folder
+
+    with pytest.raises(KBError) as caught:
+        cache_folder(root, Config(cache_dir=cache_dir))
+    assert str(caught.value) == f"cache_dir {cache_dir!r} {why}; name a folder of its own, e.g. .kb-cache (the default)"
+    assert cache_folder(root, Config(cache_dir="/var/cache/kb")) == Path("/var/cache/kb")  # outside is fine

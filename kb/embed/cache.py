@@ -134,7 +134,21 @@ def _unit_or_zero(vectors: np.ndarray) -> bool:
 
 
 def cache_folder(root: Path, config: Config) -> Path:
-    return root / config.cache_dir
+    """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
+    is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the
+    vectors), the site, and the other sources; a folder outside the knowledge base is fine."""
+    from kb.site.build import SOURCES
+
+    raw = config.cache_dir.strip()
+    home, cache = root.resolve(), (root / raw).resolve()
+    why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None
+    for name in (*SOURCES, config.site_dir):
+        source = (home / name).resolve()
+        if source != home and (cache == source or cache.is_relative_to(source)):
+            why = why or f"would put the cache in {name}"
+    if why:
+        raise KBError(f"cache_dir {raw!r} {why}; name a folder of its own, e.g. .kb-cache (the default)")
+    return root / raw
 
 
 def embed_cached(
