@@ -27,7 +27,7 @@ class Config(BaseModel):
         ),
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when available.")
-    batch_size: int = Field(64, ge=1, description="Texts per encoding batch.")
+    batch_size: int = Field(64, ge=1, le=65536, description="Texts per encoding batch.")
     cache_dir: str = Field(".kb-cache", description="Embedding cache and other derived data, relative to the root.")
     site_dir: str = Field("site", description="Where kb build writes the static site, relative to the root.")
     site_url: str = Field(
@@ -58,6 +58,13 @@ class Config(BaseModel):
     arxiv_delay: float = Field(
         3.0, ge=0, le=600, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
+
+    @field_validator("batch_size", "neighbours", "arxiv_retries", mode="before")
+    @classmethod
+    def _not_a_switch(cls, value: object) -> object:
+        if isinstance(value, bool):  # pydantic would take true for 1
+            raise ValueError(f"expected a whole number, got {str(value).lower()}")
+        return value
 
     @field_validator("model")
     @classmethod
@@ -144,8 +151,12 @@ def config_document(root: Path):  # -> kb.yamlpos.Document | None
     from kb.yamlpos import Document, load_document
 
     path = root / CONFIG_FILE
+    if path.is_symlink() and not path.exists():  # settings someone meant to give: never dropped unsaid
+        raise ProblemsError([Problem(CONFIG_FILE, 0, 0, "", f"a link to {os.readlink(path)}, which does not exist")])
     if not path.exists():
         return None
+    if not path.is_file():  # a device (/dev/zero) would be read forever; load_document says what it is
+        return load_document(path, root)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:

@@ -26,6 +26,26 @@ def test_a_file_of_comments_alone_sets_nothing(tmp_path: Path) -> None:
     assert load_config(tmp_path).batch_size == Config().batch_size
 
 
+def test_a_kb_yaml_that_is_a_dangling_link_or_a_device_is_a_problem_not_ignored_or_read_forever(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "kb.yaml").symlink_to(tmp_path / "gone.yaml")
+    assert problems(tmp_path) == [f"kb.yaml: a link to {tmp_path / 'gone.yaml'}, which does not exist"]
+    (tmp_path / "kb.yaml").unlink()
+    (tmp_path / "kb.yaml").symlink_to("/dev/zero")
+    assert problems(tmp_path) == [
+        "kb.yaml: not a regular file (a device, a pipe, or a link to one); expected a YAML file"
+    ]
+
+
+def test_a_yes_or_no_is_not_taken_for_a_number(tmp_path: Path) -> None:
+    (tmp_path / "kb.yaml").write_text("batch_size: true\nneighbours: false\n", encoding="utf-8")
+    assert problems(tmp_path) == [
+        "kb.yaml:1:13: batch_size: expected a whole number, got true",
+        "kb.yaml:2:13: neighbours: expected a whole number, got false",
+    ]
+
+
 def test_a_bad_value_in_kb_yaml_is_named_with_its_line(tmp_path: Path) -> None:
     (tmp_path / "kb.yaml").write_text("device: cpu\nbatch_size: 0\n", encoding="utf-8")
     assert problems(tmp_path) == ["kb.yaml:2:13: batch_size: Input should be greater than or equal to 1, got 0"]
