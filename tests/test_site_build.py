@@ -189,6 +189,23 @@ def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None
     assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
 
 
+def test_a_build_folder_that_cannot_be_written_is_named_and_keeps_the_site(small_site) -> None:
+    """A file of docs/ where the generated pages need a folder: the error names the path in the
+    build folder (it named a bare page, "timeline.md", on a read-only disk)."""
+    root, _, _ = small_site
+    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
+    (root / "docs" / "taxonomy").write_text("a file where the taxonomy pages go\n", encoding="utf-8")
+    try:
+        run = run_kb("--root", str(root), "build")
+    finally:
+        (root / "docs" / "taxonomy").unlink()
+    assert (run.code, run.err.splitlines()[-1]) == (
+        1,
+        "kb: cannot write the build folder: .kb-build/docs/taxonomy: File exists",
+    )
+    assert ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns) == before
+
+
 def test_a_page_not_in_utf8_is_named_with_its_line_and_keeps_the_site(small_site) -> None:
     """mkdocs' own error ("'utf-8' codec can't decode byte 0xe9") names no file."""
     root, _, _ = small_site

@@ -236,14 +236,17 @@ def render_into(  # noqa: ANN001
         raise SiteBuildError(
             f"docs/{clash[0]} is written by hand and would be overwritten by a generated page; rename it"
         )
-    folders = {os.path.dirname(p) for p in files}
-    for folder in sorted(folders):
-        (docs / folder).mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        # The build folder is scratch space: the atomic step is the swap of the finished site.
-        with open(docs / rel, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-    copy_assets(docs / "assets" / "kb")
+    try:
+        for folder in sorted({os.path.dirname(p) for p in files}):
+            (docs / folder).mkdir(parents=True, exist_ok=True)
+        for rel, text in files.items():
+            # The build folder is scratch space: the atomic step is the swap of the finished site.
+            with open(docs / rel, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        copy_assets(docs / "assets" / "kb")
+    except OSError as exc:
+        where = os.path.relpath(exc.filename, root) if exc.filename else docs.relative_to(root)
+        raise SiteBuildError(f"cannot write the build folder: {where}: {exc.strerror or exc}") from None
     return docs
 
 
