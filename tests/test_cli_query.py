@@ -488,3 +488,24 @@ def test_the_cli_offers_the_sort_keys_and_formats_the_library_knows() -> None:
 
     assert cli_query.SORTS == SORTS
     assert cli_query.LIST_FORMATS == FORMATS
+
+
+def test_ctrl_c_ends_kb_with_exit_130_and_one_line(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "eval", "--taxonomy", "codev"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(4)  # past the imports, into the folds
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out, err.strip()) == (130, "", "kb: interrupted")

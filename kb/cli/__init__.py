@@ -91,6 +91,11 @@ class Group(click.Group):
         except click.UsageError as exc:
             # A subcommand's option that lacks its value fails before that command has a context.
             _usage_exit(exc, f"{ctx.command_path} {ctx.invoked_subcommand}" if ctx.invoked_subcommand else None)
+        except KeyboardInterrupt:
+            # Ctrl-C: files are written whole or not at all, so there is nothing to undo; exit as a
+            # shell reports an interrupted program (128 + SIGINT), not 1 with click's "Aborted!".
+            click.echo("\nkb: interrupted", err=True)
+            sys.exit(130)
         except BrokenPipeError:
             # The reader left (kb query | head -1): stop quietly, as a tool killed by SIGPIPE would
             # (exit 141), whichever write found the pipe closed. Later flushes go nowhere.
