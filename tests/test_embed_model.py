@@ -195,3 +195,23 @@ def test_device_cuda_without_a_gpu_is_one_clear_error(tmp_path: Path) -> None:
     root = make_kb(tmp_path, SMALL[:1])  # nothing cached: the model must load
     run = run_kb("embed", cwd=root, env={"KB_DEVICE": "cuda"})
     assert (run.code, run.err) == (2, "kb: device is cuda but torch sees no CUDA device; use device: auto or cpu\n")
+
+
+def test_a_texts_vector_does_not_depend_on_the_batch_it_is_encoded_in() -> None:
+    """Encoded alone, among others, or in batches of another size: the same bits (a cache filled
+    entry by entry and a cold one gave vectors 1e-7 apart, and so different graph layouts)."""
+    from kb.config import Config
+    from kb.embed.model import SentenceTransformerEmbedder
+
+    topics = ["visual instruction tuning", "hallucination in video models", "document understanding", "audio"]
+    texts = [f"Paper {n}: a study of {topics[n % 4]}" for n in range(40)] + ["LLaVA", "A much longer title " * 9]
+    everything = SentenceTransformerEmbedder(Config(device="cpu")).embed(texts)
+    some = [0, 3, 4, 17, 29, 40, 41]
+    for size in (2, 5, 64):
+        apart = SentenceTransformerEmbedder(Config(device="cpu", batch_size=size)).embed([texts[i] for i in some])
+        assert np.array_equal(apart, everything[some]), size
+    alone = SentenceTransformerEmbedder(Config(device="cpu")).embed([texts[17]])
+    assert np.array_equal(alone[0], everything[17])
+    # ... and they are the model's vectors: sentence-transformers' own batches agree to float error.
+    plain = SentenceTransformerEmbedder(Config(device="cpu")).load().encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(everything, plain, atol=1e-5)

@@ -21,10 +21,14 @@ from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
 from kb.output.status import say
 
+# How texts are encoded: 2 since batches hold texts of one token length, so a vector no longer
+# depends in its last bits on the batch it fell in; rows made otherwise are encoded again.
+ENCODING = 2
+
 
 def text_key(text: str, recipe: str) -> str:
-    """Cache key of one text under one recipe (the model is the store's own key)."""
-    return hashlib.sha256(f"{recipe}\0{text}".encode()).hexdigest()
+    """Cache key of one text under one recipe and ENCODING (the model is the store's own key)."""
+    return hashlib.sha256(f"{ENCODING}\0{recipe}\0{text}".encode()).hexdigest()
 
 
 def _slug(text: str) -> str:

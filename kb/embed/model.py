@@ -121,16 +121,44 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Normalised rows for ``texts``; a text's row does not depend on what it is encoded with.
+
+        A batch pads its texts to the longest, and the padded shapes change the order in which
+        the matrix products add up: a vector's last bits (1e-7) depended on the batch it fell in,
+        so a cache filled entry by entry and a cold one gave different graph layouts. Each batch
+        holds texts of one token length (no padding) and never one text alone (a product of one
+        row takes another path). Measured on CPU: bit-identical for any subset and batch size,
+        and no slower (no work on padding)."""
+        from tqdm import tqdm
+
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         model = self.load()
-        out = model.encode(
-            list(texts),
-            batch_size=self.config.batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        tokens = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
+        by_length: dict[int, list[int]] = {}
+        for row, ids in enumerate(tokens):
+            by_length.setdefault(len(ids), []).append(row)
+        size = max(self.config.batch_size, 2)
+        out: np.ndarray | None = None
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
+            for length in sorted(by_length):
+                rows = by_length[length]
+                for start in range(0, len(rows), size):
+                    chunk = rows[start : start + size]
+                    batch = [texts[r] for r in chunk] * (2 if len(chunk) == 1 else 1)
+                    encoded = model.encode(
+                        batch,
+                        batch_size=size,
+                        show_progress_bar=False,
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                    )
+                    vectors = encoded[: len(chunk)]
+                    if out is None:
+                        out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                    out[chunk] = vectors
+                    bar.update(len(chunk))
+        assert out is not None
         return normalise(out)
 
 
