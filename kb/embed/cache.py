@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.config import Config
+from kb.config import SOURCES, Config
 from kb.embed.model import Embedder
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
@@ -39,7 +39,7 @@ def _slug(text: str) -> str:
 class VectorStore:
     """Cached rows for one model and one namespace: ``<cache>/embeddings/<model>/<namespace>.npz``.
 
-    The file holds ``keys`` (sha256 hex of recipe + text) and ``vectors``; it is replaced
+    The file holds ``keys`` (``text_key``: sha256 hex of encoding, recipe and text) and ``vectors``; it is replaced
     atomically, so a crash leaves the previous cache intact. A file that cannot be read is
     treated as empty: a cache may be thrown away, never trusted when broken; ``unreadable`` says why.
     """
@@ -141,8 +141,6 @@ def cache_folder(root: Path, config: Config) -> Path:
     """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
     is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the
     vectors), the site, and the other sources; a folder outside the knowledge base is fine."""
-    from kb.site.build import SOURCES
-
     raw = config.cache_dir.strip()
     home, cache = root.resolve(), (root / raw).resolve()
     why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None

@@ -55,8 +55,6 @@ def _is_path(model: str) -> bool:
 def _hub_revision(name: str) -> str | None:
     """The commit the local Hugging Face cache has for a Hub model (refs/main), read from disk:
     a new snapshot of the same name is another model to the cache."""
-    import os
-
     hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
         os.environ.get("HF_HOME") or os.path.join(Path.home(), ".cache", "huggingface"), "hub"
     )
@@ -134,8 +132,13 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         model = self.load()
-        tokens = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
         by_length: dict[int, list[int]] = {}
+        tokenizer = getattr(model, "tokenizer", None)  # a model of custom modules may lack one: one group
+        tokens = (
+            tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
+            if tokenizer
+            else [[]] * len(texts)
+        )
         for row, ids in enumerate(tokens):
             by_length.setdefault(len(ids), []).append(row)
         size = max(self.config.batch_size, 2)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kb.config import BUILD_DIR, SOURCES
 from kb.errors import KBError, ProblemsError, first_line
 from kb.output.text import counted
 
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from kb.config import Config
     from kb.embed import Embedder
     from kb.output.status import Count
-
-BUILD_DIR = ".kb-build"
 
 
 class SiteBuildError(KBError):
@@ -177,10 +176,6 @@ def _build(
     shown = site.relative_to(root) if site.is_relative_to(root) else site
     clock.done("mkdocs", f"site built with --strict, no warnings, in {shown}/{where}")
     return site
-
-
-# What kb build must never replace with a site: the knowledge base itself and what it is made from.
-SOURCES = ("entries", "docs", "overrides", "mkdocs.yml", "kb.yaml", BUILD_DIR, ".git", "kb", "tests", "tools", "web")
 
 
 def site_folder(root: Path, config: Config) -> Path:
