@@ -137,7 +137,9 @@ class _Builder:
                 loc,
                 f"character U+{ord(bad.group()):04X} (an escape in a quoted string) is not allowed; remove it",
             )
-        elif node.style in ("'", '"') and value.strip() and value != value.strip():
+        elif (
+            isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') and value.strip() and value != value.strip()
+        ):
             # Entries are read with the spaces around a value stripped, so no export would show them.
             self.problem(node, loc, "the quoted text starts or ends with spaces, which kb drops; remove them")
         elif bad := BIDI_CONTROLS.search(value):  # YAML reads them; a reviewer would see another order

@@ -27,7 +27,7 @@ def _build(state: State) -> None:
     from kb.output.status import StatusLine
     from kb.site.build import build as build_site
 
-    with StatusLine(click.get_text_stream("stderr")) as status:
+    with StatusLine() as status:  # on stderr
         build_site(state.root, state.config, commands=main, report=lambda r: status.echo(str(r)), show=status.show)
 
 

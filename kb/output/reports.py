@@ -84,8 +84,8 @@ def tree_text(counts: Mapping[str, Sequence[NodeCount]], kb: KB) -> str:
         top = min((n.depth for n in nodes), default=0)
         for n in nodes:
             indent = "  " * (n.depth - top)
-            counts = f"{n.curated:>6}{n.curated_total:>6}{n.suggested:>6}{n.suggested_total:>6}"
-            lines.append(f"{counts}  {indent}{n.id}  {one_line(n.name)}")
+            figures = f"{n.curated:>6}{n.curated_total:>6}{n.suggested:>6}{n.suggested_total:>6}"
+            lines.append(f"{figures}  {indent}{n.id}  {one_line(n.name)}")
     lines.append("")
     lines.append("here: entries tagged with the node; total: distinct entries anywhere in its subtree.")
     return "\n".join(lines) + "\n"
