@@ -536,6 +536,11 @@ def test_reference_pages_cover_every_field_setting_and_command(rendered) -> None
     for name in names:
         assert f"## {name}\n" in cli
     assert isinstance(main, click.Group)
+    # Each command's text is what `--help` prints, -h included (it showed --help alone).
+    from click.testing import CliRunner
+
+    real = CliRunner().invoke(main, ["check", "--help"], prog_name="kb", terminal_width=100).output
+    assert real.strip() in cli and "-h, --help" in real
 
 
 def test_feed_lists_recent_entries_newest_first(rendered) -> None:

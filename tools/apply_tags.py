@@ -120,7 +120,7 @@ def _tagged(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("labels", type=Path, help="JSON Lines: id, codev and/or yin leaf lists, note")
     parser.add_argument("--root", type=Path, default=ROOT, help="knowledge base root (holds mkdocs.yml)")
     parser.add_argument("--note", help="said in every new provenance item, before the line's own note")

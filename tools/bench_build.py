@@ -87,7 +87,7 @@ def _record(times: dict[str, float], report: StageReport) -> None:
 
 
 def main_() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="0,2000,5000", help="entries per build, comma-separated (0: as it is)")
     parser.add_argument("--real-model", action="store_true", help="embed with the configured model (cache copied)")
     args = parser.parse_args()

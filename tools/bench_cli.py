@@ -51,7 +51,7 @@ def run_once(args: list[str], root: Path) -> tuple[float, float, int, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--root", type=Path, default=ROOT, help="The knowledge base to run against.")
     args = parser.parse_args()

@@ -58,7 +58,7 @@ def measure(page, base: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="600,2000,5000", help="table sizes (rows) to measure")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright

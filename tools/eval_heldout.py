@@ -146,7 +146,7 @@ def render(taxonomy: str, result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--taxonomy", nargs="+", choices=sorted(HELD_OUT), default=sorted(HELD_OUT))
     parser.add_argument("--errors", action="store_true", help="list every paper whose best leaf is wrong")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")

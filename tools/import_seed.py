@@ -878,7 +878,7 @@ def report(entries: list[Entry], codev_rows: int) -> tuple[dict[str, int], bool]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=Path, default=DEFAULT_SEED, help="folder with the seed .jsonl files")
     parser.add_argument("--root", type=Path, default=ROOT, help="knowledge base root (holds mkdocs.yml)")
     args = parser.parse_args(argv)

@@ -70,7 +70,7 @@ def result_ids(page, query: str, want: str, depth: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "site", help="the built site (default: site/)")
     parser.add_argument("--count", type=int, default=30, help="how many entries to sample (default 30)")
     parser.add_argument("--depth", type=int, default=50, help="how many result pages to look through")

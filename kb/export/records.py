@@ -48,8 +48,9 @@ def to_json(entries: Iterable[Entry]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
-def read_json_export(path: Path) -> list[Entry]:
+def read_json_export(path: str | Path) -> list[Entry]:
     """The entries of a file written by ``to_json``; raise ExportReadError in one sentence if it is not one."""
+    path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -126,8 +127,9 @@ def _parse_cell(cell: str, kind: str) -> Any:
     return cell
 
 
-def read_csv_export(path: Path) -> list[Entry]:
+def read_csv_export(path: str | Path) -> list[Entry]:
     """The entries of a file written by ``to_csv``; raise ExportReadError in one sentence if it is not one."""
+    path = Path(path)
     columns = dict(csv_columns())
     try:
         with path.open(encoding="utf-8", newline="") as fh:

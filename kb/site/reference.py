@@ -95,10 +95,16 @@ def render_config_reference() -> str:
     return "\n".join(out) + "\n"
 
 
+def _context(group: click.Group, name: str) -> click.Context:
+    """A context as the command line makes it (its settings: -h beside --help), 100 columns wide."""
+    settings = {"max_content_width": 100, **group.context_settings}
+    return click.Context(group, info_name=name, terminal_width=100, **settings)
+
+
 def iter_commands(group: click.Group, prefix: str = "kb") -> list[tuple[str, click.Command, click.Context]]:
     """Every command under ``group`` with its full name and a context to render its help."""
     out = []
-    parent = click.Context(group, info_name=prefix, max_content_width=100, terminal_width=100)
+    parent = _context(group, prefix)
     for name in sorted(group.list_commands(parent)):
         command = group.get_command(parent, name)
         if command is None or command.hidden:
@@ -116,7 +122,7 @@ NO_CLI = "# Command line\n\nRun `kb --help`, or `kb COMMAND --help` for one comm
 
 def render_cli_reference(main: click.Group) -> str:
     out = ["# Command line\n", "Generated from each command's `--help`.\n", "## kb\n", CODE_FENCE + "text"]
-    root = click.Context(main, info_name="kb", max_content_width=100, terminal_width=100)
+    root = _context(main, "kb")
     out += [main.get_help(root), CODE_FENCE, ""]
     for full_name, command, ctx in iter_commands(main):
         out += [
