@@ -317,6 +317,38 @@ def test_serve_answers_a_missing_page_with_the_sites_404_page(small_site) -> Non
             proc.wait(timeout=30)
 
 
+def test_serve_no_build_serves_a_site_it_did_not_build_but_never_the_kb_itself(tmp_path: Path) -> None:
+    """--no-build only reads the folder: a hand-made site is served (kb build's refusal to replace a
+    folder it did not build was applied to it), the knowledge base's own folder is not (.git)."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    (tmp_path / "mkdocs.yml").write_text("site_name: by hand\n", encoding="utf-8")
+    (tmp_path / "entries").mkdir()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("made by hand", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "kb", "--root", str(tmp_path), "serve", "--no-build", "--port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            assert proc.stderr is not None
+            url = re.match(r"serving (http://127\.0\.0\.1:\d+/) ", proc.stderr.readline())
+            assert url
+            with urllib.request.urlopen(url[1]) as page:
+                assert page.read() == b"made by hand"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    refused = run_kb("--root", str(tmp_path), "serve", "--no-build", "--port", "0", env={"KB_SITE_DIR": "."})
+    assert (refused.code, refused.err) == (
+        1,
+        "kb: site_dir '.' is the knowledge base's folder or one above it; kb serve serves the site folder: "
+        "name a folder of its own\n",
+    )
+
+
 def test_a_browser_that_leaves_mid_page_is_no_error_to_print(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     import socket
     import struct

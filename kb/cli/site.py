@@ -40,12 +40,13 @@ def serve(state: State, port: int, no_build: bool) -> None:
     from kb.site.build import site_folder
     from kb.site.serve import listen, serve_on
 
+    folder = site_folder(state.root, state.config, replacing=not no_build)  # --no-build only reads it
     server = listen(port)  # a busy port is said now, not after the build
     if not no_build:
         _build(state)
     serve_on(
         server,
-        site_folder(state.root, state.config),
+        folder,
         announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True),
     )
 

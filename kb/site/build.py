@@ -178,24 +178,28 @@ def _build(
     return site
 
 
-def site_folder(root: Path, config: Config) -> Path:
+def site_folder(root: Path, config: Config, *, replacing: bool = True) -> Path:
     """The folder the site goes to (``site_dir``, a link followed to where it points), refused
     when replacing it would destroy something: the knowledge base's folder or one above it, its
-    sources, the cache, or a folder that exists and holds no site kb built."""
+    sources, the cache, or a folder that exists and holds no site kb built. Without
+    ``replacing`` (kb serve --no-build only reads it), any folder but the knowledge base's or
+    one above it (which would serve .git) will do."""
     raw = config.site_dir.strip()
     home = root.resolve()
     site = (root / raw).resolve()
     why = None
     if site == home or home.is_relative_to(site):
         why = "is the knowledge base's folder or one above it"
-    for name in (*SOURCES, config.cache_dir):
+    for name in (*SOURCES, config.cache_dir) if replacing else ():
         source = (home / name).resolve()
         if site == source or site.is_relative_to(source) or source.is_relative_to(site):
             why = why or f"would replace {name}"
-    if why is None and site.is_dir() and any(site.iterdir()) and not _built_here(site):
+    if replacing and why is None and site.is_dir() and any(site.iterdir()) and not _built_here(site):
         why = "is a folder that holds no site kb built"
     if site.exists() and not site.is_dir():
         why = why or "is a file"
+    if why and not replacing:
+        raise SiteBuildError(f"site_dir {raw!r} {why}; kb serve serves the site folder: name a folder of its own")
     if why:
         raise SiteBuildError(
             f"site_dir {raw!r} {why}; kb build replaces the whole site folder: name a folder of its own, e.g. site"
