@@ -272,12 +272,14 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
         "check",
         "suggest",
         "suggest",
+        "suggest",
         "graph",
         "cluster",
         "render",
         "mkdocs",
     ]
-    assert shown[2][0] == f"suggest  finding why for the suggestions of {n} entries"
+    assert shown[1][0] == "suggest  embedding the titles, taxonomy nodes and keywords"
+    assert shown[3][0] == f"suggest  finding why for the suggestions of {n} entries"
     pages = len(list((tmp_path / ".kb-build" / "docs").rglob("*.md")))
     assert shown[-1][1]() == f"{pages} pages written; the search index and link checks"
     page = (tmp_path / "site" / "entries" / untagged[0] / "index.html").read_text(encoding="utf-8")

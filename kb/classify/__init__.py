@@ -54,6 +54,7 @@ __all__ = [
     "suggest_for_entry",
     "suggest_for_text",
     "suggestion_evidence",
+    "prepare_suggestions",
     "update_suggestions",
 ]
 
@@ -300,6 +301,15 @@ def same_suggestions(text: str, data: SuggestionsFile) -> bool:
             if any(abs(a.score - b.score) > SCORE_NOISE for a, b in zip(before, after, strict=True)):
                 return False
     return True
+
+
+def prepare_suggestions(
+    kb: KB, config: Config, vectors: Vectors | None = None, *, embedder: Embedder | None = None
+) -> None:
+    """Encode (or read from the cache) what the classifiers learn from besides the entries: the
+    taxonomy nodes, their keywords and the entries' bare titles. On a cold cache this is most of
+    the suggest stage's time, so kb build says it apart from the training."""
+    _suggester(kb, config, embedder, vectors).title_vectors([])
 
 
 def update_suggestions(

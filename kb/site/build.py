@@ -137,8 +137,10 @@ def _build(
         f"{counted(len(vectors), 'entry', 'entries')}: {encoded} encoded, {len(vectors) - encoded} from the cache",
     )
 
-    from kb.classify import suggestion_evidence, update_suggestions
+    from kb.classify import prepare_suggestions, suggestion_evidence, update_suggestions
 
+    clock.begin("suggest", "embedding the titles, taxonomy nodes and keywords")
+    prepare_suggestions(kb, config, vectors, embedder=embedder)
     clock.begin("suggest", "training the classifiers and suggesting tags")
     update_suggestions(kb, config, vectors, embedder=embedder)
     kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
