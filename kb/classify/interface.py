@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kb.classify import WORK, Evidence, Suggester
 from kb.embed import normalise
 from kb.errors import UsageError
+from kb.output.status import say
 from kb.output.text import lone_surrogate, one_line
 from kb.schema import Kind, Suggestion
 from kb.tags import topic_tags
@@ -194,7 +195,7 @@ def _why_text(evidence: Evidence) -> str:
 def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind: Kind | None = None) -> Iterator[str]:
     """One JSON line per paper: {"id", "suggestions": [{"tag", "score"}, ...]}, every leaf, best
     first. Encoding the papers shows a progress bar on stderr when it is a terminal."""
-    papers = read_papers(path, default_kind, note=lambda message: print(f"kb: {message}", file=sys.stderr))
+    papers = read_papers(path, default_kind, note=say)
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
     ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):

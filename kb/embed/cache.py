@@ -26,6 +26,9 @@ from kb.output.status import say
 ENCODING = 2
 
 
+NOT_AN_ARCHIVE = "it is not a numpy .npz archive"
+
+
 def text_key(text: str, recipe: str) -> str:
     """Cache key of one text under one recipe and ENCODING (the model is the store's own key)."""
     return hashlib.sha256(f"{ENCODING}\0{recipe}\0{text}".encode()).hexdigest()
@@ -60,14 +63,15 @@ class VectorStore:
             with open(self.path, "rb") as fh:
                 data = np.load(fh, allow_pickle=False)
                 if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
-                    raise ValueError("pickle")  # said as not an archive, below
+                    self.unreadable = NOT_AN_ARCHIVE
+                    return
                 with data:
                     keys, vectors, model = data["keys"], data["vectors"], str(data["model"])
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             # unreadable, empty, truncated or damaged: a cache is rebuilt, never trusted
             said = getattr(exc, "strerror", None) or first_line(exc)
             # numpy takes bytes that are not an archive for a pickle, which it (rightly) refuses
-            self.unreadable = "it is not a numpy .npz archive" if "pickle" in said else said
+            self.unreadable = NOT_AN_ARCHIVE if "pickle" in said else said
             return
         if model != self.model_id:
             self.unreadable = f"it holds vectors of another model, {model}"

@@ -54,7 +54,8 @@ def _is_path(model: str) -> bool:
 
 def _hub_revision(name: str) -> str | None:
     """The commit the local Hugging Face cache has for a Hub model (refs/main), read from disk:
-    a new snapshot of the same name is another model to the cache."""
+    a new snapshot of the same name is another model to the cache. The cache's place is worked
+    out as huggingface_hub does, without importing it: the numpy-only commands need the identity."""
     hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
         os.environ.get("HF_HOME") or os.path.join(Path.home(), ".cache", "huggingface"), "hub"
     )
