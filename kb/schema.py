@@ -12,7 +12,7 @@ import functools
 import re
 import typing
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -25,10 +25,26 @@ ARXIV_RE = re.compile(r"^(?:[0-9]{4}\.[0-9]{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/[0-
 PARTIAL_DATE_RE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
 ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # a text that begins as a web address
+# What ends a line: YAML writes one in a quoted string as "\n" or "\r", or keeps it from a block
+# ("title: |"); "\x85", "\u2028" and "\u2029" are Unicode's line and paragraph separators.
+LINE_BREAK_RE = re.compile("[\n\r\x85\u2028\u2029]")
+
+
+def on_one_line(value: Any) -> Any:
+    """``value`` as it is, when it is no text or list of texts holding a line break; else ValueError."""
+    for number, text in enumerate(value if isinstance(value, list) else [value], 1):
+        if isinstance(text, str) and (broken := LINE_BREAK_RE.search(text)):
+            where = f"item {number}" if isinstance(value, list) else "the text"
+            code = ord(broken.group())
+            raise ValueError(f"{where} holds a line break (U+{code:04X}) in {text!r}; write it on one line")
+    return value
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+    # The fields of prose, which may run over lines; every other text is one line, as a title, a
+    # name or a venue is shown: in a table row, a CSV cell, a terminal line, a BibTeX field.
+    PROSE_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*")
     @classmethod
@@ -42,7 +58,7 @@ class _Strict(BaseModel):
             raise ValueError("is empty; give one of its fields or leave it out")
         if isinstance(value, list) and any(isinstance(item, str) and not item for item in value):
             raise ValueError("holds an empty item; remove it")
-        return value
+        return value if info.field_name in cls.PROSE_FIELDS else on_one_line(value)
 
 
 class Kind(str, Enum):
@@ -233,6 +249,7 @@ def written_twice(text: str) -> str | None:
 class Entry(_Strict):
     """One work (model, method, analysis, survey) or dataset (training set, benchmark)."""
 
+    PROSE_FIELDS: ClassVar[frozenset[str]] = frozenset({"summary"})
     id: str = Field(
         description="Lower-case slug, equal to the file name without .yaml.",
         json_schema_extra={"pattern": SLUG_RE.pattern, "maxLength": 80},

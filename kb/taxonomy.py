@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.schema import on_one_line
 
 TAXONOMY_IDS = ("codev", "yin", "mmllms")
 TOPIC_TAXONOMIES = ("codev", "yin")  # taxonomies of topic leaves (mmllms holds design facets, not topics)
@@ -32,6 +34,8 @@ class NodeSpec(BaseModel):
     cues: list[str] = Field(default_factory=list)
     children: list[NodeSpec] = Field(default_factory=list)
 
+    _one_line = field_validator("id", "name", "keywords", "cues")(on_one_line)
+
 
 class TaxonomySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,6 +45,8 @@ class TaxonomySpec(BaseModel):
     source: str
     multi_label: bool
     nodes: list[NodeSpec]
+
+    _one_line = field_validator("id", "title", "source")(on_one_line)
 
 
 class TaxonomyFileError(ValueError):

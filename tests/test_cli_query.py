@@ -224,7 +224,7 @@ def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
     assert code == 0
     assert (
         out.splitlines()[0]
-        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a newline, \ufffd[2J a mark'
+        == 'hostile: Pipes | <b>bold</b> *stars* "quotes", commas; semicolons and a tab, \ufffd[2J a mark'
     )
     assert "\u200f" not in out
 
@@ -301,8 +301,9 @@ def test_stats_text_and_json(root: Path) -> None:
 
 def test_taxonomy_text_is_checked_like_an_entrys_and_shown_on_one_line(tmp_path: Path) -> None:
     """The taxonomy files are read on the same terms as entries: an escape sequence (which would
-    clear the screen) stops every command with the file and line; line breaks, which kb check lets
-    through, are shown as spaces, in a taxonomy and in a venue alike."""
+    clear the screen) or a line break in a name stops every command with the file and line; a tab
+    or a bidirectional mark, which kb check lets through, is shown as a space or U+FFFD, in a
+    taxonomy and in a venue alike."""
     root = make_query_kb(tmp_path)
     yin = root / "entries" / "taxonomies" / "yin.yaml"
     text = yin.read_text(encoding="utf-8")
@@ -310,23 +311,31 @@ def test_taxonomy_text_is_checked_like_an_entrys_and_shown_on_one_line(tmp_path:
     code, out, err = invoke(root, "tree", "yin")
     assert (code, out) == (1, "")
     assert err.startswith("entries/taxonomies/yin.yaml:2:8: title: character U+001B (an escape in a quoted string)")
+    for broken in ("\\r", "\\u2028", "\\x85", "\\n"):
+        yin.write_text(
+            text.replace("name: Multimodal Hallucination", f'name: "Multimodal{broken}Hallucination"'), encoding="utf-8"
+        )
+        code, out, err = invoke(root, "tree", "yin")
+        assert (code, out) == (1, "")
+        assert "holds a line break" in err and err.startswith("entries/taxonomies/yin.yaml:"), err
+        assert invoke(root, "check")[0] == 1
 
     yin.write_text(
-        text.replace("name: Multimodal Hallucination", 'name: "Multimodal\\rHallu\\u2028cination"'), encoding="utf-8"
+        text.replace("name: Multimodal Hallucination", 'name: "Multimodal\\tHallu\\u200fcination"'), encoding="utf-8"
     )
     llava = root / "entries" / "works" / "llava.yaml"
     llava.write_text(
-        llava.read_text(encoding="utf-8").replace("venue: NeurIPS 2023", 'venue: "NeurIPS\\rSPOOF\\x85 2023"'),
+        llava.read_text(encoding="utf-8").replace("venue: NeurIPS 2023", 'venue: "NeurIPS\\tSPOOF\\u200e 2023"'),
         encoding="utf-8",
     )
     assert invoke(root, "check")[0] == 0
     tree = invoke(root, "tree", "yin")[1]
-    assert "  hallucination  Multimodal Hallu cination\n" in tree
+    assert "  hallucination  Multimodal Hallu\ufffdcination\n" in tree
     gaps = invoke(root, "gaps", "--threshold", "100")[1]
-    assert "yin:hallucination  Multimodal Hallu cination" in gaps
+    assert "yin:hallucination  Multimodal Hallu\ufffdcination" in gaps
     stats = invoke(root, "stats")[1]
-    assert ", NeurIPS SPOOF 1" in stats  # (kb stats counts venues without their years)
-    assert not any(c in tree + gaps + stats for c in "\r\x85\u2028")
+    assert ", NeurIPS SPOOF\ufffd 1" in stats  # (kb stats counts venues without their years)
+    assert not any(c in tree + gaps + stats for c in "\t\u200e\u200f")
 
 
 # ---------------------------------------------------------------------------------- kb similar, kb gaps

@@ -49,7 +49,7 @@ AWKWARD = [
         "added": "2026-11-22",
         "provenance": [{"source": "contributor", "fields": ["title"], "note": "by hand; see notes"}],
     },
-    {"id": "bare", "title": "Bare\rcarriage return", "kind": "benchmark"},  # a cell with "\r" but no "\n"
+    {"id": "bare", "title": "Bare", "kind": "benchmark", "summary": "A carriage\rreturn"},  # "\r" but no "\n"
     {"id": "brackets-only", "title": "x", "kind": "dataset", "aliases": ["[a]", "b"]},
     {  # what a spreadsheet would run as formulas, and the apostrophe that guards them
         "id": "formulas",
@@ -108,6 +108,7 @@ def test_csv_is_one_readable_row_per_entry(awkward_entries):
     assert json.loads(brackets["aliases"]) == ["[a]", "b"]
     assert json.loads(awkward["provenance"])[0]["note"] == "by hand; see notes"
     assert bare["kind"] == "benchmark" and bare["architecture.llm_backbone"] == "" and bare["aliases"] == ""
+    assert bare["summary"] == "A carriage\rreturn"
 
 
 def test_csv_columns_follow_the_schema():

@@ -94,7 +94,7 @@ def test_csv_reads_back_equal_the_records(kb: KB, with_suggested: bool) -> None:
     assert read_csv(text) == records(kb, with_suggested=with_suggested)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][: len(COLUMNS)] == list(COLUMNS)
-    assert len(rows) == 1 + len(kb.entries)  # the title's newline stays inside its quoted cell
+    assert len(rows) == 1 + len(kb.entries)  # the summary's newline stays inside its quoted cell
     llava = dict(zip(rows[0], rows[1 + list(kb.entries).index("llava")], strict=True))
     assert llava["authors"] == "Haotian Liu; Chunyuan Li"
     assert llava["tags.mmllms.design"] == "end-to-end"
@@ -131,7 +131,7 @@ def test_table_aligns_columns_and_keeps_each_entry_on_one_line(kb: KB) -> None:
     assert lines[0].split() == ["id", "kind", "date", "title"]
     assert lines[1] == "llava    model   2023-04-17  Visual Instruction Tuning"
     assert lines[2].startswith("hostile  survey  2022-01-05  Pipes | <b>bold</b>")
-    assert "newline" in lines[2] and len(lines) == 3
+    assert "semicolons and a tab" in lines[2] and len(lines) == 3
     assert "\u200f" not in text and "\ufffd[2J a mark" in lines[2]  # no escape sequence reaches the terminal
     assert render_entries([], kb, "table") == ""
 
@@ -156,7 +156,7 @@ def test_markdown_table_escapes_entry_text_and_links_the_paper(kb: KB) -> None:
     text = render_entries([kb.entries["hostile"], kb.entries["coco"]], kb, "markdown")
     lines = text.splitlines()
     assert lines[0] == "| id | title | kind | date | venue |"
-    assert len(lines) == 4  # the newline in the title did not start a row
+    assert len(lines) == 4  # one row each
     hostile = lines[2]
     assert "<b>" not in hostile and "&lt;b&gt;" in hostile
     assert hostile.count(" | ") == 4  # the title's pipe is escaped, so the row keeps five cells

@@ -14,7 +14,8 @@ from kb.query.overview import gaps, stats, tree_counts
 from kb.store import KB, load_kb
 from tests.intel_kb import make_kb
 
-HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\nand a newline, \u200f[2J a mark'
+HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\tand a tab, \u200f[2J a mark'
+HOSTILE_SUMMARY = "A summary, the one text that may run over lines:\nthe second | with a pipe"
 
 ENTRIES: list[dict[str, object]] = [
     {
@@ -73,7 +74,14 @@ ENTRIES: list[dict[str, object]] = [
         "tags": {"codev": ["data4model/scaling/effectiveness/condensation"]},
     },
     {"id": "untagged-paper", "title": "An Untagged Paper About Hallucinated Objects", "kind": "analysis"},
-    {"id": "hostile", "title": HOSTILE_TITLE, "kind": "survey", "date": "2022-01-05", "arxiv": "2201.00001"},
+    {
+        "id": "hostile",
+        "title": HOSTILE_TITLE,
+        "kind": "survey",
+        "date": "2022-01-05",
+        "arxiv": "2201.00001",
+        "summary": HOSTILE_SUMMARY,
+    },
     {
         "id": "coco",
         "title": "Microsoft COCO: Common Objects in Context",

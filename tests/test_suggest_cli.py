@@ -130,12 +130,13 @@ def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_
 
 
 def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:
-    """A title may hold a line break or a bidirectional mark (YAML lets a quoted string write them;
-    kb check refuses overrides, not marks); on a terminal they would break the lines or reorder them."""
+    """A title may hold a tab or a bidirectional mark (YAML lets a quoted string write them; kb
+    check refuses line breaks and overrides, not these); on a terminal they would break the columns
+    or reorder the text."""
     from tests.intel_kb import write_entry
 
     root = labelled_kb(tmp_path / "kb")
-    title = "Jailbreak attacks \u200fseman\u200e on\nimages"  # right-to-left and left-to-right marks
+    title = "Jailbreak attacks \u200fseman\u200e on\timages"  # right-to-left and left-to-right marks
     write_entry(root, {"id": "hostile", "title": title, "kind": "method", "tags": {"codev": [TOX]}})
     cached(root)
     shown = run_kb("suggest", "hostile", "--taxonomy", "codev", cwd=root, env=NO_MODEL)

@@ -26,7 +26,8 @@ _MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!|~^=:$@"
 _TABLE = {ord(c): f"&#{ord(c)};" for c in _MARKDOWN_PUNCTUATION}
 _TABLE |= {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"}
 # Line breaks would end a table row or a list item; entries never need them inside a page line.
-_TABLE |= {ord("\n"): " ", ord("\r"): " ", 0x2028: " ", 0x2029: " "}
+# A tab is a space too: Markdown would widen it to the next tab stop (or a code block, first).
+_TABLE |= {ord(c): " " for c in "\t\n\r\x85\u2028\u2029"}
 
 
 def escape_text(value: object) -> Markup:

@@ -95,6 +95,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/pad.yaml": 'id: pad\ntitle: " Padded title"\nkind: method\n'
         "authors: ['Ada ', \"Bo\\t\", Cy]\nsummary: |\n  A block ends with a line break, which is fine.\n",
     },
+    "line-break": {  # a title, a name or a venue is one line wherever it is shown; a summary is prose
+        "works/lines.yaml": "id: lines\ntitle: |\n  Visual Instruction\n  Tuning\nkind: model\n"
+        'name: "LLa\\rVA"\nvenue: "CVPR\\u20282024"\nauthors: [Ada, "Bo\\x85Cy"]\n'
+        "aliases:\n  - A plain value written\n    over two lines is one line\n"
+        "summary: |\n  A summary may run\n  over lines.\n",
+    },
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
         'summary: "page\\x0cbreak, a NEL\\u0085 is fine"\nauthors: ["Ada", "C\\x9bSI"]\n',
