@@ -207,6 +207,25 @@ def test_a_failed_encoding_keeps_what_the_model_had_cached(root: Path) -> None:
     assert len(cached) == len(SMALL)
 
 
+class _InterruptedModel(HashingEmbedder):
+    """Ctrl-C after it has encoded the first two texts asked, as the real encoder reports it."""
+
+    def embed(self, texts, *, progress=False):  # noqa: ANN001, ANN201 - the Embedder protocol
+        from kb.embed.model import EmbeddingInterrupted
+
+        raise EmbeddingInterrupted([0, 1], super().embed(texts[:2]))
+
+
+def test_ctrl_c_while_encoding_keeps_the_rows_finished_before_it(root: Path, capsys) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        embed_kb(load_kb(root), Config(), embedder=_InterruptedModel(), progress=False)
+    assert capsys.readouterr().err == "kb: note: kept in the cache what was encoded before the interruption (2 texts)\n"
+    assert len(load_cached_vectors(load_kb(root), Config(), model_id="hashing-64", partial=True)) == 2
+    again = HashingEmbedder()
+    embed_kb(load_kb(root), Config(), embedder=again, progress=False)
+    assert len(again.encoded) == len(SMALL) - 2
+
+
 class _LongRows(HashingEmbedder):
     """Rows three times too long, in float64: what a model without a normalising layer gives."""
 

@@ -85,6 +85,16 @@ def test_a_model_path_that_does_not_exist_is_refused_before_torch_loads(root: Pa
     ]
 
 
+def test_the_numpy_only_commands_say_a_model_path_does_not_exist(root: Path) -> None:
+    missing = root / "no-such-model"
+    run = run_kb("similar", SMALL[0]["id"], cwd=root, env={"KB_MODEL": str(missing)})
+    assert (run.code, run.err) == (
+        1,
+        f"kb: cannot load the embedding model '{missing}' (no such folder); set model in kb.yaml or "
+        "KB_MODEL to an installed sentence-transformers model folder\n",
+    )
+
+
 def test_a_model_from_the_hugging_face_cache_or_home_loads_with_no_request(root: Path, tmp_path: Path) -> None:
     """A Hub name found in the local cache loads without a single connection (huggingface_hub asked
     the Hub for its user agent unless told it is offline), and its cache key carries the snapshot's
@@ -215,3 +225,28 @@ def test_a_texts_vector_does_not_depend_on_the_batch_it_is_encoded_in() -> None:
     # ... and they are the model's vectors: sentence-transformers' own batches agree to float error.
     plain = SentenceTransformerEmbedder(Config(device="cpu")).load().encode(texts, normalize_embeddings=True)
     np.testing.assert_allclose(everything, plain, atol=1e-5)
+
+
+def test_ctrl_c_while_encoding_gives_the_rows_finished_before_it() -> None:
+    from kb.config import Config
+    from kb.embed.model import EmbeddingInterrupted, SentenceTransformerEmbedder
+
+    texts = [f"Paper {n}: a study of {'very ' * (n % 3)}long titles" for n in range(12)]
+    whole = SentenceTransformerEmbedder(Config(device="cpu", batch_size=2)).embed(texts)
+    embedder = SentenceTransformerEmbedder(Config(device="cpu", batch_size=2))
+    model = embedder.load()
+
+    class _StoppedOnThirdBatch:  # the real model, and Ctrl-C as its third batch is encoded
+        tokenizer, max_seq_length, calls = model.tokenizer, model.max_seq_length, 0
+
+        def encode(self, batch, **options):  # noqa: ANN001, ANN003, ANN201 - SentenceTransformer.encode
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return model.encode(batch, **options)
+
+    embedder._model = _StoppedOnThirdBatch()
+    with pytest.raises(EmbeddingInterrupted) as caught:
+        embedder.embed(texts)
+    assert len(caught.value.done) == 4
+    assert np.array_equal(caught.value.vectors, whole[caught.value.done])

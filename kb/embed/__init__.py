@@ -27,6 +27,7 @@ from kb.embed.model import (
     DEFAULT_PACKAGE,
     Embedder,
     SentenceTransformerEmbedder,
+    check_model_path,
     default_model_path,
     embed_texts,
     embedder_for,
@@ -156,6 +157,7 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
     rows = store.get(keys)
     missing = [i for i, row in zip(ids, rows, strict=True) if row is None]
     if missing and not (partial and len(missing) < len(ids)):
+        check_model_path(config)  # no cache can be of a model that is not there: say that, not "run kb embed"
         why = f"; the cache file {store.path} could not be read ({store.unreadable})" if store.unreadable else ""
         raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}){why}; run kb embed")
     kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]

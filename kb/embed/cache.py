@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import SOURCES, Config
-from kb.embed.model import Embedder
+from kb.embed.model import Embedder, EmbeddingInterrupted
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
 from kb.output.status import say
+from kb.output.text import counted
 
 # How texts are encoded: 2 since batches hold texts of one token length, so a vector no longer
 # depends in its last bits on the batch it fell in; rows made otherwise are encoded again.
@@ -183,8 +184,10 @@ def embed_cached(
         store.prepare()  # before minutes of encoding, not after
         try:
             encoded = normalise(embedder.embed(list(missing.values()), progress=progress))
-        except BaseException:
-            if made:  # a model that failed to load leaves no empty folder named after it
+        except BaseException as exc:
+            if isinstance(exc, EmbeddingInterrupted) and exc.done:
+                _keep_finished(store, list(missing), exc)
+            elif made:  # a model that failed to load leaves no empty folder named after it
                 with contextlib.suppress(OSError):  # not empty: another run wrote there meanwhile
                     store.folder.rmdir()
             raise
@@ -201,6 +204,15 @@ def embed_cached(
             store.keep_only(keys)
         store.save()
     return stack_rows(store.get(keys)), len(missing)
+
+
+def _keep_finished(store: VectorStore, keys: list[str], stop: EmbeddingInterrupted) -> None:
+    """Save the rows encoded before Ctrl-C, so the next run encodes only the rest."""
+    if store.width() not in (None, stop.vectors.shape[1]):  # the cache of another model's width
+        store.rows = {}
+    store.put([keys[i] for i in stop.done], stop.vectors)
+    store.save()
+    say(f"note: kept in the cache what was encoded before the interruption ({counted(len(stop.done), 'text')})")
 
 
 def stack_rows(rows: Sequence[np.ndarray | None]) -> np.ndarray:

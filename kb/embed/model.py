@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +26,17 @@ class Embedder(Protocol):
     model_id: str
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+class EmbeddingInterrupted(KeyboardInterrupt):
+    """Ctrl-C while texts were being encoded, with the rows finished before it: ``done`` holds the
+    texts' positions and ``vectors`` their rows, so the cache keeps minutes of work, not none.
+    A KeyboardInterrupt still, so whoever does not keep them ends as at any Ctrl-C."""
+
+    def __init__(self, done: list[int], vectors: np.ndarray):
+        super().__init__()
+        self.done = done
+        self.vectors = vectors
 
 
 def default_model_path() -> Path:
@@ -64,6 +75,12 @@ def _hub_revision(name: str) -> str | None:
         return ref.read_text(encoding="utf-8").strip() or None
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def check_model_path(config: Config) -> None:
+    """Refuse a model written as a path that does not exist, without importing torch."""
+    if _is_path(config.model) and not Path(model_location(config)).exists():
+        raise _cannot_load(config.model, "no such folder")
 
 
 def model_identity(config: Config) -> str:
@@ -106,9 +123,8 @@ class SentenceTransformerEmbedder:
 
     def load(self):  # -> sentence_transformers.SentenceTransformer
         if self._model is None:
+            check_model_path(self.config)  # said before torch loads
             location = model_location(self.config)
-            if _is_path(self.config.model) and not Path(location).exists():  # said before torch loads
-                raise _cannot_load(self.config.model, "no such folder")
             self.device = pick_device(self.config)
             if self.device == "cuda":
                 import torch
@@ -144,11 +160,10 @@ class SentenceTransformerEmbedder:
             by_length.setdefault(len(ids), []).append(row)
         size = max(self.config.batch_size, 2)
         out: np.ndarray | None = None
+        done: list[int] = []
         with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
-            for length in sorted(by_length):
-                rows = by_length[length]
-                for start in range(0, len(rows), size):
-                    chunk = rows[start : start + size]
+            try:
+                for chunk in _batches(by_length, size):
                     batch = [texts[r] for r in chunk] * (2 if len(chunk) == 1 else 1)
                     encoded = model.encode(
                         batch,
@@ -161,9 +176,21 @@ class SentenceTransformerEmbedder:
                     if out is None:
                         out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
                     out[chunk] = vectors
+                    done += chunk
                     bar.update(len(chunk))
+            except KeyboardInterrupt:
+                kept = normalise(out[done]) if out is not None else np.zeros((0, 0), np.float32)
+                raise EmbeddingInterrupted(done, kept) from None
         assert out is not None
         return normalise(out)
+
+
+def _batches(by_length: dict[int, list[int]], size: int) -> Iterator[list[int]]:
+    """The texts' positions in batches of at most ``size``, each of one token length, shortest first."""
+    for length in sorted(by_length):
+        rows = by_length[length]
+        for start in range(0, len(rows), size):
+            yield rows[start : start + size]
 
 
 @cache
