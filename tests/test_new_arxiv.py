@@ -51,6 +51,7 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.requests: list[str] = []
+        self.redirect_to = ""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,6 +109,16 @@ class FeedServer:
                     self.end_headers()
                     with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # kb stopped reading
                         self.wfile.write(body)
+                elif mode == "redirect":  # to server.redirect_to, with the question asked
+                    self.send_response(302)
+                    self.send_header("Location", f"{server.redirect_to}?{urlsplit(self.path).query}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif mode == "loop":  # to itself
+                    self.send_response(302)
+                    self.send_header("Location", self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif mode == "slow":
                     time.sleep(3)
                     self.answer(200, (FEEDS / "empty.xml").read_bytes())
@@ -571,6 +582,26 @@ def test_connection_refused(kb_root, server):
         f"cannot connect to the arXiv API at 127.0.0.1:{port} (connection refused, 1 try); check the network, "
         "or arxiv_url in kb.yaml or KB_ARXIV_URL",
     )
+
+
+def test_a_redirect_is_said_with_where_it_led(kb_root, server):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server.redirect_to = f"http://127.0.0.1:{port}/api/query"
+    run = kb_new(kb_root, server, "2407.07895", mode="redirect", KB_ARXIV_RETRIES="0")
+    assert_one_sentence(
+        run,
+        1,
+        f"cannot connect to the arXiv API at 127.0.0.1:{server.port} (redirected to 127.0.0.1:{port}) "
+        "(connection refused, 1 try); check the network, or arxiv_url in kb.yaml or KB_ARXIV_URL",
+    )
+    run = kb_new(kb_root, server, "2407.07895", mode="loop", KB_ARXIV_RETRIES="0")
+    assert_one_sentence(
+        run, 1, f"the arXiv API at 127.0.0.1:{server.port} redirected over and over (in a loop); check arxiv_url"
+    )
+    server.redirect_to = f"http://localhost:{server.port}/ok/api/query"  # followed where it answers
+    assert kb_new(kb_root, server, "2407.07895", mode="redirect").code == 0
 
 
 @pytest.mark.parametrize(

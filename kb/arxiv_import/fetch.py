@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,15 +61,15 @@ def parse_arxiv_id(text: str) -> str:
     return arxiv_id
 
 
-def _api_host(config: Config) -> str:
-    """Host and port of the API, without any user and password the address holds."""
-    netloc = urlsplit(config.arxiv_url.replace("{}", "")).netloc
-    return netloc.rpartition("@")[2] or config.arxiv_url
+def _host(url: str) -> str:
+    """Host and port of an address, without any user and password it holds."""
+    return urlsplit(url.replace("{}", "")).netloc.rpartition("@")[2] or url
 
 
-def _feed_session(timeout: float) -> requests.Session:
+def _feed_session(timeout: float, reached: list[str]) -> requests.Session:
     """A requests session that waits at most ``timeout`` seconds and refuses anything but an Atom
-    feed: ``arxiv`` would read a page of garbage as "no results", the same as an unknown id."""
+    feed: ``arxiv`` would read a page of garbage as "no results", the same as an unknown id. It
+    adds to ``reached`` the host each request ended at, after any redirect, or failed at."""
     import xml.etree.ElementTree as ET  # expat >= 2.4 bounds entity expansion; nothing external is fetched
 
     import requests
@@ -77,7 +78,13 @@ def _feed_session(timeout: float) -> requests.Session:
         def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
             kwargs.setdefault("timeout", timeout)
             kwargs["stream"] = True  # read below up to a bound, not whatever a server sends
-            response = super().request(method, url, *args, **kwargs)
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.RequestException as exc:
+                if exc.request is not None and isinstance(exc.request.url, str):
+                    reached.append(_host(exc.request.url))
+                raise
+            reached.append(_host(response.url))
             if response.status_code == 200:
                 _read_bounded(response)
                 try:
@@ -158,8 +165,14 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     )
     client.query_url_format = config.arxiv_url
     # arxiv.Client takes no timeout; its session is the one place to give requests one.
-    client._session = _feed_session(config.arxiv_timeout)
-    host = _api_host(config)
+    reached: list[str] = []
+    client._session = _feed_session(config.arxiv_timeout, reached)
+
+    def api() -> str:  # "the arXiv API at" the host asked, and where it redirected to
+        host = _host(config.arxiv_url)
+        moved = reached and reached[-1] != host
+        return f"the arXiv API at {host}" + (f" (redirected to {reached[-1]})" if moved else "")
+
     tries = config.arxiv_retries + 1
     skipped = _SkippedEntries()  # arxiv logs and drops an entry lacking a field; we say so instead
     feed_log = logging.getLogger("arxiv._feed")
@@ -173,38 +186,37 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         results = _within(deadline, lambda: list(client.results(search)))
     except TimeoutError:
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} did not finish answering within {deadline:g} s; try again later "
-            "(arxiv_timeout sets the wait)"
+            f"{api()} did not finish answering within {deadline:g} s; try again later (arxiv_timeout sets the wait)"
         ) from None
     except MalformedFeedError as exc:
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} answered with something that is not an Atom feed ({exc}); check arxiv_url"
+            f"{api()} answered with something that is not an Atom feed ({exc}); check arxiv_url"
         ) from None
     except requests.exceptions.Timeout:
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} did not answer within {config.arxiv_timeout:g} s; "
-            "try again later (arxiv_timeout sets the wait)"
+            f"{api()} did not answer within {config.arxiv_timeout:g} s; try again later (arxiv_timeout sets the wait)"
         ) from None
     except requests.exceptions.ConnectionError as exc:
         raise ArxivUnavailableError(
-            f"cannot connect to the arXiv API at {host} ({_connection_reason(exc)}, {counted(tries, 'try', 'tries')}); "
+            f"cannot connect to {api()} ({_connection_reason(exc)}, {counted(tries, 'try', 'tries')}); "
             "check the network, or arxiv_url in kb.yaml or KB_ARXIV_URL"
         ) from None
     except arxiv.HTTPError as exc:
         # 429 and 5xx pass; any other refusal (404: no API at that address) will not.
         later = "try again later" if exc.status == 429 or exc.status >= 500 else "check arxiv_url"
-        answered = f"the arXiv API at {host} answered HTTP {exc.status} ({counted(tries, 'try', 'tries')})"
+        answered = f"{api()} answered HTTP {exc.status} ({counted(tries, 'try', 'tries')})"
         raise ArxivUnavailableError(f"{answered}; {later}") from None
     except arxiv.ArxivError as exc:
-        raise ArxivUnavailableError(f"the arXiv API at {host} failed: {exc.message}") from None
+        raise ArxivUnavailableError(f"{api()} failed: {exc.message}") from None
+    except requests.exceptions.TooManyRedirects:
+        raise ArxivUnavailableError(f"{api()} redirected over and over (in a loop); check arxiv_url") from None
     except requests.exceptions.RequestException as exc:
-        raise ArxivUnavailableError(
-            f"cannot ask the arXiv API at {config.arxiv_url!r}: {printable(str(exc))}"
-        ) from None
+        said = re.sub(r"//[^/@\s]*@", "//", str(exc))  # an address in it keeps its password to itself
+        raise ArxivUnavailableError(f"cannot ask {api()}: {printable(said)}") from None
     except (ValueError, TypeError, AttributeError) as exc:
         # arxiv parses each entry's dates and links itself; a feed with a malformed one ends there.
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} answered with a feed it could not read ({printable(str(exc))}); check arxiv_url"
+            f"{api()} answered with a feed it could not read ({printable(str(exc))}); check arxiv_url"
         ) from None
     finally:
         feed_log.removeHandler(skipped)
@@ -223,13 +235,12 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     missing = [i for i in arxiv_ids if i not in found]
     if missing and others:
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} answered with {', '.join(others[:3])}, not asked for, and without "
+            f"{api()} answered with {', '.join(others[:3])}, not asked for, and without "
             f"{' or '.join(missing)}; check arxiv_url"
         )
     if missing and skipped.messages:
         raise ArxivUnavailableError(
-            f"the arXiv API at {host} answered with an incomplete record ({printable(skipped.messages[0])}); "
-            "check arxiv_url"
+            f"{api()} answered with an incomplete record ({printable(skipped.messages[0])}); check arxiv_url"
         )
     if missing:
         raise PaperNotFoundError(f"arXiv has no paper {' or '.join(missing)}; check the id (it looks like 2304.08485)")
