@@ -514,7 +514,15 @@ def test_ctrl_c_ends_kb_with_exit_130_and_one_line(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    time.sleep(4)  # past the imports, into the folds
+    # Past the imports, into the folds: a Ctrl-C while a compiled module initialises can surface as
+    # that import's failure, or be swallowed by a fallback import, so a fixed wait was flaky when
+    # the machine was busy. The process's own CPU time says how far it is (its folds take 30 s).
+    clock = os.sysconf("SC_CLK_TCK")
+    while proc.poll() is None:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / clock >= 4:  # utime + stime
+            break
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert (proc.returncode, out, err.strip()) == (130, "", "kb: interrupted")
