@@ -168,3 +168,21 @@ def config_document(root: Path):  # -> kb.yamlpos.Document | None
     if all(not line.strip() or line.lstrip().startswith("#") or line.strip() == "---" for line in text.splitlines()):
         return Document({})
     return load_document(path, root)
+
+
+def cache_folder(root: Path, config: Config) -> Path:
+    """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
+    is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the
+    vectors), the site, and the other sources; a folder outside the knowledge base is fine."""
+    from kb.errors import KBError
+
+    raw = config.cache_dir.strip()
+    home, cache = root.resolve(), (root / raw).resolve()
+    why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None
+    for name in (*SOURCES, config.site_dir):
+        source = (home / name).resolve()
+        if source != home and (cache == source or cache.is_relative_to(source)):
+            why = why or f"would put the cache in {name}"
+    if why:
+        raise KBError(f"cache_dir {raw!r} {why}; name a folder of its own, e.g. .kb-cache (the default)")
+    return root / raw

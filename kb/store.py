@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -15,9 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError
+from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
-from kb.yamlpos import Document, load_document
+from kb.yamlpos import Document, parse_document, read_yaml_bytes
 
 ENTRY_FOLDERS = ("works", "datasets")
 SUGGESTIONS_FILE = "entries/suggestions.json"
@@ -160,19 +162,30 @@ def _field_info(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> Any:
     return found.model_fields.get(loc[-1]) if found is not None else None
 
 
-def load_entry(path: Path, root: Path) -> tuple[Entry | None, Document | None, list[Problem]]:
-    """Load and validate one entry file; never raises for bad input."""
+def load_entry(
+    path: Path, root: Path, parsed: ParseCache | None = None
+) -> tuple[Entry | None, Document | None, list[Problem]]:
+    """Load and validate one entry file; never raises for bad input. With ``parsed``, a file
+    parsed before is not parsed again, and its Document holds the data without positions."""
     rel = os.path.relpath(path, root)
     try:
-        doc = load_document(path, root)
+        text = read_yaml_bytes(path, rel)
+        sha = digest(text) if parsed is not None else ""
+        if parsed is not None and (known := parsed.get(rel, sha)) is not None:
+            with contextlib.suppress(ValidationError):  # the schema is newer than the cache: parse
+                return Entry.model_validate(known), Document(known), []
+        doc = parse_document(text, rel)
     except ProblemsError as exc:
         return None, None, exc.problems
     except OSError as exc:
         return None, None, [Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}")]
     try:
-        return Entry.model_validate(doc.data), doc, []
+        entry = Entry.model_validate(doc.data)
     except ValidationError as exc:
         return None, doc, validation_problems(exc, doc, rel, Entry)
+    if parsed is not None:
+        parsed.put(rel, sha, doc.data)
+    return entry, doc, []
 
 
 @dataclass
@@ -211,8 +224,11 @@ class KB:
         return [e for e in self.entries.values() if e.is_dataset]
 
 
-def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = None) -> KB:
-    """Load every entry under ``root``. With ``strict``, raise ProblemsError if any file is bad."""
+def load_kb(
+    root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = None, parsed: ParseCache | None = None
+) -> KB:
+    """Load every entry under ``root``. With ``strict``, raise ProblemsError if any file is bad.
+    With ``parsed``, files parsed before come from that cache (see kb.parsecache), which is saved."""
     if taxonomies is None:
         try:
             taxonomies = load_taxonomies(root / "entries" / "taxonomies")
@@ -225,7 +241,7 @@ def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = 
             raise ProblemsError(problems) from None
     kb = KB(root=root, taxonomies=taxonomies)
     for path in entry_paths(root):
-        entry, doc, problems = load_entry(path, root)
+        entry, doc, problems = load_entry(path, root, parsed)
         kb.problems.extend(problems)
         if entry is None or doc is None:
             kb.failed.append(path)
@@ -239,6 +255,8 @@ def load_kb(root: Path, *, strict: bool = True, taxonomies: Taxonomies | None = 
         kb.paths[entry.id] = path
         if doc is not None:
             kb.documents[entry.id] = doc
+    if parsed is not None:
+        parsed.save()
     if strict and kb.problems:
         raise ProblemsError(kb.problems)
     return kb

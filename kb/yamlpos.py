@@ -244,9 +244,14 @@ MAX_FILE_BYTES = 1_000_000  # an entry is a few kilobytes; a taxonomy some tens
 
 
 def load_document(path: Path, root: Path | None = None) -> Document:
-    """Read and parse one YAML file; a device, a pipe or a file of megabytes is a problem, not a
-    hang or a MemoryError (a link to /dev/zero would be read forever)."""
+    """Read and parse one YAML file (see ``read_yaml_bytes``)."""
     rel = os.path.relpath(path, root) if root else str(path)
+    return parse_document(read_yaml_bytes(path, rel), rel)
+
+
+def read_yaml_bytes(path: Path, rel: str) -> bytes:
+    """The bytes of one YAML file; a device, a pipe or a file of megabytes is a problem, not a
+    hang or a MemoryError (a link to /dev/zero would be read forever)."""
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, a pipe, or a link to one)"
@@ -255,7 +260,7 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         text = fh.read(MAX_FILE_BYTES + 1)
     if len(text) > MAX_FILE_BYTES:
         raise ProblemsError([Problem(rel, 0, 0, "", f"over {MAX_FILE_BYTES:,} bytes; an entry is a few kilobytes")])
-    return parse_document(text, rel)
+    return text
 
 
 def load_yaml_file(path: Path, root: Path | None = None) -> dict[str, Any]:

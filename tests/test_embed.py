@@ -345,7 +345,7 @@ def test_nearest_excludes_the_entry_itself_best_first() -> None:
     ],
 )
 def test_a_cache_dir_among_the_sources_or_above_them_is_refused(root: Path, cache_dir: str, why: str) -> None:
-    from kb.embed.cache import cache_folder
+    from kb.config import cache_folder
 
     with pytest.raises(KBError) as caught:
         cache_folder(root, Config(cache_dir=cache_dir))

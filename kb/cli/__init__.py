@@ -47,8 +47,20 @@ class State:
         if self._kb is None:
             from kb.store import load_kb
 
-            self._kb = load_kb(self.root)
+            self._kb = load_kb(self.root, parsed=self.parse_cache())
         return self._kb
+
+    def parse_cache(self):  # -> kb.parsecache.ParseCache | None
+        """The cache of parsed entry files, in cache_dir; none where cache_dir is refused (the
+        commands that write there say why)."""
+        from kb.config import cache_folder
+        from kb.errors import KBError
+        from kb.parsecache import ParseCache
+
+        try:
+            return ParseCache(cache_folder(self.root, self.config))
+        except KBError:
+            return None
 
 
 pass_state = click.make_pass_decorator(State)

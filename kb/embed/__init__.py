@@ -21,8 +21,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from kb.config import Config
-from kb.embed.cache import VectorStore, cache_folder, embed_cached, stack_rows, text_key
+from kb.config import Config, cache_folder
+from kb.embed.cache import VectorStore, embed_cached, stack_rows, text_key
 from kb.embed.model import (
     DEFAULT_PACKAGE,
     Embedder,

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.config import SOURCES, Config
 from kb.embed.model import Embedder, EmbeddingInterrupted
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
@@ -140,22 +139,6 @@ class VectorStore:
 def _unit_or_zero(vectors: np.ndarray) -> bool:
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     return bool(np.all((np.abs(norms - 1) < 1e-3) | (norms == 0)))
-
-
-def cache_folder(root: Path, config: Config) -> Path:
-    """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
-    is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the
-    vectors), the site, and the other sources; a folder outside the knowledge base is fine."""
-    raw = config.cache_dir.strip()
-    home, cache = root.resolve(), (root / raw).resolve()
-    why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None
-    for name in (*SOURCES, config.site_dir):
-        source = (home / name).resolve()
-        if source != home and (cache == source or cache.is_relative_to(source)):
-            why = why or f"would put the cache in {name}"
-    if why:
-        raise KBError(f"cache_dir {raw!r} {why}; name a folder of its own, e.g. .kb-cache (the default)")
-    return root / raw
 
 
 def embed_cached(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.config import BUILD_DIR, SOURCES
+from kb.config import BUILD_DIR, SOURCES, cache_folder
 from kb.errors import KBError, ProblemsError, first_line
 from kb.output.text import counted
 
@@ -116,6 +116,7 @@ def _build(
     from kb.check import check_kb
     from kb.embed import embed_kb
     from kb.graph import build_graph
+    from kb.parsecache import ParseCache
     from kb.store import SUGGESTIONS_FILE, load_kb
 
     clock.begin("check", "checking the entries")
@@ -128,7 +129,7 @@ def _build(
     stale = f"; the suggest stage rewrites {SUGGESTIONS_FILE}" if checked.problems else ""
     clock.done("check", checked.summary() + stale)
 
-    kb = load_kb(root)
+    kb = load_kb(root, parsed=ParseCache(cache_folder(root, config)))  # the check parsed afresh; this need not
     counts: list[int] = []
     vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
     encoded = counts[0] if counts else 0

@@ -1,0 +1,92 @@
+"""A cache of parsed entry files, so that the terminal commands need not parse 600 YAML files
+with node positions on every run (about half of `kb query`'s time).
+
+It maps each entry file's path and the sha256 of its bytes to the data parsed from it, for files
+that parsed and validated; a file that changed, or any file of a parser of another version, is
+parsed again. What it gives is validated by the schema again, so a damaged or forged cache can
+never make an entry that the schema refuses, only stale one as far as the YAML rules go: kb check
+(and kb build through it) never reads it, and parses every file afresh with its positions.
+The file is ``<cache_dir>/entries.json``, replaced atomically; one that cannot be read or written
+is left alone and the files are parsed, as with no cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# Bump when what kb.yamlpos makes of a file changes in a way its source does not show (a rule of
+# pyyaml's, say); its source and pyyaml's version are part of the key too.
+FORMAT = 1
+CACHE_FILE = "entries.json"
+
+
+def _parser_version() -> str:
+    import yaml
+
+    import kb.yamlpos
+
+    source = Path(kb.yamlpos.__file__).read_bytes()
+    return f"{FORMAT}:{yaml.__version__}:{hashlib.sha256(source).hexdigest()[:16]}"
+
+
+def digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+class ParseCache:
+    """Parsed data by (path relative to the root, sha256 of the file's bytes)."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / CACHE_FILE
+        self.version = _parser_version()
+        self.rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.used: set[str] = set()
+        self.changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("version") == self.version:
+                self.rows = {
+                    rel: (sha, parsed)
+                    for rel, (sha, parsed) in data["files"].items()
+                    if isinstance(sha, str) and isinstance(parsed, dict)
+                }
+
+    def get(self, rel: str, sha: str) -> dict[str, Any] | None:
+        row = self.rows.get(rel)
+        if row is None or row[0] != sha:
+            return None
+        self.used.add(rel)
+        return row[1]
+
+    def put(self, rel: str, sha: str, parsed: dict[str, Any]) -> None:
+        self.rows[rel] = (sha, parsed)
+        self.used.add(rel)
+        self.changed = True
+
+    def save(self) -> None:
+        """Write what this run used (files gone or edited drop out), when anything changed; a
+        cache that cannot be written is no error: the files are parsed next time, as now."""
+        if not self.changed and set(self.rows) == self.used:
+            return
+        files = {rel: list(self.rows[rel]) for rel in sorted(self.used)}
+        text = json.dumps({"version": self.version, "files": files}, ensure_ascii=False, separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is as readable as the KB
+            os.replace(tmp, self.path)
+        except BaseException as exc:
+            Path(tmp).unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
