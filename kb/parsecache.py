@@ -16,22 +16,25 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 # Bump when what kb.yamlpos makes of a file changes in a way its source does not show (a rule of
-# pyyaml's, say); its source and pyyaml's version are part of the key too.
+# pyyaml's, say); its source, kb.chars' and pyyaml's version are part of the key too.
 FORMAT = 1
 CACHE_FILE = "entries.json"
+MAX_BYTES = 200_000_000  # about 1 kB an entry: far more than any knowledge base needs
 
 
 def _parser_version() -> str:
     import yaml
 
+    import kb.chars
     import kb.yamlpos
 
-    source = Path(kb.yamlpos.__file__).read_bytes()
+    source = Path(kb.yamlpos.__file__).read_bytes() + Path(kb.chars.__file__).read_bytes()
     return f"{FORMAT}:{yaml.__version__}:{hashlib.sha256(source).hexdigest()[:16]}"
 
 
@@ -48,14 +51,24 @@ class ParseCache:
         self.rows: dict[str, tuple[str, dict[str, Any]]] = {}
         self.used: set[str] = set()
         self.changed = False
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") == self.version:
-                self.rows = {
-                    rel: (sha, parsed)
-                    for rel, (sha, parsed) in data["files"].items()
-                    if isinstance(sha, str) and isinstance(parsed, dict)
-                }
+        # Whatever is there (a link to /dev/zero, a FIFO, JSON nested past the recursion limit, rows
+        # of other shapes) means no cache, never a hang or a traceback.
+        with contextlib.suppress(Exception):
+            self.rows = self._read()
+
+    def _read(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        if not stat.S_ISREG(self.path.stat().st_mode):
+            return {}
+        with self.path.open("rb") as fh:
+            text = fh.read(MAX_BYTES + 1)
+        data = json.loads(text) if len(text) <= MAX_BYTES else {}
+        if not isinstance(data, dict) or data.get("version") != self.version:
+            return {}
+        return {
+            rel: (sha, parsed)
+            for rel, (sha, parsed) in data["files"].items()
+            if isinstance(sha, str) and isinstance(parsed, dict)
+        }
 
     def get(self, rel: str, sha: str) -> dict[str, Any] | None:
         row = self.rows.get(rel)

@@ -1,6 +1,6 @@
 """The entry schema: pydantic models for one knowledge-base entry and its parts.
 
-This module imports nothing from kb. Curated tags (written by people, under ``tags``) and
+This module imports nothing from kb but kb.chars. Curated tags (written by people, under ``tags``) and
 machine suggestions (``Suggestions``, written by ``kb suggest`` into a separate file) are
 different types on purpose, so one can never be mistaken for the other.
 """
@@ -11,10 +11,14 @@ import datetime as _dt
 import functools
 import re
 import typing
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from kb.chars import LINE_BREAKS, forbidden
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # New-style arXiv ids (0704.0001 onwards: 4+4 digits until 2014, 4+5 after) with an optional
@@ -25,18 +29,31 @@ ARXIV_RE = re.compile(r"^(?:[0-9]{4}\.[0-9]{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/[0-
 PARTIAL_DATE_RE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
 ADDRESS_RE = re.compile(r"^\s*(?:https?://|www\.)")  # a text that begins as a web address
-# What ends a line: YAML writes one in a quoted string as "\n" or "\r", or keeps it from a block
-# ("title: |"); "\x85", "\u2028" and "\u2029" are Unicode's line and paragraph separators.
-LINE_BREAK_RE = re.compile("[\n\r\x85\u2028\u2029]")
+
+
+def text_problem(value: Any, check: Callable[[str], str | None]) -> None:
+    """Raise what ``check`` says of a text, or of an item of a list of texts: for an item, as a
+    ``list_item`` error whose context holds its index, so kb check can point at the item's line
+    (a validator's own errors are placed at the whole field)."""
+    if isinstance(value, str) and (why := check(value)):
+        raise ValueError(why)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and (why := check(item)):
+                context = {"index": index, "number": index + 1, "why": why}
+                raise PydanticCustomError("list_item", "item {number}: {why}", context)
+
+
+def _line_break(text: str) -> str | None:
+    # YAML writes one in a quoted string as "\n" or "\r", or keeps it from a block ("title: |").
+    if broken := LINE_BREAKS.search(text):
+        return f"holds a line break (U+{ord(broken.group()):04X}) in {text!r}; write it on one line"
+    return None
 
 
 def on_one_line(value: Any) -> Any:
-    """``value`` as it is, when it is no text or list of texts holding a line break; else ValueError."""
-    for number, text in enumerate(value if isinstance(value, list) else [value], 1):
-        if isinstance(text, str) and (broken := LINE_BREAK_RE.search(text)):
-            where = f"item {number}" if isinstance(value, list) else "the text"
-            code = ord(broken.group())
-            raise ValueError(f"{where} holds a line break (U+{code:04X}) in {text!r}; write it on one line")
+    """``value`` as it is, when it is no text or list of texts holding a line break."""
+    text_problem(value, _line_break)
     return value
 
 
@@ -58,6 +75,7 @@ class _Strict(BaseModel):
             raise ValueError("is empty; give one of its fields or leave it out")
         if isinstance(value, list) and any(isinstance(item, str) and not item for item in value):
             raise ValueError("holds an empty item; remove it")
+        text_problem(value, forbidden)  # in a file kb.yamlpos says it first; this holds kb new's and the imports'
         return value if info.field_name in cls.PROSE_FIELDS else on_one_line(value)
 
 

@@ -51,9 +51,7 @@ def validation_problems(
     """
     problems = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic names union members and tagged cases in the location; they are not YAML keys.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _TYPE_WORDS)))
+        loc = _loc(err)
         kind = err["type"]
         if kind == "extra_forbidden":
             line, col = doc.position(loc, key=True)
@@ -64,6 +62,27 @@ def validation_problems(
 
 
 _TYPE_WORDS = {"str", "int", "float", "bool", "list", "dict", "none", "is-instance"}
+
+
+def _loc(err: Any) -> tuple[Any, ...]:
+    """Where a pydantic error is, as the keys and indexes of the data."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic names union members and tagged cases in the location; they are not YAML keys.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in _TYPE_WORDS)))
+    if err["type"] == "list_item":  # a validator's finding on one item of a list (kb.schema.text_problem)
+        loc += (err["ctx"]["index"],)
+    return loc
+
+
+def error_texts(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """pydantic's errors as kb says them where there is no file to point into (an import, a
+    labels file): "authors[1]: why"."""
+    out = []
+    for err in exc.errors():
+        loc = _loc(err)
+        message = _message(err, loc, Document({}), model)
+        out.append(f"{_dotted(loc)}: {message}" if loc else message)
+    return out
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -104,6 +123,8 @@ def _message(err: Any, loc: tuple[Any, ...], doc: Document, model: type[BaseMode
         return f"{raw} is read by YAML as {read}; quote it: {quoted}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
+    if kind == "list_item":
+        return str(err["ctx"]["why"])
     if kind in ("enum", "literal_error"):
         options = [o.strip(" '") for o in msg.removeprefix("Input should be ").replace(" or ", ", ").split(", ")]
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)

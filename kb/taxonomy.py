@@ -23,7 +23,7 @@ TOPIC_TAXONOMIES = ("codev", "yin")  # taxonomies of topic leaves (mmllms holds 
 class NodeSpec(BaseModel):
     """A node as written in the taxonomy file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str
     name: str
@@ -38,7 +38,7 @@ class NodeSpec(BaseModel):
 
 
 class TaxonomySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str
     title: str

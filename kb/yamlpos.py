@@ -10,7 +10,6 @@ stays a number so the schema can say "quote it".
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +17,11 @@ from typing import Any
 
 import yaml
 
+from kb.chars import LINE_BREAKS, UNPRINTABLE, forbidden
 from kb.errors import Problem, ProblemsError
-from kb.output.text import BIDI_CONTROLS
 
 Loc = tuple[str | int, ...]
 MAX_ALIASES = 100  # an entry never needs more; a billion-laughs file needs far more
-# What YAML refuses to read in a file (C0 and C1 controls but tab, line ends and NEL, surrogates,
-# U+FFFE and U+FFFF) but lets a quoted string write as an escape ("\e", "\x0c"): a terminal
-# would obey it, XML cannot hold it.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _Loader(yaml.SafeLoader):
@@ -131,7 +126,7 @@ class _Builder:
         value = self.constructor.construct_object(node, deep=True)
         if not isinstance(value, str):
             self.doc.raw[loc] = node.value
-        elif bad := _UNPRINTABLE.search(value):
+        elif bad := UNPRINTABLE.search(value):  # YAML refuses them raw; a quoted string writes "\e", "\x0c"
             self.problem(
                 node,
                 loc,
@@ -141,14 +136,15 @@ class _Builder:
             isinstance(node, yaml.ScalarNode) and node.style in ("'", '"') and value.strip() and value != value.strip()
         ):
             # Entries are read with the spaces around a value stripped, so no export would show them.
-            self.problem(node, loc, "the quoted text starts or ends with spaces, which kb drops; remove them")
-        elif bad := BIDI_CONTROLS.search(value):  # YAML reads them; a reviewer would see another order
-            self.problem(
-                node,
-                loc,
-                f"character U+{ord(bad.group()):04X} (a bidirectional control, which makes the text show "
-                "in another order than it is stored) is not allowed; remove it",
+            padding = value[: len(value) - len(value.lstrip())] + value[len(value.rstrip()) :]
+            what = (
+                "a line break, which kb drops; remove it"
+                if LINE_BREAKS.search(padding)
+                else "spaces, which kb drops; remove them"
             )
+            self.problem(node, loc, f"the quoted text starts or ends with {what}")
+        elif why := forbidden(value):  # bidirectional controls: YAML reads them; a reviewer would see another order
+            self.problem(node, loc, why)
         return value
 
 

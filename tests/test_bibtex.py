@@ -204,8 +204,10 @@ def test_a_name_that_is_or_ends_in_and_or_is_others_stays_one_name():
 
 
 def test_bidirectional_overrides_never_reach_the_bib_file():
-    """A .bib file shown in an editor must read in the order it is written ("Trojan Source")."""
-    text = to_bibtex([entry(title="Rlo \u202egnp.exe\u202c done", authors=["Ann \u2066Lee\u2069"])])
+    """A .bib file shown in an editor must read in the order it is written ("Trojan Source"). The
+    schema refuses them; an Entry made in code without validation may still hold them."""
+    hostile = entry().model_copy(update={"title": "Rlo \u202egnp.exe\u202c done", "authors": ["Ann \u2066Lee\u2069"]})
+    text = to_bibtex([hostile])
     assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
     assert fields(text)["title"] == "Rlo \ufffdgnp.exe\ufffd done"
 

@@ -320,6 +320,13 @@ def test_taxonomy_text_is_checked_like_an_entrys_and_shown_on_one_line(tmp_path:
         assert "holds a line break" in err and err.startswith("entries/taxonomies/yin.yaml:"), err
         assert invoke(root, "check")[0] == 1
 
+    # A block's own final line break is no line break in the name (entries strip it too).
+    yin.write_text(
+        text.replace("name: Multimodal Hallucination", "name: |\n      Multimodal Hallucination"), encoding="utf-8"
+    )
+    assert invoke(root, "check")[0] == 0
+    assert "  hallucination  Multimodal Hallucination\n" in invoke(root, "tree", "yin")[1]
+
     yin.write_text(
         text.replace("name: Multimodal Hallucination", 'name: "Multimodal\\tHallu\\u200fcination"'), encoding="utf-8"
     )

@@ -129,6 +129,16 @@ def test_csv_columns_follow_the_schema():
             '{"format": "kb-entries", "version": 1, "entries": [{"id": "a", "title": "t", "kind": "modle"}]}',
             "entry 1: kind: Input should be",
         ),
+        (  # what kb check refuses in a file, an import refuses too: it would write a file kb check refuses
+            "x.json",
+            '{"format": "kb-entries", "version": 1, "entries": [{"id": "a", "title": "t\\u001b[2J", "kind": "model"}]}',
+            "entry 1: title: character U+001B (a control character or noncharacter) is not allowed; remove it",
+        ),
+        (
+            "x.csv",
+            "id,title,kind,authors\na,t,model,Ann; \u202eLee\n",
+            "authors[1]: character U+202E (a bidirectional control",
+        ),
         ("x.csv", "id,title,colour\na,b,c\n", "is not a kb CSV export (unknown column 'colour')"),
         ("x.csv", "id,title\na\n", ":2: expected 2 cells, found 1"),
         ("x.csv", "id,title,kind,aliases\na,t,model,[oops\n", ":2: aliases: not a JSON array"),

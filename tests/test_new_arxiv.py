@@ -340,6 +340,17 @@ def test_an_id_of_ones_own_choosing(kb_root, server):
     assert run_kb("check", cwd=kb_root).code == 0
 
 
+def test_a_title_or_name_with_noncharacters_is_written_as_kb_check_accepts_it(kb_root, server):
+    run = kb_new(
+        kb_root, server, "--title", "Nonchar \uffff Titles \ufffe Test", "--name", "Na\ufffeme", "--no-suggest"
+    )
+    assert run.code == 0, run.err
+    data = yaml.safe_load((kb_root / "entries/works/name.yaml").read_text("utf-8"))
+    assert (data["title"], data["name"]) == ("Nonchar Titles Test", "Name")
+    check = run_kb("check", cwd=kb_root)
+    assert check.code == 0, check.out + check.err
+
+
 def test_a_paper_without_arxiv_id_from_its_title(kb_root, server):
     run = kb_new(
         kb_root, server, "--title", "Pixels to Words: A Study of Layouts", "--kind", "analysis", "--no-suggest"

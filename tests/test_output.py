@@ -290,3 +290,14 @@ def test_a_paragraph_at_the_start_of_a_line_stays_a_paragraph(text: str) -> None
 
     tokens = [t.type for t in MarkdownIt("commonmark").parse(md_paragraph(text))]
     assert tokens == ["paragraph_open", "inline", "paragraph_close"], (text, md_paragraph(text))
+
+
+def test_json_escapes_what_would_split_a_line_or_act_on_a_terminal_and_reads_back_the_same() -> None:
+    """A summary may hold U+2028 or NEL (it is prose); raw in JSON Lines, str.splitlines and many
+    editors would see a line end there."""
+    from kb.output.text import json_text
+
+    data = {"summary": "one\u2028two\u0085three", "title": "caf\u00e9 \u5927 \u202e \x9b"}
+    text = json_text(data)
+    assert text == '{"summary": "one\\u2028two\\u0085three", "title": "café 大 \\u202e \\u009b"}'
+    assert json.loads(text) == data and len(text.splitlines()) == 1

@@ -4,6 +4,7 @@ trusted past the schema, and never read by kb check."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -72,20 +73,35 @@ def test_what_the_schema_refuses_in_the_cache_is_parsed_from_the_file(root: Path
     assert _load(root).entries["llava"].title == "Visual Instruction Tuning"
 
 
-@pytest.mark.parametrize("damage", ["garbage", "list", "wrong-shapes", "other-version"])
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "list", "wrong-shapes", "no-files", "too-deep", "other-version", "fifo", "device", "folder"],
+)
 def test_a_damaged_cache_or_one_of_another_parser_is_ignored_and_written_anew(root: Path, damage: str) -> None:
+    """Whatever the cache file is, the entries are parsed from their files: no hang, no traceback."""
     _load(root)
     path = root / ".kb-cache" / "entries.json"
     data = _cached(root)
-    text = {
-        "garbage": "{not json",
-        "list": "[1, 2]",
-        "wrong-shapes": json.dumps({"version": data["version"], "files": {"entries/works/llava.yaml": "x"}}),
-        "other-version": json.dumps({**data, "version": "0:old"}).replace("Visual Instruction Tuning", "Stale"),
-    }[damage]
-    path.write_text(text, encoding="utf-8")
+    path.unlink()
+    if damage == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    elif damage == "device":
+        path.symlink_to("/dev/zero")  # reading it would never end
+    elif damage == "folder":
+        path.mkdir()
+    else:
+        text = {
+            "garbage": "{not json",
+            "list": "[1, 2]",
+            "wrong-shapes": json.dumps({"version": data["version"], "files": {"entries/works/llava.yaml": "x"}}),
+            "no-files": json.dumps({"version": data["version"]}),
+            "too-deep": "[" * 200_000 + "]" * 200_000,  # past the recursion limit of json
+            "other-version": json.dumps({**data, "version": "0:old"}).replace("Visual Instruction Tuning", "Stale"),
+        }[damage]
+        path.write_text(text, encoding="utf-8")
     assert _load(root).entries["llava"].title == "Visual Instruction Tuning"
-    assert _cached(root) == data
+    if damage != "folder":  # a folder is left as it is: the cache is not written, and that is no error
+        assert _cached(root) == data
 
 
 def test_a_new_parser_version_does_not_read_the_old_cache(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -572,12 +572,13 @@ def test_feed_has_what_atom_requires_and_ids_that_the_site_url_leaves_alone(rend
 
 
 def test_feed_replaces_what_xml_cannot_hold(tmp_path: Path) -> None:
-    """kb check refuses control characters in entry files; an Entry made in code may still hold one."""
+    """The schema refuses control characters; an Entry made in code without validation may still hold one."""
     from kb.site.feed import render_feed
 
     kb = KB(root=tmp_path, taxonomies=load_taxonomies(REPO / "entries" / "taxonomies"))
     bad = "Evil \x1b]0;pwned\x07 \x0c title"
-    kb.entries = {"ctl": _entry(id="ctl", title=bad, kind="model", summary=bad, authors=[bad], added="2024-01-01")}
+    ctl = _entry(id="ctl", title="Fine", kind="model", added="2024-01-01")
+    kb.entries = {"ctl": ctl.model_copy(update={"title": bad, "summary": bad, "authors": [bad]})}
     entry = ET.fromstring(render_feed(kb).encode("utf-8")).find("{http://www.w3.org/2005/Atom}entry")
     assert entry is not None
     assert entry.findtext("{http://www.w3.org/2005/Atom}title") == "Evil \ufffd]0;pwned\ufffd title"

@@ -296,6 +296,13 @@ def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) 
             ['{"id": "\\udc80", "title": "t"}'],
             'papers.jsonl:1: "id" holds a lone surrogate (\\udc80), which is not text',
         ),
+        # json keeps the last of a key given twice, silently: which id or title was meant?
+        (['{"id": "b", "id": "c", "title": "t"}'], 'papers.jsonl:1: the field "id" is given twice; keep one'),
+        # Deeper than Python's json can go (it would end in a RecursionError traceback).
+        (
+            ['{"id": ' + "[" * 5000 + "]" * 5000 + ', "title": "t"}'],
+            "papers.jsonl:1: not valid JSON for kb (nested too deeply)",
+        ),
     ],
 )
 def test_bad_jsonl_is_one_sentence_naming_file_and_line(root: Path, lines: list[str], message: str) -> None:
@@ -407,6 +414,29 @@ def test_a_field_that_looks_misspelt_is_noted_once_and_other_fields_pass(tmp_pat
         f'{path}:1: field "abstarct" is not read; did you mean "abstract"?',
         f'{path}:2: field "Kind" is not read; did you mean "kind"?',
     ]
+
+
+def test_a_device_or_an_endless_line_is_refused_not_read_into_memory(root: Path) -> None:
+    run = run_kb("suggest", "--taxonomy", "yin", "--input", "/dev/zero", cwd=root, env=NO_MODEL)
+    assert (run.code, run.err) == (2, "kb: /dev/zero: a device, not a file; give a JSON Lines file of papers\n")
+    long = jsonl(root / "long.jsonl", '{"id": 1, "title": "fine"}', '{"id": 2, "title": "' + "x" * 1_000_001 + '"}')
+    run = run_kb("suggest", "--taxonomy", "yin", "--input", long.name, cwd=root, env=NO_MODEL)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        "kb: long.jsonl:2: the line is over 1,000,000 bytes, where a paper's title and abstract take a few thousand\n"
+    )
+
+
+def test_what_would_split_a_json_line_or_act_on_a_terminal_is_escaped_in_the_output(tmp_path: Path) -> None:
+    """Valid JSON either way, but raw U+2028 or NEL make str.splitlines see more lines, and a
+    bidirectional control reorders a terminal's line: an id is echoed with them escaped."""
+    from kb.classify.interface import id_json, read_papers
+
+    hostile = "a\u2028b\u0085c\u202ed"
+    path = jsonl(tmp_path / "papers.jsonl", json.dumps({"id": hostile, "title": "t"}), '{"id": [1E2], "title": "u"}')
+    echoed = [id_json(paper_id) for paper_id, _, _ in read_papers(str(path))]
+    assert echoed == ['"a\\u2028b\\u0085c\\u202ed"', "[1E2]"]
+    assert json.loads(echoed[0]) == hostile
 
 
 def test_a_file_name_in_an_error_is_one_safe_line(root: Path) -> None:

@@ -115,7 +115,9 @@ def test_a_title_in_text_says_what_it_was_asked_as() -> None:
     echoed = run_kb("suggest", "--taxonomy", "yin", "--title", long, "--top", "1", env={"KB_DEVICE": "cpu"})
     assert echoed.code == 0, echoed.err
     first = echoed.out.splitlines()[0]
-    assert len(first) <= 300 and first.startswith(title) and first.endswith(" …")
+    assert len(first) <= 300 and first.startswith(title) and first.endswith("…")
+    unbroken = run_kb("suggest", "--taxonomy", "yin", "--title", "x" * 301, "--top", "1", env={"KB_DEVICE": "cpu"})
+    assert unbroken.out.splitlines()[0] == "x" * 299 + "…"  # cut by columns, not at a space it lacks
 
 
 @pytest.mark.parametrize(("kind", "first"), [("benchmark", "datasets/benchmark"), ("analysis", "evaluation")])

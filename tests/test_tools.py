@@ -7,6 +7,7 @@ code under it moved (tools/bench_build.py once stopped at mkdocs when the theme 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -172,4 +173,21 @@ def test_apply_tags_names_a_note_that_is_not_text(small_kb) -> None:
     proc = _apply_tags(root, '{"id": "pope", "codev": ["data4model/usability/eval/understanding"], "note": 5}\n')
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == f"{root / 'labels.jsonl'}:1: note: expected a string"
+    assert _entry_texts(root) == before
+
+
+@pytest.mark.parametrize(
+    ("note", "said"),
+    [
+        ("esc\u001b[31m", "character U+001B (a control character or noncharacter) is not allowed; remove it"),
+        ("two\nlines", "holds a line break (U+000A) in 'two\\nlines'; write it on one line"),
+        ("rtl \u202e", "character U+202E (a bidirectional control"),
+    ],
+)
+def test_apply_tags_refuses_a_note_kb_check_would_refuse(small_kb, note: str, said: str) -> None:
+    root, before = small_kb
+    line = json.dumps({"id": "pope", "codev": ["data4model/usability/eval/understanding"], "note": note})
+    proc = _apply_tags(root, line + "\n")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0].startswith(f"{root / 'labels.jsonl'}:1: note: {said}")
     assert _entry_texts(root) == before

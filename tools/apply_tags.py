@@ -34,7 +34,7 @@ from pydantic import ValidationError  # noqa: E402
 from kb.check import tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
 from kb.schema import Entry  # noqa: E402
-from kb.store import KB, dump_entry, entry_path, load_kb, write_text_atomic  # noqa: E402
+from kb.store import KB, dump_entry, entry_path, error_texts, load_kb, write_text_atomic  # noqa: E402
 from kb.taxonomy import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
 
 FIELDS = frozenset({"id", *TAXONOMIES, "note"})
@@ -116,7 +116,10 @@ def _tagged(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool)
     try:
         return Entry.model_validate(data), problems
     except ValidationError as exc:
-        return None, problems + [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        ours = f"provenance[{len(data['provenance']) - 1}].note: "  # the note this line (or --note) gave
+        return None, problems + [
+            f"note: {t.removeprefix(ours)}" if t.startswith(ours) else t for t in error_texts(exc, Entry)
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:

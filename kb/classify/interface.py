@@ -6,17 +6,17 @@ import codecs
 import difflib
 import json
 import math
+import os
+import stat
 import sys
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.classify import WORK, Evidence, Suggester
 from kb.embed import normalise
 from kb.errors import UsageError
 from kb.output.status import say
-from kb.output.text import lone_surrogate, one_line
+from kb.output.text import clip, json_text, lone_surrogate, one_line
 from kb.schema import Kind, Suggestion
 from kb.tags import topic_tags
 
@@ -43,7 +43,7 @@ def read_papers(
     """
     name = "<stdin>" if path == "-" else one_line(path)
     try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        chunks = _lines(path, name)
     except FileNotFoundError:
         raise UsageError(f"{name}: no such file; give a JSON Lines file of papers") from None
     except OSError as exc:
@@ -51,8 +51,7 @@ def read_papers(
     papers, bad = [], []
     first_line_of: dict[str, int] = {}
     noted: set[str] = set()
-    # Lines end at a newline alone: JSON text may hold U+2028 and others that str.splitlines splits at.
-    for number, chunk in enumerate(raw.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+    for number, chunk in enumerate(chunks, start=1):
         try:
             line = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -85,8 +84,29 @@ def read_papers(
     return papers
 
 
+def _lines(path: str, name: str) -> list[bytes]:
+    """The lines of the file (or stdin), without their newlines; a line ends at a newline alone
+    (JSON text may hold U+2028 and others that str.splitlines splits at). A device is refused,
+    and so is a line over MAX_LINE_BYTES: /dev/zero would be read until memory ran out."""
+    if path != "-" and (stat.S_ISCHR(mode := os.stat(path).st_mode) or stat.S_ISBLK(mode)):
+        raise UsageError(f"{name}: a device, not a file; give a JSON Lines file of papers")
+    out: list[bytes] = []
+    with open(sys.stdin.fileno() if path == "-" else path, "rb", closefd=path != "-") as fh:
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                raise UsageError(
+                    f"{name}:{len(out) + 1}: the line is over {MAX_LINE_BYTES:,} bytes, where a paper's title and "
+                    "abstract take a few thousand"
+                )
+            out.append(line.removesuffix(b"\n"))
+    if out:
+        out[0] = out[0].removeprefix(codecs.BOM_UTF8)
+    return out
+
+
+MAX_LINE_BYTES = 1_000_000
 SHOWN_BAD_LINES = 20
-TEXT_SHOWN = 300  # characters of a --title echoed above its suggestions
+TEXT_SHOWN = 300  # terminal columns of a --title echoed above its suggestions
 FIELDS = ("id", "title", "abstract", "kind")  # what a line of --input may say
 
 
@@ -121,26 +141,42 @@ def _integer(number: str) -> int | Written:
     return Written(number) if number == "-0" else int(number)
 
 
+def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object whose every key is given once: json keeps the last of two silently."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise KeyError(key)
+        out[key] = value
+    return out
+
+
 def id_json(value: object) -> str:
     """An id read by read_papers as JSON, its numbers as they were written."""
     if isinstance(value, Written):
         return value.text
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {id_json(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{json_text(k)}: {id_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(id_json(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(value)
 
 
 def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str], dict[str, str]] | str:
     """One line's (id, text, kind) and its fields that look like misspelt ones of FIELDS (with the
     field meant), or what is wrong with the line."""
     try:
-        item = json.loads(line, parse_constant=_not_json, parse_float=_finite, parse_int=_integer)
+        item = json.loads(
+            line, parse_constant=_not_json, parse_float=_finite, parse_int=_integer, object_pairs_hook=_once
+        )
     except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg}, column {exc.colno})"
     except ValueError as exc:
         return f"not valid JSON ({exc})"
+    except RecursionError:
+        return "not valid JSON for kb (nested too deeply)"
+    except KeyError as exc:
+        return f"the field {json_text(exc.args[0])} is given twice; keep one"
     if not isinstance(item, dict):
         return 'expected an object like {"id": ..., "title": ...}'
     title, abstract = item.get("title"), item.get("abstract")
@@ -199,7 +235,7 @@ def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
     ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
-        yield f'{{"id": {id_json(paper_id)}, "suggestions": {json.dumps(_scores(suggestions), ensure_ascii=False)}}}'
+        yield f'{{"id": {id_json(paper_id)}, "suggestions": {json_text(_scores(suggestions))}}}'
 
 
 def suggest_one(
@@ -240,13 +276,13 @@ def suggest_one(
         }
     if as_json:
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
-        return json.dumps({**head, **{t: _scores(s, evidence.get(t)) for t, s in shown.items()}}, ensure_ascii=False)
+        return json_text({**head, **{t: _scores(s, evidence.get(t)) for t, s in shown.items()}})
     if entry_id is not None:
         lines = [f"{entry_id}: {one_line(kb.entries[entry_id].title)}"]
     else:
         article = "an" if kind and kind.value[0] in "aeiou" else "a"
         asked = f"{article} {kind.value}" if kind else "a paper's work; --kind dataset or benchmark asks for a dataset"
-        lines = [textwrap.shorten(one_line(text or ""), TEXT_SHOWN, placeholder=" …"), f"(as {asked})"]
+        lines = [clip(one_line(text or ""), TEXT_SHOWN), f"(as {asked})"]
     for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
         own = topic_tags(kb.entries[entry_id], taxonomy) if entry_id is not None else []

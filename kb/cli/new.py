@@ -13,7 +13,7 @@ from kb.schema import Kind
 @main.command()
 @click.argument("ids", nargs=-1, metavar="[ARXIV_ID]...")
 @click.option("--arxiv", "arxiv_ids", multiple=True, metavar="ID", help="An arXiv id (repeatable); same as ARXIV_ID.")
-@click.option("--title", help="The full title of a paper that has no arXiv id.")
+@click.option("--title", callback=utf8_text, help="The full title of a paper that has no arXiv id.")
 @click.option(
     "--kind",
     type=click.Choice([k.value for k in Kind]),

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from kb.errors import KBError
 from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
 from kb.schema import Entry, models_in
+from kb.store import error_texts
 
 FORMAT_NAME = "kb-entries"
 FORMAT_VERSION = 1
@@ -68,9 +69,7 @@ def _validated(data: object, where: str) -> Entry:
     try:
         return Entry.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ExportReadError(f"{where}: {field}: {first['msg']}") from None
+        raise ExportReadError(f"{where}: {error_texts(exc, Entry)[0]}") from None
 
 
 # ---------------------------------------------------------------------------------- CSV

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kb.output.cells import LIST_SEPARATOR, csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
-from kb.output.text import md_escape, md_url, one_line
+from kb.output.text import clip, json_text, md_escape, md_url, one_line
 
 if TYPE_CHECKING:
     from kb.schema import Entry
@@ -211,7 +210,7 @@ def render_entries(
     if fmt == "json":
         return to_json(records)
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        return "".join(json_text(r) + "\n" for r in records)
     if fmt == "csv":
         return to_csv(records)
     if fmt == "yaml":
@@ -234,28 +233,12 @@ def to_yaml(data: Any) -> str:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 def render_data(data: Any, fmt: str) -> str:
     """A report's data (kb show, tree, stats, gaps) as ``json`` or ``yaml``."""
     return to_yaml(data) if fmt == "yaml" else to_json(data)
-
-
-def _clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns, with an ellipsis when cut (a CJK character takes
-    two columns, a combining accent none)."""
-    from wcwidth import wcswidth, wcwidth
-
-    if 0 <= wcswidth(text) <= width:  # -1: a character of no known width; count them one by one
-        return text
-    kept, used = [], 0
-    for char in text:
-        used += max(wcwidth(char), 0)
-        if used > max(1, width - 1):
-            break
-        kept.append(char)
-    return "".join(kept) + "…"
 
 
 def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
@@ -279,7 +262,7 @@ def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None
     lines = []
     for row in [header, *rows]:
         cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
-        title = _clip(row[-1], max(20, width - left)) if width else row[-1]
+        title = clip(row[-1], max(20, width - left)) if width else row[-1]
         lines.append(("  ".join(cells) + "  " + title).rstrip())
     return "\n".join(lines) + "\n"
 

@@ -6,15 +6,14 @@ tables and the awesome list both use it); what in a string is not text at all
 from __future__ import annotations
 
 import html
+import json
 import re
+from typing import Any
 
-# Bidirectional embeddings, overrides and isolates make text display in another order than it
-# reads (the "Trojan Source" trick); kb check refuses them in entries, where one unclosed in a title
-# reversed what a page showed after it ("CVPR 2024" as "CVPR 4202").
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
-# C0 and C1 controls, the bidirectional marks, and the overrides and isolates.
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f{_BIDI}]")
+from kb.chars import BIDI
+
+# C0 and C1 controls, the bidirectional marks, and the overrides and isolates (kb.chars).
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f{BIDI}]")
 # Each character that can open inline syntax gets a backslash (brackets cover links and images,
 # | table cells, braces attr_list's "{: onclick=...}", which mkdocs enables); parentheses and # are
 # left alone since nothing they could start survives escaped brackets and mid-line text. Line-start
@@ -76,3 +75,33 @@ def md_url(url: str) -> str:
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and its noun, in the singular for one: "1 problem", "3 problems", "2 entries"."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns, with an ellipsis when cut (a CJK character takes
+    two columns, a combining accent none)."""
+    from wcwidth import wcswidth, wcwidth
+
+    if 0 <= wcswidth(text) <= width:  # -1: a character of no known width; count them one by one
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += max(wcwidth(char), 0)
+        if used > max(1, width - 1):
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+# JSON writes these raw inside strings (ensure_ascii=False), where they are valid JSON but not
+# harmless: U+2028, U+2029 and NEL end a line for str.splitlines and many editors (a JSON Lines
+# file of two lines read as four), and C1 controls and bidirectional controls act on a terminal.
+_JSON_UNSAFE = {
+    c: f"\\u{c:04x}" for c in [*range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+
+
+def json_text(data: object, **options: Any) -> str:
+    """``json.dumps`` with text as it is (not \\u-escaped), but for what would split a line or act
+    on a terminal, which is escaped: every reader of JSON reads the same data."""
+    return json.dumps(data, ensure_ascii=False, **options).translate(_JSON_UNSAFE)

@@ -100,6 +100,8 @@ CASES: dict[str, dict[str, str | bytes]] = {
         'name: "LLa\\rVA"\nvenue: "CVPR\\u20282024"\nauthors: [Ada, "Bo\\x85Cy"]\n'
         "aliases:\n  - A plain value written\n    over two lines is one line\n"
         "summary: |\n  A summary may run\n  over lines.\n",
+        # A line break at either end of a quoted value would be stripped unsaid, as spaces are.
+        "works/padded-break.yaml": 'id: padded-break\ntitle: Padded Break\nkind: model\naffiliations: ["Lab A\\n"]\n',
     },
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'

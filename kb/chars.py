@@ -1,0 +1,34 @@
+"""The characters entry text may not hold, in one place: the schema refuses them in every value
+(so kb new, tools/apply_tags.py and the JSON and CSV readers cannot make an entry kb check then
+refuses), kb.yamlpos says where in a file, and kb.output.text keeps them off a terminal.
+
+This module imports nothing, so every other one may import it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Bidirectional embeddings, overrides and isolates make text display in another order than it
+# reads (the "Trojan Source" trick); one unclosed in a title reversed what a page showed after it
+# ("CVPR 2024" as "CVPR 4202"). Text in any script shows rightly without them.
+BIDI = "\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROLS = re.compile(f"[{BIDI}]")
+# C0 and C1 controls but the tab and the line ends (a summary may hold those; the one-line fields
+# are held to LINE_BREAKS), lone surrogates, and the noncharacters U+FFFE and U+FFFF: a terminal
+# obeys an escape sequence, and XML (the feed, the sitemap) cannot hold them.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# What ends a line: "\n", "\r", NEL, and Unicode's line and paragraph separators.
+LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
+
+
+def forbidden(text: str) -> str | None:
+    """Why ``text`` may not be entry text, in words, or None; line breaks are the caller's to judge."""
+    if bad := UNPRINTABLE.search(text):
+        return f"character U+{ord(bad.group()):04X} (a control character or noncharacter) is not allowed; remove it"
+    if bad := BIDI_CONTROLS.search(text):
+        return (
+            f"character U+{ord(bad.group()):04X} (a bidirectional control, which makes the text show in another "
+            "order than it is stored) is not allowed; remove it"
+        )
+    return None
