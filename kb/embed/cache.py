@@ -94,6 +94,10 @@ class VectorStore:
         return [self.rows.get(k) for k in keys]
 
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Add rows; rows of another width than these (a cache of this name from another model)
+        are dropped, since no vector of one width compares with one of another."""
+        if len(vectors) and self.width() not in (None, vectors.shape[1]):
+            self.rows = {}
         for k, v in zip(keys, vectors, strict=True):
             self.rows[k] = v
 
@@ -174,14 +178,15 @@ def embed_cached(
                 with contextlib.suppress(OSError):  # not empty: another run wrote there meanwhile
                     store.folder.rmdir()
             raise
-        if store.width() not in (None, encoded.shape[1]):  # a cache of this name from another model
+        other_width = store.width() not in (None, encoded.shape[1])  # a cache of this name from another model
+        if other_width:
             say(
                 f"note: the cache file {store.path} holds vectors of {store.width()} numbers and the model gives "
                 f"{encoded.shape[1]}; encoding again"
             )
-            store.rows = dict(zip(missing, encoded, strict=True))  # the rest is encoded below
-            return embed_cached(texts, store, embedder, recipe, progress=progress, prune=prune)
         store.put(list(missing), encoded)
+        if other_width:  # the other rows went with their width: encode the rest
+            return embed_cached(texts, store, embedder, recipe, progress=progress, prune=prune)
     if missing or (prune and len(store.rows) != len(set(keys))):
         if prune:
             store.keep_only(keys)
@@ -191,8 +196,6 @@ def embed_cached(
 
 def _keep_finished(store: VectorStore, keys: list[str], stop: EmbeddingInterrupted) -> None:
     """Save the rows encoded before Ctrl-C, so the next run encodes only the rest."""
-    if store.width() not in (None, stop.vectors.shape[1]):  # the cache of another model's width
-        store.rows = {}
     store.put([keys[i] for i in stop.done], stop.vectors)
     store.save()
     say(f"note: kept in the cache what was encoded before the interruption ({counted(len(stop.done), 'text')})")
