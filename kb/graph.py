@@ -14,7 +14,6 @@ Only numpy and networkx are needed; vectors come in already computed.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from kb.output.text import json_text
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB, write_output
 from kb.tags import SUGGESTIONS_PER_TAXONOMY, curated_tags, suggested_tags  # noqa: F401  (re-exported)
@@ -290,7 +290,7 @@ def graph_text(graph: nx.MultiDiGraph, fmt: str) -> str:
     """``graph`` as node-link JSON or GraphML text."""
     if fmt == "node-link":
         data = nx.node_link_data(graph, edges="edges")  # what nx.node_link_graph reads by default
-        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        text = json_text(data, indent=1, sort_keys=True) + "\n"
     elif fmt == "graphml":
         # GraphML's edge id is the multigraph key (0, 1, ... per pair of nodes); Gephi and yEd keep
         # one edge per id, so every edge gets an id of its own.

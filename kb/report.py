@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from kb.errors import Problem
+from kb.output.text import json_text
 
 FORMATS = ("text", "json", "github")
 
@@ -14,7 +13,7 @@ def render_problems(problems: list[Problem], fmt: str, *, checked: int) -> str:
     if fmt == "json":
         files = len({p.path for p in problems})
         body = {"checked": checked, "problems": [p.to_dict() for p in problems], "files_with_problems": files}
-        return json.dumps(body, indent=2, ensure_ascii=False)
+        return json_text(body, indent=2)
     if fmt == "github":
         return "\n".join(github_annotation(p) for p in problems)
     return "\n".join(str(p) for p in problems)

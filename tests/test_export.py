@@ -318,3 +318,14 @@ def test_dash_as_the_output_is_stdout(tmp_path, args):
     run = run_kb("--root", str(REPO), *args, "-o", "-", cwd=tmp_path)
     assert run.code == 0 and run.out and run.err == ""
     assert not (tmp_path / "-").exists()
+
+
+def test_a_json_export_escapes_what_would_split_a_line_and_reads_back_the_same(tmp_path):
+    """A summary may hold U+2028 or NEL (prose); the export writes them escaped, as every kb JSON does."""
+    entry = Entry.model_validate(
+        {"id": "lines", "title": "Lines", "kind": "model", "summary": "one\u2028two\u0085three"}
+    )
+    text = to_json([entry])
+    assert "\u2028" not in text and "\x85" not in text and "one\\u2028two\\u0085three" in text
+    (tmp_path / "e.json").write_text(text, encoding="utf-8")
+    assert read_json_export(tmp_path / "e.json") == [entry]

@@ -13,6 +13,7 @@ from click.core import ParameterSource
 
 from kb.cli import State, main, pass_state, utf8_text
 from kb.errors import UsageError
+from kb.output.text import json_text
 from kb.schema import Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -95,7 +96,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
             f"{','.join(map(str, levels))} are cut to {','.join(map(str, report.levels))}",
             err=True,
         )
-    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_text(report))
+    click.echo(json_text(report.to_dict(), indent=2) if as_json else render_text(report))
 
 
 @main.command()

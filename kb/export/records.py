@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.errors import KBError
 from kb.output.cells import csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
+from kb.output.text import json_text
 from kb.schema import Entry, models_in
 from kb.store import error_texts
 
@@ -46,7 +47,7 @@ def entry_data(entry: Entry) -> dict[str, Any]:
 def to_json(entries: Iterable[Entry]) -> str:
     """``{"format": "kb-entries", "version": 1, "entries": [...]}``, one entry per object."""
     data = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "entries": [entry_data(e) for e in entries]}
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    return json_text(data, indent=1) + "\n"
 
 
 def read_json_export(path: str | Path) -> list[Entry]:
