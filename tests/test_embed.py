@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -351,3 +352,30 @@ def test_a_cache_dir_among_the_sources_or_above_them_is_refused(root: Path, cach
         cache_folder(root, Config(cache_dir=cache_dir))
     assert str(caught.value) == f"cache_dir {cache_dir!r} {why}; name a folder of its own, e.g. .kb-cache (the default)"
     assert cache_folder(root, Config(cache_dir="/var/cache/kb")) == Path("/var/cache/kb")  # outside is fine
+
+
+def test_a_cache_of_another_width_under_this_models_name_is_named_where_it_meets_this_models_vectors(
+    root: Path,
+) -> None:
+    from kb.classify import Suggester
+    from kb.cluster import cluster_kb
+
+    kb = load_kb(root)
+    forger = HashingEmbedder(dim=10)  # another width, under the real one's name ("hashing-64")
+    Suggester.build(kb, Config(), embedder=forger).title_vectors([])  # entries, nodes, keywords, titles
+    folder = next((root / ".kb-cache" / "embeddings").iterdir())
+    said = f"the embedding cache {folder} holds vectors of 10 numbers and of 64 for model hashing-64"
+
+    # All of it forged alike: found when the model encodes a title to ask about, in one sentence.
+    suggester = Suggester.build(kb, Config(), embedder=HashingEmbedder())
+    with pytest.raises(KBError, match=re.escape(said)):
+        suggester.for_texts("codev", ["A benchmark of hallucination"])
+
+    # Taxonomy nodes the model encodes now meet the forged entries.
+    (folder / "nodes.npz").unlink()
+    with pytest.raises(KBError, match=re.escape(said)):
+        Suggester.build(kb, Config(), embedder=HashingEmbedder())
+    (folder / "nodes.npz").unlink()
+    entries = embed_kb(kb, Config(), embedder=HashingEmbedder(), progress=False)
+    with pytest.raises(KBError, match="remove that folder and run kb embed"):
+        cluster_kb(kb, entries, embed_nodes(kb, Config(), embedder=HashingEmbedder()))

@@ -88,7 +88,13 @@ class Suggester:
         texts = sorted({k for t in TOPIC_TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
         store = VectorStore(cache_folder(kb.root, config), embedder.model_id, KEYWORD_NAMESPACE)
         matrix, _ = embed_cached(texts, store, embedder, f"keyword/{RECIPE}", prune=True)
+        vectors.fit(nodes)
+        vectors.fit(matrix)
         return cls(kb, config, embedder, vectors, nodes, dict(zip(texts, matrix, strict=True)))
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """The model's vectors of texts that are not entries (titles asked about), not cached."""
+        return self.vectors.fit(normalise(self.embedder.embed(list(texts), progress=progress)))
 
     def space(self, taxonomy: str) -> Space:
         tax = self.kb.taxonomies[taxonomy]
@@ -122,7 +128,8 @@ class Suggester:
         if self._titles is None:  # every entry's at once, so the cache keeps exactly these
             store = VectorStore(cache_folder(self.kb.root, self.config), self.embedder.model_id, TITLE_NAMESPACE)
             titles = [self.kb.entries[i].title for i in self.vectors.ids]
-            self._titles, _ = embed_cached(titles, store, self.embedder, "title/1", prune=True)
+            titles_matrix, _ = embed_cached(titles, store, self.embedder, "title/1", prune=True)
+            self._titles = self.vectors.fit(titles_matrix)
         return self._titles[[self.vectors.index[i] for i in ids]]
 
     def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier | ZeroShot:
@@ -165,7 +172,7 @@ class Suggester:
         if not texts:
             return []
         if vectors is None:
-            vectors = normalise(self.embedder.embed(list(texts), progress=progress))
+            vectors = self.encode(texts, progress=progress)
         kinds = [WORK] * len(texts) if kinds is None else list(kinds)
         clf = self.classifier(taxonomy)
         return [_suggestions(row, clf) for row in clf.scores(vectors, texts, kinds)]
@@ -198,7 +205,7 @@ class Suggester:
             vector, text = self.vectors.vector(entry_id), entry_text(self.kb.entries[entry_id])
         else:
             clf = self.classifier(taxonomy)
-            vector = normalise(self.embedder.embed([text]))[0] if vector is None else vector
+            vector = self.encode([text])[0] if vector is None else vector
         return {tag: evidence(clf.space, clf.train, vector, text, tag) for tag in tags}
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from kb.classify import WORK, Evidence, Suggester
-from kb.embed import normalise
 from kb.errors import UsageError
 from kb.output.status import say
 from kb.output.text import clip, json_text, lone_surrogate, one_line
@@ -259,7 +258,7 @@ def suggest_one(
         raise UsageError("--title is empty; give a paper's title")
     suggester = Suggester.build(kb, config)
     # A text is embedded once, for every taxonomy and for its evidence.
-    vectors = normalise(suggester.embedder.embed([text])) if text is not None else None
+    vectors = suggester.encode([text]) if text is not None else None
     ranked = {
         t: suggester.for_entry(t, entry_id)
         if entry_id is not None

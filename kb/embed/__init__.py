@@ -115,7 +115,7 @@ def embed_nodes(
     store = VectorStore(cache_folder(kb.root, config), embedder.model_id, NODE_NAMESPACE)
     nodes = [n for t in taxonomies for n in kb.taxonomies[t].walk()]
     matrix, _ = embed_cached([node_text(n) for n in nodes], store, embedder, f"node/{NODE_RECIPE}", prune=True)
-    return Vectors([n.qualified_id for n in nodes], matrix, model=embedder.model_id)
+    return Vectors([n.qualified_id for n in nodes], matrix, model=embedder.model_id, source=store.folder)
 
 
 def embed_kb(
@@ -140,7 +140,7 @@ def embed_kb(
     )
     if report is not None:
         report(encoded, len(ids))
-    return Vectors(ids, matrix, model=embedder.model_id)
+    return Vectors(ids, matrix, model=embedder.model_id, source=store.folder)
 
 
 def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, partial: bool = False) -> Vectors:
@@ -161,7 +161,7 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
         why = f"; the cache file {store.path} could not be read ({store.unreadable})" if store.unreadable else ""
         raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}){why}; run kb embed")
     kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]
-    return Vectors([i for i, _ in kept], stack_rows([row for _, row in kept]), model=model_id)
+    return Vectors([i for i, _ in kept], stack_rows([row for _, row in kept]), model=model_id, source=store.folder)
 
 
 def missing_vectors(kb: KB, vectors: Vectors) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from kb.errors import KBError
 
 
 @dataclass
@@ -16,6 +19,7 @@ class Vectors:
     matrix: np.ndarray
     index: dict[str, int] = field(default_factory=dict)
     model: str = ""
+    source: Path | None = None  # the cache folder they were read from, named when they do not fit
 
     def __post_init__(self) -> None:
         if not self.index:
@@ -56,7 +60,22 @@ class Vectors:
 
     def subset(self, ids: Sequence[str]) -> Vectors:
         rows = [self.index[i] for i in ids]
-        return Vectors(list(ids), self.matrix[rows], model=self.model)
+        return Vectors(list(ids), self.matrix[rows], model=self.model, source=self.source)
+
+    def fit(self, other: np.ndarray | Vectors) -> np.ndarray:
+        """``other``'s rows (vectors of nodes, of keywords, or a query the model encoded just now),
+        once they are known to be of these vectors' width: a cache of this model's name holding
+        vectors of another width was not written by it, and nothing of one width compares with
+        another."""
+        matrix = other.matrix if isinstance(other, Vectors) else other
+        mine, theirs = self.matrix.shape[1], matrix.shape[1]
+        if len(self) and len(matrix) and mine != theirs:
+            where = f"the embedding cache {self.source}" if self.source else "the embedding cache"
+            raise KBError(
+                f"{where} holds vectors of {mine} numbers and of {theirs} for model {self.model}: "
+                "not all of it was written by that model; remove that folder and run kb embed"
+            )
+        return matrix
 
 
 def normalise(matrix: np.ndarray) -> np.ndarray:
