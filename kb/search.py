@@ -99,4 +99,4 @@ def search(
     from kb.embed import embed_kb, embed_texts
 
     vectors = embed_kb(kb, config, progress=False)
-    return rank(kb, query, vectors, vectors.fit(embed_texts([query], config))[0], k=k, weight=weight, only=only)
+    return rank(kb, query, vectors, vectors.same_width(embed_texts([query], config))[0], k=k, weight=weight, only=only)

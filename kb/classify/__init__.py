@@ -88,13 +88,13 @@ class Suggester:
         texts = sorted({k for t in TOPIC_TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
         store = VectorStore(cache_folder(kb.root, config), embedder.model_id, KEYWORD_NAMESPACE)
         matrix, _ = embed_cached(texts, store, embedder, f"keyword/{RECIPE}", prune=True)
-        vectors.fit(nodes)
-        vectors.fit(matrix)
+        vectors.same_width(nodes)
+        vectors.same_width(matrix)
         return cls(kb, config, embedder, vectors, nodes, dict(zip(texts, matrix, strict=True)))
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """The model's vectors of texts that are not entries (titles asked about), not cached."""
-        return self.vectors.fit(normalise(self.embedder.embed(list(texts), progress=progress)))
+        return self.vectors.same_width(normalise(self.embedder.embed(list(texts), progress=progress)))
 
     def space(self, taxonomy: str) -> Space:
         tax = self.kb.taxonomies[taxonomy]
@@ -129,7 +129,7 @@ class Suggester:
             store = VectorStore(cache_folder(self.kb.root, self.config), self.embedder.model_id, TITLE_NAMESPACE)
             titles = [self.kb.entries[i].title for i in self.vectors.ids]
             titles_matrix, _ = embed_cached(titles, store, self.embedder, "title/1", prune=True)
-            self._titles = self.vectors.fit(titles_matrix)
+            self._titles = self.vectors.same_width(titles_matrix)
         return self._titles[[self.vectors.index[i] for i in ids]]
 
     def classifier(self, taxonomy: str, without: frozenset[str] = frozenset()) -> Classifier | ZeroShot:

@@ -113,7 +113,7 @@ def cluster_kb(
     from kb.embed import entry_text
     from kb.naming import norm_title
 
-    vectors.fit(nodes)
+    vectors.same_width(nodes)
     ids = [i for i in vectors.ids if i in kb.entries]
     # n entries make at most n clusters: a level above that is that level, once.
     levels = sorted({min(level, len(ids)) for level in levels})

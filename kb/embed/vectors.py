@@ -62,7 +62,7 @@ class Vectors:
         rows = [self.index[i] for i in ids]
         return Vectors(list(ids), self.matrix[rows], model=self.model, source=self.source)
 
-    def fit(self, other: np.ndarray | Vectors) -> np.ndarray:
+    def same_width(self, other: np.ndarray | Vectors) -> np.ndarray:
         """``other``'s rows (vectors of nodes, of keywords, or a query the model encoded just now),
         once they are known to be of these vectors' width: a cache of this model's name holding
         vectors of another width was not written by it, and nothing of one width compares with
