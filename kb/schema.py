@@ -51,6 +51,10 @@ def _line_break(text: str) -> str | None:
     return None
 
 
+def _empty_item(text: str) -> str | None:
+    return None if text else "is empty; remove the item"
+
+
 def on_one_line(value: Any) -> Any:
     """``value`` as it is, when it is no text or list of texts holding a line break."""
     text_problem(value, _line_break)
@@ -73,8 +77,8 @@ class _Strict(BaseModel):
         optional = info.field_name is not None and cls.model_fields[info.field_name].default is None
         if isinstance(value, BaseModel) and optional and not value.model_dump(exclude_defaults=True):
             raise ValueError("is empty; give one of its fields or leave it out")
-        if isinstance(value, list) and any(isinstance(item, str) and not item for item in value):
-            raise ValueError("holds an empty item; remove it")
+        if isinstance(value, list):
+            text_problem(value, _empty_item)  # placed at the item, as every item's problem is
         text_problem(value, forbidden)  # in a file kb.yamlpos says it first; this holds kb new's and the imports'
         return value if info.field_name in cls.PROSE_FIELDS else on_one_line(value)
 
