@@ -46,6 +46,18 @@ CJK_ENTRY = {
     "date": "2024-06-01",
 }
 
+# One word too long for any column, as a name (linked in the node pages' tables) and as a venue.
+LONG_ID = "long-words"
+LONG_ENTRY = {
+    "id": LONG_ID,
+    "title": "A Benchmark Whose Name Is One Long Word",
+    "kind": "benchmark",
+    "name": "Longname" + "w" * 150,
+    "venue": "V" * 120,
+    "date": "2024-07-01",
+    "tags": {"yin": ["evaluation"]},
+}
+
 
 @pytest.fixture(scope="module")
 def site_port() -> int:
@@ -75,6 +87,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, site_port: int) -> tupl
     root = tmp_path_factory.mktemp("small-kb")
     make_small_kb(load_kb(REPO), root)
     write_entry(root, Entry.model_validate(CJK_ENTRY))
+    write_entry(root, Entry.model_validate(LONG_ENTRY))
     if (REPO / ".kb-cache").is_dir():
         shutil.copytree(REPO / ".kb-cache", root / ".kb-cache")
     run = run_kb("--root", str(root), "build", env={"KB_SITE_URL": f"http://127.0.0.1:{site_port}/"})
@@ -489,6 +502,25 @@ def test_the_table_stays_in_its_column_and_shows_when_it_scrolls(watched, base_u
         "(getComputedStyle(w.querySelector('.md-typeset__table')))"
     )
     assert table["width"] >= room - 1
+
+
+def test_an_overlong_word_breaks_rather_than_widen_a_table(watched, base_url) -> None:
+    """A name or venue of one 150-letter word had made the node page's table 1683 px wide in a 688 px
+    column (its kind and date out of view), and the table of everything scroll for one cell."""
+    page, _ = watched
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(base_url + "taxonomy/yin/evaluation/")
+    column = page.locator(".md-content").bounding_box()
+    tables = page.locator(".md-typeset table").all()
+    assert tables and page.locator(f'.md-typeset td a[href*="{LONG_ID}"]').count() >= 1
+    for table in tables:
+        box = table.bounding_box()
+        assert box["x"] + box["width"] <= column["x"] + column["width"] + 0.5, box
+    page.goto(base_url + "entries/?text=longname")
+    page.wait_for_function(
+        "document.querySelector('.kb-count') && document.querySelector('.kb-count').dataset.count === '1'"
+    )
+    assert page.locator(".kb-table-scroll").evaluate("w => w.scrollWidth <= w.clientWidth")
 
 
 def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched, base_url) -> None:

@@ -449,7 +449,7 @@
         h("td", { class: "kb-title" }, title),
         h("td", { text: item.kind }),
         h("td", { class: "kb-date", text: item.date }),
-        h("td", { text: item.venue }),
+        h("td", { class: "kb-venue", text: item.venue }),
         h("td", { text: item.modalities.join(", ") }),
         tags,
         h("td", { class: "kb-arxiv" }, arxiv));
