@@ -26,7 +26,7 @@ from kb.graph import build_graph, neighbourhood, to_graphology
 from kb.schema import Entry
 from kb.site import render_site
 from kb.site.data import neighbourhood_json
-from kb.site.escape import escape_text, front_matter_title, to_json
+from kb.site.escape import escape_text, front_matter_text, to_json
 from kb.store import KB
 from kb.taxonomy import load_taxonomies
 from tests.conftest import REPO
@@ -53,6 +53,8 @@ HOSTILE_LINKS = {
     "code": "https://evil.example/[x](onmouseover=alert(8)//)",
     "data": "https://evil.example/![i](y)?a=1&b=2",
     "demo": r"https://evil.example/\_a_b_/*c*/",
+    # A backtick the schema takes: the page had dropped the link (and so the arXiv one in its place).
+    "paper": "https://evil.example/a`onmouseover=alert(8)`",
 }
 
 
@@ -103,7 +105,11 @@ def small_kb(root: Path, *, suggestions: bool) -> KB:
             title="MMBench: Is Your Multi-modal Model an All-around Player?",
             kind="benchmark",
             date="2023-07-12",
-            summary="A benchmark of many skills.\n\nIts questions are multiple choice,\n- a line like a list item.",
+            summary=(
+                "A benchmark of many skills.\n\nIts questions are multiple choice,\n- a line like a list item."
+                "\n\n    An indented paragraph &amp; *not* code."
+            ),
+            aliases=["Zörblax Bench 斑马"],
             tags={"yin": ["evaluation"]},
             added="2024-01-04",
         ),
@@ -229,7 +235,7 @@ def test_every_page_keeps_hostile_text_inert(rendered) -> None:
 
 
 @pytest.mark.parametrize("index", range(len(HOSTILE_TITLES)))
-def test_a_hostile_title_is_the_heading_text_and_the_front_matter_title(rendered, index: int) -> None:
+def test_a_hostile_title_is_the_heading_text_and_the_front_matter_text(rendered, index: int) -> None:
     _, files = rendered
     page = files[f"entries/hostile-{index}.md"]
     md = markdown.Markdown(extensions=EXTENSIONS)
@@ -239,8 +245,8 @@ def test_a_hostile_title_is_the_heading_text_and_the_front_matter_title(rendered
     title = " ".join(HOSTILE_TITLES[index].split())
     assert "".join(parser.h1) == title
     # material prints the front matter title raw into <title>: it must be HTML-escaped there.
-    assert html.unescape(json.loads(md.Meta["title"][0])) == title
-    assert "<" not in json.loads(md.Meta["title"][0])
+    assert html.unescape(yaml.safe_load(md.Meta["title"][0])) == title
+    assert "<" not in yaml.safe_load(md.Meta["title"][0])
 
 
 def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, tmp_path: Path) -> None:
@@ -253,7 +259,7 @@ def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, t
     _, files = rendered
     md = markdown.Markdown(extensions=EXTENSIONS)
     md.convert(files["entries/llava.md"])
-    assert html.unescape(json.loads(md.Meta["title"][0])) == "LLaVA: Visual Instruction Tuning"
+    assert html.unescape(yaml.safe_load(md.Meta["title"][0])) == "LLaVA: Visual Instruction Tuning"
     assert "\n# Visual Instruction Tuning\n" in files["entries/llava.md"]
 
     work = _entry(id="seed-bench", title="SEED-Bench: A Benchmark", kind="analysis", name="SEED-Bench")
@@ -274,6 +280,9 @@ def test_a_summarys_paragraphs_stay_paragraphs_of_text(rendered) -> None:
     assert "A benchmark of many skills." in paragraphs
     assert "Its questions are multiple choice, - a line like a list item." in paragraphs
     assert not re.search(r"<li>[^<]*a line like a list", out)
+    # Four spaces would have made a code block, showing the escaper's references as text.
+    assert "An indented paragraph &amp; *not* code." in paragraphs
+    assert "<pre>" not in out and "<code>" not in out
 
 
 def test_link_hrefs_are_the_urls_as_written(rendered) -> None:
@@ -284,7 +293,7 @@ def test_link_hrefs_are_the_urls_as_written(rendered) -> None:
     parsed = _html_of(files["entries/hostile-0.md"])
     hrefs = [a.get("href") or "" for tag, a in parsed.tags if tag == "a" and "evil.example" in (a.get("href") or "")]
     assert sorted(unquote(h) for h in hrefs) == sorted(HOSTILE_LINKS.values())
-    assert not [h for h in hrefs if any(c in h for c in "[]()\\")]
+    assert not [h for h in hrefs if any(c in h for c in "[]()\\`")]
 
 
 def test_golden_hostile_entry_page(rendered) -> None:
@@ -325,7 +334,7 @@ def test_escaped_text_renders_as_itself(text: str) -> None:
     parser.feed(markdown.markdown(f"# {escape_text(text)}", extensions=EXTENSIONS))
     assert "".join(parser.h1) == text
     assert [t for t, _ in parser.tags] == ["h1"]
-    assert html.unescape(json.loads(front_matter_title(text))) == text
+    assert html.unescape(yaml.safe_load(front_matter_text(text))) == text
 
 
 def test_to_json_round_trips_and_escapes_markup_characters() -> None:

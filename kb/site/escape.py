@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import Any
 
+import yaml
 from markupsafe import Markup
 
 # Everything Python-Markdown or the extensions we enable give a meaning to, plus HTML's own.
@@ -52,22 +54,20 @@ def escape_attr(value: object) -> Markup:
 
 
 def safe_url(value: str | None) -> str | None:
-    """Only http(s) urls become links (the schema checks this too; a page must not rely on it)."""
-    if (
-        value
-        and (value.startswith("https://") or value.startswith("http://"))
-        and not any(c in value for c in " <>\"'`")
-    ):
-        return value
-    return None
+    """Only the urls the schema takes become links (kb check refuses the rest; a page must not rely
+    on it, and must not drop one it took)."""
+    from kb.schema import URL_RE
+
+    return value if value and URL_RE.match(value) else None
 
 
-def front_matter_title(text: str) -> Markup:
-    """A page title for the YAML front matter, as mkdocs-material prints it: raw, into <title> and
-    the header. So it is HTML-escaped here, non-ASCII as character references (no YAML escape can then
-    go wrong), and written as a JSON string, which YAML reads back unchanged."""
-    escaped = html.escape(text, quote=True).encode("ascii", "xmlcharrefreplace").decode("ascii")
-    return Markup(json.dumps(" ".join(escaped.split())))
+def front_matter_text(text: str) -> Markup:
+    """A page title or tag for the YAML front matter. material prints a title raw into <title> and
+    the header, and a tag into search results as HTML, so it is HTML-escaped here; no more, since
+    the search index takes tags as written ("Z&#246;rblax" would never match "Zörblax"). PyYAML
+    writes it as a double-quoted string, escaping what YAML cannot hold as it is."""
+    escaped = html.escape(" ".join(text.split()), quote=True)
+    return Markup(yaml.safe_dump(escaped, allow_unicode=True, default_style='"', width=math.inf).rstrip("\n"))
 
 
 def to_json(data: Any, *, indent: int | None = None) -> str:

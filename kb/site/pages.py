@@ -152,8 +152,9 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         "entry.md.j2",
         e=entry,
         page_title=model.page_title(entry),
-        # A blank line parts paragraphs, as in Markdown; each is escaped text on one line.
-        summary=[p for p in re.split(r"\n\s*\n", entry.summary or "") if p.strip()],
+        # A blank line parts paragraphs, as in Markdown; each is escaped text on one line, and starts
+        # at its margin (four spaces before one would make it a code block).
+        summary=[p.strip() for p in re.split(r"\n\s*\n", entry.summary or "") if p.strip()],
         tag_names=list(tag_names),
         names=join(names, "; ") if names else "",
         links=Markup(" · ").join(links) if links else "",

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from kb.site.escape import escape_attr, escape_text, front_matter_title
+from kb.site.escape import escape_attr, escape_text, front_matter_text
 
 
 def _finalize(value: Any) -> Any:
@@ -36,7 +36,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["href"] = escape_attr
-    env.filters["title_yaml"] = front_matter_title
+    env.filters["title_yaml"] = front_matter_text
     env.filters["score"] = lambda value: Markup(f"{float(value):.2f}")
     return env
 
