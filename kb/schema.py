@@ -250,11 +250,11 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     if not m:
         raise ValueError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
     year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
-    try:
-        _dt.date(year, month or 1, day or 1)
-    except ValueError as exc:  # month 13, February 30, ...
+    try:  # a part left out is None; a part written as 00 is 0, which no calendar has
+        _dt.date(year, 1 if month is None else month, 1 if day is None else day)
+    except ValueError as exc:  # month 13 or 00, February 30, ...
         raise ValueError(f"{value} is not a real date ({exc})") from None
-    return year, month or None, day or None
+    return year, month, day
 
 
 def written_twice(text: str) -> str | None:

@@ -156,6 +156,11 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         (["query", "--uses", "popee"], "kb: no entry with id 'popee'; did you mean 'pope'?\n"),
         (["query", "--curated-by", "contributer"], "kb: unknown source 'contributer'; did you mean 'contributor'?\n"),
         (["query", "--since", "2023-13"], "kb: --since: 2023-13 is not a real date (month must be in 1..12)\n"),
+        (["query", "--until", "2023-00"], "kb: --until: 2023-00 is not a real date (month must be in 1..12)\n"),
+        (
+            ["query", "--since", "2023-01-00"],
+            "kb: --since: 2023-01-00 is not a real date (day is out of range for month)\n",
+        ),
         (["query", "--json", "--format", "csv"], "kb: --json and --format csv disagree; give one of them\n"),
         (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
         # An empty id once matched every entry without a name.

@@ -134,7 +134,10 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "unsafe-id": {"works/Bad_Id.yaml": work("Bad_Id"), "works/con.yaml": work("con")},
     "wrong-folder": {"works/a-benchmark.yaml": "id: a-benchmark\ntitle: A benchmark\nkind: benchmark\n"},
     "future-date": {"works/later.yaml": work("later", "date: 2999-01-01\nadded: 2999-12\n")},
-    "impossible-date": {"works/feb.yaml": work("feb", "date: 2023-02-30\nadded: 2023-13\n")},
+    "impossible-date": {
+        "works/feb.yaml": work("feb", "date: 2023-02-30\nadded: 2023-13\n"),
+        "works/zero.yaml": work("zero", "date: 2023-00-00\nadded: '2023-01-00'\n"),  # no month or day 0
+    },
     "bad-arxiv": {
         "works/month.yaml": work("month", 'arxiv: "2313.12345"\n'),
         "works/short.yaml": work("short", 'arxiv: "23.1234"\n'),
