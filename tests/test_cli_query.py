@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,7 +166,18 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         (["show", "lava"], "kb: no entry with id 'lava'; did you mean 'llava'?\n"),
         # An empty id once matched every entry without a name.
         (["show", ""], "kb: the entry id is empty; give an entry's id, name or title\n"),
-        (["query", "--uses", ""], "kb: the entry id is empty; give an entry's id, name or title\n"),
+        (["query", "--uses", ""], "kb: --uses is empty; give a dataset's id\n"),
+        # An empty or blank filter was taken as no filter (--since, --venue '') or as one nothing matched.
+        (["query", "--since", ""], "kb: --since is empty; give a date (YYYY, YYYY-MM or YYYY-MM-DD)\n"),
+        (["query", "--venue", "  "], "kb: --venue is empty; give part of a venue, e.g. cvpr\n"),
+        (
+            ["query", "--kind", "model", "--kind", ""],
+            "kb: --kind is empty; give a kind (model, method, analysis, survey, dataset, benchmark, works or "
+            "datasets)\n",
+        ),
+        # A byte that was not UTF-8 was echoed back as a surrogate ('\udcff').
+        (["query", "--tag", "\udcff"], "kb: --tag holds the byte 0xff, which is not UTF-8 text\n"),
+        (["show", "ll\udcffava"], "kb: the entry id holds the byte 0xff, which is not UTF-8 text\n"),
         (["search", " "], "kb: the search text is empty; give some words to search for\n"),
         (["show", "llava", "--format", "csv"], "kb: unknown format 'csv'; expected one of text, json, yaml\n"),
         (["tree", "codeve"], "kb: unknown taxonomy 'codeve'; did you mean 'codev'?\n"),
@@ -538,3 +550,13 @@ def test_ctrl_c_ends_kb_with_exit_130_and_one_line(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert (proc.returncode, out, err.strip()) == (130, "", "kb: interrupted")
+
+
+def test_output_in_an_encoding_that_cannot_hold_an_entrys_text_is_one_line_not_a_traceback() -> None:
+    """PYTHONIOENCODING=latin-1 (or a Windows console) cannot hold the KB's typographic quotes."""
+    for args in (["export", "bibtex"], ["show", "llava"]):
+        run = run_kb(*args, env={"PYTHONIOENCODING": "latin-1"})
+        assert run.code == 1, (args, run.err)
+        assert re.fullmatch(
+            r"kb: the output's encoding \(latin-1\) cannot hold U\+[0-9A-F]{4,}; set PYTHONIOENCODING=utf-8\n", run.err
+        ), run.err

@@ -256,6 +256,21 @@ def test_text_needs_every_word_in_title_name_aliases_summary_or_authors(kb: KB) 
         select(kb, Filters(text="  "))  # it would match everything, silently
 
 
+def test_text_and_venue_compare_text_as_unicode_means_it(kb: KB) -> None:
+    """A stored "é" as "e" and its accent apart (NFD, as some editors and macOS file names write it)
+    is found by an "é" typed whole, and the other way round."""
+    import copy
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Café Résumé")
+    kb = copy.copy(kb)  # the fixture is the module's
+    kb.entries = {**kb.entries, "pope": kb.entries["pope"].model_copy(update={"summary": nfd, "venue": f"{nfd} 2023"})}
+    assert len(nfd) == 14  # three accents apart
+    for typed in ("café", "RÉSUMÉ", nfd.lower()):
+        assert ids(kb, text=typed) == ["pope"], typed
+        assert ids(kb, venue=typed) == ["pope"], typed
+
+
 def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:
     assert ids(kb, uses="coco") == ["llava", "video-chat"]
     assert ids(kb, uses="pope") == ["llava", "woodpecker"]

@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from kb.errors import KBError, ProblemsError, UsageError
-from kb.output.text import lone_surrogate, one_line
+from kb.output.text import not_text, one_line
 
 
 class State:
@@ -69,12 +69,9 @@ pass_state = click.make_pass_decorator(State)
 def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A callback for text the model will read (kb suggest --title, kb search): a byte that was not
     UTF-8 is refused here, in a sentence, rather than by the tokenizer, in a traceback."""
-    code = lone_surrogate(value) if value is not None else None
-    if code is None:
-        return value
-    if 0xDC80 <= code <= 0xDCFF:  # how Python carries a byte of an argument that was not UTF-8
-        raise click.BadParameter(f"holds the byte 0x{code - 0xDC00:02x}, which is not UTF-8 text")
-    raise click.BadParameter(f"holds a lone surrogate (\\u{code:04x}), which is not text")
+    if value is not None and (why := not_text(value)):
+        raise click.BadParameter(why)
+    return value
 
 
 _WRITE_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT}
@@ -113,6 +110,16 @@ class Group(click.Group):
             # (exit 141), whichever write found the pipe closed. Later flushes go nowhere.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
+        except UnicodeEncodeError as exc:
+            # Output whose encoding cannot hold a character of an entry (PYTHONIOENCODING=latin-1,
+            # a Windows console): one line that says what to set, not a traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the rest goes nowhere
+            char = exc.object[exc.start] if isinstance(exc.object, str) else ""
+            held = f"U+{ord(char):04X}" if char else "a character"
+            click.echo(
+                f"kb: the output's encoding ({exc.encoding}) cannot hold {held}; set PYTHONIOENCODING=utf-8", err=True
+            )
+            sys.exit(1)
         except OSError as exc:
             # Output that cannot be written (kb export > /dev/full) and any other failure of the
             # system that no command words itself: one line, not a traceback.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from typing import Any
 
 from kb.chars import BIDI
@@ -38,6 +39,23 @@ def lone_surrogate(text: str) -> int | None:
     one; no model, file or terminal can take it as text."""
     found = _SURROGATE.search(text)
     return ord(found.group()) if found else None
+
+
+def not_text(value: str) -> str | None:
+    """Why a value given on the command line is not text (a byte that was not UTF-8, a lone
+    surrogate), or None when it is."""
+    code = lone_surrogate(value)
+    if code is None:
+        return None
+    if 0xDC80 <= code <= 0xDCFF:  # how Python carries a byte of an argument that was not UTF-8
+        return f"holds the byte 0x{code - 0xDC00:02x}, which is not UTF-8 text"
+    return f"holds a lone surrogate (\\u{code:04x}), which is not text"
+
+
+def folded(text: str) -> str:
+    """Text as a search compares it: NFKC (a composed "é" and an "e" with its accent apart are one)
+    and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def md_escape(text: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, get_args
 
 from kb.errors import UsageError
+from kb.output.text import folded, not_text
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, Source, parse_partial_date
 from kb.tags import curated_tags, suggested_tags, tag_sources
 from kb.taxonomy import Node
@@ -77,6 +78,8 @@ def get_entry(kb: KB, entry_id: str, *, hint_among: Iterable[Entry] | None = Non
     closest id (of ``hint_among`` when given, else of every entry)."""
     if entry_id in kb.entries:
         return kb.entries[entry_id]
+    if why := not_text(entry_id):
+        raise UsageError(f"the entry id {why}")
     if not entry_id.strip():
         raise UsageError("the entry id is empty; give an entry's id, name or title")
     # Names and titles are what people remember; accept an exact one as the id.
@@ -164,14 +167,46 @@ class Filters:
     year: int | None = field(default=None)
 
     def __post_init__(self) -> None:
-        if self.text is not None and not self.text.strip():
-            raise UsageError("--text is empty; give words to look for")
+        given = {
+            "--tag": self.tags,
+            "--any-tag": self.any_tags,
+            "--kind": self.kinds,
+            "--modality": self.modalities,
+            "--since": [self.since],
+            "--until": [self.until],
+            "--venue": [self.venue],
+            "--text": [self.text],
+            "--uses": [self.uses],
+            "--curated-by": [self.curated_by],
+        }
+        for option, values in given.items():
+            for value in values:
+                if value is None:
+                    continue
+                if why := not_text(value):
+                    raise UsageError(f"{option} {why}")
+                if not value.strip():  # once taken as no filter at all, or as one nothing matched
+                    raise UsageError(f"{option} is empty; give {_WANTED[option]}")
         if self.year is not None:
             if self.since or self.until:
                 raise UsageError("--year cannot be combined with --since or --until; use one or the other")
             if not 1000 <= self.year <= 9999:
                 raise UsageError(f"--year: expected a year such as 2024, got {self.year}")
             self.since = self.until = str(self.year)
+
+
+_WANTED = {
+    "--tag": "a taxonomy node (kb tree lists them)",
+    "--any-tag": "a taxonomy node (kb tree lists them)",
+    "--kind": "a kind (model, method, analysis, survey, dataset, benchmark, works or datasets)",
+    "--modality": "a modality (image, video, ...)",
+    "--since": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "--until": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "--venue": "part of a venue, e.g. cvpr",
+    "--text": "words to look for",
+    "--uses": "a dataset's id",
+    "--curated-by": "a source (seed-codev, seed-yin, seed-mmllms, arxiv or contributor)",
+}
 
 
 def _date_parts(value: str, option: str) -> tuple[int, ...]:
@@ -197,7 +232,7 @@ def _modalities(names: Sequence[str]) -> list[Modality]:
 
 
 def _searchable(entry: Entry) -> str:
-    return " ".join([entry.title, entry.name or "", *entry.aliases, entry.summary or "", *entry.authors]).casefold()
+    return folded(" ".join([entry.title, entry.name or "", *entry.aliases, entry.summary or "", *entry.authors]))
 
 
 def select(kb: KB, filters: Filters) -> list[Entry]:
@@ -210,8 +245,8 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
     until = _date_parts(filters.until, "--until") if filters.until else None
     if since and until and since[: len(until)] > until[: len(since)]:
         raise UsageError(f"--since {filters.since} is after --until {filters.until}; no entry can match")
-    words = filters.text.casefold().split() if filters.text else []
-    venue = filters.venue.casefold() if filters.venue else None
+    words = folded(filters.text).split() if filters.text else []
+    venue = folded(filters.venue) if filters.venue else None
     users = (
         users_of(kb, get_dataset(kb, filters.uses).id, ("trained_on", "evaluated_on"))
         if filters.uses is not None
@@ -239,7 +274,7 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
                 continue
             if until and parts[: len(until)] > until[: len(parts)]:
                 continue
-        if venue is not None and venue not in (entry.venue or "").casefold():
+        if venue is not None and venue not in folded(entry.venue or ""):
             continue
         if words:
             haystack = _searchable(entry)
