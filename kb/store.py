@@ -19,7 +19,7 @@ from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
-from kb.yamlpos import Document, parse_document, read_yaml_bytes
+from kb.yamlpos import Document, parse_document_keeping, read_yaml_bytes
 
 ENTRY_FOLDERS = ("works", "datasets")
 SUGGESTIONS_FILE = "entries/suggestions.json"
@@ -195,7 +195,7 @@ def load_entry(
         if parsed is not None and (known := parsed.get(rel, sha)) is not None:
             with contextlib.suppress(ValidationError):  # the schema is newer than the cache: parse
                 return Entry.model_validate(known), Document(known), []
-        doc = parse_document(text, rel)
+        doc, read = parse_document_keeping(text, rel)
     except ProblemsError as exc:
         return None, None, exc.problems
     except OSError as exc:
@@ -203,10 +203,24 @@ def load_entry(
     try:
         entry = Entry.model_validate(doc.data)
     except ValidationError as exc:
-        return None, doc, validation_problems(exc, doc, rel, Entry)
+        return None, doc, _every_problem(read, validation_problems(exc, doc, rel, Entry))
+    if read:
+        return None, doc, read
     if parsed is not None:
         parsed.put(rel, sha, doc.data)
     return entry, doc, []
+
+
+def _every_problem(read: list[Problem], validated: list[Problem]) -> list[Problem]:
+    """The problems YAML's reading found and the schema's, in the file's order: the schema's only
+    for fields reading found nothing wrong with (a padded title is valid once stripped; a value
+    whose tag was refused is missing, which says nothing more)."""
+
+    def under(field: str, other: str) -> bool:
+        return field == other or field.startswith((f"{other}.", f"{other}["))
+
+    kept = [p for p in validated if not any(under(p.field, r.field) or under(r.field, p.field) for r in read)]
+    return sorted(read + kept, key=lambda p: (p.line, p.col))
 
 
 @dataclass

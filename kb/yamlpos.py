@@ -178,6 +178,16 @@ def _dotted(loc: Loc) -> str:
 
 def parse_document(text: bytes, rel: str) -> Document:
     """Parse one YAML file's bytes into a Document; raise ProblemsError naming ``rel``."""
+    doc, problems = parse_document_keeping(text, rel)
+    if problems:
+        raise ProblemsError(problems)
+    return doc
+
+
+def parse_document_keeping(text: bytes, rel: str) -> tuple[Document, list[Problem]]:
+    """Parse one YAML file's bytes into a Document and the problems of values in it that YAML read
+    (a padded quoted text, a repeated key, a tag, a forbidden character): the file's other fields
+    can still be checked. A file that gives no mapping at all raises ProblemsError naming ``rel``."""
     try:
         source = text.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -207,9 +217,7 @@ def parse_document(text: bytes, rel: str) -> Document:
         raise ProblemsError([exc.problem]) from None
     except RecursionError:
         raise ProblemsError([Problem(rel, 1, 1, "", "nested too deeply; an entry is a few levels deep")]) from None
-    if builder.problems:
-        raise ProblemsError(builder.problems)
-    return builder.doc
+    return builder.doc, builder.problems
 
 
 def _compose_for_message(source: str, rel: str) -> yaml.Node | None:

@@ -134,6 +134,15 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "unsafe-id": {"works/Bad_Id.yaml": work("Bad_Id"), "works/con.yaml": work("con")},
     "wrong-folder": {"works/a-benchmark.yaml": "id: a-benchmark\ntitle: A benchmark\nkind: benchmark\n"},
     "future-date": {"works/later.yaml": work("later", "date: 2999-01-01\nadded: 2999-12\n")},
+    # A problem YAML's reading finds (padding, a repeated key) once hid the file's every other problem.
+    "read-and-schema-problems": {
+        "works/padded.yaml": work(
+            "padded", "venue: yes\ndate: 2023-13\ntags: {yin: [instruction-tunning]}\n", " Padded"
+        ),
+        "works/twice.yaml": work(
+            "twice", 'venue: A\nvenue: B\nauthors: ["", "  Bob ", Alice]\nlinks: {papr: "https://x.org"}\n'
+        ),
+    },
     "impossible-date": {
         "works/feb.yaml": work("feb", "date: 2023-02-30\nadded: 2023-13\n"),
         "works/zero.yaml": work("zero", "date: 2023-00-00\nadded: '2023-01-00'\n"),  # no month or day 0
