@@ -51,6 +51,9 @@ class ParseCache:
         self.rows: dict[str, tuple[str, dict[str, Any]]] = {}
         self.used: set[str] = set()
         self.changed = False
+        # kb check's findings beyond the schema, as (fingerprint of what they were found in, rows of
+        # [path, field, message]): see kb.check.entries.entry_notes.
+        self.notes: tuple[str, list[list[str]]] | None = None
         # Whatever is there (a link to /dev/zero, a FIFO, JSON nested past the recursion limit, rows
         # of other shapes) means no cache, never a hang or a traceback.
         with contextlib.suppress(Exception):
@@ -64,6 +67,11 @@ class ParseCache:
         data = json.loads(text) if len(text) <= MAX_BYTES else {}
         if not isinstance(data, dict) or data.get("version") != self.version:
             return {}
+        notes = data.get("notes")
+        if isinstance(notes, list) and len(notes) == 2 and isinstance(notes[0], str) and isinstance(notes[1], list):
+            rows = notes[1]
+            if all(isinstance(r, list) and len(r) == 3 and all(isinstance(x, str) for x in r) for r in rows):
+                self.notes = (notes[0], rows)
         return {
             rel: (sha, parsed)
             for rel, (sha, parsed) in data["files"].items()
@@ -82,13 +90,30 @@ class ParseCache:
         self.used.add(rel)
         self.changed = True
 
+    def fingerprint(self, *also: str) -> str:
+        """A digest of every file this run used, as read (path and sha256), and of ``also``."""
+        h = hashlib.sha256("\0".join(also).encode())
+        for rel in sorted(self.used):
+            h.update(f"\n{rel}\0{self.rows[rel][0]}".encode())
+        return h.hexdigest()
+
+    def known_notes(self, key: str) -> list[list[str]] | None:
+        return self.notes[1] if self.notes is not None and self.notes[0] == key else None
+
+    def remember_notes(self, key: str, rows: list[list[str]]) -> None:
+        self.notes = (key, rows)
+        self.changed = True
+
     def save(self) -> None:
         """Write what this run used (files gone or edited drop out), when anything changed; a
         cache that cannot be written is no error: the files are parsed next time, as now."""
         if not self.changed and set(self.rows) == self.used:
             return
         files = {rel: list(self.rows[rel]) for rel in sorted(self.used)}
-        text = json.dumps({"version": self.version, "files": files}, ensure_ascii=False, separators=(",", ":"))
+        data: dict[str, Any] = {"version": self.version, "files": files}
+        if self.notes is not None:
+            data["notes"] = list(self.notes)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
@@ -99,6 +124,7 @@ class ParseCache:
                 fh.write(text)
             os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is as readable as the KB
             os.replace(tmp, self.path)
+            self.rows, self.changed = {rel: self.rows[rel] for rel in self.used}, False
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
             if not isinstance(exc, OSError):

@@ -156,11 +156,13 @@ def test_schema_command_prints_the_schema_with_descriptions():
 def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path: Path, command: list[str]):
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
-    root = make_kb("unknown-tag", tmp_path)  # its problems are tags: every command here still runs
+    root = make_kb("unknown-tag", tmp_path)  # its problems are tags: every command here still runs, and says them
     for target, reason in ((str(a_file / "out"), f"{a_file} is a file, not a folder"), ("", "give a file name")):
         code, out, err = invoke("--root", str(root), *command, "-o", target)
         assert (code, out) == (1, "")
-        assert err == f"kb: cannot write {target or 'an empty path'}: {reason}\n"
+        *notes, last = err.splitlines()
+        assert last == f"kb: cannot write {target or 'an empty path'}: {reason}"
+        assert all(n.startswith("kb: note: ") for n in notes) and len(notes) == (0 if command == ["schema"] else 4)
 
 
 def test_schema_command_writes_a_file(tmp_path: Path):
@@ -280,7 +282,7 @@ def test_a_damaged_suggestions_file_is_one_sentence_in_kb_show(tmp_path: Path):
     (root / "entries" / "suggestions.json").write_text('{"version": 1, "entries": {"nope": {}}}', encoding="utf-8")
     run = run_kb("--root", str(root), "show", "llava")
     assert run.code == 1 and "Traceback" not in run.err and "pydantic" not in run.err
-    assert run.err.splitlines()[0] == (
+    assert [line for line in run.err.splitlines() if not line.startswith("kb: note: ")][0] == (
         "entries/suggestions.json: not what kb suggest writes; run kb check for where, "
         "or kb suggest --all to write it anew"
     )

@@ -560,3 +560,31 @@ def test_output_in_an_encoding_that_cannot_hold_an_entrys_text_is_one_line_not_a
         assert re.fullmatch(
             r"kb: the output's encoding \(latin-1\) cannot hold U\+[0-9A-F]{4,}; set PYTHONIOENCODING=utf-8\n", run.err
         ), run.err
+
+
+def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path: Path) -> None:
+    """A repeated id, an unknown tag or a relation to no entry is no schema error, so commands go on;
+    but they say it, since a repeated id shows one of its files and an unknown tag no section."""
+    root = make_query_kb(tmp_path)
+    (root / "entries" / "works" / "typo.yaml").write_text(
+        "id: typo\ntitle: A Work Whose Tag Is Misspelt\nkind: method\ntags:\n  yin: [halucination]\n"
+        "relations:\n  builds_on: [no-such-work]\n",
+        encoding="utf-8",
+    )
+    said = (
+        "kb: note: entries/works/typo.yaml: relations.builds_on[0]: no entry with id 'no-such-work'; "
+        "add the entry first or fix the id\n"
+        "kb: note: entries/works/typo.yaml: tags.yin[0]: unknown yin tag 'halucination'; "
+        "did you mean 'hallucination'?\n"
+        "kb: note: 2 problems that kb check finds; what follows may be wrong where they are\n"
+    )
+    for _ in range(2):  # found, then remembered with the files they were found in
+        run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
+        assert (run.code, run.err) == (0, said)
+        assert run.out.splitlines()[1].startswith("typo,")
+    assert len(json.loads((root / ".kb-cache" / "entries.json").read_text(encoding="utf-8"))["notes"][1]) == 2
+    (root / "entries" / "works" / "typo.yaml").write_text(
+        "id: typo\ntitle: A Work Whose Tag Is Misspelt\nkind: method\ntags:\n  yin: [hallucination]\n", encoding="utf-8"
+    )
+    run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
+    assert (run.code, run.err) == (0, "")

@@ -47,7 +47,9 @@ class State:
         if self._kb is None:
             from kb.store import load_kb
 
-            self._kb = load_kb(self.root, parsed=self.parse_cache())
+            parsed = self.parse_cache()
+            self._kb = load_kb(self.root, parsed=parsed)
+            _say_notes(self._kb, parsed)
         return self._kb
 
     def parse_cache(self):  # -> kb.parsecache.ParseCache | None
@@ -61,6 +63,28 @@ class State:
             return ParseCache(cache_folder(self.root, self.config))
         except KBError:
             return None
+
+
+NOTES_SHOWN = 5
+
+
+def _say_notes(kb, parsed) -> None:  # (kb.store.KB, kb.parsecache.ParseCache | None)
+    """Say what kb check would find beyond the schema (a file the schema refuses stops a command;
+    these do not, since each entry is whole), so that no command's output is wrong in silence: a
+    repeated id shows one of its files, an entry with an unknown tag is in no section of it."""
+    import datetime as _dt
+
+    from kb.check.entries import entry_notes
+    from kb.output.status import say
+    from kb.output.text import counted
+
+    notes = entry_notes(kb, parsed, _dt.date.today())
+    for note in notes[:NOTES_SHOWN]:
+        say(f"note: {note}")
+    if notes:
+        more = f" ({len(notes) - NOTES_SHOWN} more)" if len(notes) > NOTES_SHOWN else ""
+        found = counted(len(notes), "problem")
+        say(f"note: {found} that kb check finds{more}; what follows may be wrong where they are")
 
 
 pass_state = click.make_pass_decorator(State)
