@@ -89,6 +89,13 @@ class FeedServer:
                             time.sleep(0.1)
                     except (BrokenPipeError, ConnectionResetError):
                         pass
+                elif mode == "stall":  # the headers, then nothing: a wait for the body's first byte
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/atom+xml")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    self.wfile.flush()
+                    time.sleep(3)
                 elif mode == "sametitle":  # two papers of one title
                     feed = feed_for(ids).decode("utf-8")
                     titles = re.findall(r"(?s)<entry>.*?<title>(.*?)</title>", feed)
@@ -620,6 +627,9 @@ def test_a_redirect_is_said_with_where_it_led(kb_root, server):
     [
         ("slow", "did not answer within 0.5 s", 3),  # gave up before the server's 3 s sleep ended
         ("trickle", "did not finish answering within 1.5 s", 6),  # a byte each 0.1 s for 10 s: the deadline
+        # It connected and answered its headers: no "cannot connect" (requests calls a read timeout
+        # in the body a connection error).
+        ("stall", "did not answer within 0.5 s", 3),
     ],
 )
 def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, mode, waited, limit):

@@ -106,14 +106,23 @@ MAX_FEED_BYTES = 20_000_000  # a paper's record is some kilobytes; a server send
 def _read_bounded(response: requests.Response) -> None:
     """Read the body into ``response`` (decompressed: a small gzip may hold gigabytes), or raise
     MalformedFeedError past MAX_FEED_BYTES."""
+    import requests
+    from urllib3.exceptions import ReadTimeoutError
+
     body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
-        body += chunk
-        if len(body) > MAX_FEED_BYTES:
-            response.close()
-            raise MalformedFeedError(
-                f"over {MAX_FEED_BYTES // 1_000_000} MB, where a paper's record is a few kilobytes"
-            )
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > MAX_FEED_BYTES:
+                response.close()
+                raise MalformedFeedError(
+                    f"over {MAX_FEED_BYTES // 1_000_000} MB, where a paper's record is a few kilobytes"
+                )
+    except requests.exceptions.ConnectionError as exc:
+        # requests calls a wait for the body that timed out a connection error: it is a timeout.
+        if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+            raise requests.exceptions.ReadTimeout(exc.args[0], request=exc.request) from exc
+        raise
     response._content = bytes(body)  # what .content returns from now on, as requests does itself
 
 
