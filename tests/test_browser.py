@@ -523,6 +523,30 @@ def test_an_overlong_word_breaks_rather_than_widen_a_table(watched, base_url) ->
     assert page.locator(".kb-table-scroll").evaluate("w => w.scrollWidth <= w.clientWidth")
 
 
+def test_suggested_chips_show_scores_cut_to_two_places_as_kb_does(watched, base_url, built_site) -> None:
+    """A chip's score is cut as kb show and kb suggest cut it (0.227 is 0.22, never 0.23)."""
+    from kb.output.text import score_text
+
+    page, _ = watched
+    _, rows = built_site
+    page.goto(base_url + "entries/?src=any&size=500")
+    page.locator(".kb-count").wait_for()
+    shown = page.evaluate(
+        """[...document.querySelectorAll('.kb-table tbody tr')].map(tr => [
+             tr.querySelector('.kb-title a').getAttribute('href'),
+             [...tr.querySelectorAll('.kb-tag-suggested .kb-score')].map(s => s.textContent)])"""
+    )
+    by_id = {str(r["id"]): r for r in rows}
+    rounded_apart = 0
+    for href, texts in shown:
+        row = by_id[href.rstrip("/").rsplit("/", 1)[-1]]
+        curated = {(t, tag) for t, tags in row["curated"].items() for tag in tags}
+        scores = [s["score"] for t, items in row["suggested"].items() for s in items if (t, s["tag"]) not in curated]
+        assert sorted(texts) == sorted(score_text(s) for s in scores), href
+        rounded_apart += sum(f"{s:.2f}" != score_text(s) for s in scores)
+    assert rounded_apart, "no score here that rounding and cutting show apart: the test would prove nothing"
+
+
 def test_the_keyboard_browses_the_taxonomy_list_and_enter_adds_one_node(watched, base_url) -> None:
     """Arrow keys pass over nodes without adding them (a closed select changes value on each);
     Enter adds the one shown; the filters show where the keyboard is."""

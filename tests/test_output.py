@@ -73,7 +73,11 @@ def test_suggested_tags_are_a_separate_field_best_first(kb: KB) -> None:
     record = entry_record(kb.entries["untagged-paper"], kb, with_suggested=True)
     assert record["tags"]["yin"] == []
     assert record["suggested"] == {
-        "codev": [{"tag": "data4model/usability/eval/understanding", "score": 0.42}],
+        "codev": [
+            {"tag": "data4model/usability/eval/understanding", "score": 0.42},
+            {"tag": "data4model/scaling/up/diversity", "score": 0.2963},
+        ],
+        # rlhf (0.04) is stored but is no suggested tag: no filter matches it, no page shows it
         "yin": [{"tag": "hallucination", "score": 0.81}, {"tag": "evaluation", "score": 0.3}],
     }
     assert entry_record(kb.entries["llava"], kb, with_suggested=True)["suggested"] == {"codev": [], "yin": []}

@@ -117,8 +117,16 @@ SUGGESTIONS = {
     "recipe": 1,
     "entries": {
         "untagged-paper": {
-            "codev": [{"tag": "data4model/usability/eval/understanding", "score": 0.42}],
-            "yin": [{"tag": "hallucination", "score": 0.81}, {"tag": "evaluation", "score": 0.3}],
+            "codev": [
+                {"tag": "data4model/usability/eval/understanding", "score": 0.42},
+                {"tag": "data4model/scaling/up/diversity", "score": 0.2963},  # shown as 0.29, below 0.3
+            ],
+            # too weak to count as suggested (below 0.05): neither listed nor matched
+            "yin": [
+                {"tag": "hallucination", "score": 0.81},
+                {"tag": "evaluation", "score": 0.3},
+                {"tag": "rlhf", "score": 0.04},
+            ],
         }
     },
 }

@@ -82,9 +82,9 @@ def test_suggest_marks_the_codev_leaves_at_or_above_the_configured_threshold(roo
     ("score", "shown"), [(0.2955, "0.29"), (0.3, "0.30"), (0.29, "0.29"), (0.999, "0.99"), (1.0, "1.00")]
 )
 def test_a_score_is_shown_cut_to_two_places_so_none_below_the_threshold_shows_at_it(score: float, shown: str) -> None:
-    from kb.classify.interface import _two_places
+    from kb.output.text import score_text
 
-    assert _two_places(score) == shown
+    assert score_text(score) == shown
 
 
 def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_path: Path) -> None:

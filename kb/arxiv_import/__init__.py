@@ -22,7 +22,7 @@ from kb.arxiv_import.record import entry_from_result, entry_from_title, links_fr
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import id_problem, norm_arxiv, norm_title
-from kb.output.text import counted
+from kb.output.text import counted, score_text
 from kb.schema import Entry, Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -111,7 +111,7 @@ def render(entry: Entry, suggestions: dict[str, list[tuple[str, float]]], kb: KB
         for taxonomy, pairs in shown.items():
             if pairs:
                 block.append(f"#   {taxonomy}:")
-                block += [f"#   - {tag}  # suggested {score:.2f}" for tag, score in pairs]
+                block += [f"#   - {tag}  # suggested {score_text(score)}" for tag, score in pairs]
     else:
         block.append("# tags: add curated taxonomy tags here (codev, yin, mmllms); see entries/taxonomies/.")
     block.append("# summary: a few sentences in our own words (never the abstract).")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from kb.classify import WORK, Evidence, Suggester
 from kb.errors import UsageError
 from kb.output.status import say
-from kb.output.text import clip, json_text, lone_surrogate, one_line
+from kb.output.text import clip, json_text, lone_surrogate, one_line, score_text
 from kb.schema import Kind, Suggestion
 from kb.tags import topic_tags
 
@@ -215,12 +215,6 @@ def _why_json(evidence: Evidence) -> dict[str, object]:
     return {"words": evidence.words, "like": [{"id": i, "cosine": c} for i, c in evidence.like]}
 
 
-def _two_places(score: float) -> str:
-    """A score cut (not rounded) to two places, so that a leaf just below the threshold never
-    shows at it: 0.2955 is 0.29, beside a threshold of 0.3 and no mark."""
-    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
-
-
 def _why_text(evidence: Evidence) -> str:
     parts = [f"words: {', '.join(evidence.words)}"] if evidence.words else []
     parts += [f"like: {', '.join(f'{i} ({c:.2f})' for i, c in evidence.like)}"] if evidence.like else []
@@ -289,7 +283,7 @@ def suggest_one(
         lines.append(f"{taxonomy}{note}")
         for s in suggestions:
             mark = "*" if tax.multi_label and s.score >= config.suggest_threshold else " "
-            lines.append(f"  {_two_places(s.score)}{mark} {s.tag}  ({one_line(tax[s.tag].name)})")
+            lines.append(f"  {score_text(s.score)}{mark} {s.tag}  ({one_line(tax[s.tag].name)})")
             found = evidence.get(taxonomy)
             if found is not None and (reason := _why_text(found[s.tag])):
                 lines.append(f"        {reason}")

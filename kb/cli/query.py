@@ -167,7 +167,10 @@ _FILTERS = [
     click.option(
         "--suggested",
         is_flag=True,
-        help="Tag filters count machine suggestions too; json, jsonl, csv and yaml output list them with their scores.",
+        help=(
+            "Tag filters count machine suggestions too (the best three per taxonomy scoring 0.05 or more, as kb show"
+            " lists them); json, jsonl, csv and yaml output list them with their scores."
+        ),
     ),
     click.option(
         "--kind",

@@ -110,12 +110,13 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
 
 
 def suggested_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Every machine suggestion of an entry as data: ``{"codev": [{"tag", "score"}], "yin": [...]}``."""
-    from kb.tags import ranked_suggestions
+    """An entry's suggested tags as data, ``{"codev": [{"tag", "score"}], "yin": [...]}``: those a
+    tag filter with --suggested matches and the site shows (kb.tags.suggested_tags)."""
+    from kb.tags import suggested_tags
 
     return {
         tax: [{"tag": tag, "score": round(float(score), 4)} for tag, score in ranked]
-        for tax, ranked in ranked_suggestions(kb, entry_id).items()
+        for tax, ranked in suggested_tags(kb, entry_id).items()
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kb.output.cells import flatten
-from kb.output.text import one_line
+from kb.output.text import one_line, score_text
 
 if TYPE_CHECKING:
     from kb.query.overview import Gaps, NodeCount
@@ -51,7 +51,7 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
         lines.append("  none")
     for tax, items in suggested.items():
         for item in items:
-            lines.append(f"  {tax:<7} {item['score']:.2f}  {item['tag']}  ({_node_name(kb, tax, item['tag'])})")
+            lines.append(f"  {tax:<7} {score_text(item['score'])}  {item['tag']}  ({_node_name(kb, tax, item['tag'])})")
 
     lines.append("relations:")
     relations = details["relations"]

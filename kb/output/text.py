@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import unicodedata
 from typing import Any
@@ -39,6 +40,12 @@ def lone_surrogate(text: str) -> int | None:
     one; no model, file or terminal can take it as text."""
     found = _SURROGATE.search(text)
     return ord(found.group()) if found else None
+
+
+def score_text(score: float) -> str:
+    """A suggestion's score as every command and page shows it: cut (not rounded) to two places,
+    so that a leaf just below a threshold never shows at it (0.2955 is 0.29, beside 0.3)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
 
 
 def not_text(value: str) -> str | None:

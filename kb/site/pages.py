@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from kb.output.text import score_text
 from kb.schema import Entry
 from kb.site.escape import escape_attr, escape_text, safe_url
 from kb.site.model import (
@@ -125,7 +126,7 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
     why = model.why.get(entry.id, {})
     suggested = [
         node_link(model, page, tax_id, tag)
-        + Markup(f' <span class="kb-suggested kb-score">{score:.2f}</span>')
+        + Markup(f' <span class="kb-suggested kb-score">{score_text(score)}</span>')
         + why_text(model, page, why.get(tax_id, {}).get(tag))
         for tax_id, ranked in model.suggested[entry.id].items()
         for tag, score in ranked

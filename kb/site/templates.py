@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from kb.output.text import score_text
 from kb.site.escape import escape_attr, escape_text, front_matter_text
 
 
@@ -37,7 +38,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["href"] = escape_attr
     env.filters["title_yaml"] = front_matter_text
-    env.filters["score"] = lambda value: Markup(f"{float(value):.2f}")
+    env.filters["score"] = lambda value: Markup(score_text(float(value)))
     return env
 
 

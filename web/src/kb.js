@@ -431,11 +431,16 @@
         } }))));
     }
 
+    // Cut, not rounded, to two places, as kb shows a score everywhere (0.2955 is 0.29, never 0.30).
+    function scoreText(score) {
+      return (Math.floor(score * 100 + 1e-9) / 100).toFixed(2);
+    }
+
     function tagChip(key, score) {
       const node = taxonomy.nodes.get(key);
       const chip = h("span", { class: score === undefined ? "kb-tag" : "kb-tag kb-tag-suggested", title: nodePath(taxonomy, key) + (score === undefined ? " (curated)" : " (suggested)") },
         node?.name ?? key.slice(key.indexOf(":") + 1));
-      if (score !== undefined && Number.isFinite(score)) chip.append(h("span", { class: "kb-score", text: score.toFixed(2) }));
+      if (score !== undefined && Number.isFinite(score)) chip.append(h("span", { class: "kb-score", text: scoreText(score) }));
       return chip;
     }
 
