@@ -72,7 +72,8 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
     """An entry as plain JSON-able data, keys in ``COLUMNS`` order (nested where dotted).
 
     ``tags`` are the curated tags as written (``mmllms`` keeps its two facets); with
-    ``with_suggested``, ``suggested`` holds its suggested tags (``suggested_record``), best first, as ``{"codev": [{"tag", "score"}], "yin": [...]}`` (empty lists when none).
+    ``with_suggested``, ``suggested`` holds its suggested tags (``suggested_record``), best first,
+    as ``{"codev": [{"tag", "score"}], "yin": [...]}`` (empty lists when none).
     """
     record: dict[str, Any] = {
         "id": entry.id,
