@@ -297,3 +297,20 @@ def test_a_file_name_that_is_no_id_is_not_offered_as_one(tmp_path: Path):
     assert code == 1
     expected = "id: 'hidden' differs from the file name .hidden.yaml; rename the file to hidden.yaml"
     assert out == f"entries/works/.hidden.yaml:1:5: {expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("tag", "meant"),
+    [
+        ("acquisition", "data4model/scaling/up/acquisition"),  # a leaf's last part, as kb query takes it
+        ("acquisiton", "data4model/scaling/up/acquisition"),
+        ("Data Toxicity", "data4model/usability/ethic/toxicity"),  # its name
+        ("data4model/scaling/up/acquisiton", "data4model/scaling/up/acquisition"),
+    ],
+)
+def test_an_unknown_tag_is_offered_the_leaf_it_names(tag: str, meant: str):
+    from kb.check.entries import tag_problem
+    from kb.taxonomy import load_taxonomies
+
+    codev = load_taxonomies(REPO / "entries" / "taxonomies").by_id["codev"]
+    assert tag_problem(codev, tag) == f"unknown codev tag {tag!r}; did you mean {meant!r}?"

@@ -226,6 +226,13 @@ def tag_problem(taxonomy: Taxonomy, tag: str) -> str | None:
     """Why ``tag`` is not a leaf of ``taxonomy`` (with a "did you mean"), or None when it is."""
     if tag not in taxonomy:
         close = difflib.get_close_matches(tag, list(taxonomy.nodes), n=1, cutoff=0.6)
+        if not close:  # a leaf's last part or its name alone ("acquisition"), as kb query takes it
+            ends: dict[str, list[str]] = defaultdict(list)
+            for node_id, node in taxonomy.nodes.items():
+                ends[node_id.rsplit("/", 1)[-1]].append(node_id)
+                ends[node.name.casefold()].append(node_id)
+            end = difflib.get_close_matches(tag.casefold(), list(ends), n=1, cutoff=0.8)
+            close = ends[end[0]] if end and len(set(ends[end[0]])) == 1 else []
         hint = f"; did you mean {close[0]!r}?" if close else f"; see entries/taxonomies/{taxonomy.id}.yaml"
         return f"unknown {taxonomy.id} tag {tag!r}{hint}"
     node = taxonomy[tag]
