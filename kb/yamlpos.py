@@ -237,11 +237,35 @@ def _compose_for_message(source: str, rel: str) -> yaml.Node | None:
         raise ProblemsError([Problem(rel, 1, 1, "", "nested too deeply; an entry is a few levels deep")]) from None
 
 
+# What a person most often did, for PyYAML's words on the mistakes people most often make.
+_YAML_HINTS = [
+    (
+        "mapping values are not allowed",
+        'a colon and a space start a field: quote a value that holds them, as title: "A: B", and start each '
+        "field where the fields above it start",
+    ),
+    ("but found '<block mapping start>'", "this line is indented more than the fields around it; line it up with them"),
+    (
+        "but found '<block sequence start>'",
+        "this list item is indented unlike the items above it; line it up with them",
+    ),
+    ("cannot start any token", "YAML indents with spaces, never tabs: replace the tab with spaces"),
+    (
+        "could not find expected ':'",
+        "a field is 'name: value'; add the colon, or quote a value that runs onto this line",
+    ),
+    ("while scanning a quoted scalar", "a quoted text is not closed; add its closing quote"),
+    ("expected ',' or '}'", "a { } mapping is not closed, or lacks a comma; close it with }"),
+    ("expected ',' or ']'", "a [ ] list is not closed, or lacks a comma; close it with ]"),
+]
+
+
 def _mark_problem(rel: str, exc: yaml.MarkedYAMLError) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = "; ".join(x for x in (exc.context, exc.problem) if x)
-    return Problem(rel, line, col, "", f"not valid YAML: {what}")
+    hint = next((f" ({h})" for words, h in _YAML_HINTS if words in what), "")
+    return Problem(rel, line, col, "", f"not valid YAML: {what}{hint}")
 
 
 MAX_FILE_BYTES = 1_000_000  # an entry is a few kilobytes; a taxonomy some tens

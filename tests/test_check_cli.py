@@ -202,7 +202,9 @@ def test_check_without_taxonomies_still_reports_entries(tmp_path: Path):
     [
         (
             ("  - id: hallucination\n", "  - id: hallucination: [\n"),
-            "entries/taxonomies/yin.yaml:14:22: not valid YAML: mapping values are not allowed here",
+            "entries/taxonomies/yin.yaml:14:22: not valid YAML: mapping values are not allowed here (a colon and a "
+            'space start a field: quote a value that holds them, as title: "A: B", and start each field where the '
+            "fields above it start)",
         ),
         (
             ("id: yin\n", "id: codev\n"),

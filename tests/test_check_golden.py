@@ -52,3 +52,24 @@ def test_golden(case: str, tmp_path: Path):
     assert out + err == expected_path.read_text(encoding="utf-8")
     assert code == 1, "every golden case is bad input"
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # kb new's commented tags, uncommented by deleting the "#" alone: one space too many
+        ("title: T\n tags:\n  yin: [rlhf]\n", "3:6: not valid YAML: mapping values are not allowed here (a colon"),
+        ("modalities:\n  input: [text]\n   output: [text]\n", "this line is indented more than the fields around it"),
+        ("authors:\n  - A\n - B\n", "this list item is indented unlike the items above it"),
+        ("\ttitle: T\n", "YAML indents with spaces, never tabs: replace the tab with spaces"),
+        ("title T\nkind: model\n", "a field is 'name: value'; add the colon"),
+        ('title: "T\nkind: model\n', "a quoted text is not closed; add its closing quote"),
+    ],
+)
+def test_a_yaml_mistake_says_what_was_likely_meant(text: str, said: str) -> None:
+    from kb.errors import ProblemsError
+    from kb.yamlpos import parse_document
+
+    with pytest.raises(ProblemsError) as caught:
+        parse_document(f"id: x\n{text}".encode(), "x.yaml")
+    assert said in str(caught.value.problems[0])
