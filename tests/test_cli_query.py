@@ -427,6 +427,22 @@ def test_similar_takes_the_filters_of_query(embedded: Path) -> None:
     assert invoke(embedded, "similar", "woodpecker", "--year", "2099") == (0, "", "no entry matches the filters\n")
 
 
+def test_a_csv_or_markdown_header_is_the_same_whether_or_not_anything_matched(embedded: Path) -> None:
+    """A script reading kb similar's CSV met a score column only when something matched."""
+    for args, last in (
+        (["similar", "woodpecker", "--format", "csv"], "score"),
+        (["query", "--suggested", "--format", "csv"], "suggested.yin"),
+    ):
+        some = invoke(embedded, *args)[1].splitlines()[0]
+        none = invoke(embedded, *args, "--year", "2099")[1].splitlines()[0]
+        assert some == none and none.endswith(f",{last}"), args
+    some = invoke(embedded, "similar", "woodpecker", "--format", "markdown")[1].splitlines()[0]
+    assert (
+        some == invoke(embedded, "similar", "woodpecker", "--format", "markdown", "--year", "2099")[1].splitlines()[0]
+    )
+    assert some.endswith("| score |")
+
+
 def test_gaps_text_and_json_with_and_without_vectors(root: Path, embedded: Path) -> None:
     code, out, _ = invoke(root, "gaps", "--threshold", "2", "--min-cover", "2")
     assert code == 0

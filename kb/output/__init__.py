@@ -157,19 +157,20 @@ def _parse_cell(text: str, kind: str) -> Any:
     return text
 
 
-def columns_for(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The CSV header: every column, then suggestion and extra columns when the records have them."""
+def columns_for(records: Sequence[Mapping[str, Any]], *, suggested: bool = False, scored: bool = False) -> list[str]:
+    """The CSV header: every column, then the suggestion and score columns when asked for (so that
+    a header does not change with whether anything matched) or when the records have them."""
     flat_keys = {key for r in records for key in flatten(r)}
     return [
         *COLUMNS,
-        *(c for c in SUGGESTED_COLUMNS if c in flat_keys),
-        *(c for c in EXTRA_COLUMNS if c in flat_keys),
+        *(c for c in SUGGESTED_COLUMNS if suggested or c in flat_keys),
+        *(c for c in EXTRA_COLUMNS if scored or c in flat_keys),
     ]
 
 
-def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
+def to_csv(records: Sequence[Mapping[str, Any]], *, suggested: bool = False, scored: bool = False) -> str:
     """Records as CSV: one header row, one row per record, stable column order (``COLUMNS``)."""
-    header = columns_for(records)
+    header = columns_for(records, suggested=suggested, scored=scored)
     flats = (flatten(record) for record in records)
     return csv_text(header, ([_cell(flat.get(column), _KINDS[column]) for column in header] for flat in flats))
 
@@ -195,8 +196,9 @@ def render_entries(
 ) -> str:
     """``entries`` in format ``fmt`` (one of ``FORMATS``), ending with a newline unless empty.
 
-    ``extra`` adds fields per entry id (kb similar and kb search add ``score``); ``width``
-    clips the table's titles to fit (default: no clipping).
+    ``extra`` adds fields per entry id (kb similar and kb search add ``score``, and so a score
+    column, whether or not anything matched); ``width`` clips the table's titles to fit (default:
+    no clipping).
     """
     entries = list(entries)
     if fmt == "bibtex":
@@ -213,11 +215,11 @@ def render_entries(
     if fmt == "jsonl":
         return "".join(json_text(r) + "\n" for r in records)
     if fmt == "csv":
-        return to_csv(records)
+        return to_csv(records, suggested=with_suggested, scored=extra is not None)
     if fmt == "yaml":
         return to_yaml(records)
     if fmt == "markdown":
-        return markdown_table(records)
+        return markdown_table(records, scored=extra is not None)
     if fmt == "table":
         return text_table(records, width=width)
     from kb.errors import UsageError
@@ -268,10 +270,10 @@ def text_table(records: Sequence[Mapping[str, Any]], *, width: int | None = None
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(records: Sequence[Mapping[str, Any]]) -> str:
+def markdown_table(records: Sequence[Mapping[str, Any]], *, scored: bool = False) -> str:
     """A GitHub-flavoured Markdown table: id, title (linked to the paper), kind, date, venue, and
-    the score when the records have one (kb similar, kb search)."""
-    scored = any("score" in r for r in records)
+    the score when asked for or the records have one (kb similar, kb search)."""
+    scored = scored or any("score" in r for r in records)
     header = ["id", "title", "kind", "date", "venue", *(["score"] if scored else [])]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for r in records:
