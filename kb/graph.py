@@ -280,9 +280,9 @@ def _local_layout(sub: nx.MultiDiGraph, centre: str) -> None:
         sub.nodes[key].update(x=round(10 * math.cos(angle), 3), y=round(10 * math.sin(angle), 3))
 
 
-def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str) -> Path:
-    """Write ``graph`` as node-link JSON or GraphML, atomically."""
-    write_output(path, graph_text(graph, fmt))
+def write_graph(graph: nx.MultiDiGraph, path: Path, fmt: str, *, root: Path | None = None) -> Path:
+    """Write ``graph`` as node-link JSON or GraphML, atomically (not over ``root``'s own files)."""
+    write_output(path, graph_text(graph, fmt), root=root)
     return path
 
 

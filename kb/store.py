@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from kb.config import CONFIG_FILE
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
@@ -339,15 +340,24 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_output(path: Path, text: str) -> None:
+def write_output(path: Path, text: str, *, root: Path | None = None) -> None:
     """Write a file a person asked for (-o FILE): the whole text or nothing, and a path that cannot
-    be written is one sentence (KBError), never a traceback."""
+    be written is one sentence (KBError), never a traceback. A folder that is not there is not made
+    (a slip of the path would make one in silence), and nothing of the knowledge base at ``root`` is
+    replaced: its entries and taxonomies, kb.yaml, mkdocs.yml."""
     if path.name in ("", ".", ".."):
         shown = "an empty path" if str(path) == "." else path  # click makes "" the path "."
         raise KBError(f"cannot write {shown}: give a file name")
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
+    if not path.parent.is_dir():
+        raise KBError(f"cannot write {path}: there is no folder {path.parent}; make it first")
+    if root is not None:
+        target, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+        kept = (base / "entries", base / CONFIG_FILE, base / "mkdocs.yml")
+        if any(target == k or k in target.parents for k in kept):
+            raise KBError(f"cannot write {path}: it is part of the knowledge base ({os.path.relpath(target, base)})")
     try:
         if path.exists() and not path.is_file():  # a device or a pipe (/dev/stdout): written to, not replaced
             with open(path, "w", encoding="utf-8", newline="\n") as fh:

@@ -166,7 +166,7 @@ def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path: Path, comman
 
 
 def test_schema_command_writes_a_file(tmp_path: Path):
-    target = tmp_path / "out" / "entry.schema.json"
+    target = tmp_path / "entry.schema.json"
     code, _, err = invoke("schema", "-o", str(target))
     assert code == 0
     assert target.read_text(encoding="utf-8") == entry_schema_text()

@@ -606,3 +606,21 @@ def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path
     )
     run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
     assert (run.code, run.err) == (0, "")
+
+
+def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would_make(tmp_path: Path) -> None:
+    """kb export bibtex -o entries/works/llava.yaml had replaced the entry; -o /typo/dir/x.bib made /typo/dir."""
+    root = make_query_kb(tmp_path / "kb")
+    entry = root / "entries" / "works" / "llava.yaml"
+    before = entry.read_bytes()
+    for args, target, why in (
+        (["export", "bibtex"], str(entry), "it is part of the knowledge base (entries/works/llava.yaml)"),
+        (["export", "json"], str(root / "entries" / "new.json"), "it is part of the knowledge base (entries/new.json)"),
+        (["schema"], str(root / "kb.yaml"), "it is part of the knowledge base (kb.yaml)"),
+        (["export", "csv"], str(tmp_path / "typo" / "x.csv"), f"there is no folder {tmp_path / 'typo'}; make it first"),
+    ):
+        code, out, err = invoke(root, *args, "-o", target)
+        assert (code, out, err) == (1, "", f"kb: cannot write {target}: {why}\n"), args
+    assert entry.read_bytes() == before and not (tmp_path / "typo").exists()
+    assert not (root / "kb.yaml").exists() and not (root / "entries" / "new.json").exists()
+    assert invoke(root, "export", "csv", "-o", str(tmp_path / "x.csv"))[0] == 0

@@ -161,6 +161,7 @@ def test_reading_something_else_is_one_sentence(tmp_path, name, text, message):
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_export_to_a_file_reads_back_as_the_kb(tmp_path, real_kb, fmt):
     out = tmp_path / "sub" / f"kb.{fmt}"
+    out.parent.mkdir()  # kb makes no folder: a slip of the path would make one in silence
     run = run_kb("export", fmt, "-o", str(out))
     assert (run.code, run.out, run.err) == (0, "", f"wrote {out}\n")
     reader = read_json_export if fmt == "json" else read_csv_export

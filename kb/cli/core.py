@@ -73,5 +73,5 @@ def schema(state: State, output: Path | None) -> None:
         return
     from kb.store import write_output
 
-    write_output(output, text)
+    write_output(output, text, root=state.root)
     click.echo(f"wrote {output}", err=True)

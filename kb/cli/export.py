@@ -32,5 +32,5 @@ def export(state: State, fmt: str, output: Path | None) -> None:
     if output is None or str(output) == "-":  # -o - is stdout, as for kb graph
         click.echo(exported.text, nl=False)
         return
-    write_output(output, exported.text)
+    write_output(output, exported.text, root=state.root)
     click.echo(f"wrote {output}", err=True)

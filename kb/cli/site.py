@@ -84,5 +84,5 @@ def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
         click.echo(graph_text(built, fmt), nl=False)
         click.echo(f"wrote the graph to stdout: {counts}", err=True)
         return
-    write_graph(built, output, fmt)
+    write_graph(built, output, fmt, root=state.root)
     click.echo(f"wrote {output}: {counts}", err=True)
