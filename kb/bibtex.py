@@ -134,11 +134,15 @@ def _url(url: str) -> str:
     return url.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
-# Words of an organisation's name, not a person's: "Meta Platforms, Inc.", "Google, Gemini Team".
+# Words of an organisation's name, not a person's: "Meta Platforms, Inc.", "Google, Gemini Team",
+# and the labs that sign the model cards of this field as authors ("Google DeepMind", "OpenAI").
 _ORGANISATION = re.compile(
-    r"(?<![\w-])(inc|ltd|llc|corp|co|gmbh|plc|university|institute|lab|labs|laboratory|team|group|research|ai)(?![\w-])",
+    r"(?<![\w-])(inc|ltd|llc|corp|co|gmbh|plc|university|institute|lab|labs|laboratory|team|group|research|ai"
+    r"|deepmind|openai|anthropic|google|microsoft|nvidia|alibaba|tencent|bytedance|baidu|huawei|xai)(?![\w-])",
     re.IGNORECASE,
 )
+_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)  # "King, Jr., Martin Luther"
+_ET_AL = re.compile(r"(?:^|\s+)et\s+al\.?$", re.IGNORECASE)
 
 
 def _organisation(name: str) -> bool:
@@ -148,12 +152,27 @@ def _organisation(name: str) -> bool:
 
 
 def _last_first(name: str) -> bool:
-    """A person written "Last, First" ("Doe, Jane"), which BibTeX reads as such: one comma
-    between a few words of letters on each side (an organisation's name is braced before this is
-    asked)."""
+    """A person written "Last, First" ("Doe, Jane") or "Last, Jr., First", which BibTeX reads as
+    such: a few words of letters on each side of the commas (an organisation's name is braced
+    before this is asked)."""
     parts = [part.strip() for part in name.split(",")]
     words = re.compile(r"^[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}$")
-    return len(parts) == 2 and all(words.match(part) for part in parts)
+    suffixed = len(parts) == 3 and bool(_SUFFIX.match(parts[1]))
+    return (len(parts) == 2 or suffixed) and all(words.match(part) for part in parts)
+
+
+def _authors(names: list[str]) -> list[str]:
+    """Each name as BibTeX reads it; a list cut short ("Ann Lee et al.") ends in "others", BibTeX's
+    et al., rather than in a person called "et al."."""
+    out = []
+    for name in names:
+        if _ET_AL.search(name):
+            if person := _ET_AL.sub("", name).strip():
+                out.append(_author(person))
+            out.append("others")
+            break
+        out.append(_author(name))
+    return out
 
 
 def _author(name: str) -> str:
@@ -189,7 +208,7 @@ def bibtex_record(entry: Entry) -> tuple[str, list[tuple[str, str]]]:
     kind, venue_name, venue_year = venue_kind(entry.venue)
     fields: list[tuple[str, str]] = [("title", f"{{{protect_title(entry.title)}}}")]
     if entry.authors:
-        fields.append(("author", "{" + " and ".join(_author(a) for a in entry.authors) + "}"))
+        fields.append(("author", "{" + " and ".join(_authors(entry.authors)) + "}"))
     if kind == "inproceedings":
         fields.append(("booktitle", f"{{{latex_escape(venue_name or '')}}}"))
     elif kind == "article":

@@ -186,7 +186,10 @@ def test_a_hostile_title_stays_one_balanced_field_and_reads_back_as_written():
         ("O’Neil, J. R.", "O’Neil, J. R."),
         ("Meta Platforms, Inc.", "{Meta Platforms, Inc.}"),  # an organisation stays one name
         ("Google, Gemini Team", "{Google, Gemini Team}"),
-        ("Smith, Jr., John", "{Smith, Jr., John}"),  # three parts: kept whole, as written
+        ("Smith, Jr., John", "Smith, Jr., John"),  # BibTeX's "Last, Jr, First"
+        ("Smith, Vision, John", "{Smith, Vision, John}"),  # three parts of no such form: kept whole
+        ("Google DeepMind", "{Google DeepMind}"),  # unbraced, First Google, Last DeepMind
+        ("OpenAI", "{OpenAI}"),
         ("Lab 42, Vision", "{Lab 42, Vision}"),
         ("Gemini Team", "{Gemini Team}"),  # unbraced, styles print "G. Team"
         ("Meta AI", "{Meta AI}"),
@@ -195,6 +198,14 @@ def test_a_hostile_title_stays_one_balanced_field_and_reads_back_as_written():
 )
 def test_a_name_with_a_comma_is_a_person_last_first_or_else_kept_whole(name, written):
     assert fields(to_bibtex([entry(authors=[name, "Ann Lee"])]))["author"] == f"{written} and Ann Lee"
+
+
+def test_a_list_cut_short_with_et_al_ends_in_others():
+    assert (
+        fields(to_bibtex([entry(authors=["Ann Lee", "Zhang San et al."])]))["author"]
+        == "Ann Lee and Zhang San and others"
+    )
+    assert fields(to_bibtex([entry(authors=["Ann Lee", "et al", "Bo Li"])]))["author"] == "Ann Lee and others"
 
 
 def test_a_name_that_is_or_ends_in_and_or_is_others_stays_one_name():
