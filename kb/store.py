@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.config import CONFIG_FILE
-from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError
+from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
@@ -28,6 +28,8 @@ SUGGESTIONS_FILE = "entries/suggestions.json"
 
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding mkdocs.yml and entries/."""
+    if start is not None and not start.exists():  # --root names it: no "at or above" a folder that is not there
+        raise UsageError(f"--root {start} does not exist; name the folder of a knowledge base")
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "mkdocs.yml").is_file() and (folder / "entries").is_dir():

@@ -624,3 +624,24 @@ def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would
     assert entry.read_bytes() == before and not (tmp_path / "typo").exists()
     assert not (root / "kb.yaml").exists() and not (root / "entries" / "new.json").exists()
     assert invoke(root, "export", "csv", "-o", str(tmp_path / "x.csv"))[0] == 0
+
+
+def test_small_things_a_demanding_user_met(tmp_path: Path, embedded: Path) -> None:
+    # --root naming no folder at all: not "no knowledge base at or above" it
+    missing = tmp_path / "nowhere"
+    assert invoke(missing, "query")[0::2] == (
+        2,
+        f"kb: --root {missing} does not exist; name the folder of a knowledge base\n",
+    )
+    # kb show -k 0: the neighbours' heading says there are none asked for, not nothing under it
+    out = invoke(embedded, "show", "llava", "-k", "0")[1]
+    assert out.endswith("nearest neighbours (cached embeddings; cosine):\n  none asked for\n")
+    # kb similar: an entry that matches but has no cached embedding is not "no entry matches"
+    copy = tmp_path / "kb"
+    shutil.copytree(embedded, copy)
+    (copy / "entries" / "works" / "fresh.yaml").write_text(
+        "id: fresh\ntitle: A Fresh Work Nobody Embedded\nkind: method\n", encoding="utf-8"
+    )
+    code, out, err = invoke(copy, "similar", "llava", "--text", "fresh")
+    assert (code, out) == (0, "")
+    assert err.endswith("no entry with a cached embedding matches the filters (1 without one do)\n"), err

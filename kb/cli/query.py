@@ -91,8 +91,11 @@ def _width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
-def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any]) -> None:
-    """Print entries ranked by kb similar or kb search, each with its score."""
+def _echo_ranked(
+    state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any], *, unranked: int = 0
+) -> None:
+    """Print entries ranked by kb similar or kb search, each with its score; ``unranked`` match the
+    filters but could not be ranked (no cached embedding)."""
     from kb.output import render_entries
 
     kb = state.kb()
@@ -100,7 +103,10 @@ def _echo_ranked(state: State, ranked: Sequence[tuple[str, float]], fmt: str, fi
     found = [kb.entries[i] for i, _ in ranked]
     _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
     if fmt == "table" and not found:
-        click.echo("no entry matches the filters", err=True)
+        if unranked:
+            click.echo(f"no entry with a cached embedding matches the filters ({unranked} without one do)", err=True)
+        else:
+            click.echo("no entry matches the filters", err=True)
 
 
 def _vectors_or_note(state: State, entry_id: str | None = None, *, partial: bool = False) -> tuple[Any, str]:
@@ -309,7 +315,8 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     if missing := missing_vectors(kb, vectors):
         click.echo(f"note: {missing}", err=True)
     ranked = [(i, s) for i, s in vectors.nearest(entry.id, len(vectors)) if i in allowed][:k]
-    _echo_ranked(state, ranked, fmt, filters)
+    unranked = len(allowed - set(vectors.index) - {entry.id})  # they match, but have no vector to rank by
+    _echo_ranked(state, ranked, fmt, filters, unranked=unranked)
 
 
 @main.command()

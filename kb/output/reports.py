@@ -67,6 +67,8 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
     lines.append("nearest neighbours (cached embeddings; cosine):")
     if details["neighbours"] is None:
         lines.append(f"  {details['note']}")
+    elif not details["neighbours"]:  # -k 0
+        lines.append("  none asked for")
     for n in details["neighbours"] or []:
         lines.append(f"  {n['score']:.3f}  {n['id']}  {one_line(n['title'])}")
     return "\n".join(lines) + "\n"
