@@ -70,6 +70,11 @@ def test_help_prints_every_option(name: str) -> None:
             f"kb: Invalid value for '--root': Directory '{__file__}' is a file; see kb --help\n",
         ),
         (["--bogus"], "kb: No such option '--bogus'; see kb --help\n"),
+        # Every choice of every command is refused as kb's formats are, with a "did you mean".
+        (["check", "--format", "jsn"], "kb: unknown format 'jsn'; did you mean 'json'?\n"),
+        (["embed", "--device", "cdua"], "kb: unknown device 'cdua'; did you mean 'cuda'?\n"),
+        (["suggest", "--taxonomy", "codx", "--title", "x"], "kb: unknown taxonomy 'codx'; did you mean 'codev'?\n"),
+        (["new", "--kind", "modle", "--title", "A Title"], "kb: unknown kind 'modle'; did you mean 'model'?\n"),
     ],
 )
 def test_click_usage_errors_are_one_line_with_exit_code_2(args: list[str], expected: str) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -88,6 +89,21 @@ def _say_notes(kb, parsed) -> None:  # (kb.store.KB, kb.parsecache.ParseCache | 
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+class StrictChoice(click.Choice):
+    """A click.Choice whose refusal is kb's one sentence with a "did you mean" (exit 2)."""
+
+    def __init__(self, choices: Sequence[str], what: str = "format"):
+        super().__init__(choices)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.choices:
+            return value
+        from kb.query import choose  # raises kb's UsageError: one line, exit 2
+
+        return choose(str(value), [str(c) for c in self.choices], self.what)
 
 
 def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import State, main, pass_state
+from kb.cli import State, StrictChoice, main, pass_state
 
 
 @main.command()
@@ -16,7 +16,7 @@ from kb.cli import State, main, pass_state
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=StrictChoice(["text", "json", "github"]),
     default="text",
     show_default=True,
     help="text: path:line:col: field: message; json: one object; github: workflow annotations.",

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import State, main, pass_state
-from kb.cli.query import StrictChoice
+from kb.cli import State, StrictChoice, main, pass_state
 from kb.export import FORMATS
 
 

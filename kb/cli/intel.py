@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from kb.cli import State, main, pass_state, utf8_text
+from kb.cli import State, StrictChoice, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import json_text
 from kb.schema import Kind
@@ -48,7 +48,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 
 @main.command()
 @click.option("--model", default=None, help="Sentence-transformers model name or path (default: from kb.yaml).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Where to encode.")
+@click.option("--device", type=StrictChoice(["auto", "cpu", "cuda"], "device"), default=None, help="Where to encode.")
 @pass_state
 def embed(state: State, model: str | None, device: str | None) -> None:
     """Embed every entry into the cache; only entries whose text changed are encoded."""
@@ -101,7 +101,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 
 @main.command()
 @click.argument("entry_id", required=False)
-@click.option("--taxonomy", type=click.Choice(TOPIC_TAXONOMIES), default=None, help="Only this taxonomy.")
+@click.option("--taxonomy", type=StrictChoice(TOPIC_TAXONOMIES, "taxonomy"), default=None, help="Only this taxonomy.")
 @click.option(
     "--title",
     "text",
@@ -118,7 +118,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 )
 @click.option(
     "--kind",
-    type=click.Choice([k.value for k in Kind]),
+    type=StrictChoice([k.value for k in Kind], "kind"),
     default=None,
     help="What the --title (or an --input line without a kind) is; default: a paper's work, not a dataset.",
 )
@@ -190,7 +190,7 @@ def suggest(
 
 
 @main.command(name="eval")
-@click.option("--taxonomy", type=click.Choice(TOPIC_TAXONOMIES), default=None, help="Only this taxonomy.")
+@click.option("--taxonomy", type=StrictChoice(TOPIC_TAXONOMIES, "taxonomy"), default=None, help="Only this taxonomy.")
 @click.option("--folds", type=click.IntRange(2), default=None, help="Cross-validation folds.  [default: 10]")
 @click.option(
     "--after",

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from kb.cli import State, main, pass_state, utf8_text
+from kb.cli import State, StrictChoice, main, pass_state, utf8_text
 from kb.schema import Kind
 
 
@@ -16,7 +16,7 @@ from kb.schema import Kind
 @click.option("--title", callback=utf8_text, help="The full title of a paper that has no arXiv id.")
 @click.option(
     "--kind",
-    type=click.Choice([k.value for k in Kind]),
+    type=StrictChoice([k.value for k in Kind], "kind"),
     help="What the paper is; default: guessed from the title.",
 )
 @click.option(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kb.cli import State, main, pass_state, utf8_text
+from kb.cli import State, StrictChoice, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import counted
 
@@ -31,21 +31,6 @@ FORMAT_HELP = {
     "bibtex": "BibTeX entries",
     "markdown": "a Markdown table",
 }
-
-
-class StrictChoice(click.Choice):
-    """A click.Choice whose refusal is kb's one sentence with a "did you mean" (exit 2)."""
-
-    def __init__(self, choices: Sequence[str], what: str = "format"):
-        super().__init__(choices)
-        self.what = what
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if value in self.choices:
-            return value
-        from kb.query import choose  # raises kb's UsageError: one line, exit 2
-
-        return choose(str(value), [str(c) for c in self.choices], self.what)
 
 
 def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = None) -> Callable[..., Any]:

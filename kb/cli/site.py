@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import State, main, pass_state
+from kb.cli import State, StrictChoice, main, pass_state
 
 
 @main.command()
@@ -55,7 +55,7 @@ def serve(state: State, port: int, no_build: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["node-link", "graphml"]),
+    type=StrictChoice(["node-link", "graphml"]),
     default="node-link",
     show_default=True,
     help="node-link: networkx's JSON; graphml: for Gephi, Cytoscape and networkx.",
