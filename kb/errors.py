@@ -26,7 +26,13 @@ class Problem:
         return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """As JSON data: a position or field not known (a whole file's problem) is null, not 0 or ""."""
+        data = asdict(self)
+        if not self.line:
+            data["line"] = data["col"] = None
+        if not self.field:
+            data["field"] = None
+        return data
 
 
 def first_line(exc: BaseException) -> str:

@@ -316,3 +316,11 @@ def test_an_unknown_tag_is_offered_the_leaf_it_names(tag: str, meant: str):
 
     codev = load_taxonomies(REPO / "entries" / "taxonomies").by_id["codev"]
     assert tag_problem(codev, tag) == f"unknown codev tag {tag!r}; did you mean {meant!r}?"
+
+
+def test_json_gives_null_for_a_position_or_field_a_problem_has_none_of(tmp_path: Path):
+    root = make_kb("missing-field", tmp_path)
+    (root / "entries" / "works" / "folder.yaml").mkdir()
+    report = json.loads(invoke("--root", str(root), "check", "--format", "json")[1])
+    (whole,) = [p for p in report["problems"] if p["path"] == "entries/works/folder.yaml"]
+    assert (whole["line"], whole["col"], whole["field"]) == (None, None, None)
