@@ -466,12 +466,18 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
 @pytest.mark.parametrize(
     ("mode", "args", "code", "message", "requests"),
     [
-        ("ok", ["2406.99999"], 2, "arXiv has no paper 2406.99999; check the id (it looks like 2304.08485)", 1),
+        (
+            "ok",
+            ["2406.99999"],
+            2,
+            "arXiv has no paper 2406.99999; check the id against the paper's arxiv.org/abs/ page",
+            1,
+        ),
         (
             "ok",
             ["2407.07895", "2406.99998"],
             2,
-            "arXiv has no paper 2406.99998; check the id (it looks like 2304.08485)",
+            "arXiv has no paper 2406.99998; check the id against the paper's arxiv.org/abs/ page",
             1,
         ),
         (

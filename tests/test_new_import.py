@@ -52,6 +52,9 @@ def kb() -> KB:
         ("hep-th/9901001", "hep-th/9901001"),
         ("２３０４．０８４８５", "2304.08485"),  # typed with a Japanese input method
         ("٢٣٠٤.٠٨٤٨٥v2", "2304.08485"),  # Arabic-Indic digits
+        ("10.48550/arXiv.2403.01111", "2403.01111"),  # arXiv's DOI, as papers cite it
+        ("https://doi.org/10.48550/arXiv.2403.01111", "2403.01111"),
+        ("doi:10.48550/ARXIV.2403.01111", "2403.01111"),
     ],
 )
 def test_arxiv_ids_as_people_type_them(typed, expected):

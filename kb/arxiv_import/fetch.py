@@ -49,10 +49,14 @@ def printable(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_ARXIV_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?10\.48550/arxiv\.", re.IGNORECASE)
+
+
 def parse_arxiv_id(text: str) -> str:
     """An arXiv id without version from what a person typed: "2401.13601v2", "arXiv:2401.13601",
-    or an arxiv.org /abs/ or /pdf/ address, its digits in any script ("２３０４.０８４８５")."""
-    typed = unicodedata.normalize("NFKC", text)
+    an arxiv.org /abs/ or /pdf/ address or arXiv's DOI ("10.48550/arXiv.2401.13601", as papers cite
+    it), its digits in any script ("２３０４.０８４８５")."""
+    typed = _ARXIV_DOI.sub("", unicodedata.normalize("NFKC", text).strip())
     arxiv_id = norm_arxiv("".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in typed))
     if arxiv_id is None:
         raise UsageError(
@@ -254,7 +258,9 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
             f"{api()} answered with an incomplete record ({printable(skipped.messages[0])}); check arxiv_url"
         )
     if missing:
-        raise PaperNotFoundError(f"arXiv has no paper {' or '.join(missing)}; check the id (it looks like 2304.08485)")
+        raise PaperNotFoundError(
+            f"arXiv has no paper {' or '.join(missing)}; check the id against the paper's arxiv.org/abs/ page"
+        )
     return found
 
 
