@@ -90,7 +90,15 @@ def test_what_is_not_an_arxiv_id(typed):
         (None, "NeurIPS 12 pages, 5 figures", "NeurIPS"),  # a bare number is not a year
         (None, "Accepted at ACM MM 2024", "ACM MM 2024"),
         (None, "Accepted by ACMMM2024", "ACM MM 2024"),
-        (None, "NIPS 2017 workshop", "NeurIPS 2017"),
+        (None, "NIPS 2017 workshop", "NeurIPS 2017 Workshop"),  # not the main conference
+        (None, "Accepted to CVPR 2024 Workshop on Foundation Models", "CVPR 2024 Workshop"),
+        (None, "Accepted at the Workshop on Multimodal Models at ICLR 2024", "ICLR 2024 Workshop"),
+        (None, "Extended version of our ICCV 2023 paper", None),  # another paper's venue
+        (None, "Journal version of our NeurIPS 2023 paper, accepted to TPAMI", "TPAMI"),
+        (None, "Withdrawn from ICLR 2024 due to an error", None),
+        (None, "We thank the reviewers of ICLR 2025", None),
+        (None, "Compared with methods published at CVPR 2023, ours is better. Accepted to ACL 2024", "ACL 2024"),
+        (None, "Code is out. ECCV 2024 oral; accepted to ECCV 2024", "ECCV 2024"),
         (None, "Submitted to NeurIPS 2025", None),  # a hope, not a venue
         (None, "Under review at ICLR 2025; an earlier version appeared at ACL 2024 Findings", "ACL 2024"),
         (None, "22 pages, see the column on the right; code at https://cvpr.thecvf.com/x", None),
@@ -101,6 +109,12 @@ def test_what_is_not_an_arxiv_id(typed):
             "CVPR 2024",
         ),
         ("Nature 600, 1-2 (2025)", "Accepted to ICML 2025", "Nature 600, 1-2 (2025)"),  # the journal ref wins
+        (
+            "IEEE Transactions on Pattern Analysis and Machine Intelligence, vol. 46, no. 1, pp. 1-20, 2024",
+            None,
+            "TPAMI 2024",
+        ),
+        ("Journal of Things, vol. 3, pp. 1-9, 2023", None, "Journal of Things 2023"),  # its name and year
     ],
 )
 def test_venue_from_journal_ref_and_comment(journal_ref, comment, venue):

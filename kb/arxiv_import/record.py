@@ -67,6 +67,11 @@ _VENUES = {
     "miccai": "MICCAI",
     "icassp": "ICASSP",
     "interspeech": "Interspeech",
+    # journals as their references spell them out
+    "ieee transactions on pattern analysis and machine intelligence": "TPAMI",
+    "international journal of computer vision": "IJCV",
+    "transactions on machine learning research": "TMLR",
+    "journal of machine learning research": "JMLR",
 }
 _VENUE_RE = re.compile(
     r"\b(?P<venue>"
@@ -75,10 +80,20 @@ _VENUE_RE = re.compile(
     + r")(?![a-z])(?:[\s'’),-]*(?P<year>(?:19|20)\d{2})\b|['’-](?P<yy>\d{2})\b)?",
     re.IGNORECASE,
 )
-# "Submitted to CVPR 2024" names a hope, not a venue.
+# "Submitted to CVPR 2024" names a hope, not a venue; "an extended version of our ICCV 2023 paper",
+# "withdrawn from", "we thank the reviewers of" and "compared with methods published at" name
+# another paper's or none.
 _NOT_YET = re.compile(
-    r"(submitted|submission|under review|review|rejected|preprint|extension of)\W+(\w+\W+){0,3}$", re.I
+    r"(submitted|submission|under review|review|reviewers|rejected|preprint|extension of|version of|withdrawn"
+    r"|thank|compared with|compared to|than)\W+(\w+\W+){0,3}$",
+    re.I,
 )
+# "Accepted to ACL 2024" outweighs a venue named before it for another reason.
+_ACCEPTED = re.compile(r"(accepted|to appear|appears?|published|camera[- ]ready|presented)\W+(\w+\W+){0,3}$", re.I)
+_WORKSHOP_AFTER = re.compile(r"^\W*workshops?\b", re.I)  # "CVPR 2024 Workshop on ..."
+_WORKSHOP_BEFORE = re.compile(r"\bworkshops?\W+(?:\w+\W+){0,6}(?:at|of|@)\W+$", re.I)  # "Workshop on X at CVPR 2024"
+# Where a journal reference we cannot shorten turns to volume, issue and pages.
+_JOURNAL_DETAILS = re.compile(r",\s*(?:vol|volume|no|issue|pp|pages?)\b.*$", re.I)
 
 
 def venue_from(journal_ref: str | None, comment: str | None) -> str | None:
@@ -88,14 +103,23 @@ def venue_from(journal_ref: str | None, comment: str | None) -> str | None:
         if not raw:
             continue
         text = _ANY_URL.sub(" ", printable(raw, limit=10_000))
-        for m in _VENUE_RE.finditer(text):
-            if source == "comment" and _NOT_YET.search(text[: m.start()]):
-                continue
+        found = [m for m in _VENUE_RE.finditer(text) if source != "comment" or not _NOT_YET.search(text[: m.start()])]
+        accepted = [m for m in found if _ACCEPTED.search(text[: m.start()])]
+        if found:
+            m = (accepted or found)[0]
             venue = _VENUES[re.sub(r"\s+", " ", m["venue"].lower())]
             year = m["year"] or (m["yy"] and f"20{m['yy']}")
-            return f"{venue} {year}" if year else venue
+            if not year and source == "journal_ref":  # "IEEE Transactions on ..., vol. 46, ..., 2024"
+                year = (re.search(r"\b(?:19|20)\d{2}\b", text) or [None])[0]
+            named = f"{venue} {year}" if year else venue
+            workshop = _WORKSHOP_AFTER.search(text[m.end() :]) or _WORKSHOP_BEFORE.search(text[: m.start()])
+            return f"{named} Workshop" if workshop else named
         if source == "journal_ref":
-            return printable(raw, limit=120)
+            journal = _JOURNAL_DETAILS.sub("", printable(raw, limit=10_000)).strip()
+            year = re.search(r"\b(?:19|20)\d{2}\b", raw)
+            if journal != printable(raw, limit=10_000) and year and year[0] not in journal:
+                journal = f"{journal} {year[0]}"
+            return printable(journal, limit=120)
     return None
 
 
