@@ -83,8 +83,32 @@ def norm_title(title: str | None) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
+# Greek letters as names lead with them ("μ-Bench"), spelled out for ids and read from LaTeX.
+_GREEK_NAMES = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon phi chi "
+    "psi omega"
+)
+_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψω", _GREEK_NAMES.split(" "), strict=True))
+_TEX_ARGUMENT = re.compile(r"\\(?:math[a-z]*|text[a-z]*|bold[a-z]*|emph|operatorname)\s*\{([^{}]*)\}")
+_TEX_GREEK = re.compile(r"\\(" + "|".join(_GREEK.values()) + r")(?![a-zA-Z])", re.IGNORECASE)
+_TEX_COMMAND = re.compile(r"\\[a-zA-Z]+\s*")
+
+
+def untex(text: str) -> str:
+    """Text without the LaTeX a title may hold ("$\\mathcal{X}$-VLM" -> "X-VLM", "$\\text{M}^3$IT" ->
+    "M3IT", "$\\mu$-Bench" -> "μ-Bench"): for a name and an id, not for the title itself."""
+    if "$" not in text and "\\" not in text:
+        return text
+    text = _TEX_ARGUMENT.sub(r"\1", text)
+    letters = {name: letter for letter, name in _GREEK.items()}
+    text = _TEX_GREEK.sub(lambda m: letters[m[1].lower()], text)
+    text = _TEX_COMMAND.sub("", text)
+    return re.sub(r"[${}^_]", "", text)
+
+
 def short_name_from_title(title: str) -> str | None:
     """The name a title leads with ("LLaVAR: Enhanced ..." -> "LLaVAR"), if it has one."""
+    title = untex(title)
     head, sep, _ = title.partition(":")
     if not sep:
         head, sep, _ = title.partition(",")  # "MLLM-Bench, Evaluating ..."
@@ -101,7 +125,8 @@ def short_name_from_title(title: str) -> str | None:
 def slugify(text: str, max_words: int = 8, max_len: int = 60, fallback: str = "entry") -> str:
     """Lower-case ASCII words of ``text`` joined by hyphens, or ``fallback`` when it has none
     (a title in another script: "数据集")."""
-    text = re.sub(r"['’]s\b", "", text)  # "LLaVA's IT" -> "llava-it"
+    text = re.sub(r"['’]s\b", "", untex(text))  # "LLaVA's IT" -> "llava-it"
+    text = "".join(f" {_GREEK[c.lower()]} " if c.lower() in _GREEK else c for c in text)  # "μ-Bench" -> "mu-bench"
     text = unicodedata.normalize("NFKD", text)
     text = text.encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", text.lower())[:max_words]

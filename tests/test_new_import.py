@@ -303,3 +303,20 @@ def test_kb_new_writes_all_its_drafts_or_none(tmp_path, blocked):
         write_plan(kb, plan)
     assert str(caught.value) == f"{message}; the 1 file written before it removed"
     assert not entry_path(tmp_path, work).exists()
+
+
+@pytest.mark.parametrize(
+    ("title", "name", "slug"),
+    [
+        (r"$\mathcal{X}$-VLM: Cross-modal Alignment", "X-VLM", "x-vlm"),  # had been "\mathcal{X}$-VLM"
+        (r"$\text{M}^3$IT: A Large-Scale Dataset", "M3IT", "m3it"),
+        (r"$\mu$-Bench: A Benchmark", "μ-Bench", "mu-bench"),
+        ("μ-Bench: Greek Letters", "μ-Bench", "mu-bench"),  # had been the id "bench"
+        ("Visual Instruction Tuning", None, "visual-instruction-tuning"),
+    ],
+)
+def test_latex_and_greek_in_a_title_give_a_readable_name_and_id(title: str, name: str | None, slug: str) -> None:
+    from kb.naming import slugify
+
+    assert short_name_from_title(title) == name
+    assert slugify(name or title) == slug
