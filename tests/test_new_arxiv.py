@@ -66,6 +66,10 @@ class FeedServer:
                 elif mode == "baddate":  # a well-formed feed whose entry has a date nobody can read
                     feed = (FEEDS / "2407.07895.xml").read_bytes()
                     self.answer(200, feed.replace(b"<published>2024-07-10T17:59:43Z", b"<published>yesterday"))
+                elif mode == "withdrawn":  # as arXiv marks a paper its authors withdrew
+                    feed = (FEEDS / "2407.07895.xml").read_bytes()
+                    withdrawn = b"<summary>This paper has been withdrawn by the author. "
+                    self.answer(200, feed.replace(b"<summary>", withdrawn))
                 elif mode == "nodate":  # ... or none at all, which arxiv logs and skips
                     feed = (FEEDS / "2407.07895.xml").read_bytes()
                     self.answer(200, feed.replace(b"<published>2024-07-10T17:59:43Z</published>", b""))
@@ -695,3 +699,10 @@ def test_a_bad_arxiv_url_is_named_before_anything_is_asked(kb_root, server, url,
     assert (run.code, run.out) == (2, "")
     assert run.err == f"kb: KB_ARXIV_URL: arxiv_url: {url!r} {why}, e.g. https://export.arxiv.org/api/query?{{}}\n"
     assert "Traceback" not in run.err and server.requests == []
+
+
+def test_a_withdrawn_paper_is_said_to_be_one(kb_root, server):
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest", "--dry-run", mode="withdrawn")
+    assert run.code == 0, run.err
+    assert "note: arXiv says 2407.07895 was withdrawn by its authors; add it only if it still matters\n" in run.err
+    assert "withdrawn" not in kb_new(kb_root, server, "2407.07895", "--no-suggest", "--dry-run").err

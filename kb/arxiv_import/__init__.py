@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,12 @@ def _rel(kb: KB, entry: Entry) -> str:
     return os.path.relpath(kb.paths[entry.id], kb.root)
 
 
+# How arXiv marks a withdrawn paper, in its comment or at the head of its abstract.
+_WITHDRAWN = re.compile(
+    r"\b(?:paper|article|submission|manuscript) (?:has been|is|was) withdrawn\b|^\s*withdrawn\b", re.I
+)
+
+
 def plan_new(
     kb: KB,
     config: Config,
@@ -236,6 +243,11 @@ def plan_new(
             taken.add(entry.id)
             entries.append(entry)
             texts.append(f"{entry.title}. {results[arxiv_id].summary}")
+            result = results[arxiv_id]
+            if _WITHDRAWN.search(f"{result.comment or ''} {result.summary[:300]}"):
+                plan.notes.append(
+                    f"note: arXiv says {arxiv_id} was withdrawn by its authors; add it only if it still matters"
+                )
     for n, entry in enumerate(entries):
         _refuse_title(kb, entry, named=name is not None)
         # ... nor one of the same batch: two ids whose papers share a title (kb check refuses both)
