@@ -107,7 +107,9 @@ def render(entry: Entry, suggestions: dict[str, list[tuple[str, float]]], kb: KB
     }
     block = []
     if any(shown.values()):
-        block.append("# Suggested tags (by kb, not curated): uncomment the ones that fit, delete the rest.")
+        kept = ", ".join(f"tags.{t}" for t, pairs in shown.items() if pairs)
+        block.append("# Suggested tags (by kb, not curated): uncomment the ones that fit, delete the rest,")
+        block.append(f"# and say so in provenance: - {{source: contributor, fields: [{kept}]}}")
         block.append("# tags:")
         for taxonomy, pairs in shown.items():
             if pairs:
