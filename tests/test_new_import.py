@@ -225,7 +225,7 @@ def test_render_puts_suggested_tags_where_tags_go_and_uncommenting_them_gives_a_
     assert Entry.model_validate(yaml.safe_load(text)) == entry  # comments change nothing
     assert "made/up" not in text and "evil" not in text  # only our taxonomies' ids reach the file
     assert f"#   - {codev[0]}  # suggested 0.71\n" in text
-    assert f"# and say so in provenance: - {{source: contributor, fields: [tags.codev, tags.yin]}}\n# tags:\n" in text
+    assert "# and say so in provenance: - {source: contributor, fields: [tags.codev, tags.yin]}\n# tags:\n" in text
     lines = text.splitlines()
     start = lines.index("# tags:")
     end = next(i for i, line in enumerate(lines) if line.startswith("# summary:"))
