@@ -41,7 +41,12 @@ CJK_ENTRY = {
     "id": CJK_ID,
     "title": "Multilingual Visual Instruction Following",
     "kind": "model",
-    "aliases": ["视觉指令微调模型", "視覚言語モデル", "Qorvath’s Polyglot Assistant"],
+    "aliases": [
+        "视觉指令微调模型",
+        "視覚言語モデル",
+        "Qorvath’s Polyglot Assistant",
+        "مساعد متعدد اللغات",
+    ],
     "authors": ["Mei Ling Zhang"],
     "date": "2024-06-01",
 }
@@ -301,8 +306,8 @@ def test_search_for_an_entrys_name_lists_it_first_and_a_nodes_name_its_page(watc
     assert first is not None and urlsplit(first).path.endswith(f"/taxonomy/codev/{node['id']}/"), first
 
 
-@pytest.mark.parametrize("query", ["微调", "视觉", "言語"])
-def test_search_finds_chinese_and_japanese_words(watched, base_url, query: str) -> None:
+@pytest.mark.parametrize("query", ["微调", "视觉", "言語", "مساعد"])
+def test_search_finds_chinese_japanese_and_arabic_words(watched, base_url, query: str) -> None:
     page, _ = watched
     page.goto(base_url)
     assert CJK_ID in _search_hits(page, query)
