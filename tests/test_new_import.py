@@ -99,6 +99,8 @@ def test_what_is_not_an_arxiv_id(typed):
         (None, "We thank the reviewers of ICLR 2025", None),
         (None, "Compared with methods published at CVPR 2023, ours is better. Accepted to ACL 2024", "ACL 2024"),
         (None, "Code is out. ECCV 2024 oral; accepted to ECCV 2024", "ECCV 2024"),
+        (None, "12 pages, more than 5 figures; CVPR 2024", "CVPR 2024"),
+        (None, "Camera-ready version of our CVPR 2024 paper", "CVPR 2024"),  # the paper itself
         (None, "Submitted to NeurIPS 2025", None),  # a hope, not a venue
         (None, "Under review at ICLR 2025; an earlier version appeared at ACL 2024 Findings", "ACL 2024"),
         (None, "22 pages, see the column on the right; code at https://cvpr.thecvf.com/x", None),

@@ -84,8 +84,8 @@ _VENUE_RE = re.compile(
 # "withdrawn from", "we thank the reviewers of" and "compared with methods published at" name
 # another paper's or none.
 _NOT_YET = re.compile(
-    r"(submitted|submission|under review|review|reviewers|rejected|preprint|extension of|version of|withdrawn"
-    r"|thank|compared with|compared to|than)\W+(\w+\W+){0,3}$",
+    r"(submitted|submission|under review|review|reviewers|rejected|preprint|extension of|extended version of"
+    r"|journal version of|withdrawn|thank|compared with|compared to|better than|outperform\w*)\W+(\w+\W+){0,3}$",
     re.I,
 )
 # "Accepted to ACL 2024" outweighs a venue named before it for another reason.
