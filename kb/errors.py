@@ -35,6 +35,16 @@ class Problem:
         return data
 
 
+def same_place(field: str, other: str) -> bool:
+    """Whether two problems' fields are one, or one lies inside the other ("tags.yin" holds
+    "tags.yin[0]"): the place of one problem, not of two."""
+
+    def under(inner: str, outer: str) -> bool:
+        return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
+
+    return bool(field and other) and (under(field, other) or under(other, field))
+
+
 def first_line(exc: BaseException) -> str:
     """An exception's message as one line (a library's may run to several), or its type's name."""
     text = str(exc).strip()

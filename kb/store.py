@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kb.config import CONFIG_FILE
-from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError
+from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
@@ -219,10 +219,7 @@ def _every_problem(read: list[Problem], validated: list[Problem]) -> list[Proble
     for fields reading found nothing wrong with (a padded title is valid once stripped; a value
     whose tag was refused is missing, which says nothing more)."""
 
-    def under(field: str, other: str) -> bool:
-        return field == other or field.startswith((f"{other}.", f"{other}["))
-
-    kept = [p for p in validated if not any(under(p.field, r.field) or under(r.field, p.field) for r in read)]
+    kept = [p for p in validated if not any(same_place(p.field, r.field) for r in read)]
     return sorted(read + kept, key=lambda p: (p.line, p.col))
 
 

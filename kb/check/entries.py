@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.errors import Problem
+from kb.errors import Problem, same_place
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
 from kb.schema import SLUG_RE, Entry, Kind, field_paths
 from kb.store import KB
@@ -59,12 +59,16 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
     # A file with a typo elsewhere ("kind: modle") still has its relations and tags checked, so
     # one run of kb check lists every problem; its schema problems are already in kb.problems.
     for path, doc in kb.unvalidated:
-        at = Locator(relative(path, kb.root), doc)
+        rel = relative(path, kb.root)
+        at = Locator(rel, doc)
         raw_kind = doc.data.get("kind")
         kind = Kind(raw_kind) if isinstance(raw_kind, str) and raw_kind in Kind.__members__ else None
-        problems += _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
+        found = _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
         if check_tags and isinstance(tags := doc.data.get("tags"), dict):
-            problems += _tag_problems(tags, kb.taxonomies, at)
+            found += _tag_problems(tags, kb.taxonomies, at)
+        # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
+        said = [p.field for p in kb.problems if p.path == rel]
+        problems += [p for p in found if not any(same_place(p.field, field) for field in said)]
     problems += _duplicates(kb)
     return problems
 

@@ -139,6 +139,8 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/padded.yaml": work(
             "padded", "venue: yes\ndate: 2023-13\ntags: {yin: [instruction-tunning]}\n", " Padded"
         ),
+        # a padded tag or relation is said once: as padded, not also as unknown
+        "works/spaced.yaml": work("spaced", 'tags: {yin: [" rlhf"]}\nrelations: {builds_on: [" padded"]}\n'),
         "works/twice.yaml": work(
             "twice", 'venue: A\nvenue: B\nauthors: ["", "  Bob ", Alice]\nlinks: {papr: "https://x.org"}\n'
         ),
