@@ -249,7 +249,7 @@ def parse_partial_date(value: str) -> tuple[int, int | None, int | None]:
     m = PARTIAL_DATE_RE.match(value)
     if not m:
         raise ValueError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-    year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
+    year, month, day = int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None
     try:  # a part left out is None; a part written as 00 is 0, which no calendar has
         _dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError as exc:  # month 13 or 00, February 30, ...
