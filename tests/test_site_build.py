@@ -102,7 +102,7 @@ def test_every_page_and_data_file_is_in_the_site(small_site) -> None:
     assert any(e["attributes"]["type"] == "similar" for e in graph["edges"])  # the real model's neighbours
     assert all("x" in n["attributes"] for n in graph["nodes"])
     search = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    assert search["config"]["lang"] == ["en", "zh", "ja"] and "\\u200b" in search["config"]["separator"]
+    assert search["config"]["lang"] == ["en", "zh", "ja", "ar"] and "\\u200b" in search["config"]["separator"]
     assert not list(site.rglob("*.md"))
 
 
