@@ -249,6 +249,14 @@ def test_a_hostile_title_is_the_heading_text_and_the_front_matter_text(rendered,
     assert "<" not in yaml.safe_load(md.Meta["title"][0])
 
 
+def test_page_tags_hold_names_as_written_for_the_search_index(rendered) -> None:
+    """material's search indexes a page's tags as they are written, and boosts them: a name written
+    as character references ("Z&#246;rblax") was never matched by a search for it."""
+    _, files = rendered
+    front = files["entries/mmbench.md"][4:].split("\n---\n", 1)[0]
+    assert "Zörblax Bench 斑马" in yaml.safe_load(front)["tags"]
+
+
 def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, tmp_path: Path) -> None:
     """Tabs, history and search results show the page title: the name leads when the title lacks
     it, and the kind follows when another entry has the same title. The heading stays the title."""
