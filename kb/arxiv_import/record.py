@@ -92,6 +92,7 @@ _NOT_YET = re.compile(
 _ACCEPTED = re.compile(r"(accepted|to appear|appears?|published|camera[- ]ready|presented)\W+(\w+\W+){0,3}$", re.I)
 _WORKSHOP_AFTER = re.compile(r"^\W*workshops?\b", re.I)  # "CVPR 2024 Workshop on ..."
 _WORKSHOP_BEFORE = re.compile(r"\bworkshops?\W+(?:\w+\W+){0,6}(?:at|of|@)\W+$", re.I)  # "Workshop on X at CVPR 2024"
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # Where a journal reference we cannot shorten turns to volume, issue and pages.
 _JOURNAL_DETAILS = re.compile(r",\s*(?:vol|volume|no|issue|pp|pages?)\b.*$", re.I)
 
@@ -110,13 +111,13 @@ def venue_from(journal_ref: str | None, comment: str | None) -> str | None:
             venue = _VENUES[re.sub(r"\s+", " ", m["venue"].lower())]
             year = m["year"] or (m["yy"] and f"20{m['yy']}")
             if not year and source == "journal_ref":  # "IEEE Transactions on ..., vol. 46, ..., 2024"
-                year = (re.search(r"\b(?:19|20)\d{2}\b", text) or [None])[0]
+                year = (_YEAR.search(text) or [None])[0]
             named = f"{venue} {year}" if year else venue
             workshop = _WORKSHOP_AFTER.search(text[m.end() :]) or _WORKSHOP_BEFORE.search(text[: m.start()])
             return f"{named} Workshop" if workshop else named
         if source == "journal_ref":
             journal = _JOURNAL_DETAILS.sub("", printable(raw, limit=10_000)).strip()
-            year = re.search(r"\b(?:19|20)\d{2}\b", raw)
+            year = _YEAR.search(raw)
             if journal != printable(raw, limit=10_000) and year and year[0] not in journal:
                 journal = f"{journal} {year[0]}"
             return printable(journal, limit=120)
