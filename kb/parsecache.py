@@ -52,7 +52,7 @@ class ParseCache:
         self.used: set[str] = set()
         self.changed = False
         # kb check's findings beyond the schema, as (fingerprint of what they were found in, rows of
-        # [path, field, message]): see kb.check.entries.entry_notes.
+        # [path, field, message]): see ``notes_key``.
         self.notes: tuple[str, list[list[str]]] | None = None
         # Whatever is there (a link to /dev/zero, a FIFO, JSON nested past the recursion limit, rows
         # of other shapes) means no cache, never a hang or a traceback.
@@ -96,6 +96,15 @@ class ParseCache:
         for rel in sorted(self.used):
             h.update(f"\n{rel}\0{self.rows[rel][0]}".encode())
         return h.hexdigest()
+
+    def notes_key(self, files: int, taxonomies: str, day: str) -> str | None:
+        """What kb check's notes on the knowledge base are remembered by: the entry files as this
+        run read them, the taxonomies' digest and the day (a date in the future becomes one that is
+        not); None unless all ``files`` of the knowledge base were read through this cache and the
+        taxonomies were read from files."""
+        if len(self.used) != files or not taxonomies:
+            return None
+        return self.fingerprint(taxonomies, day)
 
     def known_notes(self, key: str) -> list[list[str]] | None:
         return self.notes[1] if self.notes is not None and self.notes[0] == key else None

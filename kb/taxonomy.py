@@ -160,6 +160,9 @@ class Taxonomy:
 @dataclass
 class Taxonomies:
     by_id: dict[str, Taxonomy]
+    # A digest of the files they were read from (see ``files_digest``); empty when not read from
+    # files, and then nothing that is remembered by it (kb check's notes) is remembered.
+    digest: str = ""
 
     def __getitem__(self, taxonomy_id: str) -> Taxonomy:
         return self.by_id[taxonomy_id]
@@ -213,10 +216,22 @@ class Taxonomies:
 def load_taxonomies(folder: Path) -> Taxonomies:
     """Read codev.yaml, yin.yaml and mmllms.yaml from ``folder``, on the same terms as entries
     (kb.yamlpos: no control characters, duplicate keys or tags), since their text is shown too."""
-    from kb.yamlpos import load_document
+    from kb.yamlpos import parse_document, read_yaml_bytes
 
-    by_id = {}
+    by_id, read = {}, {}
     for tax_id in TAXONOMY_IDS:
-        spec = TaxonomySpec.model_validate(load_document(folder / f"{tax_id}.yaml").data)
+        path = folder / f"{tax_id}.yaml"
+        read[tax_id] = read_yaml_bytes(path, str(path))
+        spec = TaxonomySpec.model_validate(parse_document(read[tax_id], str(path)).data)
         by_id[tax_id] = Taxonomy.from_spec(spec, tax_id)
-    return Taxonomies(by_id)
+    return Taxonomies(by_id, files_digest(read))
+
+
+def files_digest(read: dict[str, bytes]) -> str:
+    """A sha256 of the taxonomy files' bytes by taxonomy id."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for tax_id in sorted(read):
+        h.update(f"{tax_id}\0{len(read[tax_id])}\0".encode() + read[tax_id])
+    return h.hexdigest()

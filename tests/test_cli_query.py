@@ -607,11 +607,28 @@ def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path
         assert (run.code, run.err) == (0, said)
         assert run.out.splitlines()[1].startswith("typo,")
     assert len(json.loads((root / ".kb-cache" / "entries.json").read_text(encoding="utf-8"))["notes"][1]) == 2
+    # Remembered: a run that finds them there does not even import kb check's code.
+    code = (
+        "import sys\nfrom kb.cli import main\n"
+        f"try:\n    main(['--root', {str(root)!r}, 'query', '--text', 'misspelt', '--format', 'csv'])\nexcept SystemExit:\n    pass\n"
+        "print('kb.check' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.stderr == said + "False\n", proc.stderr
     (root / "entries" / "works" / "typo.yaml").write_text(
         "id: typo\ntitle: A Work Whose Tag Is Misspelt\nkind: method\ntags:\n  yin: [hallucination]\n", encoding="utf-8"
     )
     run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
     assert (run.code, run.err) == (0, "")
+    # The taxonomies are part of what they are remembered by: a node renamed is found at once.
+    yin = root / "entries" / "taxonomies" / "yin.yaml"
+    assert yin.read_text(encoding="utf-8").count("id: hallucination\n") == 1
+    yin.write_text(yin.read_text(encoding="utf-8").replace("id: hallucination\n", "id: halucination\n"), encoding="utf-8")
+    run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
+    assert run.code == 0 and (
+        "kb: note: entries/works/typo.yaml: tags.yin[0]: unknown yin tag 'hallucination'; "
+        "did you mean 'halucination'?\n"
+    ) in run.err, run.err
 
 
 def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would_make(tmp_path: Path) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import hashlib
 import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kb.errors import Problem, same_place
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, norm_title
@@ -19,9 +17,6 @@ from kb.schema import SLUG_RE, Entry, Kind, field_paths
 from kb.store import KB
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
-
-if TYPE_CHECKING:
-    from kb.parsecache import ParseCache
 
 # What each relation may point at, and from what. None means any kind.
 RELATION_TARGETS: dict[str, str] = {
@@ -73,23 +68,11 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
     return problems
 
 
-def entry_notes(kb: KB, parsed: ParseCache | None, today: _dt.date) -> list[Problem]:
+def entry_notes(kb: KB, today: _dt.date) -> list[Problem]:
     """What ``entry_problems`` finds, for the commands that go on with the knowledge base as it is
     (a repeated id, a tag no taxonomy has, a relation to no entry), without positions: files read
-    from ``parsed`` have none. Remembered there with a fingerprint of the entry files, the
-    taxonomies and the day, so an unchanged knowledge base is not checked again."""
-    key = None
-    if parsed is not None and len(parsed.used) == len(kb.loaded):  # every file was read through it
-        taxonomies = sorted((kb.root / "entries" / "taxonomies").glob("*.yaml"))
-        tax = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in taxonomies)).hexdigest()
-        key = parsed.fingerprint(tax, today.isoformat())
-        if (rows := parsed.known_notes(key)) is not None:
-            return [Problem(path, 0, 0, field, message) for path, field, message in rows]
-    found = sorted({Problem(p.path, 0, 0, p.field, p.message) for p in entry_problems(kb, today)})
-    if parsed is not None and key is not None:
-        parsed.remember_notes(key, [[p.path, p.field, p.message] for p in found])
-        parsed.save()
-    return found
+    from the parse cache have none, and these are remembered there (``ParseCache.notes_key``)."""
+    return sorted({Problem(p.path, 0, 0, p.field, p.message) for p in entry_problems(kb, today)})
 
 
 class Locator:

@@ -22,14 +22,16 @@ from kb.taxonomy import (
     Taxonomy,
     TaxonomyFileError,
     TaxonomySpec,
+    files_digest,
 )
-from kb.yamlpos import Document, Loc, load_document, parse_document
+from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes
 
 
 def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem]]:
     """The taxonomies, or the problems that stop them from loading, with positions."""
     folder = root / "entries" / "taxonomies"
     by_id: dict[str, Taxonomy] = {}
+    read: dict[str, bytes] = {}
     problems: list[Problem] = []
     for tax_id in TAXONOMY_IDS:
         path = folder / f"{tax_id}.yaml"
@@ -38,7 +40,8 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
             problems.append(Problem(rel, 0, 0, "", f"the {tax_id} taxonomy file is missing"))
             continue
         try:
-            doc = load_document(path, root)
+            read[tax_id] = read_yaml_bytes(path, rel)
+            doc = parse_document(read[tax_id], rel)
             spec = TaxonomySpec.model_validate(doc.data)
             by_id[tax_id] = Taxonomy.from_spec(spec, tax_id)
         except ProblemsError as exc:
@@ -63,7 +66,7 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         for node_id in sorted(mmllms_node_ids() - set(by_id["mmllms"].nodes)):
             message = f"node {node_id!r} is missing: kb files the entries' MM-LLMs facets under it; restore it"
             problems.append(Problem(rel, 0, 0, "nodes", message))
-    return (Taxonomies(by_id) if not problems else None), problems
+    return (Taxonomies(by_id, files_digest(read)) if not problems else None), problems
 
 
 def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:

@@ -75,11 +75,22 @@ def _say_notes(kb, parsed) -> None:  # (kb.store.KB, kb.parsecache.ParseCache | 
     repeated id shows one of its files, an entry with an unknown tag is in no section of it."""
     import datetime as _dt
 
-    from kb.check.entries import entry_notes
+    from kb.errors import Problem
     from kb.output.status import say
     from kb.output.text import counted
 
-    notes = entry_notes(kb, parsed, _dt.date.today())
+    today = _dt.date.today()
+    key = parsed.notes_key(len(kb.loaded), kb.taxonomies.digest, today.isoformat()) if parsed else None
+    rows = parsed.known_notes(key) if parsed and key else None
+    if rows is not None:
+        notes = [Problem(path, 0, 0, field, message) for path, field, message in rows]
+    else:  # kb.check is imported only when the knowledge base or the day changed
+        from kb.check.entries import entry_notes
+
+        notes = entry_notes(kb, today)
+        if parsed and key:
+            parsed.remember_notes(key, [[p.path, p.field, p.message] for p in notes])
+            parsed.save()
     for note in notes[:NOTES_SHOWN]:
         say(f"note: {note}")
     if notes:
