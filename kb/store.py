@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kb.config import CONFIG_FILE
+from kb.config import KEPT
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
@@ -341,22 +341,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_output(path: Path, text: str, *, root: Path | None = None) -> None:
     """Write a file a person asked for (-o FILE): the whole text or nothing, and a path that cannot
-    be written is one sentence (KBError), never a traceback. A folder that is not there is not made
-    (a slip of the path would make one in silence), and nothing of the knowledge base at ``root`` is
-    replaced: its entries and taxonomies, kb.yaml, mkdocs.yml."""
-    if path.name in ("", ".", ".."):
-        shown = "an empty path" if str(path) == "." else path  # click makes "" the path "."
-        raise KBError(f"cannot write {shown}: give a file name")
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
-    if not path.parent.is_dir():
-        raise KBError(f"cannot write {path}: there is no folder {path.parent}; make it first")
-    if root is not None:
-        target, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
-        kept = (base / "entries", base / CONFIG_FILE, base / "mkdocs.yml")
-        if any(target == k or k in target.parents for k in kept):
-            raise KBError(f"cannot write {path}: it is part of the knowledge base ({os.path.relpath(target, base)})")
+    be written is one sentence (KBError), never a traceback. ``check_output`` says which paths are
+    refused; commands that work a while first ask it before they begin, as well."""
+    check_output(path, root=root)
     try:
         if path.exists() and not path.is_file():  # a device or a pipe (/dev/stdout): written to, not replaced
             with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -369,6 +356,25 @@ def write_output(path: Path, text: str, *, root: Path | None = None) -> None:
         made = exc.filename not in (None, str(path)) and path.exists()
         where = f" (no new file can be made in {path.parent})" if made else ""
         raise KBError(f"cannot write {path}{where}: {exc.strerror or exc}") from None
+
+
+def check_output(path: Path, *, root: Path | None = None) -> None:
+    """Raise KBError if ``path`` is no file to write a command's output to: no file name, a folder
+    that is not there (a slip of the path would make one in silence), or anything of the knowledge
+    base at ``root`` (kb.config.KEPT: its entries and taxonomies, kb.yaml, mkdocs.yml, .git)."""
+    if path.name in ("", ".", ".."):
+        shown = "an empty path" if str(path) == "." else path  # click makes "" the path "."
+        raise KBError(f"cannot write {shown}: give a file name")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
+    if not path.parent.is_dir():
+        raise KBError(f"cannot write {path}: there is no folder {path.parent}; make it first")
+    if root is not None:
+        target, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+        kept = [base / name for name in KEPT]
+        if any(target == k or k in target.parents for k in kept):
+            raise KBError(f"cannot write {path}: it is part of the knowledge base ({os.path.relpath(target, base)})")
 
 
 def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str | None = None) -> Path:

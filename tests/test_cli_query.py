@@ -610,7 +610,8 @@ def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path
     # Remembered: a run that finds them there does not even import kb check's code.
     code = (
         "import sys\nfrom kb.cli import main\n"
-        f"try:\n    main(['--root', {str(root)!r}, 'query', '--text', 'misspelt', '--format', 'csv'])\nexcept SystemExit:\n    pass\n"
+        f"try:\n    main(['--root', {str(root)!r}, 'query', '--text', 'misspelt', '--format', 'csv'])\n"
+        "except SystemExit:\n    pass\n"
         "print('kb.check' in sys.modules, file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -623,29 +624,37 @@ def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path
     # The taxonomies are part of what they are remembered by: a node renamed is found at once.
     yin = root / "entries" / "taxonomies" / "yin.yaml"
     assert yin.read_text(encoding="utf-8").count("id: hallucination\n") == 1
-    yin.write_text(yin.read_text(encoding="utf-8").replace("id: hallucination\n", "id: halucination\n"), encoding="utf-8")
+    renamed = yin.read_text(encoding="utf-8").replace("id: hallucination\n", "id: halucination\n")
+    yin.write_text(renamed, encoding="utf-8")
     run = run_kb("--root", str(root), "query", "--text", "misspelt", "--format", "csv")
-    assert run.code == 0 and (
-        "kb: note: entries/works/typo.yaml: tags.yin[0]: unknown yin tag 'hallucination'; "
-        "did you mean 'halucination'?\n"
-    ) in run.err, run.err
+    assert (
+        run.code == 0
+        and (
+            "kb: note: entries/works/typo.yaml: tags.yin[0]: unknown yin tag 'hallucination'; "
+            "did you mean 'halucination'?\n"
+        )
+        in run.err
+    ), run.err
 
 
 def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would_make(tmp_path: Path) -> None:
     """kb export bibtex -o entries/works/llava.yaml had replaced the entry; -o /typo/dir/x.bib made /typo/dir."""
     root = make_query_kb(tmp_path / "kb")
+    (root / ".git").mkdir()
     entry = root / "entries" / "works" / "llava.yaml"
     before = entry.read_bytes()
     for args, target, why in (
         (["export", "bibtex"], str(entry), "it is part of the knowledge base (entries/works/llava.yaml)"),
         (["export", "json"], str(root / "entries" / "new.json"), "it is part of the knowledge base (entries/new.json)"),
         (["schema"], str(root / "kb.yaml"), "it is part of the knowledge base (kb.yaml)"),
+        (["graph"], str(root / ".git" / "config"), "it is part of the knowledge base (.git/config)"),
         (["export", "csv"], str(tmp_path / "typo" / "x.csv"), f"there is no folder {tmp_path / 'typo'}; make it first"),
     ):
         code, out, err = invoke(root, *args, "-o", target)
         assert (code, out, err) == (1, "", f"kb: cannot write {target}: {why}\n"), args
     assert entry.read_bytes() == before and not (tmp_path / "typo").exists()
     assert not (root / "kb.yaml").exists() and not (root / "entries" / "new.json").exists()
+    assert not (root / ".git" / "config").exists()
     assert invoke(root, "export", "csv", "-o", str(tmp_path / "x.csv"))[0] == 0
 
 

@@ -23,12 +23,15 @@ def export(state: State, fmt: str, output: Path | None) -> None:
     """Export every entry as FORMAT: bibtex; csv or json (both read back as the same entries);
     graphml (the knowledge graph); awesome (the Markdown list committed as AWESOME.md)."""
     from kb.export import export_kb
-    from kb.store import write_output
+    from kb.store import check_output, write_output
 
+    to_file = output is not None and str(output) != "-"  # -o - is stdout, as for kb graph
+    if to_file:  # refused before the work, not after it
+        check_output(output, root=state.root)
     exported = export_kb(state.kb(), fmt, state.config)
     for note in exported.notes:
         click.echo(f"kb: {note}", err=True)
-    if output is None or str(output) == "-":  # -o - is stdout, as for kb graph
+    if not to_file:
         click.echo(exported.text, nl=False)
         return
     write_output(output, exported.text, root=state.root)

@@ -72,7 +72,10 @@ def serve(state: State, port: int, no_build: bool) -> None:
 def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
     """Write the knowledge graph: works, datasets, taxonomy nodes and every link between them."""
     from kb.graph import build_graph, graph_text, write_graph
+    from kb.store import check_output
 
+    if str(output) != "-":  # refused before the embeddings, not after them
+        check_output(output, root=state.root)
     vectors = None
     if not no_similar:
         from kb.embed import embed_kb
