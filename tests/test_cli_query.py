@@ -24,7 +24,7 @@ from kb.embed import embed_kb, model_identity
 from kb.output import FORMATS, entry_record, read_csv
 from kb.store import load_kb
 from tests.conftest import REPO, run_kb
-from tests.intel_kb import HashingEmbedder
+from tests.intel_kb import HashingEmbedder, make_kb, write_entry
 from tests.test_query import make_query_kb
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "mkdocs")
@@ -677,3 +677,31 @@ def test_small_things_a_demanding_user_met(tmp_path: Path, embedded: Path) -> No
     code, out, err = invoke(copy, "similar", "llava", "--text", "fresh")
     assert (code, out) == (0, "")
     assert err.endswith("no entry with a cached embedding matches the filters (1 without one do)\n"), err
+
+
+def test_uses_says_when_no_entry_records_what_works_were_trained_or_evaluated_on(tmp_path: Path) -> None:
+    """The seeded KB records only `introduces`: --uses matched nothing there, in silence."""
+    root = make_kb(
+        tmp_path,
+        [
+            {"id": "coco", "title": "Microsoft COCO: Common Objects in Context", "kind": "dataset"},
+            {
+                "id": "coco-model",
+                "title": "A Model That Introduces a Dataset",
+                "kind": "model",
+                "relations": {"introduces": ["coco"]},
+            },
+        ],
+    )
+    note = (
+        "kb: note: --uses follows relations.trained_on and relations.evaluated_on, which no entry of this "
+        "knowledge base records yet, so it matches nothing\n"
+    )
+    code, out, err = invoke(root, "query", "--uses", "coco", "--format", "csv")
+    assert (code, out.splitlines()[1:], err) == (0, [], note)
+    assert invoke(root, "query", "--kind", "model", "--format", "csv")[2] == ""  # said of --uses alone
+    write_entry(
+        root, {"id": "coco-user", "title": "Trained on It", "kind": "model", "relations": {"trained_on": ["coco"]}}
+    )
+    code, out, err = invoke(root, "query", "--uses", "coco", "--format", "csv")
+    assert (code, [line.split(",")[0] for line in out.splitlines()[1:]], err) == (0, ["coco-user"], "")

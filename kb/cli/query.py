@@ -76,6 +76,17 @@ def _width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
+def _selected(kb, filters: dict[str, Any]) -> list:  # (kb.store.KB, ...) -> list[kb.schema.Entry]
+    """The entries matching the filters of kb query, kb similar and kb search (kb.query.select),
+    after saying on stderr what a person should know of the filters (kb.query.filter_notes)."""
+    from kb.query import Filters, filter_notes, select
+
+    given = Filters(**filters)
+    for note in filter_notes(kb, given):
+        click.echo(f"kb: note: {note}", err=True)
+    return select(kb, given)
+
+
 def _echo_ranked(
     state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any], *, unranked: int = 0
 ) -> None:
@@ -215,10 +226,10 @@ def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[st
     kb query --kind datasets --modality video --sort title --format csv
     """
     from kb.output import render_entries
-    from kb.query import Filters, select, sort_entries
+    from kb.query import sort_entries
 
     kb = state.kb()
-    found = sort_entries(select(kb, Filters(**filters)), sort)
+    found = sort_entries(_selected(kb, filters), sort)
     _echo(render_entries(found[:limit], kb, fmt, with_suggested=filters["suggested"], width=_width()))
     if fmt == "table":
         shown = f"showing {limit} of " if limit is not None and limit < len(found) else ""
@@ -289,11 +300,11 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     """
     from kb.embed import load_cached_vectors, missing_vectors
     from kb.errors import KBError
-    from kb.query import Filters, get_entry, select
+    from kb.query import get_entry
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
-    allowed = {e.id for e in select(kb, Filters(**filters))}
+    allowed = {e.id for e in _selected(kb, filters)}
     vectors = load_cached_vectors(kb, state.config, partial=True)  # a new entry elsewhere must not stop it
     if entry.id not in vectors.index:
         raise KBError(f"{entry.id} has no cached embedding (it is new, or its text changed); run kb embed")
@@ -316,13 +327,12 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
     Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
     The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
     """
-    from kb.query import Filters, select
     from kb.search import search as rank
 
     if not query_text.strip():
         raise UsageError("the search text is empty; give some words to search for")
     kb = state.kb()
-    allowed = {e.id for e in select(kb, Filters(**filters))}
+    allowed = {e.id for e in _selected(kb, filters)}
     ranked = rank(kb, query_text, state.config, k=k, only=allowed)
     _echo_ranked(state, ranked, fmt, filters)
 

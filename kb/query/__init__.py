@@ -315,6 +315,17 @@ def sort_entries(entries: Iterable[Entry], sort: str = DEFAULT_SORT) -> list[Ent
 # Relations
 
 
+def filter_notes(kb: KB, filters: Filters) -> list[str]:
+    """What a person should know of the filters given before reading an empty result as an answer."""
+    recorded = any(e.relations.trained_on or e.relations.evaluated_on for e in kb.entries.values())
+    if filters.uses is not None and not recorded:
+        return [
+            "--uses follows relations.trained_on and relations.evaluated_on, which no entry of this "
+            "knowledge base records yet, so it matches nothing"
+        ]
+    return []
+
+
 def users_of(kb: KB, target: str, relations: Sequence[str] = RELATION_TYPES) -> set[str]:
     """Ids of entries that name ``target`` under any of ``relations``."""
     return {
