@@ -210,10 +210,11 @@ def entry_files(root: Path) -> dict[str, bytes]:
 
 
 def assert_one_sentence(run: Run, code: int, text: str) -> None:
-    """Exit code, nothing on stdout, and exactly one line on stderr."""
+    """Exit code, nothing on stdout, and exactly one line on stderr (a line of ``text`` each, where
+    it has several: the retries said before the failure)."""
     assert run.code == code, run.err
     assert run.out == ""
-    assert run.err == f"kb: {text}\n"
+    assert run.err == "".join(f"kb: {line}\n" for line in text.split("\n"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,6 +489,8 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             "status500",
             ["2407.07895"],
             1,
+            # a retry is said as it starts, not only after the last one failed
+            "the arXiv API at 127.0.0.1:{port} answered HTTP 500; asking again (try 2 of 2)\n"
             "the arXiv API at 127.0.0.1:{port} answered HTTP 500 (2 tries); try again later",
             2,
         ),
@@ -495,6 +498,7 @@ def test_a_title_already_in_the_kb_is_refused(kb_root, server):
             "status404",
             ["2407.07895"],
             1,
+            "the arXiv API at 127.0.0.1:{port} answered HTTP 404; asking again (try 2 of 2)\n"
             "the arXiv API at 127.0.0.1:{port} answered HTTP 404 (2 tries); check arxiv_url",
             2,
         ),
@@ -598,6 +602,7 @@ def test_connection_refused(kb_root, server):
     assert_one_sentence(
         run,
         1,
+        f"the arXiv API at 127.0.0.1:{port} cannot be reached (connection refused); asking again (try 2 of 2)\n"
         f"cannot connect to the arXiv API at 127.0.0.1:{port} (connection refused, 2 tries); check the network, "
         "or arxiv_url in kb.yaml or KB_ARXIV_URL",
     )

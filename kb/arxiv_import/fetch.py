@@ -21,6 +21,7 @@ from kb.chars import BIDI_CONTROLS
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
+from kb.output.status import say
 from kb.output.text import counted
 
 if TYPE_CHECKING:
@@ -165,6 +166,21 @@ class _SkippedEntries(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+class _Retries(logging.Handler):
+    """Says each failed request that ``arxiv`` is about to ask again (it logs "Got error (try N)" at
+    debug level just before), so that a minute of retries is not a minute of silence."""
+
+    def __init__(self, said: Callable[[BaseException, int], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.said = said
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "Got error (try %d): %s" and isinstance(record.args, tuple) and len(record.args) == 2:
+            failed_try, error = record.args
+            if isinstance(failed_try, int) and isinstance(error, BaseException):
+                self.said(error, failed_try + 1)
+
+
 class MalformedFeedError(Exception):
     """Raised inside the client's session; not a requests error, so ``arxiv`` does not retry it."""
 
@@ -189,10 +205,24 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         return f"the arXiv API at {host}" + (f" (redirected to {reached[-1]})" if moved else "")
 
     tries = config.arxiv_retries + 1
+
+    def retrying(error: BaseException, failed: int) -> None:  # try ``failed`` (from 1) failed
+        if isinstance(error, arxiv.HTTPError):
+            why = f"answered HTTP {error.status}"
+        elif isinstance(error, requests.exceptions.ConnectionError):
+            why = f"cannot be reached ({_connection_reason(error)})"
+        else:
+            why = "answered with an empty page"
+        say(f"{api()} {why}; asking again (try {failed + 1} of {tries})")
+
     skipped = _SkippedEntries()  # arxiv logs and drops an entry lacking a field; we say so instead
     feed_log = logging.getLogger("arxiv._feed")
     feed_log.addHandler(skipped)
     feed_log.propagate = False
+    retries, client_log = _Retries(retrying), logging.getLogger("arxiv")
+    level = client_log.level
+    client_log.addHandler(retries)
+    client_log.setLevel(logging.DEBUG)
     search = arxiv.Search(id_list=list(arxiv_ids), max_results=len(arxiv_ids))
     # arxiv_timeout bounds each wait for a byte; a server trickling bytes would never trip it,
     # so the whole exchange, retries included, gets a deadline too.
@@ -236,6 +266,8 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
     finally:
         feed_log.removeHandler(skipped)
         feed_log.propagate = True
+        client_log.removeHandler(retries)
+        client_log.setLevel(level)
 
     found: dict[str, arxiv.Result] = {}
     others: list[str] = []  # papers not asked for: a server that is not the arXiv API
