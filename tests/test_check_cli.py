@@ -156,13 +156,11 @@ def test_schema_command_prints_the_schema_with_descriptions():
 def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path: Path, command: list[str]):
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
-    root = make_kb("unknown-tag", tmp_path)  # its problems are tags: every command here still runs, and says them
+    root = make_kb("unknown-tag", tmp_path)  # its problems are tags, which commands say as notes when they read it
     for target, reason in ((str(a_file / "out"), f"{a_file} is a file, not a folder"), ("", "give a file name")):
         code, out, err = invoke("--root", str(root), *command, "-o", target)
-        assert (code, out) == (1, "")
-        *notes, last = err.splitlines()
-        assert last == f"kb: cannot write {target or 'an empty path'}: {reason}"
-        assert all(n.startswith("kb: note: ") for n in notes) and len(notes) == (0 if command == ["schema"] else 4)
+        # refused before any work: the knowledge base is not even read, so nothing is said of it
+        assert (code, out, err) == (1, "", f"kb: cannot write {target or 'an empty path'}: {reason}\n")
 
 
 def test_schema_command_writes_a_file(tmp_path: Path):
