@@ -45,7 +45,9 @@ def digest(text: bytes) -> str:
 class ParseCache:
     """Parsed data by (path relative to the root, sha256 of the file's bytes)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, fresh: bool = False):
+        """``fresh``: read nothing from the file, only fill it (kb check parses every file anew, with
+        the positions its problems are placed by, and leaves what it parsed for the next command)."""
         self.path = folder / CACHE_FILE
         self.version = _parser_version()
         self.rows: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -57,7 +59,7 @@ class ParseCache:
         # Whatever is there (a link to /dev/zero, a FIFO, JSON nested past the recursion limit, rows
         # of other shapes) means no cache, never a hang or a traceback.
         with contextlib.suppress(Exception):
-            self.rows = self._read()
+            self.rows = {} if fresh else self._read()
 
     def _read(self) -> dict[str, tuple[str, dict[str, Any]]]:
         if not stat.S_ISREG(self.path.stat().st_mode):

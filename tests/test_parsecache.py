@@ -48,6 +48,20 @@ def test_an_unchanged_file_is_read_from_the_cache_and_kb_check_never_reads_it(ro
     assert load_kb(root).entries["llava"].title == "Visual Instruction Tuning"  # without a cache: the file
 
 
+def test_kb_check_fills_the_cache_it_never_reads_and_hands_on_what_it_checked(root: Path) -> None:
+    """kb build checks, then builds from the knowledge base the check parsed (it had parsed every
+    file twice on a cold cache), and leaves the cache filled for the commands that follow."""
+    _load(root)
+    _forge(root, "entries/works/llava.yaml", title="Only the Cache", relations={"builds_on": ["nowhere"]})
+    checked = check_kb(root, fill=ParseCache(root / ".kb-cache", fresh=True))
+    assert checked.problems == [] and checked.kb is not None
+    assert checked.kb.entries == load_kb(root).entries  # the files', not the forged row's
+    files = _cached(root)["files"]
+    assert files["entries/works/llava.yaml"][1]["title"] == "Visual Instruction Tuning"  # the forgery is gone
+    assert sorted(files) == sorted(f"entries/{p.parent.name}/{p.name}" for p in checked.kb.paths.values())
+    assert _load(root).entries == checked.kb.entries
+
+
 def test_an_edited_file_is_parsed_again_and_a_removed_one_leaves_the_cache(root: Path) -> None:
     _load(root)
     write_entry(root, {**SMALL[0], "title": "Visual Instruction Tuning, Edited"})

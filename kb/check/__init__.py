@@ -12,13 +12,17 @@ import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.check.entries import RELATION_SOURCES, RELATION_TARGETS, entry_problems, relative, tag_problem
 from kb.check.side_files import config_problems, load_taxonomies_checked, suggestions_problems
 from kb.errors import Problem
 from kb.output.text import counted
-from kb.store import ENTRY_FOLDERS, entry_paths, load_kb
+from kb.store import ENTRY_FOLDERS, KB, entry_paths, load_kb
 from kb.taxonomy import Taxonomies
+
+if TYPE_CHECKING:
+    from kb.parsecache import ParseCache
 
 __all__ = [
     "RELATION_SOURCES",
@@ -40,6 +44,8 @@ class CheckReport:
 
     problems: list[Problem]
     files: int
+    # The knowledge base as checked: every entry the schema took, and the taxonomies where they loaded.
+    kb: KB | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,11 +59,14 @@ class CheckReport:
         return f"{checked}: {counted(len(self.problems), 'problem')} in {counted(n_files, 'file')}"
 
 
-def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date | None = None) -> CheckReport:
+def check_kb(
+    root: Path, only: Iterable[str] | None = None, *, today: _dt.date | None = None, fill: ParseCache | None = None
+) -> CheckReport:
     """Check the whole knowledge base under ``root``.
 
     ``only`` (paths relative to ``root``, files or folders) limits the report to those files;
-    relations and uniqueness are still checked against the whole knowledge base.
+    relations and uniqueness are still checked against the whole knowledge base. Every file is
+    parsed anew; ``fill`` (a ParseCache made ``fresh``) is given what was parsed, and saved.
     """
     today = today or _dt.date.today()
     problems: list[Problem] = []
@@ -66,7 +75,7 @@ def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date |
     if taxonomies is None:
         # Entries can still be checked against the schema; tags cannot.
         taxonomies = Taxonomies({})
-    kb = load_kb(root, strict=False, taxonomies=taxonomies)
+    kb = load_kb(root, strict=False, taxonomies=taxonomies, parsed=fill)
     problems += kb.problems
     problems += entry_problems(kb, today, check_tags=not tax_problems)
     problems += suggestions_problems(kb, check_tags=not tax_problems)
@@ -81,7 +90,7 @@ def check_kb(root: Path, only: Iterable[str] | None = None, *, today: _dt.date |
 
         problems = [p for p in problems if wanted(p.path)]
         files = [f for f in files if wanted(relative(f, root))]
-    return CheckReport(sorted(set(problems)), len(files))
+    return CheckReport(sorted(set(problems)), len(files), kb)
 
 
 def stray_files(root: Path) -> list[Problem]:

@@ -117,10 +117,12 @@ def _build(
     from kb.embed import embed_kb
     from kb.graph import build_graph
     from kb.parsecache import ParseCache
-    from kb.store import SUGGESTIONS_FILE, load_kb
+    from kb.store import SUGGESTIONS_FILE
 
     clock.begin("check", "checking the entries")
-    checked = check_kb(root)
+    # The check parses every file with positions; what it parsed is the knowledge base built, and
+    # fills the parse cache for the commands that follow.
+    checked = check_kb(root, fill=ParseCache(cache_folder(root, config), fresh=True))
     # The suggest stage rewrites entries/suggestions.json, so its staleness (an entry removed
     # since it was written) must not stop the build that mends it.
     blocking = [p for p in checked.problems if p.path != SUGGESTIONS_FILE]
@@ -129,7 +131,8 @@ def _build(
     stale = f"; the suggest stage rewrites {SUGGESTIONS_FILE}" if checked.problems else ""
     clock.done("check", checked.summary() + stale)
 
-    kb = load_kb(root, parsed=ParseCache(cache_folder(root, config)))  # the check parsed afresh; this need not
+    kb = checked.kb
+    assert kb is not None
     counts: list[int] = []
     vectors = embed_kb(kb, config, embedder=embedder, report=lambda encoded, total: counts.append(encoded))
     encoded = counts[0] if counts else 0
