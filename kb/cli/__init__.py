@@ -44,6 +44,15 @@ class State:
             self._config = load_config(self.root)
         return self._config
 
+    def configure(self, **flags: object):  # -> kb.config.Config
+        """The settings with a command's own flags over kb.yaml and KB_*, read once: the rest of
+        the command (where its cache is, say) uses them too."""
+        from kb.config import load_config
+
+        assert self._config is None, "configure before anything reads the settings"
+        self._config = load_config(self.root, flags)
+        return self._config
+
     def kb(self):  # -> kb.store.KB
         if self._kb is None:
             from kb.store import load_kb

@@ -52,10 +52,9 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 @pass_state
 def embed(state: State, model: str | None, device: str | None) -> None:
     """Embed every entry into the cache; only entries whose text changed are encoded."""
-    from kb.config import load_config
     from kb.embed import cache_folder, embed_kb
 
-    config = load_config(state.root, {"model": model, "device": device})
+    config = state.configure(model=model, device=device)
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
     where = Path(os.path.relpath(cache_folder(state.root, config), state.root)) / "embeddings"  # may lie outside
