@@ -32,3 +32,18 @@ def forbidden(text: str) -> str | None:
             "order than it is stored) is not allowed; remove it"
         )
     return None
+
+
+def whole_number(text: str) -> int:
+    """``int(text)`` of an integer a file wrote; one of more digits than Python reads from text
+    (4300 unless PYTHONINTMAXSTRDIGITS says otherwise) raises ValueError saying so in kb's words
+    (``long_number``), not with Python's advice to call sys.set_int_max_str_digits()."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(long_number(text)) from None
+
+
+def long_number(text: str) -> str:
+    """What is wrong with an integer too long to read."""
+    return f"a number of {sum(c.isdigit() for c in text)} digits; no field takes a number that long"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from kb.chars import LINE_BREAKS, UNPRINTABLE, forbidden
+from kb.chars import LINE_BREAKS, UNPRINTABLE, forbidden, long_number
 from kb.errors import Problem, ProblemsError
 
 Loc = tuple[str | int, ...]
@@ -123,7 +123,11 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             self.problem(node, loc, _tag_message(node.tag))
             return None
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except ValueError:  # the one scalar Python refuses: an integer of thousands of digits
+            self.problem(node, loc, long_number(node.value))
+            return None
         if not isinstance(value, str):
             self.doc.raw[loc] = node.value
         elif bad := UNPRINTABLE.search(value):  # YAML refuses them raw; a quoted string writes "\e", "\x0c"

@@ -287,6 +287,11 @@ def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) 
         ),
         # Too large for a float: it would be written back as Infinity, which strict parsers refuse.
         (['{"id": 1e400, "title": "t"}'], "papers.jsonl:1: not valid JSON (1e400 is too large a number)"),
+        # Python reads no integer of over 4300 digits, and its message says to call a function of sys.
+        (
+            ['{"id": ' + "7" * 5000 + ', "title": "t"}'],
+            "papers.jsonl:1: not valid JSON (a number of 5000 digits; no field takes a number that long)",
+        ),
         # Valid JSON, but no model, file or terminal takes a lone surrogate as text.
         (
             ['{"id": 1, "title": "Visual \\ud800 tuning"}'],

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from kb.chars import whole_number
 from kb.check.entries import Locator, dotted, relative, tag_problem
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
@@ -77,13 +79,21 @@ def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
     rel = SUGGESTIONS_FILE
     try:
         data = path.read_bytes()
-        parsed = json.loads(data)
+        parsed = json.loads(data, parse_int=whole_number)
     except OSError as exc:
         return [Problem(rel, 0, 0, "", f"cannot read the file: {exc.strerror}")]
     except UnicodeDecodeError as exc:
         return [Problem(rel, 1, 1, "", f"not UTF-8 ({exc.reason}); run kb suggest to write it again")]
     except json.JSONDecodeError as exc:
         return [Problem(rel, exc.lineno, exc.colno, "", f"not valid JSON: {exc.msg}; run kb suggest to write it again")]
+    except ValueError as exc:  # from whole_number, which knows no position: the first long run of digits has it
+        found = re.search(rb"[0-9]{100,}", data)
+        line, col = (
+            (data.count(b"\n", 0, found.start()) + 1, found.start() - data.rfind(b"\n", 0, found.start()))
+            if found
+            else (0, 0)
+        )
+        return [Problem(rel, line, col, "", f"{exc}; run kb suggest to write it again")]
     doc = _json_positions(data, rel)
     try:
         suggestions = SuggestionsFile.model_validate(parsed)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from kb.chars import whole_number
 from kb.classify import WORK, Evidence, Suggester
 from kb.errors import UsageError
 from kb.output.status import say
@@ -137,7 +138,7 @@ def _finite(number: str) -> Written:
 
 def _integer(number: str) -> int | Written:
     """A JSON integer; -0 alone would come back as 0, so it is kept as written."""
-    return Written(number) if number == "-0" else int(number)
+    return Written(number) if number == "-0" else whole_number(number)
 
 
 def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:

@@ -202,6 +202,13 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "suggestions.json": '{"model": "m", "recipe": 1,\n  "entries": {"llava": ]}\n',
     },
     "bad-config": {"works/llava.yaml": work("llava"), "../kb.yaml": "batch_size: 0\ndevise: cuda\n"},
+    # Python reads no integer of more than 4300 digits from text: it had raised a traceback in kb check.
+    "long-number": {
+        "works/llava.yaml": work("llava", f"name: {'9' * 5000}\n"),
+        "suggestions.json": '{"model": "m", "recipe": 1,\n  "entries": {"llava": {"codev": [{"tag": "x", "score": '
+        + "1" * 4400
+        + "}]}}}\n",
+    },
 }
 
 
