@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -486,6 +487,19 @@ def test_errors_in_a_fresh_process_carry_no_traceback(tmp_path: Path) -> None:
     shutil.rmtree(root / "entries" / "taxonomies")
     broken = run_kb("--root", str(root), "tree")
     assert broken.code == 1 and "Traceback" not in broken.err and "run kb check" in broken.err
+
+
+def test_a_closed_standard_output_is_one_sentence_before_any_work(tmp_path: Path) -> None:
+    """kb cluster >&- (Python's sys.stdout is then None) had ended in an AttributeError traceback."""
+    root = make_query_kb(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (["query"], ["suggest", "--taxonomy", "yin", "--title", "Visual Instruction Tuning"]):
+        shell = f"{shlex.join([sys.executable, '-m', 'kb', '--root', str(root), *args])} >&-"
+        proc = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=120)
+        assert (proc.returncode, proc.stderr) == (
+            1,
+            "kb: cannot write the output: standard output is closed; send it to a file or /dev/null\n",
+        ), args
 
 
 def test_a_reader_that_leaves_early_ends_kb_quietly_with_exit_141(tmp_path: Path) -> None:

@@ -141,6 +141,11 @@ class Group(click.Group):
     """Turns kb's own errors into one clear message and an exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        if sys.stdout is None:  # started with it closed (kb cluster >&-): said before any work, not after it
+            click.echo(
+                "kb: cannot write the output: standard output is closed; send it to a file or /dev/null", err=True
+            )
+            sys.exit(1)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a write that fails (a full disk) fails here, not after exit
