@@ -287,6 +287,9 @@ def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) 
         ),
         # Too large for a float: it would be written back as Infinity, which strict parsers refuse.
         (['{"id": 1e400, "title": "t"}'], "papers.jsonl:1: not valid JSON (1e400 is too large a number)"),
+        # An id of null or of no text matches the output to nothing, as a missing one.
+        (['{"id": null, "title": "t"}'], 'papers.jsonl:1: "id" is null; every line needs one to match the output to'),
+        (['{"id": " ", "title": "t"}'], 'papers.jsonl:1: "id" is " "; every line needs one to match the output to'),
         # Python reads no integer of over 4300 digits, and its message says to call a function of sys.
         (
             ['{"id": ' + "7" * 5000 + ', "title": "t"}'],
@@ -402,6 +405,25 @@ def test_an_id_is_echoed_as_it_was_written(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         read_papers(str(again))
     assert str(caught.value) == f"{again}:2: id 1E2 is line 1's too; ids must differ, to match output to input"
+    # and so are 100 and 100.0, and 0 and -0 (they had passed as two ids)
+    for first, second in (("100", "100.0"), ("0", "-0"), ('[1, {"a": 2}]', '[1.0, {"a": 2E0}]')):
+        again = jsonl(tmp_path / "again.jsonl", f'{{"id": {first}, "title": "A"}}', f'{{"id": {second}, "title": "B"}}')
+        with pytest.raises(UsageError) as caught:
+            read_papers(str(again))
+        assert str(caught.value) == (
+            f"{again}:2: id {second} is line 1's too; ids must differ, to match output to input"
+        ), first
+
+
+def test_a_file_of_no_papers_is_said_to_hold_none(tmp_path: Path) -> None:
+    """A file cut short by mistake had given no output and no word, as a run with nothing to say."""
+    from kb.classify.interface import read_papers
+
+    for name, content in (("empty.jsonl", b""), ("blank.jsonl", b"\n \n"), ("bom.jsonl", b"\xef\xbb\xbf")):
+        said: list[str] = []
+        (tmp_path / name).write_bytes(content)
+        assert read_papers(str(tmp_path / name), note=said.append) == []
+        assert said == [f"{tmp_path / name} holds no papers (it is empty, or every line is blank)"]
 
 
 def test_a_field_that_looks_misspelt_is_noted_once_and_other_fields_pass(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def read_papers(
             noted.add(field)
             quoted = json.dumps(field, ensure_ascii=False)
             note(f'{name}:{number}: field {quoted} is not read; did you mean "{unread[field]}"?')
-        key = json.dumps(paper[0], sort_keys=True, ensure_ascii=False)  # 1E2 and 100.0 are one id
+        key = json.dumps(_same_number(paper[0]), sort_keys=True, ensure_ascii=False)
         if key in first_line_of:
             said = f"id {id_json(paper[0])} is line {first_line_of[key]}'s too"
             bad.append(f"{name}:{number}: {said}; ids must differ, to match output to input")
@@ -81,7 +81,21 @@ def read_papers(
         more = len(bad) - SHOWN_BAD_LINES
         shown = bad[:SHOWN_BAD_LINES] + ([f"{name}: ... and {more} more bad lines"] if more > 0 else [])
         raise UsageError("\n".join(shown))
+    if not papers:  # a file cut short by mistake would look like a run that found nothing to say
+        note(f"{name} holds no papers (it is empty, or every line is blank)")
     return papers
+
+
+def _same_number(value: object) -> object:
+    """An id with every number in one form, so that ids a reader takes as one number are one id:
+    1E2, 100.0 and 100; -0 and 0."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return int(value) if value.is_integer() else float(value)
+    if isinstance(value, list):
+        return [_same_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _same_number(v) for k, v in value.items()}
+    return value
 
 
 def _lines(path: str, name: str) -> list[bytes]:
@@ -186,6 +200,8 @@ def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str
         return '"abstract" must be text when given'
     if "id" not in item:
         return '"id" is missing; every line needs one to match the output to'
+    if item["id"] is None or (isinstance(item["id"], str) and not item["id"].strip()):
+        return f'"id" is {json.dumps(item["id"])}; every line needs one to match the output to'
     for field, value in (
         ("title", title),
         ("abstract", abstract or ""),
