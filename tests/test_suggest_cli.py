@@ -347,6 +347,12 @@ def test_every_bad_line_is_named_at_once(root: Path) -> None:
         ([], "name one of ENTRY_ID, --title, --input or --all"),
         (["new-jail", "--all"], "name one of ENTRY_ID, --title, --input or --all, not ENTRY_ID and --all"),
         (["--title", " "], "--title is empty; give a paper's title"),
+        # "" had counted as not given ("name one of ENTRY_ID, --title, ...") or as a file named ""
+        (["--title", ""], "--title is empty; give a paper's title"),
+        (["", "--taxonomy", "yin"], "the entry id is empty; give an entry's id, name or title"),
+        (["--input", "", "--taxonomy", "yin"], "--input is empty; give a JSON Lines file of papers, or - for stdin"),
+        # an exact name is an entry's as in kb show; a wrong case is offered the id
+        (["NEW-JAIL"], "no entry with id 'NEW-JAIL'; did you mean 'new-jail'?"),
         (["new-jail", "--kind", "dataset"], "--kind is for --title or --input; an entry's kind is in its file"),
         (["--all", "--kind", "model"], "--kind is for --title or --input; an entry's kind is in its file"),
         (["--input", "x.jsonl", "--taxonomy", "yin", "--why"], "--why is for ENTRY_ID or --title"),

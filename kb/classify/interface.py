@@ -41,6 +41,8 @@ def read_papers(
     are allowed (a list's own "url", say), but one that looks like a misspelt field of ours is
     told to ``note``, once.
     """
+    if not path.strip():
+        raise UsageError("--input is empty; give a JSON Lines file of papers, or - for stdin")
     name = "<stdin>" if path == "-" else one_line(path)
     try:
         chunks = _lines(path, name)
@@ -261,10 +263,10 @@ def suggest_one(
 ) -> str:
     """Suggestions for an entry of the knowledge base or for a text, as text or JSON; ``why`` adds
     each leaf's evidence (its keywords and cues in the text, the closest curated entries under it)."""
-    if entry_id is not None and entry_id not in kb.entries:
-        close = difflib.get_close_matches(entry_id, list(kb.entries), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else "; see kb check or entries/ for the ids"
-        raise UsageError(f"no entry with id {entry_id!r}{hint}")
+    if entry_id is not None:  # an id, or an exact name or title, as kb show and kb similar take
+        from kb.query import get_entry
+
+        entry_id = get_entry(kb, entry_id).id
     if text is not None and not text.strip():
         raise UsageError("--title is empty; give a paper's title")
     suggester = Suggester.build(kb, config)

@@ -152,7 +152,11 @@ def suggest(
     from kb.classify import interface as classify_cli
     from kb.classify import update_suggestions
 
-    chosen = [name for name, given in [("ENTRY_ID", entry_id), ("--title", text), ("--input", input_path)] if given]
+    chosen = [
+        name
+        for name, given in [("ENTRY_ID", entry_id), ("--title", text), ("--input", input_path)]
+        if given is not None
+    ]
     chosen += ["--all"] if everything else []
     if len(chosen) != 1:
         raise UsageError(
