@@ -143,6 +143,18 @@ def test_cluster_report_finds_the_straddling_and_the_unfitting_cluster(three_gro
     assert "== candidate taxonomy nodes (2) ==" in text and "== review queue (" in text
 
 
+def test_a_cluster_without_terms_is_said_to_have_none_and_shown_by_its_entries(three_groups) -> None:
+    """A cluster of one paper's name ("Pixtral 12B") had a blank line where its terms go."""
+    kb, vectors, nodes = three_groups
+    texts = ["hallucination object"] * 8 + ["evaluation benchmark"] * 8 + ["towards the new"] * 6
+    report = cluster_kb(kb, vectors, nodes, [3], texts=texts, k=5)
+    (c,) = [c for c in report.clusters if "c-0" in c.members]
+    assert c.terms == []
+    text = render_text(report)
+    assert f"{c.id:<7} {c.size:>4}  (no words shared by two papers or more: {', '.join(c.members[:3])})" in text
+    assert "== 3 clusters ==" in text  # "(asked for 3)" only where a cut gives another number
+
+
 def test_cluster_report_has_parents_across_levels(three_groups) -> None:
     kb, vectors, nodes = three_groups
     report = cluster_kb(kb, vectors, nodes, [2, 3])

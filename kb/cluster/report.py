@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 CuratedCounts = dict[str, dict[str, dict[str, int]]]
+# What stands for a cluster's terms when it has none: its words are all names of single papers
+# ("Pixtral 12B"), which tell no theme.
+NO_TERMS = "no words shared by two papers or more"
 
 
 @dataclass
@@ -71,10 +74,12 @@ def render_text(report: ClusterReport, *, review_limit: int = 40) -> str:
     lines: list[str] = []
     for level in report.levels:
         here = [c for c in report.clusters if c.level == level]
-        lines.append(f"== {len(here)} clusters (asked for {level}) ==")
+        # (a cut may give fewer clusters than asked, where distances tie)
+        lines.append(f"== {len(here)} clusters" + (f" (asked for {level}) ==" if len(here) != level else " =="))
         for c in here:
             nodes = "; ".join(f"{n} {s:.2f}" for t in c.nearest_nodes for n, s in c.nearest_nodes[t][:1])
-            lines.append(f"{c.id:<7} {c.size:>4}  {', '.join(c.terms[:5])}")
+            terms = ", ".join(c.terms[:5]) or f"({NO_TERMS}: {', '.join(c.members[:3])})"
+            lines.append(f"{c.id:<7} {c.size:>4}  {terms}")
             lines.append(f"{'':13}nearest: {nodes}")
         lines.append("")
     lines.append(f"== candidate taxonomy nodes ({len(report.candidates)}) ==")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from kb.cluster.report import NO_TERMS
 from kb.site.escape import escape_attr, escape_text
 from kb.site.model import TAXONOMY_TITLES, SiteModel
 from kb.site.pages import entry_link, join, node_link
@@ -48,7 +49,7 @@ def render_clusters(model: SiteModel, report: ClusterReport | None) -> str:
                 (
                     Markup(f'<span id="{escape_attr(c.id.lower())}"></span>') + escape_text(c.id),
                     c.size,
-                    join(c.terms[:5]),
+                    join(c.terms[:5]) or Markup(f"<em>{NO_TERMS}</em>"),
                     _nearest(model, c),
                     _cluster_link(c.parent) if c.parent else Markup(""),
                     _members(model, c.members),
