@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 CONFIG_FILE = "kb.yaml"
 BUILD_DIR = ".kb-build"  # kb build's scratch folder (generated pages, the build lock)
@@ -23,6 +23,8 @@ class Config(BaseModel):
     """Every setting of kb. Each one can be set in kb.yaml or as KB_<NAME> in the environment."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Where each setting given elsewhere than kb.yaml came from (KB_CACHE_DIR, --model): see ``given_by``.
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     model: str = Field(
         DEFAULT_MODEL,
@@ -65,6 +67,15 @@ class Config(BaseModel):
     arxiv_delay: float = Field(
         3.0, ge=0, le=600, description="Seconds between two requests to the arXiv API (arXiv asks clients for 3)."
     )
+
+    def given_by(self, name: str) -> str:
+        """How a person changes setting ``name`` as it was given: the variable or flag that set it,
+        else kb.yaml's field, else either (for a default)."""
+        if name in self._origins:
+            return self._origins[name]
+        if name in self.model_fields_set:
+            return f"{name} in {CONFIG_FILE}"
+        return f"{name} in {CONFIG_FILE} or KB_{name.upper()}"
 
     @field_validator("batch_size", "neighbours", "arxiv_retries", mode="before")
     @classmethod
@@ -148,6 +159,7 @@ def load_config(root: Path, overrides: dict[str, object] | None = None) -> Confi
     written = Path(config.model).expanduser()
     if "model" not in origin and not written.is_absolute() and (root / written).exists():
         config = config.model_copy(update={"model": str((root / written).resolve())})
+    config._origins = origin
     return config
 
 
@@ -187,5 +199,8 @@ def cache_folder(root: Path, config: Config) -> Path:
         if source != home and (cache == source or cache.is_relative_to(source)):
             why = why or f"would put the cache in {name}"
     if why:
-        raise KBError(f"cache_dir {raw!r} {why}; name a folder of its own, e.g. .kb-cache (the default)")
+        raise KBError(
+            f"cache_dir {raw!r} {why}; set {config.given_by('cache_dir')} to a folder of its own, "
+            "e.g. .kb-cache (the default)"
+        )
     return root / raw

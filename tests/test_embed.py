@@ -23,6 +23,7 @@ from kb.embed import (
 from kb.errors import KBError
 from kb.schema import Entry
 from kb.store import load_kb
+from tests.conftest import run_kb
 from tests.intel_kb import REPO, SMALL, HashingEmbedder, make_kb, write_entry
 
 
@@ -170,8 +171,25 @@ def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encod
     embedder = HashingEmbedder()
     with pytest.raises(KBError) as caught:
         embed_kb(load_kb(root), Config(cache_dir="a-file"), embedder=embedder, progress=False)
-    assert str(caught.value) == f"cannot write the cache in {root / 'a-file'}: Not a directory; set cache_dir"
+    assert str(caught.value) == (
+        f"cannot write the cache in {root / 'a-file'}: Not a directory; "
+        "set cache_dir in kb.yaml to a folder kb can write"
+    )
     assert embedder.calls == 0
+    # The message names the setting as it was given: the variable, where one set it (it had said
+    # "set cache_dir" of a folder KB_CACHE_DIR named).
+    run = run_kb("--root", str(root), "embed", env={"KB_CACHE_DIR": str(root / "a-file")})
+    assert (run.code, run.err) == (
+        1,
+        f"kb: cannot write the cache in {root / 'a-file'}: Not a directory; "
+        "set KB_CACHE_DIR to a folder kb can write\n",
+    )
+    run = run_kb("--root", str(root), "embed", env={"KB_CACHE_DIR": "entries"})
+    assert (run.code, run.err) == (
+        1,
+        "kb: cache_dir 'entries' would put the cache in entries; set KB_CACHE_DIR to a folder of its own, "
+        "e.g. .kb-cache (the default)\n",
+    )
 
 
 def test_a_cache_file_that_is_a_folder_is_named_before_anything_is_encoded(root: Path) -> None:
@@ -350,7 +368,9 @@ def test_a_cache_dir_among_the_sources_or_above_them_is_refused(root: Path, cach
 
     with pytest.raises(KBError) as caught:
         cache_folder(root, Config(cache_dir=cache_dir))
-    assert str(caught.value) == f"cache_dir {cache_dir!r} {why}; name a folder of its own, e.g. .kb-cache (the default)"
+    assert str(caught.value) == (
+        f"cache_dir {cache_dir!r} {why}; set cache_dir in kb.yaml to a folder of its own, e.g. .kb-cache (the default)"
+    )
     assert cache_folder(root, Config(cache_dir="/var/cache/kb")) == Path("/var/cache/kb")  # outside is fine
 
 

@@ -30,14 +30,13 @@ from kb.classify.space import Space, keyword_texts, make_space
 from kb.embed import (
     Embedder,
     Vectors,
-    VectorStore,
-    cache_folder,
     embed_cached,
     embed_kb,
     embed_nodes,
     embedder_for,
     entry_text,
     normalise,
+    open_store,
 )
 from kb.errors import UsageError
 from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
@@ -86,7 +85,7 @@ class Suggester:
             vectors = embed_kb(kb, config, progress=False, embedder=embedder)
         nodes = embed_nodes(kb, config, TOPIC_TAXONOMIES, embedder=embedder)
         texts = sorted({k for t in TOPIC_TAXONOMIES for k in keyword_texts(kb.taxonomies[t])})
-        store = VectorStore(cache_folder(kb.root, config), embedder.model_id, KEYWORD_NAMESPACE)
+        store = open_store(kb.root, config, embedder.model_id, KEYWORD_NAMESPACE)
         matrix, _ = embed_cached(texts, store, embedder, f"keyword/{RECIPE}", prune=True)
         vectors.same_width(nodes)
         vectors.same_width(matrix)
@@ -126,7 +125,7 @@ class Suggester:
         """Vectors of the entries' bare titles (cached apart from the entries' own texts): what
         the stacker learns from, and what kb eval asks with."""
         if self._titles is None:  # every entry's at once, so the cache keeps exactly these
-            store = VectorStore(cache_folder(self.kb.root, self.config), self.embedder.model_id, TITLE_NAMESPACE)
+            store = open_store(self.kb.root, self.config, self.embedder.model_id, TITLE_NAMESPACE)
             titles = [self.kb.entries[i].title for i in self.vectors.ids]
             titles_matrix, _ = embed_cached(titles, store, self.embedder, "title/1", prune=True)
             self._titles = self.vectors.same_width(titles_matrix)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kb.config import Config, cache_folder
-from kb.embed.cache import VectorStore, embed_cached, stack_rows, text_key
+from kb.embed.cache import VectorStore, embed_cached, open_store, stack_rows, text_key
 from kb.embed.model import (
     DEFAULT_PACKAGE,
     Embedder,
@@ -65,6 +65,7 @@ __all__ = [
     "model_location",
     "node_text",
     "normalise",
+    "open_store",
     "pick_device",
     "text_key",
 ]
@@ -112,7 +113,7 @@ def embed_nodes(
 ) -> Vectors:
     """Vectors of taxonomy nodes, by qualified id (``yin:evaluation``), cached like entries."""
     embedder = embedder or embedder_for(config)
-    store = VectorStore(cache_folder(kb.root, config), embedder.model_id, NODE_NAMESPACE)
+    store = open_store(kb.root, config, embedder.model_id, NODE_NAMESPACE)
     nodes = [n for t in taxonomies for n in kb.taxonomies[t].walk()]
     matrix, _ = embed_cached([node_text(n) for n in nodes], store, embedder, f"node/{NODE_RECIPE}", prune=True)
     return Vectors([n.qualified_id for n in nodes], matrix, model=embedder.model_id, source=store.folder)
@@ -132,7 +133,7 @@ def embed_kb(
     how much work was done (the CLI prints it).
     """
     embedder = embedder or embedder_for(config)
-    store = VectorStore(cache_folder(kb.root, config), embedder.model_id, ENTRY_NAMESPACE)
+    store = open_store(kb.root, config, embedder.model_id, ENTRY_NAMESPACE)
     ids = list(kb.entries)
     texts = [entry_text(kb.entries[i]) for i in ids]
     matrix, encoded = embed_cached(
@@ -151,7 +152,7 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
     out: ``missing_vectors`` says which); none at all is still an error.
     """
     model_id = model_id or model_identity(config)
-    store = VectorStore(cache_folder(kb.root, config), model_id, ENTRY_NAMESPACE)
+    store = open_store(kb.root, config, model_id, ENTRY_NAMESPACE)
     ids = list(kb.entries)
     keys = [text_key(entry_text(kb.entries[i]), entry_recipe()) for i in ids]
     rows = store.get(keys)

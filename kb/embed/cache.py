@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.config import Config, cache_folder
 from kb.embed.model import Embedder, EmbeddingInterrupted
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
@@ -47,7 +48,9 @@ class VectorStore:
     treated as empty: a cache may be thrown away, never trusted when broken; ``unreadable`` says why.
     """
 
-    def __init__(self, folder: Path, model_id: str, namespace: str):
+    def __init__(self, folder: Path, model_id: str, namespace: str, *, setting: str = "cache_dir"):
+        """``setting``: how a person names the setting that chose ``folder`` (Config.given_by)."""
+        self.setting = setting
         self.folder = folder / "embeddings" / _slug(model_id)
         self.path = self.folder / f"{namespace}.npz"
         self.model_id = model_id
@@ -115,7 +118,9 @@ class VectorStore:
             probe.close()
         except OSError as exc:
             where = self.folder.parents[1]  # the cache_dir itself
-            raise KBError(f"cannot write the cache in {where}: {exc.strerror or exc}; set cache_dir") from None
+            raise KBError(
+                f"cannot write the cache in {where}: {exc.strerror or exc}; set {self.setting} to a folder kb can write"
+            ) from None
 
     def save(self) -> None:
         self.prepare()
@@ -138,6 +143,11 @@ class VectorStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         (self.folder / "model.json").write_text(json.dumps({"model": self.model_id}) + "\n", encoding="utf-8")
+
+
+def open_store(root: Path, config: Config, model_id: str, namespace: str) -> VectorStore:
+    """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir."""
+    return VectorStore(cache_folder(root, config), model_id, namespace, setting=config.given_by("cache_dir"))
 
 
 def _unit_or_zero(vectors: np.ndarray) -> bool:
