@@ -93,6 +93,16 @@ def test_the_numpy_only_commands_say_a_model_path_does_not_exist(root: Path) -> 
         f"kb: cannot load the embedding model '{missing}' (no such folder); set model in kb.yaml or "
         "KB_MODEL to an installed sentence-transformers model folder\n",
     )
+    # A file had been called "the folder" that "is not a usable sentence-transformers model".
+    a_file = root / "model.txt"
+    a_file.write_text("not a model", encoding="utf-8")
+    for command in (["similar", SMALL[0]["id"]], ["embed"]):
+        run = run_kb(*command, cwd=root, env={"KB_MODEL": str(a_file)})
+        assert (run.code, run.err) == (
+            1,
+            f"kb: cannot load the embedding model '{a_file}' (a file, not a model's folder); set model in kb.yaml "
+            "or KB_MODEL to an installed sentence-transformers model folder\n",
+        ), command
 
 
 def test_a_model_from_the_hugging_face_cache_or_home_loads_with_no_request(root: Path, tmp_path: Path) -> None:

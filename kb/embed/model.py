@@ -78,9 +78,9 @@ def _hub_revision(name: str) -> str | None:
 
 
 def check_model_path(config: Config) -> None:
-    """Refuse a model written as a path that does not exist, without importing torch."""
-    if _is_path(config.model) and not Path(model_location(config)).exists():
-        raise _cannot_load(config.model, "no such folder")
+    """Refuse a model written as a path that does not exist, or names a file, without importing torch."""
+    if _is_path(config.model) and not (location := Path(model_location(config))).is_dir():
+        raise _cannot_load(config.model, "a file, not a model's folder" if location.exists() else "no such folder")
 
 
 def model_identity(config: Config) -> str:
@@ -216,7 +216,9 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
         # local_files_only: nothing may be fetched at run time; an unknown name fails here.
         return SentenceTransformer(location, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged model fails in many libraries' own ways
-        if Path(location).expanduser().exists():
+        if Path(location).expanduser().is_file():
+            why = "a file, not a model's folder"
+        elif Path(location).expanduser().exists():
             why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
             why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
