@@ -474,7 +474,7 @@ def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one(
         "precision": 0.6,  # 3 of 5 suggested
         "recall": 0.6,  # 3 of 5 tags
         "f1": 0.6,
-        "suggested per entry": 1.67,
+        "suggested_per_entry": 1.67,
     }
     # 0.95: the best leaf alone: 0.9 right, 0.3 wrong, the first 0.5 (taxonomy order) right.
     assert at_threshold(scores, truth, 0.95) | {"f1": 0} == {
@@ -482,7 +482,7 @@ def test_a_threshold_suggests_the_leaves_at_or_above_it_and_always_the_best_one(
         "precision": 0.6667,
         "recall": 0.4,
         "f1": 0,
-        "suggested per entry": 1.0,
+        "suggested_per_entry": 1.0,
     }
     assert at_threshold(scores, np.zeros_like(truth), 0.5)["f1"] == 0.0  # nothing right: no division by zero
     lines = render_thresholds([at_threshold(scores, truth, t) for t in (0.5, 0.95)])

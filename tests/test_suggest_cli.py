@@ -205,12 +205,12 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     assert codev["taxonomy"] == "codev" and codev["entries"] == 12
     assert [level["level"] for level in codev["levels"]] == ["leaf", "top", "depth 1", "depth 2"]
     assert set(codev["levels"][0]["methods"]) == {"kb suggest", "nearest neighbours", "majority class"}
-    assert set(codev["threshold"]) == {"threshold", "precision", "recall", "f1", "suggested per entry"}
+    assert set(codev["threshold"]) == {"threshold", "precision", "recall", "f1", "suggested_per_entry"}
     sweep = codev["thresholds"]
     assert [row["threshold"] for row in sweep] == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     assert codev["threshold"] == sweep[1]  # suggest_threshold is 0.3 unless set
     for looser, stricter in itertools.pairwise(sweep):  # a higher threshold suggests a subset
-        assert stricter["suggested per entry"] <= looser["suggested per entry"]
+        assert stricter["suggested_per_entry"] <= looser["suggested_per_entry"]
         assert stricter["recall"] <= looser["recall"]
     assert report["results"][1]["thresholds"] == []  # yin: one topic, a distribution
     for result in report["results"]:  # every (entry, leaf) score in one calibration band

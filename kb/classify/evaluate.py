@@ -393,5 +393,5 @@ def at_threshold(scores: np.ndarray, truth: np.ndarray, threshold: float) -> dic
         "precision": round(precision, 4),
         "recall": round(recall, 4),
         "f1": round(2 * precision * recall / (precision + recall), 4) if right else 0.0,
-        "suggested per entry": round(float(chosen.sum(axis=1).mean()), 2),
+        "suggested_per_entry": round(float(chosen.sum(axis=1).mean()), 2),
     }

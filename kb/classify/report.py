@@ -39,7 +39,7 @@ def render_text(report: EvalReport, leaves: bool = False) -> str:
         if result.threshold:
             t = result.threshold
             lines.append(
-                f"  suggested at score >= {t['threshold']:g} (suggest_threshold): {t['suggested per entry']:.2f} "
+                f"  suggested at score >= {t['threshold']:g} (suggest_threshold): {t['suggested_per_entry']:.2f} "
                 f"leaves per entry, precision {t['precision']:.1%}, recall {t['recall']:.1%}, F1 {t['f1']:.1%}"
             )
         if result.thresholds:
@@ -61,7 +61,7 @@ def render_thresholds(rows: Sequence[dict[str, float]], asked: str = "entry") ->
     return [
         f"  at other thresholds (each {asked}'s best leaf is always suggested):",
         f"  {'score >=':<14}" + "".join(f"{r['threshold']:>10g}" for r in rows),
-        f"  {'per ' + asked:<14}" + "".join(f"{r['suggested per entry']:>10.2f}" for r in rows),
+        f"  {'per ' + asked:<14}" + "".join(f"{r['suggested_per_entry']:>10.2f}" for r in rows),
         *(f"  {shown:<14}" + "".join(f"{r[key]:>10.1%}" for r in rows) for key, shown in SHOWN_RATES.items()),
     ]
 
