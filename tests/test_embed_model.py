@@ -34,6 +34,11 @@ def test_kb_embed_encodes_once_then_only_what_changed(root: Path) -> None:
     third = run_kb("embed", cwd=root, env=CPU)
     assert (third.code, third.out) == (0, "5 entries: 1 encoded, 4 from the cache in .kb-cache/embeddings/\n")
 
+    # A cache outside the knowledge base is named as it is, not as ../../elsewhere
+    outside = root.parent / "elsewhere-cache"
+    fourth = run_kb("embed", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)})
+    assert (fourth.code, fourth.out) == (0, f"5 entries: 5 encoded, 0 from the cache in {outside}/embeddings/\n")
+
 
 def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:
     from kb.config import Config

@@ -57,7 +57,9 @@ def embed(state: State, model: str | None, device: str | None) -> None:
     config = state.configure(model=model, device=device)
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
-    where = Path(os.path.relpath(cache_folder(state.root, config), state.root)) / "embeddings"  # may lie outside
+    folder = cache_folder(state.root, config).resolve()
+    inside = folder.is_relative_to(state.root.resolve())  # one outside is named as it is, not as ../../x
+    where = (Path(os.path.relpath(folder, state.root.resolve())) if inside else folder) / "embeddings"
     click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
 
 
