@@ -347,7 +347,7 @@ def test_serve_no_build_serves_a_site_it_did_not_build_but_never_the_kb_itself(t
     assert (refused.code, refused.err) == (
         1,
         "kb: site_dir '.' is the knowledge base's folder or one above it; kb serve serves the site folder: "
-        "name a folder of its own\n",
+        "set KB_SITE_DIR to a folder of its own\n",
     )
 
 
@@ -402,7 +402,8 @@ def test_a_site_dir_whose_replacement_would_destroy_something_is_refused(
     with pytest.raises(SiteBuildError) as caught:
         site_folder(root, Config(site_dir=site_dir))
     assert str(caught.value) == (
-        f"site_dir {site_dir!r} {why}; kb build replaces the whole site folder: name a folder of its own, e.g. site"
+        f"site_dir {site_dir!r} {why}; kb build replaces the whole site folder: set site_dir in kb.yaml to a folder "
+        "of its own, e.g. site"
     )
     assert (root / "notes" / "todo.md").is_file()
 

@@ -91,7 +91,7 @@ def read_papers(
 def _same_number(value: object) -> object:
     """An id with every number in one form, so that ids a reader takes as one number are one id:
     1E2, 100.0 and 100; -0 and 0."""
-    if isinstance(value, float) and not isinstance(value, bool):
+    if isinstance(value, float):  # (Written, a number as the line wrote it, is one)
         return int(value) if value.is_integer() else float(value)
     if isinstance(value, list):
         return [_same_number(v) for v in value]

@@ -204,11 +204,15 @@ def site_folder(root: Path, config: Config, *, replacing: bool = True) -> Path:
         why = "is a folder that holds no site kb built"
     if site.exists() and not site.is_dir():
         why = why or "is a file"
+    setting = config.given_by("site_dir")  # KB_SITE_DIR, site_dir in kb.yaml
     if why and not replacing:
-        raise SiteBuildError(f"site_dir {raw!r} {why}; kb serve serves the site folder: name a folder of its own")
+        raise SiteBuildError(
+            f"site_dir {raw!r} {why}; kb serve serves the site folder: set {setting} to a folder of its own"
+        )
     if why:
         raise SiteBuildError(
-            f"site_dir {raw!r} {why}; kb build replaces the whole site folder: name a folder of its own, e.g. site"
+            f"site_dir {raw!r} {why}; kb build replaces the whole site folder: set {setting} to a folder of its "
+            "own, e.g. site"
         )
     return site
 
