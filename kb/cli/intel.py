@@ -13,7 +13,7 @@ from click.core import ParameterSource
 
 from kb.cli import State, StrictChoice, main, pass_state, utf8_text
 from kb.errors import UsageError
-from kb.output.text import json_text
+from kb.output.text import counted, json_text
 from kb.schema import Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -49,10 +49,16 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 @main.command()
 @click.option("--model", default=None, help="Sentence-transformers model name or path (default: from kb.yaml).")
 @click.option("--device", type=StrictChoice(["auto", "cpu", "cuda"], "device"), default=None, help="Where to encode.")
+@click.option(
+    "--prune", is_flag=True, help="Remove the cached vectors of other models (one since changed, a package upgraded)."
+)
 @pass_state
-def embed(state: State, model: str | None, device: str | None) -> None:
+def embed(state: State, model: str | None, device: str | None, prune: bool) -> None:
     """Embed every entry into the cache; only entries whose text changed are encoded."""
+    import shutil
+
     from kb.embed import cache_folder, embed_kb
+    from kb.embed.cache import other_models
 
     config = state.configure(model=model, device=device)
     done: list[int] = []
@@ -61,6 +67,19 @@ def embed(state: State, model: str | None, device: str | None) -> None:
     inside = folder.is_relative_to(state.root.resolve())  # one outside is named as it is, not as ../../x
     where = (Path(os.path.relpath(folder, state.root.resolve())) if inside else folder) / "embeddings"
     click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
+    others = other_models(folder, vectors.model)
+    if prune:
+        for sub, name, size in others:
+            shutil.rmtree(sub)
+            click.echo(f"kb: removed the cached vectors of {name} ({size / 1e6:.1f} MB)", err=True)
+    elif others:
+        size = sum(s for _, _, s in others) / 1e6
+        names = ", ".join(name for _, name, _ in others[:3]) + (", ..." if len(others) > 3 else "")
+        click.echo(
+            f"kb: note: the cache also holds the vectors of {counted(len(others), 'other model')} ({names}; "
+            f"{size:.1f} MB); kb embed --prune removes them",
+            err=True,
+        )
 
 
 @main.command()

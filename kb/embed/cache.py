@@ -145,6 +145,24 @@ class VectorStore:
         (self.folder / "model.json").write_text(json.dumps({"model": self.model_id}) + "\n", encoding="utf-8")
 
 
+def other_models(folder: Path, model_id: str) -> list[tuple[Path, str, int]]:
+    """The cached vectors of models other than ``model_id`` in the cache ``folder`` (cache_dir):
+    (their folder, the model they are of as model.json says, bytes), left by a model since changed
+    or a package since upgraded; nothing prunes them but ``kb embed --prune``."""
+    mine = _slug(model_id)
+    out = []
+    for sub in sorted((folder / "embeddings").glob("*/")):
+        if sub.name == mine or not sub.is_dir() or sub.is_symlink():
+            continue
+        try:
+            named = json.loads((sub / "model.json").read_text(encoding="utf-8")).get("model")
+        except (OSError, ValueError, AttributeError):
+            named = None
+        size = sum(p.stat().st_size for p in sub.iterdir() if p.is_file() and not p.is_symlink())
+        out.append((sub, named if isinstance(named, str) else sub.name, size))
+    return out
+
+
 def open_store(root: Path, config: Config, model_id: str, namespace: str) -> VectorStore:
     """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir."""
     return VectorStore(cache_folder(root, config), model_id, namespace, setting=config.given_by("cache_dir"))
