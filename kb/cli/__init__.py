@@ -26,7 +26,7 @@ class State:
         self._root_arg = root
         self._root: Path | None = None
         self._kb = None
-        self._config = None
+        self._config: Any = None  # kb.config.Config, imported when first read
 
     @property
     def root(self) -> Path:

@@ -25,13 +25,14 @@ def export(state: State, fmt: str, output: Path | None) -> None:
     from kb.export import export_kb
     from kb.store import check_output, write_output
 
-    to_file = output is not None and str(output) != "-"  # -o - is stdout, as for kb graph
-    if to_file:  # refused before the work, not after it
+    if output is not None and str(output) == "-":  # -o - is stdout, as for kb graph
+        output = None
+    if output is not None:  # refused before the work, not after it
         check_output(output, root=state.root)
     exported = export_kb(state.kb(), fmt, state.config)
     for note in exported.notes:
         click.echo(f"kb: {note}", err=True)
-    if not to_file:
+    if output is None:
         click.echo(exported.text, nl=False)
         return
     write_output(output, exported.text, root=state.root)

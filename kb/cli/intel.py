@@ -73,11 +73,11 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
             shutil.rmtree(sub)
             click.echo(f"kb: removed the cached vectors of {name} ({size / 1e6:.1f} MB)", err=True)
     elif others:
-        size = sum(s for _, _, s in others) / 1e6
+        megabytes = sum(s for _, _, s in others) / 1e6
         names = ", ".join(name for _, name, _ in others[:3]) + (", ..." if len(others) > 3 else "")
         click.echo(
             f"kb: note: the cache also holds the vectors of {counted(len(others), 'other model')} ({names}; "
-            f"{size:.1f} MB); kb embed --prune removes them",
+            f"{megabytes:.1f} MB); kb embed --prune removes them",
             err=True,
         )
 
