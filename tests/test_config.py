@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_a_bad_variable_is_named_not_blamed_on_kb_yaml(tmp_path: Path) -> None:
 def test_a_bad_variable_or_flag_is_a_usage_error_and_a_bad_file_a_problem(tmp_path: Path) -> None:
     """How kb was called is wrong (exit 2, as for a bad flag), or kb.yaml is (exit 1, and kb check,
     which reads kb.yaml but never the environment, lists it)."""
-    from tests.conftest import run_kb
+    from tests.conftest import REPO, run_kb
 
     (tmp_path / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
     (tmp_path / "entries" / "works").mkdir(parents=True)
@@ -77,6 +78,28 @@ def test_a_bad_variable_or_flag_is_a_usage_error_and_a_bad_file_a_problem(tmp_pa
     assert (run.code, run.err.splitlines()[-1]) == (1, "1 problem; run kb check for the whole list")
     both = run_kb("--root", str(tmp_path), "embed", env={"KB_DEVICE": "tpu"})  # the file is at fault too
     assert (both.code, both.err.splitlines()[-1]) == (1, "2 problems; run kb check for the whole list")
+    # Every command that reads the knowledge base says so: kb query, tree, stats and gaps had run
+    # on as if nothing were set (the bad setting only turned their parse cache off).
+    for command in (["query"], ["tree"], ["stats"], ["gaps"], ["show", "x"]):
+        run = run_kb("--root", str(tmp_path), *command)
+        assert (run.code, run.out, run.err) == (
+            1,
+            "",
+            "kb.yaml:1:13: batch_size: Input should be greater than or equal to 1, got 0\n"
+            "1 problem; run kb check for the whole list\n",
+        ), command
+    (tmp_path / "kb.yaml").unlink()
+    run = run_kb("--root", str(tmp_path), "query", env={"KB_DEVICE": "tpu"})
+    assert (run.code, run.err) == (
+        2,
+        "kb: KB_DEVICE: device: Input should be 'auto', 'cpu' or 'cuda', got 'tpu'; did you mean 'cpu'?\n",
+    )
+    # A cache_dir the cache may not go in is said, and the command goes on without the cache.
+    shutil.copytree(REPO / "entries" / "taxonomies", tmp_path / "entries" / "taxonomies")
+    run = run_kb("--root", str(tmp_path), "query", env={"KB_CACHE_DIR": "entries"})
+    assert run.code == 0 and run.err.startswith(
+        "kb: note: cache_dir 'entries' would put the cache in entries; set KB_CACHE_DIR to a folder of its own"
+    )
 
 
 @pytest.mark.parametrize("value", ["inf", "nan"])

@@ -63,15 +63,18 @@ class State:
         return self._kb
 
     def parse_cache(self):  # -> kb.parsecache.ParseCache | None
-        """The cache of parsed entry files, in cache_dir; none where cache_dir is refused (the
-        commands that write there say why)."""
+        """The cache of parsed entry files, in cache_dir; none where cache_dir is refused, which is
+        said as a note (the commands that write there stop at it). A bad setting stops every
+        command here, as kb check reports it: it had turned the cache off in silence."""
         from kb.config import cache_folder
-        from kb.errors import KBError
+        from kb.output.status import say
         from kb.parsecache import ParseCache
 
+        config = self.config
         try:
-            return ParseCache(cache_folder(self.root, self.config))
-        except KBError:
+            return ParseCache(cache_folder(self.root, config))
+        except KBError as exc:
+            say(f"note: {exc}; the entry files are parsed without a cache meanwhile")
             return None
 
 
