@@ -192,7 +192,12 @@ def cache_folder(root: Path, config: Config) -> Path:
     from kb.errors import KBError
 
     raw = config.cache_dir.strip()
-    home, cache = root.resolve(), (root / raw).resolve()
+    try:
+        home, cache = root.resolve(), (root / raw).resolve()
+    except (RuntimeError, OSError):  # a link to itself: Python's "Symlink loop" (a RuntimeError before 3.13)
+        raise KBError(
+            f"cache_dir {raw!r} is a loop of symbolic links; set {config.given_by('cache_dir')} to a folder"
+        ) from None
     why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None
     for name in (*SOURCES, config.site_dir):
         source = (home / name).resolve()

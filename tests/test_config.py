@@ -94,11 +94,13 @@ def test_a_bad_variable_or_flag_is_a_usage_error_and_a_bad_file_a_problem(tmp_pa
         2,
         "kb: KB_DEVICE: device: Input should be 'auto', 'cpu' or 'cuda', got 'tpu'; did you mean 'cpu'?\n",
     )
-    # A cache_dir the cache may not go in is said, and the command goes on without the cache.
+    # So does a cache_dir kb may not use, even where the command writes no vectors.
     shutil.copytree(REPO / "entries" / "taxonomies", tmp_path / "entries" / "taxonomies")
     run = run_kb("--root", str(tmp_path), "query", env={"KB_CACHE_DIR": "entries"})
-    assert run.code == 0 and run.err.startswith(
-        "kb: note: cache_dir 'entries' would put the cache in entries; set KB_CACHE_DIR to a folder of its own"
+    assert (run.code, run.err) == (
+        1,
+        "kb: cache_dir 'entries' would put the cache in entries; set KB_CACHE_DIR to a folder of its own, "
+        "e.g. .kb-cache (the default)\n",
     )
 
 

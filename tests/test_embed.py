@@ -184,6 +184,12 @@ def test_a_cache_folder_that_cannot_be_written_is_named_before_anything_is_encod
         f"kb: cannot write the cache in {root / 'a-file'}: Not a directory; "
         "set KB_CACHE_DIR to a folder kb can write\n",
     )
+    (root / "loop").symlink_to("loop")  # had been a RuntimeError traceback from pathlib (audit)
+    run = run_kb("--root", str(root), "embed", env={"KB_CACHE_DIR": "loop"})
+    assert (run.code, run.err) == (
+        1,
+        "kb: cache_dir 'loop' is a loop of symbolic links; set KB_CACHE_DIR to a folder\n",
+    )
     run = run_kb("--root", str(root), "embed", env={"KB_CACHE_DIR": "entries"})
     assert (run.code, run.err) == (
         1,

@@ -137,7 +137,8 @@ def test_the_terminal_commands_fill_the_cache_in_cache_dir(root: Path) -> None:
     run = run_kb("query", "--limit", "1", cwd=root)
     assert run.code == 0, run.err
     assert len(json.loads((root / ".elsewhere" / "entries.json").read_text(encoding="utf-8"))["files"]) == len(SMALL)
-    (root / "kb.yaml").write_text("cache_dir: entries\n", encoding="utf-8")  # refused: no cache, no error
+    (root / "kb.yaml").write_text("cache_dir: entries\n", encoding="utf-8")  # refused, as by kb check
     run = run_kb("query", "--limit", "1", cwd=root)
-    assert run.code == 0, run.err
+    assert (run.code, run.out) == (1, ""), run.err
+    assert run.err.startswith("kb: cache_dir 'entries' would put the cache in entries")
     assert not (root / "entries" / "entries.json").exists()

@@ -387,6 +387,9 @@ def test_a_browser_that_leaves_mid_page_is_no_error_to_print(tmp_path: Path, cap
         (".kb-cache", "would replace .kb-cache"),
         ("notes", "is a folder that holds no site kb built"),
         ("a-file", "is a file"),
+        # found before the build's work, not by mkdocs after it (audit)
+        ("a-file/site", "is under {root}/a-file, a file"),
+        ("/proc/kb-site", "is under /proc, where kb cannot make a folder"),
     ],
 )
 def test_a_site_dir_whose_replacement_would_destroy_something_is_refused(
@@ -402,10 +405,27 @@ def test_a_site_dir_whose_replacement_would_destroy_something_is_refused(
     with pytest.raises(SiteBuildError) as caught:
         site_folder(root, Config(site_dir=site_dir))
     assert str(caught.value) == (
-        f"site_dir {site_dir!r} {why}; kb build replaces the whole site folder: set site_dir in kb.yaml to a folder "
-        "of its own, e.g. site"
+        f"site_dir {site_dir!r} {why.format(root=root)}; kb build replaces the whole site folder: set site_dir in "
+        "kb.yaml to a folder of its own, e.g. site"
     )
     assert (root / "notes" / "todo.md").is_file()
+
+
+def test_a_site_dir_that_is_a_loop_of_links_or_a_scratch_folder_that_is_a_file_is_one_sentence(tmp_path: Path) -> None:
+    """Both had ended in a traceback or a bare "File exists" (audit)."""
+    from kb.config import Config
+    from kb.errors import KBError
+    from kb.site.build import SiteBuildError, _only_build, site_folder
+
+    (tmp_path / "loop").symlink_to("loop")
+    for replacing in (True, False):  # kb build, and kb serve --no-build
+        with pytest.raises(SiteBuildError) as caught:
+            site_folder(tmp_path, Config(site_dir="loop"), replacing=replacing)
+        assert str(caught.value) == "site_dir 'loop' is a loop of symbolic links; set site_dir in kb.yaml to a folder"
+    (tmp_path / ".kb-build").write_text("x", encoding="utf-8")
+    with pytest.raises(KBError) as raised, _only_build(tmp_path):
+        pass
+    assert str(raised.value) == ".kb-build is a file; kb build keeps its scratch folder there: remove the file"
 
 
 def test_a_site_dir_may_be_new_nested_or_a_link_to_a_built_site(tmp_path: Path) -> None:

@@ -62,20 +62,14 @@ class State:
             _say_notes(self._kb, parsed)
         return self._kb
 
-    def parse_cache(self):  # -> kb.parsecache.ParseCache | None
-        """The cache of parsed entry files, in cache_dir; none where cache_dir is refused, which is
-        said as a note (the commands that write there stop at it). A bad setting stops every
-        command here, as kb check reports it: it had turned the cache off in silence."""
+    def parse_cache(self):  # -> kb.parsecache.ParseCache
+        """The cache of parsed entry files, in cache_dir. A bad setting, a cache_dir kb may not use
+        among them, stops every command here, as kb check reports it: it had turned the cache off
+        in silence. (A cache_dir that cannot be written is no error: the files are parsed.)"""
         from kb.config import cache_folder
-        from kb.output.status import say
         from kb.parsecache import ParseCache
 
-        config = self.config
-        try:
-            return ParseCache(cache_folder(self.root, config))
-        except KBError as exc:
-            say(f"note: {exc}; the entry files are parsed without a cache meanwhile")
-            return None
+        return ParseCache(cache_folder(self.root, self.config))
 
 
 NOTES_SHOWN = 5

@@ -99,6 +99,8 @@ def _only_build(root: Path) -> Iterator[None]:
         yield
         return
     folder = root / BUILD_DIR
+    if folder.exists() and not folder.is_dir():
+        raise KBError(f"{BUILD_DIR} is a file; kb build keeps its scratch folder there: remove the file")
     folder.mkdir(exist_ok=True)
     with open(folder / "lock", "a+") as lock:
         try:
@@ -191,8 +193,12 @@ def site_folder(root: Path, config: Config, *, replacing: bool = True) -> Path:
     ``replacing`` (kb serve --no-build only reads it), any folder but the knowledge base's or
     one above it (which would serve .git) will do."""
     raw = config.site_dir.strip()
+    setting = config.given_by("site_dir")  # KB_SITE_DIR, site_dir in kb.yaml
     home = root.resolve()
-    site = (root / raw).resolve()
+    try:
+        site = (root / raw).resolve()
+    except (RuntimeError, OSError):  # a link to itself: Python's "Symlink loop" (a RuntimeError before 3.13)
+        raise SiteBuildError(f"site_dir {raw!r} is a loop of symbolic links; set {setting} to a folder") from None
     why = None
     if site == home or home.is_relative_to(site):
         why = "is the knowledge base's folder or one above it"
@@ -204,7 +210,16 @@ def site_folder(root: Path, config: Config, *, replacing: bool = True) -> Path:
         why = "is a folder that holds no site kb built"
     if site.exists() and not site.is_dir():
         why = why or "is a file"
-    setting = config.given_by("site_dir")  # KB_SITE_DIR, site_dir in kb.yaml
+    # Found before a build's minutes, not after them: a folder above it that is a file, or one in
+    # which no folder can be made (/proc), where the new site is written beside the old.
+    above = next((p for p in site.parents if p.exists()), None)
+    if why is None and replacing and above is not None and not site.exists():
+        if not above.is_dir():
+            why = f"is under {above}, a file"
+        elif _unwritable(above):
+            why = f"is under {above}, where kb cannot make a folder"
+    elif why is None and replacing and site.exists() and _unwritable(site.parent):
+        why = f"is in {site.parent}, where kb cannot make the new site beside the old"
     if why and not replacing:
         raise SiteBuildError(
             f"site_dir {raw!r} {why}; kb serve serves the site folder: set {setting} to a folder of its own"
@@ -215,6 +230,15 @@ def site_folder(root: Path, config: Config, *, replacing: bool = True) -> Path:
             "own, e.g. site"
         )
     return site
+
+
+def _unwritable(folder: Path) -> bool:
+    """Whether no folder can be made in ``folder`` (tried: permissions do not tell for root or /proc)."""
+    try:
+        tempfile.TemporaryDirectory(dir=folder, prefix=".kb-probe-").cleanup()
+    except OSError:
+        return True
+    return False
 
 
 def _built_here(site: Path) -> bool:
