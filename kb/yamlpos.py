@@ -224,6 +224,18 @@ def parse_document_keeping(text: bytes, rel: str) -> tuple[Document, list[Proble
     return builder.doc, builder.problems
 
 
+def syntax_problems(text: bytes, rel: str) -> list[Problem]:
+    """The YAML mistakes of a file that another tool reads (mkdocs.yml), at their places: it is
+    composed, never constructed, so its own tags (!!python/name, !ENV) are none."""
+    try:
+        _compose_for_message(text.decode("utf-8").removeprefix("\ufeff"), rel)
+    except UnicodeDecodeError as exc:
+        return [Problem(rel, 0, 0, "", f"byte 0x{text[exc.start]:02x} is not UTF-8; save the file as UTF-8")]
+    except ProblemsError as exc:
+        return exc.problems
+    return []
+
+
 def _compose_for_message(source: str, rel: str) -> yaml.Node | None:
     """Parse again with the pure-Python loader, whose messages are clearer, and raise its problem."""
     try:

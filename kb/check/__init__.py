@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.check.entries import RELATION_SOURCES, RELATION_TARGETS, entry_problems, relative, tag_problem
-from kb.check.side_files import config_problems, load_taxonomies_checked, suggestions_problems
+from kb.check.side_files import config_problems, load_taxonomies_checked, mkdocs_problems, suggestions_problems
 from kb.errors import Problem
 from kb.output.text import counted
 from kb.store import ENTRY_FOLDERS, KB, entry_paths, load_kb
@@ -80,6 +80,7 @@ def check_kb(
     problems += entry_problems(kb, today, check_tags=not tax_problems)
     problems += suggestions_problems(kb, check_tags=not tax_problems)
     problems += config_problems(root)
+    problems += mkdocs_problems(root)
     problems += stray_files(root)
     files = entry_paths(root)
     if only is not None:

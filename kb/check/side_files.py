@@ -26,7 +26,7 @@ from kb.taxonomy import (
     TaxonomySpec,
     files_digest,
 )
-from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes
+from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes, syntax_problems
 
 
 def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem]]:
@@ -132,6 +132,17 @@ def _json_positions(data: bytes, rel: str) -> Document:
         return parse_document(data, rel)
     except ProblemsError:
         return Document({})
+
+
+def mkdocs_problems(root: Path) -> list[Problem]:
+    """mkdocs.yml's YAML mistakes, found with the others rather than by kb build's last stage."""
+    path = root / "mkdocs.yml"
+    try:
+        return syntax_problems(read_yaml_bytes(path, "mkdocs.yml"), "mkdocs.yml") if path.exists() else []
+    except ProblemsError as exc:  # a folder, a device, megabytes
+        return exc.problems
+    except OSError as exc:
+        return [Problem("mkdocs.yml", 0, 0, "", f"cannot read the file: {exc.strerror}")]
 
 
 def config_problems(root: Path) -> list[Problem]:

@@ -202,6 +202,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "suggestions.json": '{"model": "m", "recipe": 1,\n  "entries": {"llava": ]}\n',
     },
     "bad-config": {"works/llava.yaml": work("llava"), "../kb.yaml": "batch_size: 0\ndevise: cuda\n"},
+    # mkdocs.yml is read by mkdocs, at kb build's last stage; its YAML mistakes are found with the rest.
+    # (Its own tags, such as !!python/name and !ENV, are no mistake.)
+    "broken-mkdocs-yml": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "site_name: golden case\nsite_url: !ENV [SITE_URL, '']\nnav:\n  - [oops\n",
+    },
     # Python reads no integer of more than 4300 digits from text: it had raised a traceback in kb check.
     "long-number": {
         "works/llava.yaml": work("llava", f"name: {'9' * 5000}\n"),
