@@ -355,7 +355,8 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
 @output_options(REPORT_FORMATS)
 @pass_state
 def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
-    """Where the KB is thin: sparse nodes, uncovered years and modalities, tags to review."""
+    """Where the topic taxonomies (codev, yin) are thin: sparse nodes, uncovered years and
+    modalities, tags to review. (MM-LLMs' facets are counted by kb tree mmllms.)"""
     from kb.output import render_data
     from kb.output.reports import gaps_text
     from kb.query.overview import gaps as find_gaps
