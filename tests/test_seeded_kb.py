@@ -53,6 +53,83 @@ def test_the_import_script_reproduces_the_committed_entries(tmp_path: Path) -> N
         assert sorted(after) == sorted(before)
         changed = [name for name in before if after[name] != before[name]]
         assert changed == [], f"the import script rewrites {changed[:5]}"
+    # and it would write each seed-only file as it is: none is left alone for differing
+    assert "differing from what the seed gives" not in proc.stderr, proc.stderr
+
+
+def _import(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "import_seed.py"), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason=f"the seed lists are not at {SEED}")
+def test_a_rerun_of_the_importer_keeps_hand_edits_and_deletes_nothing_unless_told(tmp_path: Path) -> None:
+    """It had reverted an edit that left provenance alone, and deleted a file a person had moved to
+    datasets/ when correcting its kind (then wrote the work back)."""
+    shutil.copyfile(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(REPO / "entries", tmp_path / "entries")
+    edited = tmp_path / "entries" / "works" / "3dmit.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# reviewed by hand\n", encoding="utf-8")
+    moved = tmp_path / "entries" / "works" / "a-decade-battle-on-dataset-bias.yaml"
+    assert "seed-" in moved.read_text(encoding="utf-8") and "contributor" not in moved.read_text(encoding="utf-8")
+    moved.rename(tmp_path / "entries" / "datasets" / moved.name)  # a person found it is a dataset's paper
+    gone = tmp_path / "entries" / "works" / "no-longer-in-the-seed.yaml"
+    shutil.copyfile(tmp_path / "entries" / "datasets" / moved.name, gone)
+    proc = _import(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert edited.read_text(encoding="utf-8").endswith("# reviewed by hand\n")
+    assert not moved.exists() and gone.exists()
+    assert (
+        "left alone 1 file differing from what the seed gives (edited by hand?; --overwrite rewrites them): "
+        "entries/works/3dmit.yaml"
+    ) in proc.stderr
+    assert (
+        "left alone 1 file of entries the seed no longer gives (--overwrite deletes them): "
+        "entries/works/no-longer-in-the-seed.yaml"
+    ) in proc.stderr
+    assert "entries/datasets/a-decade-battle-on-dataset-bias.yaml" in proc.stderr
+    proc = _import(tmp_path, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert edited.read_bytes() == (REPO / "entries" / "works" / "3dmit.yaml").read_bytes() and not gone.exists()
+    assert (tmp_path / "entries" / "datasets" / moved.name).exists() and not moved.exists()  # still theirs
+
+
+def test_the_importer_says_what_is_wrong_with_its_input_in_one_sentence(tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    shutil.copytree(REPO / "entries" / "taxonomies", tmp_path / "entries" / "taxonomies")
+    for name, text, said in (
+        ("codev_labeled.jsonl", '{"title": "T", "tags": []}\n\n{"title": \n', "codev_labeled.jsonl:3: not valid JSON"),
+        ("codev_labeled.jsonl", '{"title": "T"}\n', "codev_labeled.jsonl:1: tags: expected a list"),
+        ("codev_labeled.jsonl", "[1]\n", "codev_labeled.jsonl:1: expected a JSON object"),
+    ):
+        (seed / name).write_text(text, encoding="utf-8")
+        proc = _import(tmp_path, "--seed", str(seed))
+        assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+        assert proc.stderr.startswith(f"import_seed: {seed / said}") and proc.stderr.count("\n") == 1, proc.stderr
+    for args, said in (
+        (["--seed", str(tmp_path / "none")], f"import_seed: no seed folder at {tmp_path / 'none'}; give --seed\n"),
+        (["--seed", str(seed), "--root", str(tmp_path / "none")], ""),
+    ):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "tools" / "import_seed.py"),
+                *args,
+                *([] if "--root" in args else ["--root", str(tmp_path)]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        if said:
+            assert proc.stderr == said
 
 
 def test_every_fact_a_seed_list_gave_names_its_list() -> None:

@@ -6,8 +6,10 @@ Three lists name the same papers in different ways. Each row becomes a ``Record`
 facts plus where they came from); records are grouped into papers (same arXiv id, then same
 normalised title); a paper gives at most one work entry and any number of dataset entries, and the
 work ``introduces`` the datasets. Every input is processed in sorted order and the date stamped in
-``added`` is fixed, so a rerun writes byte-identical files. Files this script wrote before (their
-provenance names only seed lists) are deleted first; files people wrote are never touched.
+``added`` is fixed, so a rerun writes byte-identical files. A rerun writes only entries no file
+holds: a file people wrote or edited (another provenance, other bytes than the seed gives, another
+folder) is left as it is and named, and none is ever deleted; ``--overwrite`` rewrites the files
+whose provenance names only seed lists, and deletes those the seed no longer makes.
 """
 
 from __future__ import annotations
@@ -355,9 +357,42 @@ def _link_fields(rec: Record, url: str | None, *, as_paper: bool) -> None:
         rec.project = rec.project or url
 
 
+class SeedError(Exception):
+    """A seed file or the knowledge base that cannot be read as this script expects: one sentence."""
+
+
+# The fields every row of each list has, and what each holds.
+REQUIRED = {
+    "codev_labeled.jsonl": {"title": str, "tags": list},
+    "yin_survey_list.jsonl": {"section": str},
+    "mmllms_tracker.jsonl": {"kind": str},
+}
+
+
 def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """The rows of one seed list; SeedError naming the file, line and field for a row that is not
+    JSON, not an object, or lacks a field the list's rows have."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SeedError(f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise SeedError(f"{path}:{number}: expected a JSON object")
+        for field_name, kind in REQUIRED.get(path.name, {}).items():
+            if not isinstance(row.get(field_name), kind):
+                raise SeedError(f"{path}:{number}: {field_name}: expected {'text' if kind is str else 'a list'}")
+        if path.name == "mmllms_tracker.jsonl" and row["kind"] not in _MMLLMS_KINDS:
+            raise SeedError(f"{path}:{number}: kind: {row['kind']!r} is none of {', '.join(_MMLLMS_KINDS)}")
+        rows.append(row)
+    return rows
 
 
 def codev_records(rows: list[dict]) -> list[Record]:
@@ -830,9 +865,16 @@ def seeded_files(root: Path) -> list[Path]:
     return out
 
 
-def import_seed(seed: Path, root: Path) -> tuple[list[Entry], list[str]]:
+def import_seed(seed: Path, root: Path, *, overwrite: bool = False) -> tuple[list[Entry], list[str]]:
     """Read the three lists, write the entries under ``root``; return them and notes on what was odd."""
-    taxonomies = load_taxonomies(root / "entries" / "taxonomies")
+    if not (root / "mkdocs.yml").is_file():
+        raise SeedError(f"no knowledge base at {root} (no mkdocs.yml there); give --root")
+    if not seed.is_dir():
+        raise SeedError(f"no seed folder at {seed}; give --seed")
+    try:
+        taxonomies = load_taxonomies(root / "entries" / "taxonomies")
+    except Exception:  # noqa: BLE001 - YAML, schema, a file system: kb check says what and where
+        raise SeedError(f"cannot load the taxonomies in {root / 'entries' / 'taxonomies'}; run kb check") from None
     notes: list[str] = []
     records = codev_records(read_jsonl(seed / "codev_labeled.jsonl"))
     records += yin_records(read_jsonl(seed / "yin_survey_list.jsonl"))
@@ -846,22 +888,42 @@ def import_seed(seed: Path, root: Path) -> tuple[list[Entry], list[str]]:
     for draft in sorted(drafts, key=lambda d: d.id):
         entries.append(Entry.model_validate(build_entry(draft, taxonomies)))
 
-    old = seeded_files(root)
-    # Files people wrote or edited, by id: one may have moved folder when a person corrected its kind.
-    theirs = {p.stem: p for folder in ENTRY_FOLDERS for p in (root / "entries" / folder).glob("*.yaml") if p not in old}
-    keep = set()
+    seeded = set(seeded_files(root))
+    # Every entry file by id: a person may have moved one when they corrected its kind.
+    existing = {p.stem: p for folder in ENTRY_FOLDERS for p in sorted((root / "entries" / folder).glob("*.yaml"))}
+    kept: dict[str, list[str]] = defaultdict(list)  # why -> files left alone
+    made = set()
     for entry in entries:
         path = root / "entries" / entry.kind.folder / f"{entry.id}.yaml"
-        keep.add(path)
-        if entry.id in theirs:
-            notes.append(f"{theirs[entry.id].relative_to(root)} was written by someone else; left alone")
-            continue
+        made.add(path)
+        there = existing.get(entry.id)
         text = dump_entry(entry)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
+        if there is None:
             write_text_atomic(path, text)
-    for path in old:
-        if path not in keep:
+        elif there != path:
+            made.add(there)  # the seed's entry still, where a person put it: never deleted
+            kept[f"holding an entry the seed files under entries/{entry.kind.folder}/"].append(
+                str(there.relative_to(root))
+            )
+        elif there not in seeded:
+            kept["written or edited by people (their provenance names more than the seed)"].append(
+                str(path.relative_to(root))
+            )
+        elif there.read_text(encoding="utf-8") != text:
+            if overwrite:
+                write_text_atomic(path, text)
+            else:
+                kept["differing from what the seed gives (edited by hand?; --overwrite rewrites them)"].append(
+                    str(path.relative_to(root))
+                )
+    for path in sorted(seeded - made):
+        if overwrite:
             path.unlink()
+        else:
+            kept["of entries the seed no longer gives (--overwrite deletes them)"].append(str(path.relative_to(root)))
+    for why, files in kept.items():
+        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        notes.append(f"left alone {len(files)} file{'s' if len(files) != 1 else ''} {why}: {shown}")
     return entries, notes
 
 
@@ -881,8 +943,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=Path, default=DEFAULT_SEED, help="folder with the seed .jsonl files")
     parser.add_argument("--root", type=Path, default=ROOT, help="knowledge base root (holds mkdocs.yml)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="rewrite files whose provenance names only seed lists even where they differ (hand edits are lost), "
+        "and delete those the seed no longer makes",
+    )
     args = parser.parse_args(argv)
-    entries, notes = import_seed(args.seed, args.root)
+    try:
+        entries, notes = import_seed(args.seed, args.root, overwrite=args.overwrite)
+    except SeedError as exc:
+        print(f"import_seed: {exc}", file=sys.stderr)
+        return 1
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     counts, ok = report(entries, 107)
