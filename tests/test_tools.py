@@ -123,6 +123,7 @@ def test_apply_tags_checks_every_line_before_writing_any(small_kb) -> None:
         '{"id": "pope", "yin": ["datasets/benchmark"]}\n'
         '{"id": "woodpecker", "codev": "model4data/synthesis/mapper"}\n'
         '{"id": "mmbench", "codev": ["data4model/usability/eval/understanding"], "tag": 1}\n'
+        '{"id": "llava", "codev": ["model4data/synthesis/creator"]}\n'  # a repeat of a line with problems too
     )
     proc = _apply_tags(root, labels)
     assert proc.returncode == 1
@@ -132,12 +133,34 @@ def test_apply_tags_checks_every_line_before_writing_any(small_kb) -> None:
         f"{at}:4: codev: 'data4model/scaling' is a section of codev, not a leaf; tag one of its leaves: "
         + ", ".join(n.id for n in load_kb(root).taxonomies["codev"].subtree("data4model/scaling") if n.is_leaf),
         f"{at}:4: yin: a leaf is listed twice; keep one",
-        f"{at}:5: id: 'pope' is given on an earlier line too",
+        f"{at}:5: id: 'pope' is line 1's too; give an entry's tags on one line",
         f"{at}:6: codev: expected a non-empty list of leaf ids",
         f"{at}:7: tag: unknown field; expected codev, id, note, yin",
-        "6 problem(s); nothing written",
+        f"{at}:8: id: 'llava' is line 4's too; give an entry's tags on one line",
+        "7 problem(s); nothing written",
     ]
     assert _entry_texts(root) == before
+
+
+def test_apply_tags_writes_the_file_it_read_and_counts_only_what_changed(small_kb) -> None:
+    """A file named unlike its id had got a second file beside it (entry_path's); a second run of
+    the same labels said "2 entries changed" of files it left byte for byte (tools audit)."""
+    root, _ = small_kb
+    (root / "entries" / "datasets" / "pope.yaml").rename(root / "entries" / "datasets" / "pope-bench.yaml")
+    labels = '{"id": "pope", "codev": ["data4model/usability/eval/understanding"]}\n'
+    proc = _apply_tags(root, labels, "--replace")
+    assert (proc.returncode, proc.stdout) == (0, "1 entries changed\n"), proc.stderr
+    assert not (root / "entries" / "datasets" / "pope.yaml").exists()
+    assert "data4model/usability/eval/understanding" in (root / "entries" / "datasets" / "pope-bench.yaml").read_text()
+    before = _entry_texts(root)
+    proc = _apply_tags(root, labels, "--replace")
+    assert (proc.returncode, proc.stdout) == (0, "0 entries changed\n"), proc.stderr
+    assert _entry_texts(root) == before
+    proc = _apply_tags(root, labels, "--root", str(root / "nowhere"))
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        f"error: no knowledge base at {root / 'nowhere'} (no mkdocs.yml there); give --root\n",
+    )
 
 
 def test_apply_tags_keeps_curated_tags_unless_asked(tmp_path) -> None:

@@ -34,7 +34,7 @@ from pydantic import ValidationError  # noqa: E402
 from kb.check import tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
 from kb.schema import Entry  # noqa: E402
-from kb.store import KB, dump_entry, entry_path, error_texts, load_kb, write_text_atomic  # noqa: E402
+from kb.store import KB, dump_entry, error_texts, load_kb, write_text_atomic  # noqa: E402
 from kb.taxonomy import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
 
 FIELDS = frozenset({"id", *TAXONOMIES, "note"})
@@ -44,6 +44,7 @@ def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[lis
     """The entries as they will be written, and every problem found in the labels file."""
     problems: list[str] = []
     changed: dict[str, Entry] = {}
+    earlier: dict[str, int] = {}  # id -> the line that gave it first, whatever was wrong with that line
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -57,7 +58,9 @@ def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[lis
         except json.JSONDecodeError as exc:
             problems.append(f"{at}:{exc.colno}: not JSON ({exc.msg})")
             continue
-        found = _row_problems(kb, row, changed)
+        found = _row_problems(kb, row, earlier)
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            earlier.setdefault(row["id"], number)
         if not found:
             entry, found = _tagged(kb, kb.entries[row["id"]], row, note=note, replace=replace)
             if entry is not None and not found:
@@ -66,7 +69,7 @@ def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[lis
     return list(changed.values()), problems
 
 
-def _row_problems(kb: KB, row: object, earlier: dict[str, Entry]) -> list[str]:
+def _row_problems(kb: KB, row: object, earlier: dict[str, int]) -> list[str]:
     """What is wrong with a line's object as a whole: its shape, its id."""
     if not isinstance(row, dict) or not isinstance(row.get("id"), str):
         return ['expected an object with an "id" string']
@@ -76,7 +79,7 @@ def _row_problems(kb: KB, row: object, earlier: dict[str, Entry]) -> list[str]:
     if not isinstance(row.get("note", ""), str):
         return ["note: expected a string"]
     if row["id"] in earlier:
-        return [f"id: {row['id']!r} is given on an earlier line too"]
+        return [f"id: {row['id']!r} is line {earlier[row['id']]}'s too; give an entry's tags on one line"]
     if row["id"] not in kb.entries:
         return [f"id: no entry {row['id']!r} in {kb.root / 'entries'}"]
     if not any(t in row for t in TAXONOMIES):
@@ -130,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="replace curated tags an entry already has")
     parser.add_argument("--dry-run", action="store_true", help="check the labels, write nothing")
     args = parser.parse_args(argv)
+    if not (args.root / "mkdocs.yml").is_file():
+        print(f"error: no knowledge base at {args.root} (no mkdocs.yml there); give --root", file=sys.stderr)
+        return 1
     try:
         kb = load_kb(args.root)
         entries, problems = planned(kb, args.labels, note=args.note, replace=args.replace)
@@ -143,10 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems), file=sys.stderr)
         print(f"{len(problems)} problem(s); nothing written", file=sys.stderr)
         return 1
+    # Each entry goes back to the file it was read from (whatever that file's name), and only an
+    # entry whose text changes counts: a second run of the same labels changes nothing.
+    writes = [
+        (kb.paths[e.id], text) for e in entries if kb.paths[e.id].read_text(encoding="utf-8") != (text := dump_entry(e))
+    ]
     if not args.dry_run:
-        for entry in entries:
-            write_text_atomic(entry_path(args.root, entry), dump_entry(entry))
-    print(f"{len(entries)} entries {'would change' if args.dry_run else 'changed'}")
+        for path, text in writes:
+            write_text_atomic(path, text)
+    print(f"{len(writes)} entries {'would change' if args.dry_run else 'changed'}")
     return 0
 
 
