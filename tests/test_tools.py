@@ -68,6 +68,33 @@ def test_bench_web() -> None:
     assert [row[0] for row in rows] == ["100"]
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["bench_check.py", "--runs", "0"], "argument --runs: expected 1 or more, got 0"),
+        (
+            ["bench_cli.py", "--root", "/nonexistent"],
+            "argument --root: no knowledge base at /nonexistent (no mkdocs.yml there)",
+        ),
+        (["bench_build.py", "--sizes", "5,abc"], "argument --sizes: expected numbers separated by commas, got 'abc'"),
+        (["bench_web.py", "--sizes", "-5"], "argument --sizes: expected sizes of 0 or more, got -5"),
+        (["bench_embed.py", "--batch-size", "0"], "argument --batch-size: expected 1 or more, got 0"),
+        (
+            ["search_rank.py", "--site", "/nonexistent"],
+            "no site built by kb at /nonexistent; run make site (or kb build) first",
+        ),
+    ],
+    ids=lambda a: a[0] if isinstance(a, list) else "",
+)
+def test_a_tools_bad_argument_is_one_line_not_a_traceback(args: list[str], said: str) -> None:
+    """--runs 0 had ended in statistics' StatisticsError, --sizes abc in int()'s ValueError (tools audit)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / args[0]), *args[1:]], capture_output=True, text=True, timeout=120
+    )
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"{args[0]}: error: {said}"
+
+
 def _apply_tags(root, labels: str, *args: str) -> subprocess.CompletedProcess[str]:
     path = root / "labels.jsonl"
     path.write_text(labels, encoding="utf-8")

@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchargs import sizes  # noqa: E402  (tools/ is the script's own folder)
+
 from kb.cli import main  # noqa: E402
 from kb.config import load_config  # noqa: E402
 from kb.schema import Entry  # noqa: E402
@@ -88,11 +90,13 @@ def _record(times: dict[str, float], report: StageReport) -> None:
 
 def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="0,2000,5000", help="entries per build, comma-separated (0: as it is)")
+    parser.add_argument(
+        "--sizes", type=sizes, default="0,2000,5000", help="entries per build, comma-separated (0: as it is)"
+    )
     parser.add_argument("--real-model", action="store_true", help="embed with the configured model (cache copied)")
     args = parser.parse_args()
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in args.sizes:
         print(f"building {size or 'the KB as it is'}...", file=sys.stderr)
         rows.append(run(size, args.real_model))
     print("| Entries | " + " | ".join(STAGES) + " | Total |")

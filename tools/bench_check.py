@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchargs import at_least_one  # noqa: E402  (tools/ is the script's own folder)
+
 from kb.schema import Entry  # noqa: E402
 from kb.store import dump_entry, entry_path, load_kb  # noqa: E402
 
@@ -94,9 +96,11 @@ def profile(root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--entries", type=at_least_one, default=10_000, help="entries in the synthetic knowledge base (default 10000)"
+    )
+    parser.add_argument("--runs", type=at_least_one, default=3, help="fresh processes timed, median taken (default 3)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of one check of the synthetic KB")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="kb-bench-check-") as tmp:

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchargs import at_least_one, knowledge_base  # tools/ is the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 COLD = "kb query --limit 1, every file parsed (empty cache_dir)"
 
@@ -64,8 +66,8 @@ def _run(args: list[str], root: Path, extra: dict[str, str]) -> tuple[float, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--root", type=Path, default=ROOT, help="The knowledge base to run against.")
+    parser.add_argument("--runs", type=at_least_one, default=5, help="timed runs per command, median taken (default 5)")
+    parser.add_argument("--root", type=knowledge_base, default=ROOT, help="The knowledge base to run against.")
     args = parser.parse_args()
 
     rows = []

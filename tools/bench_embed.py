@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchargs import at_least_one, sizes  # noqa: E402  (tools/ is the script's own folder)
+
 from kb.config import Config  # noqa: E402
 from kb.embed import SentenceTransformerEmbedder, embed_kb  # noqa: E402
 from kb.store import dump_entry, load_kb  # noqa: E402
@@ -71,12 +73,17 @@ def bench(root: Path, config: Config, embedder: SentenceTransformerEmbedder, lab
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--sizes", default="5000", help="Synthetic knowledge-base sizes, comma-separated.")
-    parser.add_argument("--batch-size", type=int, default=Config().batch_size)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to encode (default: cpu)")
+    parser.add_argument("--sizes", type=sizes, default="5000", help="Synthetic knowledge-base sizes, comma-separated.")
+    parser.add_argument(
+        "--batch-size", type=at_least_one, default=Config().batch_size, help="texts encoded at once (default: kb's)"
+    )
     args = parser.parse_args()
+    if args.device == "cuda":
+        import torch
 
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        if not torch.cuda.is_available():
+            parser.error("--device cuda: torch sees no CUDA device here")
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         config = Config(device=args.device, batch_size=args.batch_size, cache_dir=str(Path(tmp) / "cache"))
         embedder = SentenceTransformerEmbedder(config)
@@ -90,7 +97,7 @@ def main() -> None:
         shutil.copytree(REPO / "entries", real_copy / "entries", ignore=shutil.ignore_patterns("suggestions.json"))
         shutil.copy(REPO / "mkdocs.yml", real_copy / "mkdocs.yml")
         rows = bench(real_copy, config.model_copy(update={"cache_dir": str(Path(tmp) / "c-real")}), embedder, "real KB")
-        for size in sizes:
+        for size in args.sizes:
             root = synthetic_kb(Path(tmp) / f"syn-{size}", size, titles)
             cache = config.model_copy(update={"cache_dir": str(Path(tmp) / f"c-{size}")})
             rows += bench(root, cache, embedder, "synthetic")

@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchargs import sizes  # noqa: E402  (tools/ is the script's own folder)
+
 from kb.site.browser import launch  # noqa: E402
 from kb.site.serve import serving  # noqa: E402
 from kb.store import load_kb  # noqa: E402
@@ -59,7 +61,7 @@ def measure(page, base: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="600,2000,5000", help="table sizes (rows) to measure")
+    parser.add_argument("--sizes", type=sizes, default="600,2000,5000", help="table sizes (rows) to measure")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -67,7 +69,7 @@ def main() -> None:
     results = []
     with sync_playwright() as p:
         browser = launch(p)
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in args.sizes:
             with tempfile.TemporaryDirectory() as tmp:
                 site = build_fixture_site(kb, Path(tmp), count=40, synthetic=max(0, size - 41))
                 with serving(site) as url:

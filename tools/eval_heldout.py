@@ -39,6 +39,7 @@ from kb.classify.report import render_calibration, render_thresholds  # noqa: E4
 from kb.config import load_config  # noqa: E402
 from kb.embed import normalise  # noqa: E402
 from kb.naming import norm_title  # noqa: E402
+from kb.output.status import say  # noqa: E402
 from kb.store import KB, load_kb  # noqa: E402
 
 HELD_OUT = {
@@ -76,7 +77,10 @@ def evaluate(suggester: Suggester, taxonomy: str, errors: bool) -> dict[str, obj
     path = HELD_OUT[taxonomy]
     papers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     without = entries_of(suggester.kb, papers)
+    # A minute or two of work on 2 cores: said as it goes, on stderr (stdout is the report).
+    say(f"{taxonomy}: learning from the KB without {len(without)} entries of the {len(papers)} held-out papers")
     classifier = suggester.classifier(taxonomy, without)
+    say(f"{taxonomy}: suggesting for the {len(papers)} titles")
     leaves = classifier.space.leaves
     texts = [p["title"] for p in papers]
     vectors = normalise(suggester.embedder.embed(texts))
@@ -147,7 +151,13 @@ def render(taxonomy: str, result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--taxonomy", nargs="+", choices=sorted(HELD_OUT), default=sorted(HELD_OUT))
+    parser.add_argument(
+        "--taxonomy",
+        nargs="+",
+        choices=sorted(HELD_OUT),
+        default=sorted(HELD_OUT),
+        help="which to measure (default: both)",
+    )
     parser.add_argument("--errors", action="store_true", help="list every paper whose best leaf is wrong")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = parser.parse_args()

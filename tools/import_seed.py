@@ -362,7 +362,7 @@ class SeedError(Exception):
 
 
 # The fields every row of each list has, and what each holds.
-REQUIRED = {
+REQUIRED: dict[str, dict[str, type]] = {
     "codev_labeled.jsonl": {"title": str, "tags": list},
     "yin_survey_list.jsonl": {"section": str},
     "mmllms_tracker.jsonl": {"kind": str},

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchargs import at_least_one  # noqa: E402  (tools/ is the script's own folder)
+
 from kb.site.browser import launch  # noqa: E402
 from kb.site.serve import serving  # noqa: E402
 
@@ -72,11 +74,13 @@ def result_ids(page, query: str, want: str, depth: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "site", help="the built site (default: site/)")
-    parser.add_argument("--count", type=int, default=30, help="how many entries to sample (default 30)")
-    parser.add_argument("--depth", type=int, default=50, help="how many result pages to look through")
+    parser.add_argument("--count", type=at_least_one, default=30, help="how many entries to sample (default 30)")
+    parser.add_argument("--depth", type=at_least_one, default=50, help="how many result pages to look through")
     parser.add_argument("--ids", default="", help="comma-separated entry ids to measure instead of the sample")
     parser.add_argument("--by", choices=("title", "name"), default="title", help="what is typed (default: title)")
     args = parser.parse_args()
+    if not (args.site / "assets" / "data" / "table.json").is_file():
+        parser.error(f"no site built by kb at {args.site}; run make site (or kb build) first")
     from playwright.sync_api import sync_playwright
 
     rows = json.loads((args.site / "assets" / "data" / "table.json").read_text(encoding="utf-8"))
