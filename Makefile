@@ -6,13 +6,25 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WEBSTAMP := web/node_modules/.installed-stamp
 
-.PHONY: setup site serve test test-fast check lint bench clean browser
+.PHONY: help setup site serve test test-fast check lint bench clean browser
+
+help:
+	@echo "make site       set up .venv, then build the whole site from entries/ into site/"
+	@echo "make test       set up .venv, then the linters and every test (installs chromium when it can)"
+	@echo "make test-fast  the tests that are neither slow nor in a browser"
+	@echo "make check      kb check: every problem in every entry file"
+	@echo "make serve      build, then serve the site on http://127.0.0.1:8000/"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench      every benchmark of the README at full size (installs chromium when it can)"
+	@echo "make setup      .venv with kb and its dependencies, and the site's JavaScript libraries"
+	@echo "make clean      remove .venv, site/, the caches and web/node_modules"
 
 setup: $(STAMP) $(WEBSTAMP)
 
 # torch first and pinned: the CPU wheel lies on disk; an unpinned one pulls gigabytes of CUDA.
+# A .venv of a Python too old (one a failed set-up with another PYTHON left) is made again.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
@@ -33,7 +45,7 @@ browser:
 	  echo "!!! chromium is missing and cannot be installed here: the browser tests will be SKIPPED"; \
 	fi
 
-check: setup
+check: $(STAMP)
 	$(VENV)/bin/kb check
 
 site: setup
