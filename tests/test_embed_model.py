@@ -84,7 +84,7 @@ def test_an_unknown_model_is_one_clear_error(root: Path, model: str) -> None:
     # sentence-transformers log first that it could not pin the name to a Hub commit.
     assert run.err.splitlines() == [
         f"kb: cannot load the embedding model '{model}' (no such folder, and no model of that name"
-        " in the local Hugging Face cache (kb downloads none)); set model in kb.yaml or KB_MODEL to an installed"
+        " in the local Hugging Face cache (kb downloads none)); set --model to an installed"
         " sentence-transformers model folder",
     ]
 
@@ -102,8 +102,8 @@ def test_a_model_path_that_does_not_exist_is_refused_before_torch_loads(root: Pa
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
-        f"cannot load the embedding model '{root / 'no-such-model'}' (no such folder); set model in kb.yaml or "
-        "KB_MODEL to an installed sentence-transformers model folder",
+        f"cannot load the embedding model '{root / 'no-such-model'}' (no such folder); set model in kb.yaml "
+        "to an installed sentence-transformers model folder",
         "False",
     ]
 
@@ -113,8 +113,8 @@ def test_the_numpy_only_commands_say_a_model_path_does_not_exist(root: Path) -> 
     run = run_kb("similar", SMALL[0]["id"], cwd=root, env={"KB_MODEL": str(missing)})
     assert (run.code, run.err) == (
         1,
-        f"kb: cannot load the embedding model '{missing}' (no such folder); set model in kb.yaml or "
-        "KB_MODEL to an installed sentence-transformers model folder\n",
+        f"kb: cannot load the embedding model '{missing}' (no such folder); set KB_MODEL to an installed "
+        "sentence-transformers model folder\n",
     )
     # A file had been called "the folder" that "is not a usable sentence-transformers model".
     a_file = root / "model.txt"
@@ -123,8 +123,8 @@ def test_the_numpy_only_commands_say_a_model_path_does_not_exist(root: Path) -> 
         run = run_kb(*command, cwd=root, env={"KB_MODEL": str(a_file)})
         assert (run.code, run.err) == (
             1,
-            f"kb: cannot load the embedding model '{a_file}' (a file, not a model's folder); set model in kb.yaml "
-            "or KB_MODEL to an installed sentence-transformers model folder\n",
+            f"kb: cannot load the embedding model '{a_file}' (a file, not a model's folder); set KB_MODEL to an "
+            "installed sentence-transformers model folder\n",
         ), command
 
 

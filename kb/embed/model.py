@@ -80,7 +80,8 @@ def _hub_revision(name: str) -> str | None:
 def check_model_path(config: Config) -> None:
     """Refuse a model written as a path that does not exist, or names a file, without importing torch."""
     if _is_path(config.model) and not (location := Path(model_location(config))).is_dir():
-        raise _cannot_load(config.model, "a file, not a model's folder" if location.exists() else "no such folder")
+        why = "a file, not a model's folder" if location.exists() else "no such folder"
+        raise _cannot_load(config.model, why, config.given_by("model"))
 
 
 def model_identity(config: Config) -> str:
@@ -131,7 +132,7 @@ class SentenceTransformerEmbedder:
 
                 if not torch.cuda.is_available():
                     raise UsageError("device is cuda but torch sees no CUDA device; use device: auto or cpu")
-            self._model = _load_sentence_transformer(location, self.device)
+            self._model = _load_sentence_transformer(location, self.device, self.config.given_by("model"))
             say(f"embedding with {self.config.model} on {self.device}")
         return self._model
 
@@ -194,8 +195,9 @@ def _batches(by_length: dict[int, list[int]], size: int) -> Iterator[list[int]]:
 
 
 @cache
-def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransformer
-    """Load once per process; a bad name or path becomes one clear error."""
+def _load_sentence_transformer(location: str, device: str, setting: str):  # -> SentenceTransformer
+    """Load once per process; a bad name or path becomes one clear error, which names ``setting``
+    (KB_MODEL, model in kb.yaml, --model: Config.given_by) as what to change."""
     import logging
 
     # Before failing on a bad name, sentence-transformers logs that it could not pin the name to a
@@ -222,26 +224,28 @@ def _load_sentence_transformer(location: str, device: str):  # -> SentenceTransf
             why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
             why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
-        raise _cannot_load(location, why) from None
+        raise _cannot_load(location, why, setting) from None
     finally:
         st_logger.setLevel(level)
 
 
-def _cannot_load(model: str, why: str) -> KBError:
+def _cannot_load(model: str, why: str, setting: str) -> KBError:
     return KBError(
-        f"cannot load the embedding model {model!r} ({why}); set model in kb.yaml or KB_MODEL "
-        "to an installed sentence-transformers model folder"
+        f"cannot load the embedding model {model!r} ({why}); set {setting} to an installed sentence-transformers "
+        "model folder"
     )
 
 
 @cache
-def _embedder(config_json: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(Config.model_validate_json(config_json))
+def _embedder(config_json: str, given_by: str) -> SentenceTransformerEmbedder:
+    config = Config.model_validate_json(config_json)
+    config._origins = {"model": given_by}  # so that its errors name the setting as it was given
+    return SentenceTransformerEmbedder(config)
 
 
 def embedder_for(config: Config) -> SentenceTransformerEmbedder:
     """One embedder per configuration per process, so the model loads once."""
-    return _embedder(config.model_dump_json())
+    return _embedder(config.model_dump_json(), config.given_by("model"))
 
 
 def embed_texts(texts: Sequence[str], config: Config) -> np.ndarray:
