@@ -317,8 +317,9 @@ def sort_entries(entries: Iterable[Entry], sort: str = DEFAULT_SORT) -> list[Ent
 
 def filter_notes(kb: KB, filters: Filters) -> list[str]:
     """What a person should know of the filters given before reading an empty result as an answer."""
-    recorded = any(e.relations.trained_on or e.relations.evaluated_on for e in kb.entries.values())
-    if filters.uses is not None and not recorded:
+    if filters.uses is not None and not any(
+        e.relations.trained_on or e.relations.evaluated_on for e in kb.entries.values()
+    ):
         return [
             "--uses follows relations.trained_on and relations.evaluated_on, which no entry of this "
             "knowledge base records yet, so it matches nothing"
