@@ -236,6 +236,19 @@ def syntax_problems(text: bytes, rel: str) -> list[Problem]:
     return []
 
 
+def top_key_positions(text: bytes) -> dict[str, tuple[int, int]]:
+    """Where each top-level key of a YAML mapping is written (1-based line, column); for a file
+    that ``syntax_problems`` passed."""
+    node = yaml.compose(text.decode("utf-8").removeprefix("\ufeff"), Loader=_Loader)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        key.value: (key.start_mark.line + 1, key.start_mark.column + 1)
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
 def _compose_for_message(source: str, rel: str) -> yaml.Node | None:
     """Parse again with the pure-Python loader, whose messages are clearer, and raise its problem."""
     try:

@@ -480,21 +480,31 @@ def test_mkdocs_settings_kb_would_silently_override_are_refused(tmp_path: Path) 
 
     make_small_kb(load_kb(REPO), tmp_path, count=2)
     original = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
+    text = original.replace("site_dir: site\n", "").replace("use_directory_urls: true\n", "")
+    lines = text.count("\n")
     for line, message in (
-        (
-            "site_dir: public",
-            "mkdocs.yml sets site_dir: public; kb.yaml's site_dir decides where the site goes: set it there",
-        ),
+        ("site_dir: public", "site_dir: set to 'public'; kb.yaml's site_dir decides where the site goes: set it there"),
         (
             "use_directory_urls: false",
-            "mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it",
+            "use_directory_urls: set to false; kb's pages link to each other as folders: remove it",
         ),
     ):
-        text = original.replace("site_dir: site\n", "").replace("use_directory_urls: true\n", "")
         (tmp_path / "mkdocs.yml").write_text(text + line + "\n", encoding="utf-8")
+        # Found by the check stage, at the line, before any embedding.
         run = run_kb("--root", str(tmp_path), "build")
         assert run.code == 1 and "Traceback" not in run.err
-        assert run.err.splitlines()[-1] == f"kb: {message}"
+        assert run.err.splitlines()[-2:] == [
+            f"mkdocs.yml:{lines + 1}:1: {message}",
+            "1 problem; run kb check for the whole list",
+        ]
+        assert not any(line.startswith("embed") for line in run.err.splitlines())
+        # mkdocs_build, which tools call without the check stage, refuses it too.
+        from kb.site.build import SiteBuildError, mkdocs_build
+
+        (tmp_path / "pages").mkdir(exist_ok=True)
+        with pytest.raises(SiteBuildError) as caught:
+            mkdocs_build(tmp_path, tmp_path / "pages", tmp_path / "out")
+        assert str(caught.value) == f"mkdocs.yml: {message}"
 
 
 def test_a_second_build_at_once_is_refused_and_touches_nothing(tmp_path: Path) -> None:

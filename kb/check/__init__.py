@@ -79,16 +79,17 @@ def check_kb(
     problems += kb.problems
     problems += entry_problems(kb, today, check_tags=not tax_problems)
     problems += suggestions_problems(kb, check_tags=not tax_problems)
+    selected = None if only is None else [s.rstrip("/") for s in only]
+
+    def wanted(rel: str) -> bool:
+        return selected is None or any(s in (".", "") or rel == s or rel.startswith(s + "/") for s in selected)
+
     problems += config_problems(root)
-    problems += mkdocs_problems(root)
+    # mkdocs' validation of the settings (a tenth of a second) only when mkdocs.yml is asked about.
+    problems += mkdocs_problems(root, settings=wanted("mkdocs.yml"))
     problems += stray_files(root)
     files = entry_paths(root)
-    if only is not None:
-        selected = [s.rstrip("/") for s in only]
-
-        def wanted(rel: str) -> bool:
-            return any(s in (".", "") or rel == s or rel.startswith(s + "/") for s in selected)
-
+    if selected is not None:
         problems = [p for p in problems if wanted(p.path)]
         files = [f for f in files if wanted(relative(f, root))]
     return CheckReport(sorted(set(problems)), len(files), kb)

@@ -26,7 +26,7 @@ from kb.taxonomy import (
     TaxonomySpec,
     files_digest,
 )
-from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes, syntax_problems
+from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes, syntax_problems, top_key_positions
 
 
 def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem]]:
@@ -134,15 +134,24 @@ def _json_positions(data: bytes, rel: str) -> Document:
         return Document({})
 
 
-def mkdocs_problems(root: Path) -> list[Problem]:
-    """mkdocs.yml's YAML mistakes, found with the others rather than by kb build's last stage."""
+def mkdocs_problems(root: Path, *, settings: bool = True) -> list[Problem]:
+    """mkdocs.yml's YAML mistakes and (``settings``) what mkdocs or kb would refuse in its
+    settings, found with the others rather than by kb build's last stage."""
     path = root / "mkdocs.yml"
+    if not path.exists():
+        return []
     try:
-        return syntax_problems(read_yaml_bytes(path, "mkdocs.yml"), "mkdocs.yml") if path.exists() else []
+        text = read_yaml_bytes(path, "mkdocs.yml")
     except ProblemsError as exc:  # a folder, a device, megabytes
         return exc.problems
     except OSError as exc:
         return [Problem("mkdocs.yml", 0, 0, "", f"cannot read the file: {exc.strerror}")]
+    problems = syntax_problems(text, "mkdocs.yml")
+    if problems or not settings:
+        return problems
+    from kb.site.settings import settings_problems
+
+    return settings_problems(root, top_key_positions(text))
 
 
 def config_problems(root: Path) -> list[Problem]:

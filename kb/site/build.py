@@ -386,23 +386,18 @@ def _progress_plugin():  # noqa: ANN202 - a mkdocs BasePlugin, whose module load
 
 
 def _settings_kb_decides(config) -> None:  # noqa: ANN001 - mkdocs' MkDocsConfig
-    """Refuse what mkdocs.yml sets that kb would silently override or that breaks its links:
-    kb build reads the pages from docs/, kb.yaml's site_dir decides where the site goes, and
-    kb's pages link to each other as folders."""
+    """Refuse what kb.site.settings.kb_rules refuses (kb check says it first, at its line)."""
     from mkdocs.utils.yaml import yaml_load
+
+    from kb.site.settings import kb_rules
 
     # mkdocs.yml as written (kb's overrides hide its docs_dir and site_dir), read as mkdocs reads it.
     with open(config.config_file_path, encoding="utf-8") as fh:
         written = yaml_load(fh) or {}
-    if written.get("docs_dir", "docs") != "docs":
-        raise SiteBuildError(f"mkdocs.yml sets docs_dir: {written['docs_dir']}; kb build reads the pages from docs/")
-    if written.get("site_dir", "site") != "site":
-        raise SiteBuildError(
-            f"mkdocs.yml sets site_dir: {written['site_dir']}; kb.yaml's site_dir decides where the site goes: "
-            "set it there"
-        )
-    if not config["use_directory_urls"]:
-        raise SiteBuildError("mkdocs.yml sets use_directory_urls: false; kb's pages link as folders: remove it")
+    refused = kb_rules(written, config)
+    if refused:
+        key, message = refused[0]
+        raise SiteBuildError(f"mkdocs.yml: {key}: {message}")
 
 
 def swap_in(fresh: Path, site: Path) -> None:

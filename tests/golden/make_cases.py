@@ -208,6 +208,16 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nsite_url: !ENV [SITE_URL, '']\nnav:\n  - [oops\n",
     },
+    # Settings mkdocs would refuse (or --strict stop on), and those kb decides itself, at their lines.
+    "bad-mkdocs-settings": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "site_name: golden case\nsitename: typo\ndocs_dir: pages\nsite_dir: public\n"
+        "use_directory_urls: false\n",
+    },
+    "bad-mkdocs-plugin": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "site_name: golden case\nplugins:\n  - search\n  - no-such-plugin\n",
+    },
     # Python reads no integer of more than 4300 digits from text: it had raised a traceback in kb check.
     "long-number": {
         "works/llava.yaml": work("llava", f"name: {'9' * 5000}\n"),
