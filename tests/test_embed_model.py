@@ -169,20 +169,34 @@ def test_a_model_from_the_hugging_face_cache_or_home_loads_with_no_request(root:
         assert model_identity(Config(model="acme/mini")) == "acme/mini@abc123"
 
 
-def test_a_damaged_model_folder_is_one_clear_error(root: Path, tmp_path: Path) -> None:
-    """Weights cut short fail inside safetensors, not as an OSError; still one line, no traceback."""
+@pytest.mark.parametrize(
+    ("name", "cut", "why"),
+    [
+        # Weights cut short fail inside safetensors, not as an OSError.
+        ("model.safetensors", 1000, "model.safetensors in it is damaged: Error while deserializing header: "),
+        ("1_Pooling/config.json", 10, "1_Pooling/config.json in it is damaged: "),
+        ("tokenizer.json", 100, "tokenizer.json in it is damaged: "),
+        # Nothing damaged, the weights missing: the libraries' own words.
+        ("model.safetensors", None, "the folder is not a usable sentence-transformers model: "),
+    ],
+)
+def test_a_damaged_model_folder_is_one_clear_error_naming_the_file(
+    root: Path, tmp_path: Path, name: str, cut: int | None, why: str
+) -> None:
+    """The libraries' errors name no file ("Invalid control character at: line 1 column 4"); kb's does."""
     import shutil
 
     from kb.embed import default_model_path
 
     damaged = tmp_path / "damaged-model"
     shutil.copytree(default_model_path(), damaged)
-    (damaged / "model.safetensors").write_bytes((damaged / "model.safetensors").read_bytes()[:1000])
+    if cut is None:
+        (damaged / name).unlink()
+    else:
+        (damaged / name).write_bytes((damaged / name).read_bytes()[:cut])
     run = run_kb("suggest", "--taxonomy", "yin", "--title", "A model", env={**CPU, "KB_MODEL": str(damaged)}, cwd=root)
     assert run.code == 1 and "Traceback" not in run.err
-    assert run.err.splitlines()[-1].startswith(
-        f"kb: cannot load the embedding model '{damaged}' (the folder is not a usable sentence-transformers model: "
-    )
+    assert run.err.splitlines()[-1].startswith(f"kb: cannot load the embedding model '{damaged}' ({why}")
 
 
 def test_a_model_path_in_kb_yaml_is_relative_to_the_root(root: Path, tmp_path: Path) -> None:

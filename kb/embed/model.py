@@ -4,6 +4,7 @@ when something must be encoded), on the device picked in one place."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -221,12 +222,30 @@ def _load_sentence_transformer(location: str, device: str, setting: str):  # -> 
         if Path(location).expanduser().is_file():
             why = "a file, not a model's folder"
         elif Path(location).expanduser().exists():
-            why = f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
+            damaged = _damaged_file(Path(location).expanduser())
+            why = damaged or f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
             why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
         raise _cannot_load(location, why, setting) from None
     finally:
         st_logger.setLevel(level)
+
+
+def _damaged_file(folder: Path) -> str | None:
+    """The first file of a model's folder that cannot be read as what its name says (JSON, a
+    safetensors header), named, for a model that failed to load: the libraries' errors name none."""
+    from safetensors import safe_open
+
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors")):
+        try:
+            if path.suffix == ".json":
+                json.loads(path.read_bytes())
+            else:
+                with safe_open(str(path), framework="numpy"):
+                    pass
+        except Exception as exc:  # noqa: BLE001 - JSON, UTF-8, OS and safetensors' own errors alike
+            return f"{path.relative_to(folder)} in it is damaged: {first_line(exc)}"
+    return None
 
 
 def _cannot_load(model: str, why: str, setting: str) -> KBError:
