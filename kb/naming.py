@@ -35,6 +35,12 @@ def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
     return None
 
 
+def arxiv_month(arxiv: str) -> tuple[int, int] | None:
+    """The year and month a new-style arXiv id was submitted in (2304.08485: 2023, 4)."""
+    m = NEW_ARXIV_RE.match(arxiv)
+    return (2000 + int(m[1]), int(m[2])) if m and 1 <= int(m[2]) <= 12 else None
+
+
 _ARXIV_URL_RE = re.compile(
     r"arxiv\.org/(?:abs|pdf|html)/((?:[0-9]{4}\.[0-9]{4,5})|(?:[a-z][a-z-]*(?:\.[A-Z]{2})?/[0-9]{7}))(?:v[0-9]+)?(?:\.pdf)?",
     re.IGNORECASE,

@@ -208,6 +208,16 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nsite_url: !ENV [SITE_URL, '']\nnav:\n  - [oops\n",
     },
+    # A work is public from its arXiv submission on: a later date is a list's venue date, not its release.
+    # Listed the Monday after a month's last Friday is no mistake, nor data released after its paper.
+    "date-after-arxiv": {
+        "works/late.yaml": work("late", "arxiv: '2305.10355'\ndate: 2023-10-26\n"),
+        "works/late-month.yaml": work("late-month", "arxiv: '2305.10356'\ndate: 2023-06\n"),
+        "works/next-monday.yaml": work("next-monday", "arxiv: '2411.19951'\ndate: 2024-12-02\n"),
+        "works/same-year.yaml": work("same-year", "arxiv: '2305.10357'\ndate: 2023\n"),
+        "datasets/data-later.yaml": "id: data-later\ntitle: A benchmark released after its paper\nkind: benchmark\n"
+        "arxiv: '2305.10358'\ndate: 2023-10-26\n",
+    },
     # Settings mkdocs would refuse (or --strict stop on), and those kb decides itself, at their lines.
     "bad-mkdocs-settings": {
         "works/llava.yaml": work("llava"),
