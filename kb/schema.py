@@ -48,6 +48,9 @@ def _line_break(text: str) -> str | None:
     # YAML writes one in a quoted string as "\n" or "\r", or keeps it from a block ("title: |").
     if broken := LINE_BREAKS.search(text):
         return f"holds a line break (U+{ord(broken.group()):04X}) in {text!r}; write it on one line"
+    # A tab shows as a jump in a terminal's columns and splits a cell of a tab-separated paste.
+    if "\t" in text:
+        return f"holds a tab in {text!r}; write a space"
     return None
 
 

@@ -102,6 +102,9 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "summary: |\n  A summary may run\n  over lines.\n",
         # A line break at either end of a quoted value would be stripped unsaid, as spaces are.
         "works/padded-break.yaml": 'id: padded-break\ntitle: Padded Break\nkind: model\naffiliations: ["Lab A\\n"]\n',
+        # A tab inside one is a jump in a terminal's columns; a summary may hold one.
+        "works/tabs.yaml": 'id: tabs\ntitle: "Visual\\tInstruction Tuning"\nkind: model\n'
+        'aliases: ["Tab\tbed"]\nsummary: "Columns:\\tone\\ttwo."\n',
     },
     "escaped-control-character": {
         "works/ctl.yaml": 'id: ctl\ntitle: "Evil \\e]0;pwned\\a title"\nkind: model\n'
