@@ -162,8 +162,64 @@ def test_apply_tags_checks_every_line_before_writing_any(small_kb) -> None:
         f"{at}:4: yin: a leaf is listed twice; keep one",
         f"{at}:5: id: 'pope' is line 1's too; give an entry's tags on one line",
         f"{at}:6: codev: expected a non-empty list of leaf ids",
-        f"{at}:7: tag: unknown field; expected codev, id, note, yin",
+        f"{at}:7: tag: unknown field; expected builds_on, codev, evaluated_on, id, introduces, note, trained_on, yin",
         f"{at}:8: id: 'llava' is line 4's too; give an entry's tags on one line",
+        "7 problem(s); nothing written",
+    ]
+    assert _entry_texts(root) == before
+
+
+def test_apply_tags_writes_relations_and_their_provenance(small_kb) -> None:
+    root, before = small_kb
+    labels = (
+        '{"id": "llava", "evaluated_on": ["pope", "mmbench"], "note": "Table 4"}\n'
+        '{"id": "woodpecker", "builds_on": ["llava"]}\n'
+    )
+    proc = _apply_tags(root, labels, "--note", "from the papers")
+    assert (proc.returncode, proc.stdout) == (0, "2 entries changed\n"), proc.stderr
+    kb = load_kb(root)
+    assert kb.entries["llava"].relations.evaluated_on == ["pope", "mmbench"]
+    assert kb.entries["woodpecker"].relations.builds_on == ["llava"]
+    [prov] = kb.entries["llava"].provenance
+    assert (prov.source, prov.fields, prov.note) == (
+        "contributor",
+        ["relations.evaluated_on"],
+        "from the papers; Table 4",
+    )
+    after = _entry_texts(root)
+    assert {p.stem for p in before if after[p] != before[p]} == {"llava", "woodpecker"}
+    # Relations an entry has are changed only with --replace; the same again then changes nothing.
+    assert _apply_tags(root, labels, "--note", "from the papers", "--replace").stdout == "0 entries changed\n"
+    proc = _apply_tags(root, '{"id": "llava", "evaluated_on": ["pope"]}\n')
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0].endswith(
+        "evaluated_on: llava already has evaluated_on relations; --replace to change them"
+    )
+    assert _apply_tags(root, '{"id": "llava", "evaluated_on": ["pope"]}\n', "--replace").returncode == 0
+    assert load_kb(root).entries["llava"].relations.evaluated_on == ["pope"]
+
+
+def test_apply_tags_refuses_relations_kb_check_would_refuse(small_kb) -> None:
+    """Targets that are no entry, of the wrong kind, the entry itself or twice: said before any write."""
+    root, before = small_kb
+    labels = (
+        '{"id": "llava", "trained_on": ["popе", "video-chat"]}\n'  # a Cyrillic e; a model is no dataset
+        '{"id": "woodpecker", "builds_on": ["woodpecker", "pope"], "evaluated_on": ["pope", "pope"]}\n'
+        '{"id": "pope", "introduces": ["mmbench"]}\n'
+        '{"id": "mmbench", "evaluated_on": "pope"}\n'
+    )
+    proc = _apply_tags(root, labels)
+    assert proc.returncode == 1
+    at = root / "labels.jsonl"
+    assert proc.stderr.splitlines() == [
+        f"{at}:1: relations.trained_on[0]: no entry with id 'popе'; did you mean 'pope'?",
+        f"{at}:1: relations.trained_on[1]: 'video-chat' is a model; trained_on expects a dataset or benchmark",
+        f"{at}:2: relations.evaluated_on[1]: 'pope' is listed twice; keep one",
+        f"{at}:2: relations.builds_on[0]: an entry cannot point at itself",
+        f"{at}:2: relations.builds_on[1]: 'pope' is a benchmark; builds_on expects a work (model, method, analysis, "
+        "survey)",
+        f"{at}:3: relations.introduces: only works use introduces; a benchmark does not",
+        f"{at}:4: evaluated_on: expected a non-empty list of entry ids",
         "7 problem(s); nothing written",
     ]
     assert _entry_texts(root) == before

@@ -1,19 +1,22 @@
-"""Give many entries curated tags at once, from a JSON Lines file a curator wrote.
+"""Give many entries curated tags or relations at once, from a JSON Lines file a curator wrote.
 
     python tools/apply_tags.py LABELS.jsonl [--root DIR] [--note TEXT] [--replace] [--dry-run]
 
-Each line names an entry and the leaves it gets in one or more taxonomies, with an optional
-``note`` on why::
+Each line names an entry and the leaves it gets in one or more taxonomies, or the entries it points
+at by one or more relations (``trained_on``, ``evaluated_on``, ``builds_on``, ``introduces``), with
+an optional ``note`` on why::
 
     {"id": "llava", "codev": ["data4model/scaling/up/acquisition"], "yin": ["instruction-tuning"], "note": "..."}
+    {"id": "llava-1-5", "evaluated_on": ["gqa", "pope"], "builds_on": ["llava"], "note": "Table 4"}
 
-The tags of each taxonomy named replace none that the entry already has: an entry that carries
-curated tags there is refused unless ``--replace``, which also takes the replaced tags out of the
-provenance items that named them. Each changed entry gains a ``contributor`` provenance item naming
-the tag fields and the note (``--note`` first, then the line's own).
+The tags of each taxonomy named, and the targets of each relation named, replace none that the entry
+already has: an entry that carries them is refused unless ``--replace``, which also takes the
+replaced ones out of the provenance items that named them. Each changed entry gains a
+``contributor`` provenance item naming the fields and the note (``--note`` first, then the line's).
 
 Every line is checked before any file is written (an unknown id, a section or unknown node where a
-leaf is expected, a leaf or an id given twice, ...), each problem named by file, line and field;
+leaf is expected, a relation to no entry or to an entry of the wrong kind, a leaf, target or id
+given twice, ...), each problem named by file, line and field;
 only then are the entries written, one by one, each whole or not at all. ``kb check`` reads them
 back like any other.
 """
@@ -31,13 +34,13 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere: use this c
 
 from pydantic import ValidationError  # noqa: E402
 
-from kb.check import tag_problem  # noqa: E402
+from kb.check import relation_problems, tag_problem  # noqa: E402
 from kb.errors import KBError, ProblemsError  # noqa: E402
-from kb.schema import Entry  # noqa: E402
+from kb.schema import RELATION_TYPES, Entry  # noqa: E402
 from kb.store import KB, dump_entry, error_texts, load_kb, write_text_atomic  # noqa: E402
 from kb.taxonomy import TOPIC_TAXONOMIES as TAXONOMIES  # noqa: E402  (their tags are lists of leaf ids)
 
-FIELDS = frozenset({"id", *TAXONOMIES, "note"})
+FIELDS = frozenset({"id", *TAXONOMIES, *RELATION_TYPES, "note"})
 
 
 def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[list[Entry], list[str]]:
@@ -62,7 +65,7 @@ def planned(kb: KB, path: Path, *, note: str | None, replace: bool) -> tuple[lis
         if isinstance(row, dict) and isinstance(row.get("id"), str):
             earlier.setdefault(row["id"], number)
         if not found:
-            entry, found = _tagged(kb, kb.entries[row["id"]], row, note=note, replace=replace)
+            entry, found = _labelled(kb, kb.entries[row["id"]], row, note=note, replace=replace)
             if entry is not None and not found:
                 changed[entry.id] = entry
         problems += [f"{at}: {problem}" for problem in found]
@@ -82,20 +85,32 @@ def _row_problems(kb: KB, row: object, earlier: dict[str, int]) -> list[str]:
         return [f"id: {row['id']!r} is line {earlier[row['id']]}'s too; give an entry's tags on one line"]
     if row["id"] not in kb.entries:
         return [f"id: no entry {row['id']!r} in {kb.root / 'entries'}"]
-    if not any(t in row for t in TAXONOMIES):
-        return [f"expected tags for at least one of {', '.join(TAXONOMIES)}"]
+    if not any(t in row for t in (*TAXONOMIES, *RELATION_TYPES)):
+        return [f"expected tags of {' or '.join(TAXONOMIES)}, or relations ({', '.join(RELATION_TYPES)})"]
     return []
 
 
-def _tagged(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool) -> tuple[Entry | None, list[str]]:
-    """``entry`` with the line's tags and a provenance item for them, and the problems of the tags.
+def _labelled(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool) -> tuple[Entry | None, list[str]]:
+    """``entry`` with the line's tags and relations and a provenance item for them, and their problems.
 
-    With ``replace``, a source that set the tags replaced no longer names them in its provenance."""
+    With ``replace``, a source that set the tags or relations replaced no longer names them in its
+    provenance."""
     problems: list[str] = []
     data = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
     tags = data.setdefault("tags", {})
     given = [t for t in TAXONOMIES if t in row]
-    fields = [f"tags.{t}" for t in given]
+    relations = data.setdefault("relations", {})
+    linked = [r for r in RELATION_TYPES if r in row]
+    fields = [f"tags.{t}" for t in given] + [f"relations.{r}" for r in linked]
+    for relation in linked:
+        targets = row[relation]
+        if not isinstance(targets, list) or not targets or not all(isinstance(x, str) for x in targets):
+            problems.append(f"{relation}: expected a non-empty list of entry ids")
+            continue
+        if relations.get(relation) and not replace:
+            problems.append(f"{relation}: {entry.id} already has {relation} relations; --replace to change them")
+            continue
+        relations[relation] = targets
     for taxonomy in given:
         leaves = row[taxonomy]
         if not isinstance(leaves, list) or not leaves or not all(isinstance(x, str) for x in leaves):
@@ -111,26 +126,31 @@ def _tagged(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: bool)
     kept = []
     for item in data.get("provenance", []):
         rest = [f for f in item.get("fields", []) if f not in fields]
-        if rest or not item.get("fields"):  # an item that named only the replaced tags goes
+        if rest or not item.get("fields"):  # an item that named only the replaced fields goes
             kept.append({**item, "fields": rest})
     data["provenance"] = kept
     said = "; ".join(n for n in (note, row.get("note")) if n)
     data["provenance"].append({"source": "contributor", "fields": fields, **({"note": said} if said else {})})
     try:
-        return Entry.model_validate(data), problems
+        labelled = Entry.model_validate(data)
     except ValidationError as exc:
         ours = f"provenance[{len(data['provenance']) - 1}].note: "  # the note this line (or --note) gave
         return None, problems + [
             f"note: {t.removeprefix(ours)}" if t.startswith(ours) else t for t in error_texts(exc, Entry)
         ]
+    given_relations = tuple(f"relations.{r}" for r in linked)
+    problems += [p for p in relation_problems(labelled, kb) if p.startswith(given_relations)]
+    return labelled, problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("labels", type=Path, help="JSON Lines: id, codev and/or yin leaf lists, note")
+    parser.add_argument(
+        "labels", type=Path, help="JSON Lines: id, codev and/or yin leaf lists and/or relation lists, note"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="knowledge base root (holds mkdocs.yml)")
     parser.add_argument("--note", help="said in every new provenance item, before the line's own note")
-    parser.add_argument("--replace", action="store_true", help="replace curated tags an entry already has")
+    parser.add_argument("--replace", action="store_true", help="replace curated tags or relations an entry already has")
     parser.add_argument("--dry-run", action="store_true", help="check the labels, write nothing")
     args = parser.parse_args(argv)
     if not (args.root / "mkdocs.yml").is_file():

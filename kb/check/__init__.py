@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.check.entries import RELATION_SOURCES, RELATION_TARGETS, entry_problems, relative, tag_problem
+from kb.check.entries import (
+    RELATION_SOURCES,
+    RELATION_TARGETS,
+    entry_problems,
+    relation_problems,
+    relative,
+    tag_problem,
+)
 from kb.check.side_files import config_problems, load_taxonomies_checked, mkdocs_problems, suggestions_problems
 from kb.errors import Problem
 from kb.output.text import counted
@@ -32,6 +39,7 @@ __all__ = [
     "config_problems",
     "entry_problems",
     "load_taxonomies_checked",
+    "relation_problems",
     "stray_files",
     "suggestions_problems",
     "tag_problem",

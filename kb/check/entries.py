@@ -255,6 +255,14 @@ def _family(kind: Kind) -> str:
     return kind.folder  # "works" or "datasets"
 
 
+def relation_problems(entry: Entry, kb: KB) -> list[str]:
+    """What kb check would say of ``entry``'s relations in ``kb`` (targets that exist and are of
+    the kind each relation expects), as "field: message", for tools that write relations."""
+    at = Locator(entry.id, Document({}))
+    found = _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, set(kb.entries), at)
+    return [f"{p.field}: {p.message}" for p in found]
+
+
 def _relation_problems(
     entry_id: object, kind: Kind | None, relations: object, kb: KB, known_ids: set[str], at: Locator
 ) -> list[Problem]:
