@@ -135,7 +135,7 @@ def test_table_aligns_columns_and_keeps_each_entry_on_one_line(kb: KB) -> None:
     assert lines[0].split() == ["id", "kind", "date", "title"]
     assert lines[1] == "llava    model   2023-04-17  Visual Instruction Tuning"
     assert lines[2].startswith("hostile  survey  2022-01-05  Pipes | <b>bold</b>")
-    assert "semicolons and a tab" in lines[2] and len(lines) == 3
+    assert "semicolons, " in lines[2] and len(lines) == 3
     assert "\u200f" not in text and "\ufffd[2J a mark" in lines[2]  # no escape sequence reaches the terminal
     assert render_entries([], kb, "table") == ""
 

@@ -14,7 +14,7 @@ from kb.query.overview import gaps, stats, tree_counts
 from kb.store import KB, load_kb
 from tests.intel_kb import make_kb
 
-HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons\tand a tab, \u200f[2J a mark'
+HOSTILE_TITLE = 'Pipes | <b>bold</b> *stars* "quotes", commas; semicolons, \u200f[2J a mark'
 HOSTILE_SUMMARY = "A summary, the one text that may run over lines:\nthe second | with a pipe"
 
 ENTRIES: list[dict[str, object]] = [

@@ -42,7 +42,7 @@ HOSTILE_TITLES = [
     "*em* _u_ `code` ~~s~~ **b** <b>bold</b> &amp; &lt;",
     "{: onclick=alert(5) } | a | b |",
     '"><svg onload=alert(6)>',
-    "# not a heading\t- not a list",
+    "# not a heading - not a list",
     "1. not a list either",
     "attributes at the end {: onclick=alert(7) }",
 ]
