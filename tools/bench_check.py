@@ -13,6 +13,7 @@ table. `kb check` must find no problems, or the number would measure the wrong t
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import os
 import platform
 import shutil
@@ -39,14 +40,17 @@ def synthetic_kb(root: Path, size: int) -> int:
         if (REPO / name).exists():
             shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / "entries" / "taxonomies", root / "entries" / "taxonomies")
+    shutil.copytree(REPO / "overrides", root / "overrides")  # mkdocs.yml's theme custom_dir, which kb check checks
     for folder in ("works", "datasets"):
         (root / "entries" / folder).mkdir(parents=True, exist_ok=True)
     real = list(kb.entries.values())
     for entry in real:
         entry_path(root, entry).write_text(dump_entry(entry), encoding="utf-8")
     taken = {e.arxiv for e in real}
-    # January 2024 ids have five digits: room for 89,999 copies, less the real ones.
-    free = (a for a in (f"2401.{n:05d}" for n in range(10000, 100000)) if a not in taken)
+    # Ids of last month: no copy's date is after them (kb check refuses a work dated after its
+    # arXiv id's month), none is in the future, and five digits leave room for 89,999 copies.
+    today = _dt.date.today().replace(day=1) - _dt.timedelta(days=1)
+    free = (a for a in (f"{today:%y%m}.{n:05d}" for n in range(10000, 100000)) if a not in taken)
     for i in range(size - len(real)):
         copy = _copy(real[i % len(real)], i, next(free))
         entry_path(root, copy).write_text(dump_entry(copy), encoding="utf-8")

@@ -3,13 +3,12 @@
 ``render_site`` turns the knowledge base and its graph into ``{path relative to docs: text}``
 (Markdown pages, JSON data, the Atom feed) without touching the disk; ``kb.site.build`` runs the
 pipeline around it and hands the result to mkdocs. Escaping happens in kb.site.escape only.
+Nothing heavy loads with the package: kb check reads kb.site.settings alone.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from kb.site.model import SiteModel, build_model
 
 if TYPE_CHECKING:
     import click
@@ -39,6 +38,7 @@ def render_site(
     from kb.site.clusters import render_clusters
     from kb.site.data import data_files
     from kb.site.feed import FEED_PATH, render_feed
+    from kb.site.model import build_model
 
     model = build_model(kb, graph, why)
     files: dict[str, str] = {}
@@ -62,4 +62,4 @@ def render_site(
     return files
 
 
-__all__ = ["HAND_WRITTEN", "SiteModel", "build_model", "render_site"]
+__all__ = ["HAND_WRITTEN", "render_site"]
