@@ -206,7 +206,7 @@ def load_entry(
     try:
         entry = Entry.model_validate(doc.data)
     except ValidationError as exc:
-        return None, doc, _every_problem(read, validation_problems(exc, doc, rel, Entry))
+        return None, doc, every_problem(read, validation_problems(exc, doc, rel, Entry))
     if read:
         return None, doc, read
     if parsed is not None:
@@ -214,7 +214,7 @@ def load_entry(
     return entry, doc, []
 
 
-def _every_problem(read: list[Problem], validated: list[Problem]) -> list[Problem]:
+def every_problem(read: list[Problem], validated: list[Problem]) -> list[Problem]:
     """The problems YAML's reading found and the schema's, in the file's order: the schema's only
     for fields reading found nothing wrong with (a padded title is valid once stripped; a value
     whose tag was refused is missing, which says nothing more)."""

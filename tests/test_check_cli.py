@@ -241,6 +241,53 @@ def test_a_damaged_taxonomy_file_is_one_positioned_problem_for_every_command(
         assert err == f"{problem}\n1 problem; run kb check for the whole list\n", command
 
 
+def test_a_taxonomy_files_reading_and_schema_problems_are_said_together(tmp_path: Path) -> None:
+    """A padded keyword (found in reading the YAML) had hidden a tab in a name and a misspelt field
+    (found by the schema) until it was mended: "every problem in every file" (docs audit)."""
+    root = make_kb("dangling-relation", tmp_path)
+    path = root / "entries" / "taxonomies" / "yin.yaml"
+    text = path.read_text(encoding="utf-8")
+    for old, new in (
+        ("    name: Multimodal Hallucination\n", '    name: "Multimodal\\tHallucination"\n'),
+        ("    keywords: [hallucination, object hallucination", '    keywords: [" hallucination", object hallucination'),
+        ("    name: Multimodal In-Context Learning\n", "    nam: Multimodal In-Context Learning\n"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    assert [line.split(": ", 2)[1] for line in out.splitlines() if line.startswith("entries/taxonomies/")] == [
+        "nodes[1].name",
+        "nodes[1].keywords[0]",
+        "nodes[2].name",
+        "nodes[2].nam",
+    ]
+
+
+def test_a_damaged_taxonomy_leaves_the_others_tags_checked(tmp_path: Path) -> None:
+    """Any taxonomy problem had turned off the tag checks of every entry (docs audit): an unknown
+    codev tag went unsaid while yin.yaml had a problem. Only the damaged taxonomy's tags wait."""
+    root = make_kb("dangling-relation", tmp_path)
+    yin = root / "entries" / "taxonomies" / "yin.yaml"
+    yin.write_text(yin.read_text(encoding="utf-8").replace("title: ", "title: |\n  Two\n  lines ", 1), encoding="utf-8")
+    llava = root / "entries" / "works" / "llava.yaml"
+    llava.write_text(
+        llava.read_text(encoding="utf-8") + "tags:\n  codev: [no-such-leaf]\n  yin: [no-such-topic]\n", encoding="utf-8"
+    )
+    code, out, _ = invoke("--root", str(root), "check")
+    assert code == 1
+    fields = [line.split(": ", 2)[:2] for line in out.splitlines()]
+    assert [f for f in fields if f[0].startswith("entries/taxonomies/")] == [
+        ["entries/taxonomies/yin.yaml:2:8", "title"]
+    ]
+    assert [f[1] for f in fields if f[0].startswith("entries/works/llava.yaml")] == [
+        "relations.trained_on[0]",
+        "relations.trained_on[1]",
+        "tags.codev[0]",
+    ]
+
+
 def test_an_mmllms_node_kb_files_facets_under_is_never_renamed_silently(tmp_path: Path) -> None:
     root = make_kb("dangling-relation", tmp_path)
     path = root / "entries" / "taxonomies" / "mmllms.yaml"

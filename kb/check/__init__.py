@@ -26,7 +26,6 @@ from kb.check.side_files import config_problems, load_taxonomies_checked, mkdocs
 from kb.errors import Problem
 from kb.output.text import counted
 from kb.store import ENTRY_FOLDERS, KB, entry_paths, load_kb
-from kb.taxonomy import Taxonomies
 
 if TYPE_CHECKING:
     from kb.parsecache import ParseCache
@@ -78,15 +77,14 @@ def check_kb(
     """
     today = today or _dt.date.today()
     problems: list[Problem] = []
-    taxonomies, tax_problems = load_taxonomies_checked(root)
+    taxonomies, tax_problems, loaded = load_taxonomies_checked(root)
     problems += tax_problems
-    if taxonomies is None:
-        # Entries can still be checked against the schema; tags cannot.
-        taxonomies = Taxonomies({})
-    kb = load_kb(root, strict=False, taxonomies=taxonomies, parsed=fill)
+    # Entries are checked against the schema whatever the taxonomies' state, and their tags against
+    # each taxonomy whose file loaded (a damaged one's tags are checked once it is mended).
+    kb = load_kb(root, strict=False, taxonomies=taxonomies or loaded, parsed=fill)
     problems += kb.problems
-    problems += entry_problems(kb, today, check_tags=not tax_problems)
-    problems += suggestions_problems(kb, check_tags=not tax_problems)
+    problems += entry_problems(kb, today)
+    problems += suggestions_problems(kb)
     selected = None if only is None else [s.rstrip("/") for s in only]
 
     def wanted(rel: str) -> bool:

@@ -37,7 +37,7 @@ def relative(path: Path, root: Path) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[Problem]:
+def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
     """Every problem of the validated entries beyond their schema."""
     problems: list[Problem] = []
     # Ids of files that failed validation still exist: a relation to them is not dangling.
@@ -48,8 +48,7 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         problems += _arxiv_problems(entry, at, today)
         problems += _list_problems(entry, at)
         problems += _provenance_problems(entry, at)
-        if check_tags:
-            problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
+        problems += _tag_problems(entry.tags.model_dump(), kb.taxonomies, at)
         problems += _relation_problems(entry.id, entry.kind, entry.relations.model_dump(), kb, known_ids, at)
     # A file with a typo elsewhere ("kind: modle") still has its relations and tags checked, so
     # one run of kb check lists every problem; its schema problems are already in kb.problems.
@@ -59,7 +58,7 @@ def entry_problems(kb: KB, today: _dt.date, *, check_tags: bool = True) -> list[
         raw_kind = doc.data.get("kind")
         kind = Kind(raw_kind) if isinstance(raw_kind, str) and raw_kind in Kind.__members__ else None
         found = _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
-        if check_tags and isinstance(tags := doc.data.get("tags"), dict):
+        if isinstance(tags := doc.data.get("tags"), dict):
             found += _tag_problems(tags, kb.taxonomies, at)
         # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
         said = [p.field for p in kb.problems if p.path == rel]

@@ -15,7 +15,7 @@ from kb.check.entries import Locator, dotted, relative, tag_problem
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
 from kb.schema import SuggestionsFile
-from kb.store import KB, SUGGESTIONS_FILE, validation_problems
+from kb.store import KB, SUGGESTIONS_FILE, every_problem, validation_problems
 from kb.taxonomy import (
     TAXONOMY_IDS,
     TOPIC_TAXONOMIES,
@@ -26,11 +26,20 @@ from kb.taxonomy import (
     TaxonomySpec,
     files_digest,
 )
-from kb.yamlpos import Document, Loc, parse_document, read_yaml_bytes, syntax_problems, top_key_positions
+from kb.yamlpos import (
+    Document,
+    Loc,
+    parse_document,
+    parse_document_keeping,
+    read_yaml_bytes,
+    syntax_problems,
+    top_key_positions,
+)
 
 
-def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem]]:
-    """The taxonomies, or the problems that stop them from loading, with positions."""
+def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem], Taxonomies]:
+    """The taxonomies, or the problems that stop them from loading, with positions; and those of
+    them that did load, whose tags can still be checked."""
     folder = root / "entries" / "taxonomies"
     by_id: dict[str, Taxonomy] = {}
     read: dict[str, bytes] = {}
@@ -41,15 +50,21 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         if not path.is_file():
             problems.append(Problem(rel, 0, 0, "", f"the {tax_id} taxonomy file is missing"))
             continue
+        # What reading the YAML finds (a padded quote, a tab in a name) is said with what the schema
+        # finds in the rest of the file, as for an entry, not one after the other.
+        found: list[Problem] = []
         try:
             read[tax_id] = read_yaml_bytes(path, rel)
-            doc = parse_document(read[tax_id], rel)
+            doc, found = parse_document_keeping(read[tax_id], rel)
             spec = TaxonomySpec.model_validate(doc.data)
+            if found:
+                problems += found
+                continue
             by_id[tax_id] = Taxonomy.from_spec(spec, tax_id)
         except ProblemsError as exc:
             problems += exc.problems
         except ValidationError as exc:
-            problems += validation_problems(exc, doc, rel, TaxonomySpec)
+            problems += every_problem(found, validation_problems(exc, doc, rel, TaxonomySpec))
         except TaxonomyFileError as exc:
             line, col = doc.position(exc.loc)
             message = str(exc)
@@ -68,10 +83,11 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         for node_id in sorted(mmllms_node_ids() - set(by_id["mmllms"].nodes)):
             message = f"node {node_id!r} is missing: kb files the entries' MM-LLMs facets under it; restore it"
             problems.append(Problem(rel, 0, 0, "nodes", message))
-    return (Taxonomies(by_id, files_digest(read)) if not problems else None), problems
+    loaded = Taxonomies(by_id, files_digest(read))
+    return (loaded if not problems else None), problems, loaded
 
 
-def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
+def suggestions_problems(kb: KB) -> list[Problem]:
     """entries/suggestions.json: the schema, entry ids that exist, tags that exist, scores in [0, 1]."""
     path = kb.root / SUGGESTIONS_FILE
     if not path.exists():
@@ -117,7 +133,7 @@ def suggestions_problems(kb: KB, *, check_tags: bool = True) -> list[Problem]:
             taxonomy = kb.taxonomies.by_id.get(tax_id)
             for i, suggestion in enumerate(getattr(entry_suggestions, tax_id)):
                 loc: Loc = ("entries", entry_id, tax_id, i)
-                if check_tags and taxonomy is not None:
+                if taxonomy is not None:
                     message = tag_problem(taxonomy, suggestion.tag)
                     if message:
                         out.append(at(loc + ("tag",), message))
