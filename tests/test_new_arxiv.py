@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from kb.schema import Entry
+from kb.store import dump_entry
 from tests.conftest import REPO, Run, run_kb
 
 pytestmark = pytest.mark.network
@@ -192,9 +193,16 @@ def kb_root(tmp_path: Path) -> Path:
     (root / "entries" / "works").mkdir(parents=True)
     (root / "entries" / "datasets").mkdir()
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "overrides", root / "overrides")  # mkdocs.yml's theme custom_dir, which kb check checks
     shutil.copytree(REPO / "entries" / "taxonomies", root / "entries" / "taxonomies")
+    # The entries as they are, but for relations to entries left out of the copy.
+    kept = {Path(rel).stem for rel in SMALL_KB_ENTRIES}
     for rel in SMALL_KB_ENTRIES:
-        shutil.copy(REPO / "entries" / rel, root / "entries" / rel)
+        data = Entry.model_validate(yaml.safe_load((REPO / "entries" / rel).read_text(encoding="utf-8")))
+        relations = {name: [t for t in targets if t in kept] for name, targets in data.relations.model_dump().items()}
+        pruned = data.model_copy(update={"relations": data.relations.model_validate(relations)})
+        pruned.provenance = [p for p in pruned.provenance if not any(f.startswith("relations.") for f in p.fields)]
+        (root / "entries" / rel).write_text(dump_entry(pruned), encoding="utf-8")
     return root
 
 

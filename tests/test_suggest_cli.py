@@ -130,13 +130,14 @@ def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_
 
 
 def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:
-    """A title may hold a tab or a bidirectional mark (YAML lets a quoted string write them; kb
-    check refuses line breaks and overrides, not these); on a terminal they would break the columns
-    or reorder the text."""
+    """A title may hold a bidirectional mark (YAML lets a quoted string write one; kb check refuses
+    line breaks, tabs and overrides, not these); on a terminal it would reorder the text. (A tab,
+    before kb check refused it, would have broken the columns: the miss line below still shows one
+    as a space.)"""
     from tests.intel_kb import write_entry
 
     root = labelled_kb(tmp_path / "kb")
-    title = "Jailbreak attacks \u200fseman\u200e on\timages"  # right-to-left and left-to-right marks
+    title = "Jailbreak attacks \u200fseman\u200e on images"  # right-to-left and left-to-right marks
     write_entry(root, {"id": "hostile", "title": title, "kind": "method", "tags": {"codev": [TOX]}})
     cached(root)
     shown = run_kb("suggest", "hostile", "--taxonomy", "codev", cwd=root, env=NO_MODEL)
@@ -145,7 +146,7 @@ def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Pa
     from kb.classify.evaluate import Miss
     from kb.classify.report import render_misses
 
-    line = render_misses([Miss("hostile", title, "rlhf", 0.5, [TOX])])[1]
+    line = render_misses([Miss("hostile", title.replace(" on ", " on\t"), "rlhf", 0.5, [TOX])])[1]
     assert line.endswith("hostile: Jailbreak attacks \ufffdseman\ufffd on images")
 
 

@@ -91,7 +91,7 @@ def check_kb(
         return selected is None or any(s in (".", "") or rel == s or rel.startswith(s + "/") for s in selected)
 
     problems += config_problems(root)
-    # mkdocs' validation of the settings (a tenth of a second) only when mkdocs.yml is asked about.
+    # mkdocs' validation of the settings (a quarter of a second) only when mkdocs.yml is asked about.
     problems += mkdocs_problems(root, settings=wanted("mkdocs.yml"))
     problems += stray_files(root)
     files = entry_paths(root)
