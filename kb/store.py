@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import json
 import os
 import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -319,11 +321,26 @@ def _read_umask() -> int:
 UMASK = _read_umask()  # the process umask, read once: files and folders kb makes honour it
 
 
+STALE_TEMP = 600  # seconds: a temp file this old was left by a write that was killed, not one under way
+
+
+def sweep_stale_temps(folder: Path, pattern: str) -> None:
+    """Remove the temp files ``pattern`` names in ``folder`` that a killed write left behind (older
+    than STALE_TEMP, so never one another process is writing now)."""
+    cutoff = time.time() - STALE_TEMP
+    for leftover in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if leftover.is_file() and not leftover.is_symlink() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a whole file or nothing: a temp file in the same folder, then os.replace. A file that
-    is there keeps its mode; a symbolic link stays one, and the file it points to is replaced."""
+    is there keeps its mode; a symbolic link stays one, and the file it points to is replaced. A
+    failed write (a full disk) raises an OSError naming ``path``, whose old text is kept."""
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temps(path.parent, f".{glob.escape(path.name)}.*.tmp")
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
@@ -334,6 +351,11 @@ def write_text_atomic(path: Path, text: str) -> None:
             fh.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

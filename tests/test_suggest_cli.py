@@ -197,6 +197,52 @@ def test_suggest_all_writes_suggestions_json_and_kb_check_accepts_it(root: Path)
     assert check.code == 0, check.out + check.err
 
 
+def test_suggest_all_writes_over_a_suggestions_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """kb check says to run kb suggest on such a file, and kb suggest --all had crashed reading it
+    (a UnicodeDecodeError traceback; writes audit); a killed write's old temp file goes with it."""
+    import os
+    import shutil
+
+    work = tmp_path / "kb"
+    shutil.copytree(labelled_kb(tmp_path / "made"), work)
+    cached(work)
+    path = work / "entries" / "suggestions.json"
+    path.write_bytes(b"\xff{}\n")
+    stale = work / "entries" / ".suggestions.json.killed.tmp"
+    stale.write_text("half", encoding="utf-8")
+    os.utime(stale, (0, 0))
+    run = run_kb("suggest", "--all", cwd=work, env=NO_MODEL)
+    assert (run.code, run.err) == (0, "entries/suggestions.json updated\n")
+    assert json.loads(path.read_text(encoding="utf-8"))["entries"]
+    assert not stale.exists()
+    assert run_kb("check", cwd=work).code == 0
+
+
+def test_a_failed_write_names_the_file_and_keeps_the_old_text(tmp_path: Path) -> None:
+    """A full disk had read "cannot write the output: No space left on device", as if stdout
+    had failed (writes audit); /dev/full fails every write as a full disk does."""
+    from kb.store import write_text_atomic
+
+    target = tmp_path / "kept.txt"
+    target.write_text("old\n", encoding="utf-8")
+    real = tmp_path.resolve() / "kept.txt"
+    with pytest.MonkeyPatch.context() as patch:
+        import os as os_module
+
+        original = os_module.fdopen
+
+        def full(fd: int, *args: object, **kwargs: object):  # noqa: ANN202 - os.fdopen's own
+            os_module.dup2(os_module.open("/dev/full", os_module.O_WRONLY), fd)
+            return original(fd, *args, **kwargs)
+
+        patch.setattr(os_module, "fdopen", full)
+        with pytest.raises(OSError) as caught:
+            write_text_atomic(target, "new text\n" * 10_000)
+    assert caught.value.filename == str(real) and caught.value.strerror == "No space left on device"
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
+
+
 def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     first = run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL)
     assert first.code == 0, first.err

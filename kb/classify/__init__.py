@@ -328,7 +328,8 @@ def update_suggestions(
     suggester = _suggester(kb, config, embedder, vectors)
     data = suggestions_file(suggester)
     path = kb.root / SUGGESTIONS_FILE
-    if path.exists() and same_suggestions(path.read_text(encoding="utf-8"), data):
+    # A file that is not UTF-8 (kb check says so) is not the same: it is written again.
+    if path.is_file() and same_suggestions(path.read_bytes().decode("utf-8", "replace"), data):
         return False
     write_text_atomic(path, render_suggestions_file(data))
     kb.__dict__.pop("suggestions", None)  # the cached property now reads the new file

@@ -21,6 +21,7 @@ from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
 from kb.output.status import say
 from kb.output.text import counted
+from kb.store import sweep_stale_temps
 
 # How texts are encoded: 2 since batches hold texts of one token length, so a vector no longer
 # depends in its last bits on the batch it fell in; rows made otherwise are encoded again.
@@ -133,6 +134,7 @@ class VectorStore:
         keys = sorted(self.rows)
         dim = next(iter(self.rows.values())).shape[0] if self.rows else 0
         vectors = np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
+        sweep_stale_temps(self.folder, ".tmp-*.npz")  # left by a kb embed that was killed while it wrote
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:
