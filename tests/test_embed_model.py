@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.errors import KBError
 from tests.conftest import run_kb
 from tests.intel_kb import SMALL, make_kb, write_entry
 
@@ -297,3 +298,27 @@ def test_ctrl_c_while_encoding_gives_the_rows_finished_before_it() -> None:
         embedder.embed(texts)
     assert len(caught.value.done) == 4
     assert np.array_equal(caught.value.vectors, whole[caught.value.done])
+
+
+def test_ctrl_c_while_the_model_loads_is_an_interrupt_not_a_broken_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python hands a Ctrl-C raised inside __set_name__ (sentence-transformers' dataclasses, as they
+    import) on as a RuntimeError; it had read "cannot load the embedding model ... set model in
+    kb.yaml", and kb new then wrote its entry without suggestions (writes audit)."""
+    import sentence_transformers
+
+    from kb.embed.model import _load_sentence_transformer
+
+    class Field:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    def loading(*args: object, **kwargs: object) -> None:
+        type("ModelCardData", (), {"tags": Field()})  # as an import defines a class
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", loading)
+    with pytest.raises(KeyboardInterrupt):
+        _load_sentence_transformer("any-model", "cpu", "KB_MODEL")
+    # Any other failure is still the model's.
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", lambda *a, **k: 1 / 0)
+    with pytest.raises(KBError, match="cannot load the embedding model 'any-model'"):
+        _load_sentence_transformer("any-model", "cpu", "KB_MODEL")

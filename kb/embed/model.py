@@ -219,6 +219,8 @@ def _load_sentence_transformer(location: str, device: str, setting: str):  # -> 
         # local_files_only: nothing may be fetched at run time; an unknown name fails here.
         return SentenceTransformer(location, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged model fails in many libraries' own ways
+        if _interrupted(exc):  # Ctrl-C inside a class body of the import comes out as a RuntimeError
+            raise KeyboardInterrupt from None
         if Path(location).expanduser().is_file():
             why = "a file, not a model's folder"
         elif Path(location).expanduser().exists():
@@ -229,6 +231,18 @@ def _load_sentence_transformer(location: str, device: str, setting: str):  # -> 
         raise _cannot_load(location, why, setting) from None
     finally:
         st_logger.setLevel(level)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` came of a Ctrl-C: Python wraps a KeyboardInterrupt raised where it calls
+    __set_name__ (a dataclass field of sentence-transformers', while it imports) in a RuntimeError."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _damaged_file(folder: Path) -> str | None:
