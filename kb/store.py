@@ -10,6 +10,7 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from kb.config import SOURCES
+from kb.config import BUILD_DIR, SOURCES
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
+from kb.output.status import say
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
@@ -321,6 +323,31 @@ def _read_umask() -> int:
 UMASK = _read_umask()  # the process umask, read once: files and folders kb makes honour it
 
 
+@contextlib.contextmanager
+def held_lock(root: Path, name: str, *, busy: str, wait: str | None = None) -> Iterator[None]:
+    """Hold ``root``/.kb-build/``name`` locked while the block runs; the lock goes with the file's
+    closing, and with the process however it ends. Held by another process: KBError ``busy``, or,
+    given ``wait``, that said on stderr and the wait for it. No lock where fcntl is not (not POSIX)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    folder = root / BUILD_DIR
+    if folder.exists() and not folder.is_dir():
+        raise KBError(f"{BUILD_DIR} is a file; kb keeps its scratch folder there: remove the file")
+    folder.mkdir(exist_ok=True)
+    with open(folder / name, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if wait is None:
+                raise KBError(busy) from None
+            say(wait)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 STALE_TEMP = 600  # seconds: a temp file this old was left by a write that was killed, not one under way
 
 
@@ -334,10 +361,13 @@ def sweep_stale_temps(folder: Path, pattern: str) -> None:
                 leftover.unlink()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, *, new: bool = False) -> None:
     """Write a whole file or nothing: a temp file in the same folder, then os.replace. A file that
     is there keeps its mode; a symbolic link stays one, and the file it points to is replaced. A
-    failed write (a full disk) raises an OSError naming ``path``, whose old text is kept."""
+    failed write (a full disk) raises an OSError naming ``path``, whose old text is kept. ``new``:
+    only where no file is (FileExistsError otherwise, even if another process made it a moment
+    ago: the temp file is linked in place, which fails where a name is taken, as a check first
+    and a replace then would not)."""
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temps(path.parent, f".{glob.escape(path.name)}.*.tmp")
@@ -350,7 +380,14 @@ def write_text_atomic(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if new:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         if exc.filename:
@@ -418,5 +455,5 @@ def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str 
         text = dump_entry(entry)
     elif Entry.model_validate(yaml.safe_load(text)) != entry:
         raise ValueError(f"the text for {entry.id} does not load back as the entry")
-    write_text_atomic(path, text)
+    write_text_atomic(path, text, new=not overwrite)
     return path

@@ -719,3 +719,49 @@ def test_a_withdrawn_paper_is_said_to_be_one(kb_root, server):
     assert run.code == 0, run.err
     assert "note: arXiv says 2407.07895 was withdrawn by its authors; add it only if it still matters\n" in run.err
     assert "withdrawn" not in kb_new(kb_root, server, "2407.07895", "--no-suggest", "--dry-run").err
+
+
+def test_a_second_kb_new_at_once_waits_and_then_sees_the_first_ones_entry(kb_root) -> None:
+    """Two kb new at once had each found the id free and both written, one entry lost or one paper
+    twice, each saying it wrote its file (writes audit). The second now waits for the first."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    (kb_root / ".kb-build").mkdir()
+    with open(kb_root / ".kb-build" / "new.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a first kb new holds it
+        second = subprocess.Popen(
+            [sys.executable, "-m", "kb", "new", "--title", "Beta Study Of Language", "--id", "raced", "--no-suggest"],
+            cwd=kb_root,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert second.stderr is not None
+        said = second.stderr.readline()
+        assert said == "kb: another kb new is writing into this knowledge base (it holds .kb-build/new.lock); waiting\n"
+        # The first writes its entry under the same id while the second waits.
+        first = run_kb("new", "--title", "Alpha Paper About Vision", "--id", "raced", "--dry-run", cwd=kb_root)
+        (kb_root / "entries" / "works" / "raced.yaml").write_text(first.out, encoding="utf-8")
+    out, err = second.communicate(timeout=120)
+    assert (second.returncode, out, err) == (
+        2,
+        "",
+        "kb: --id: 'raced' is taken by another entry's file; choose another\n",
+    )
+    assert "Alpha Paper About Vision" in (kb_root / "entries" / "works" / "raced.yaml").read_text(encoding="utf-8")
+
+
+def test_a_new_file_is_never_written_over_one_that_appeared_meanwhile(tmp_path) -> None:
+    """write_text_atomic(new=True) links its temp file in place, which fails where a name is taken."""
+    from kb.store import write_text_atomic
+
+    target = tmp_path / "entry.yaml"
+    write_text_atomic(target, "first\n", new=True)
+    with pytest.raises(FileExistsError):
+        write_text_atomic(target, "second\n", new=True)
+    assert target.read_text(encoding="utf-8") == "first\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry.yaml"]

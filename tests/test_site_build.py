@@ -425,7 +425,7 @@ def test_a_site_dir_that_is_a_loop_of_links_or_a_scratch_folder_that_is_a_file_i
     (tmp_path / ".kb-build").write_text("x", encoding="utf-8")
     with pytest.raises(KBError) as raised, _only_build(tmp_path):
         pass
-    assert str(raised.value) == ".kb-build is a file; kb build keeps its scratch folder there: remove the file"
+    assert str(raised.value) == ".kb-build is a file; kb keeps its scratch folder there: remove the file"
 
 
 def test_a_site_dir_may_be_new_nested_or_a_link_to_a_built_site(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -52,24 +53,29 @@ def new(
     Nothing is overwritten, and an arXiv id or title that an entry of the same family (works, or
     datasets) already has is refused, as kb check would: a paper's second dataset needs --name."""
     from kb.arxiv_import import plan_new, write_plan
-    from kb.store import load_kb
+    from kb.config import BUILD_DIR
+    from kb.store import held_lock, load_kb
 
-    kb = load_kb(state.root, strict=False)  # a broken entry elsewhere must not block adding one
-    plan = plan_new(
-        kb,
-        state.config,
-        arxiv_ids=[*ids, *arxiv_ids],
-        title=title,
-        kind=Kind(kind) if kind else None,
-        name=name,
-        entry_id=entry_id,
-        suggest=not no_suggest,
-    )
-    for note in plan.notes:
-        click.echo(note, err=True)
-    if dry_run:
-        click.echo("---\n".join(draft.text for draft in plan.drafts), nl=False)
-        return
-    for path in write_plan(kb, plan):
-        click.echo(f"wrote {os.path.relpath(path)}")
+    # Two kb new at once would each find the id and title free and both write (one entry lost, or
+    # one paper twice): the second waits, then reads the knowledge base with the first's entry in it.
+    waiting = f"another kb new is writing into this knowledge base (it holds {BUILD_DIR}/new.lock); waiting"
+    with contextlib.nullcontext() if dry_run else held_lock(state.root, "new.lock", busy=waiting, wait=waiting):
+        kb = load_kb(state.root, strict=False)  # a broken entry elsewhere must not block adding one
+        plan = plan_new(
+            kb,
+            state.config,
+            arxiv_ids=[*ids, *arxiv_ids],
+            title=title,
+            kind=Kind(kind) if kind else None,
+            name=name,
+            entry_id=entry_id,
+            suggest=not no_suggest,
+        )
+        for note in plan.notes:
+            click.echo(note, err=True)
+        if dry_run:
+            click.echo("---\n".join(draft.text for draft in plan.drafts), nl=False)
+            return
+        for path in write_plan(kb, plan):
+            click.echo(f"wrote {os.path.relpath(path)}")
     click.echo("next: edit it (tags, modalities, a summary in our own words), then run kb check", err=True)

@@ -93,23 +93,14 @@ def build(
 @contextlib.contextmanager
 def _only_build(root: Path) -> Iterator[None]:
     """Hold the knowledge base's build lock: two builds at once would sweep each other's folders."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, as before
+    from kb.store import held_lock
+
+    with held_lock(
+        root,
+        "lock",
+        busy=f"another kb build is running in this knowledge base (it holds {BUILD_DIR}/lock); wait for it",
+    ):
         yield
-        return
-    folder = root / BUILD_DIR
-    if folder.exists() and not folder.is_dir():
-        raise KBError(f"{BUILD_DIR} is a file; kb build keeps its scratch folder there: remove the file")
-    folder.mkdir(exist_ok=True)
-    with open(folder / "lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise KBError(
-                f"another kb build is running in this knowledge base (it holds {BUILD_DIR}/lock); wait for it"
-            ) from None
-        yield  # the lock goes with the file's closing, and with the process however it ends
 
 
 def _build(
