@@ -189,6 +189,25 @@ def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None
     assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
 
 
+def test_a_build_killed_between_the_swaps_renames_leaves_the_site_for_the_next(small_site) -> None:
+    """Killed after the old site was renamed aside and before the new one took its name, a build
+    had left no site/; the next build swept both folders and, failing, left no site at all."""
+    root, _, _ = small_site
+    before = (root / "site" / "index.html").stat().st_ino
+    os.replace(root / "site", root / ".site-building-x1-old")  # as the first rename left it
+    (root / ".site-building-x1").mkdir()  # the new site, never swapped in
+    page = root / "docs" / "pipeline.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text + "\nSee [the missing page](missing.md).\n", encoding="utf-8")
+    try:
+        run = run_kb("--root", str(root), "build")
+    finally:
+        page.write_text(text, encoding="utf-8")
+    assert run.code == 1 and "'missing.md'" in run.err
+    assert (root / "site" / "index.html").stat().st_ino == before  # the last good site, back in place
+    assert not list(root.glob(".site-building-*"))
+
+
 def test_a_build_folder_that_cannot_be_written_is_named_and_keeps_the_site(small_site) -> None:
     """A file of docs/ where the generated pages need a folder: the error names the path in the
     build folder (it named a bare page, "timeline.md", on a read-only disk)."""

@@ -311,6 +311,11 @@ def mkdocs_build(
     # The new site is written beside the old one (one file system, so the swap is two renames);
     # a build killed midway leaves its folder behind, which the next build sweeps away.
     site.parent.mkdir(parents=True, exist_ok=True)
+    # A build killed between the swap's two renames left the last good site as "...-old" and no
+    # site/: it is the site again before anything is swept, so a build that then fails keeps it.
+    olds = sorted(site.parent.glob(f".{site.name}-building-*-old"))
+    if not site.exists() and olds:
+        os.replace(olds[-1], site)
     leftovers = [*site.parent.glob(f".{site.name}-building-*"), *(root / BUILD_DIR).glob("site-*")]
     for stale in leftovers:  # (site-*: where earlier versions of kb build wrote)
         shutil.rmtree(stale, ignore_errors=True)
