@@ -109,6 +109,7 @@ def _npz(**arrays: object) -> bytes:
         "a NaN",
         "scaled",
         "another width",
+        "another width, no width said",
     ],
 )
 def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage: str, capsys) -> None:
@@ -134,8 +135,13 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
             "another width": _npz(
                 keys=keys[1:], vectors=np.eye(len(keys) - 1, 10, dtype=np.float32), model="hashing-64"
             ),
+            "another width, no width said": _npz(
+                keys=keys[1:], vectors=np.eye(len(keys) - 1, 10, dtype=np.float32), model="hashing-64"
+            ),
         }[damage]
     )
+    if damage == "another width, no width said":  # as a cache of an earlier kb, whose model.json had no width
+        (cache.parent / "model.json").write_text('{"model": "hashing-64"}\n', encoding="utf-8")
     capsys.readouterr()
     embedder = HashingEmbedder()
     embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
@@ -144,7 +150,7 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
     assert leftovers == []
     # The rebuild is said, with why, so a cache that keeps breaking is noticed.
     err = capsys.readouterr().err
-    if damage == "another width":  # well formed, but not this model's: found when it encodes
+    if damage == "another width, no width said":  # well formed, but not this model's: found when it encodes
         assert (
             err
             == f"kb: note: the cache file {cache} holds vectors of 10 numbers and the model gives 64; encoding again\n"
@@ -162,6 +168,7 @@ def test_a_broken_cache_file_is_rebuilt_not_trusted_and_said(root: Path, damage:
         "an npy array": "it is not a numpy .npz archive",
         "a NaN": "some of its vectors hold values that are not finite numbers",
         "scaled": "some of its vectors are not of unit length, as every vector kb writes is",
+        "another width": "its vectors have 10 numbers where the model's have 64, as model.json beside it says",
     }
     assert f"({said[damage]});" in err if damage in said else True
 
@@ -293,6 +300,34 @@ def test_load_cached_vectors_says_why_a_damaged_cache_holds_nothing(root: Path) 
     )
 
 
+@pytest.mark.parametrize(
+    ("forged", "why"),
+    [
+        ("width", "its vectors have 10 numbers where the model's have 64, as model.json beside it says"),
+        ("zero", "all of its vectors are zero, which no model gives texts"),
+    ],
+)
+def test_a_cache_of_the_right_names_but_wrong_vectors_is_not_used(root: Path, forged: str, why: str) -> None:
+    """Unit vectors of another width, or zero rows, under the model's name: kb similar, show and
+    graph had ranked by them, and kb embed kept them (writes audit)."""
+    config = Config()
+    stand_in = HashingEmbedder(model_identity(config))
+    embed_kb(load_kb(root), config, embedder=stand_in, progress=False)
+    (cache,) = (root / ".kb-cache" / "embeddings").glob("*/entries.npz")
+    assert json.loads((cache.parent / "model.json").read_text(encoding="utf-8"))["width"] == 64
+    with np.load(cache) as data:
+        keys, model = data["keys"], data["model"]
+    rows = np.eye(len(keys), 10, dtype=np.float32) if forged == "width" else np.zeros((len(keys), 64), np.float32)
+    np.savez(cache, keys=keys, vectors=rows, model=model)
+    with pytest.raises(KBError) as caught:
+        load_cached_vectors(load_kb(root), config)
+    assert str(caught.value).endswith(f"; the cache file {cache} could not be read ({why}); run kb embed")
+    again = HashingEmbedder(model_identity(config))
+    embed_kb(load_kb(root), config, embedder=again, progress=False)  # kb embed encodes them again
+    assert len(again.encoded) == len(keys)
+    assert len(load_cached_vectors(load_kb(root), config)) == len(keys)
+
+
 def test_load_cached_vectors_names_the_stale_entry(root: Path) -> None:
     config = Config()
     embed_kb(load_kb(root), config, embedder=HashingEmbedder(model_identity(config)), progress=False)
@@ -401,7 +436,10 @@ def test_a_cache_of_another_width_under_this_models_name_is_named_where_it_meets
     (folder / "nodes.npz").unlink()
     with pytest.raises(KBError, match=re.escape(said)):
         Suggester.build(kb, Config(), embedder=HashingEmbedder())
+    # Those nodes were written, and with them model.json says the model's width: kb embed now
+    # finds the forged entries unreadable and encodes them again, and all of it fits.
     (folder / "nodes.npz").unlink()
-    entries = embed_kb(kb, Config(), embedder=HashingEmbedder(), progress=False)
-    with pytest.raises(KBError, match="remove that folder and run kb embed"):
-        cluster_kb(kb, entries, embed_nodes(kb, Config(), embedder=HashingEmbedder()))
+    again = HashingEmbedder()
+    entries = embed_kb(kb, Config(), embedder=again, progress=False)
+    assert len(again.encoded) == len(kb.entries) and entries.matrix.shape[1] == 64
+    cluster_kb(kb, entries, embed_nodes(kb, Config(), embedder=HashingEmbedder()))

@@ -87,9 +87,25 @@ class VectorStore:
             self.unreadable = "some of its vectors hold values that are not finite numbers"
         elif len(vectors) and not _unit_or_zero(vectors):
             self.unreadable = "some of its vectors are not of unit length, as every vector kb writes is"
+        elif len(vectors) > 1 and not vectors.any():
+            self.unreadable = "all of its vectors are zero, which no model gives texts"
+        elif len(vectors) and vectors.shape[1] != (width := self._model_width() or vectors.shape[1]):
+            self.unreadable = (
+                f"its vectors have {vectors.shape[1]} numbers where the model's have {width}, "
+                "as model.json beside it says"
+            )
         if self.unreadable:
             return
         self.rows = {str(k): v for k, v in zip(keys, vectors.astype(np.float32, copy=False), strict=True)}
+
+    def _model_width(self) -> int | None:
+        """The width of this model's vectors as model.json says (written with every cache file);
+        None when it says nothing (a cache of an earlier kb) or cannot be read."""
+        try:
+            width = json.loads((self.folder / "model.json").read_text(encoding="utf-8")).get("width")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return width if isinstance(width, int) and not isinstance(width, bool) and width > 0 else None
 
     def width(self) -> int | None:
         return next(iter(self.rows.values())).shape[0] if self.rows else None
@@ -144,7 +160,8 @@ class VectorStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        (self.folder / "model.json").write_text(json.dumps({"model": self.model_id}) + "\n", encoding="utf-8")
+        said = {"model": self.model_id, **({"width": int(vectors.shape[1])} if len(vectors) else {})}
+        (self.folder / "model.json").write_text(json.dumps(said) + "\n", encoding="utf-8")
 
 
 def other_models(folder: Path, model_id: str) -> list[tuple[Path, str, int]]:
