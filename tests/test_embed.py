@@ -443,3 +443,19 @@ def test_a_cache_of_another_width_under_this_models_name_is_named_where_it_meets
     entries = embed_kb(kb, Config(), embedder=again, progress=False)
     assert len(again.encoded) == len(kb.entries) and entries.matrix.shape[1] == 64
     cluster_kb(kb, entries, embed_nodes(kb, Config(), embedder=HashingEmbedder()))
+
+
+def test_a_killed_writes_temp_file_is_swept_by_the_next_write_once_old(root: Path) -> None:
+    """kb embed killed inside np.savez left .tmp-*.npz files that no later run removed (writes
+    audit); one written just now may be another kb embed's, and stays."""
+    import os
+
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    folder = next((root / ".kb-cache" / "embeddings").iterdir())
+    old, recent = folder / ".tmp-killed.npz", folder / ".tmp-writing.npz"
+    old.write_bytes(b"half")
+    recent.write_bytes(b"half")
+    os.utime(old, (0, 0))
+    write_entry(root, {**SMALL[1], "title": "POPE, edited"})  # so that the cache is written again
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(), progress=False)
+    assert not old.exists() and recent.exists()
