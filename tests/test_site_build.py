@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import REPO, run_kb
+from tests.conftest import REPO, Run, run_kb
 
 pytestmark = pytest.mark.slow
 
@@ -171,17 +171,22 @@ def test_a_failed_build_keeps_the_last_good_site(small_site) -> None:
     assert not [p for p in (root / ".kb-build").iterdir() if p.name.startswith("site-")]
 
 
-def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None:
-    root, _, _ = small_site
-    # The very same folder, untouched: a swap would put another folder (another inode) in its place.
-    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
+def _build_with_a_broken_link(root: Path) -> Run:
+    """kb build with a link to a missing page in docs/pipeline.md (a warning, so --strict fails)."""
     page = root / "docs" / "pipeline.md"
     text = page.read_text(encoding="utf-8")
     page.write_text(text + "\nSee [the missing page](missing.md).\n", encoding="utf-8")
     try:
-        run = run_kb("--root", str(root), "build")
+        return run_kb("--root", str(root), "build")
     finally:
         page.write_text(text, encoding="utf-8")
+
+
+def test_a_mkdocs_warning_fails_the_build_and_keeps_the_site(small_site) -> None:
+    root, _, _ = small_site
+    # The very same folder, untouched: a swap would put another folder (another inode) in its place.
+    before = ((root / "site").stat().st_ino, (root / "site" / "index.html").stat().st_mtime_ns)
+    run = _build_with_a_broken_link(root)
     assert run.code == 1
     assert "kb: mkdocs build --strict failed (Aborted with 1 warnings in strict mode!):" in run.err
     assert "'missing.md'" in run.err
@@ -196,13 +201,7 @@ def test_a_build_killed_between_the_swaps_renames_leaves_the_site_for_the_next(s
     before = (root / "site" / "index.html").stat().st_ino
     os.replace(root / "site", root / ".site-building-x1-old")  # as the first rename left it
     (root / ".site-building-x1").mkdir()  # the new site, never swapped in
-    page = root / "docs" / "pipeline.md"
-    text = page.read_text(encoding="utf-8")
-    page.write_text(text + "\nSee [the missing page](missing.md).\n", encoding="utf-8")
-    try:
-        run = run_kb("--root", str(root), "build")
-    finally:
-        page.write_text(text, encoding="utf-8")
+    run = _build_with_a_broken_link(root)
     assert run.code == 1 and "'missing.md'" in run.err
     assert (root / "site" / "index.html").stat().st_ino == before  # the last good site, back in place
     assert not list(root.glob(".site-building-*"))

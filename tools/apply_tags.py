@@ -103,21 +103,17 @@ def _labelled(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: boo
     linked = [r for r in RELATION_TYPES if r in row]
     fields = [f"tags.{t}" for t in given] + [f"relations.{r}" for r in linked]
     for relation in linked:
-        targets = row[relation]
-        if not isinstance(targets, list) or not targets or not all(isinstance(x, str) for x in targets):
-            problems.append(f"{relation}: expected a non-empty list of entry ids")
-            continue
-        if relations.get(relation) and not replace:
-            problems.append(f"{relation}: {entry.id} already has {relation} relations; --replace to change them")
+        targets, problem = _list_given(
+            row, relation, "entry ids", relations, f"{relation} relations", replace, entry.id
+        )
+        if problem:
+            problems.append(problem)
             continue
         relations[relation] = targets
     for taxonomy in given:
-        leaves = row[taxonomy]
-        if not isinstance(leaves, list) or not leaves or not all(isinstance(x, str) for x in leaves):
-            problems.append(f"{taxonomy}: expected a non-empty list of leaf ids")
-            continue
-        if tags.get(taxonomy) and not replace:
-            problems.append(f"{taxonomy}: {entry.id} already has curated {taxonomy} tags; --replace to change them")
+        leaves, problem = _list_given(row, taxonomy, "leaf ids", tags, f"curated {taxonomy} tags", replace, entry.id)
+        if problem:
+            problems.append(problem)
             continue
         problems += [f"{taxonomy}: {why}" for leaf in leaves if (why := tag_problem(kb.taxonomies[taxonomy], leaf))]
         if len(set(leaves)) < len(leaves):
@@ -141,6 +137,19 @@ def _labelled(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: boo
     given_relations = tuple(f"relations.{r}" for r in linked)
     problems += [p for p in relation_problems(labelled, kb) if p.startswith(given_relations)]
     return labelled, problems
+
+
+def _list_given(
+    row: dict, key: str, items: str, have: dict, what: str, replace: bool, entry_id: str
+) -> tuple[list[str], str | None]:
+    """The line's list under ``key``, or why it cannot be used: not a non-empty list of strings, or
+    one the entry already has (``have``) without ``replace``."""
+    given = row[key]
+    if not isinstance(given, list) or not given or not all(isinstance(x, str) for x in given):
+        return [], f"{key}: expected a non-empty list of {items}"
+    if have.get(key) and not replace:
+        return [], f"{key}: {entry_id} already has {what}; --replace to change them"
+    return given, None
 
 
 def main(argv: list[str] | None = None) -> int:
