@@ -587,6 +587,39 @@ def test_ctrl_c_ends_kb_with_exit_130_and_one_line(tmp_path: Path) -> None:
     assert (proc.returncode, out, err.strip()) == (130, "", "kb: interrupted")
 
 
+@pytest.mark.parametrize("how", ["python -m kb", "the kb command"])
+def test_ctrl_c_while_kb_imports_its_modules_is_one_line_too(how: str) -> None:
+    """Ctrl-C in a command's first tenth of a second, while kb.cli imports, had printed Python's
+    traceback (writes audit). A finder that raises KeyboardInterrupt for kb.cli stands in for it."""
+    import subprocess
+    import sys
+
+    interrupt = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'kb.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+    )
+    run = (
+        "import runpy; runpy.run_module('kb', run_name='__main__')"
+        if how == "python -m kb"
+        else (
+            "from kb.__main__ import run; sys.exit(run())"  # what the installed kb script does
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", interrupt + run, "query"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr.strip()) == (130, "", "kb: interrupted")
+
+
 def test_output_in_an_encoding_that_cannot_hold_an_entrys_text_is_one_line_not_a_traceback() -> None:
     """PYTHONIOENCODING=latin-1 (or a Windows console) cannot hold the KB's typographic quotes."""
     for args in (["export", "bibtex"], ["show", "llava"]):
