@@ -241,6 +241,51 @@ def test_a_damaged_taxonomy_file_is_one_positioned_problem_for_every_command(
         assert err == f"{problem}\n1 problem; run kb check for the whole list\n", command
 
 
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        # YAML that runs code when an unsafe loader reads it: read safely, never run.
+        ('site_name: !!python/object/apply:os.system ["touch ran"]\n', "could not determine a constructor"),
+        # A reference into a file of the knowledge base would import (run) it.
+        ("site_name: x\nextra:\n  x: !!python/name:hook.thing\n", "!!python/name:hook.thing is not in an installed"),
+        # Hooks are Python files mkdocs runs: checked to exist, not run, their print kept off stdout.
+        ("site_name: x\nhooks: [hook.py]\n", None),
+        ("site_name: x\nhooks: [missing.py]\n", "'missing.py' is not a file"),
+        # The same folders written another way are the same folders.
+        ("site_name: x\ndocs_dir: docs/\nsite_dir: ./site\n", None),
+    ],
+)
+def test_kb_check_runs_no_code_that_mkdocs_yml_names(tmp_path: Path, config: str, said: str | None) -> None:
+    """kb check had read mkdocs.yml with mkdocs' unsafe loader and validated its hooks by importing
+    them: a contribution's mkdocs.yml ran code in the linter, and a hook's print broke --format json;
+    "docs_dir: docs/" was refused as another folder than docs/ (audit of the settings check)."""
+    root = make_kb("missing-field", tmp_path)
+    (root / "docs").mkdir()
+    (root / "hook.py").write_text("print('HOOK RAN')\nopen('ran', 'w')\nthing = 1\n", encoding="utf-8")
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    run = run_kb("--root", str(root), "check", "--format", "json", cwd=root)
+    found = [p for p in json.loads(run.out)["problems"] if p["path"] == "mkdocs.yml"]
+    assert not (root / "ran").exists() and "HOOK RAN" not in run.out + run.err
+    if said is None:
+        assert found == []
+    else:
+        [problem] = found
+        assert said in problem["message"]
+
+
+def test_a_long_value_in_mkdocs_yml_makes_no_megabyte_message(tmp_path: Path) -> None:
+    """mkdocs quotes a whole value: 500 bytes of nested aliases (under YAML's alias limit) had made
+    one problem line of 8 MB."""
+    root = make_kb("missing-field", tmp_path)
+    aliases = "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10) if i else ', '.join('1' * 10)}]\n" for i in range(6)
+    )
+    (root / "mkdocs.yml").write_text(f"site_name: x\n{aliases}nav: *a5\n", encoding="utf-8")
+    code, out, _ = invoke("--root", str(root), "check")
+    nav = [line for line in out.splitlines() if line.startswith("mkdocs.yml:") and ": nav: " in line]
+    assert code == 1 and len(nav) == 1 and len(nav[0]) < 400 and nav[0].endswith("…")
+
+
 def test_a_taxonomy_files_reading_and_schema_problems_are_said_together(tmp_path: Path) -> None:
     """A padded keyword (found in reading the YAML) had hidden a tab in a name and a misspelt field
     (found by the schema) until it was mended: "every problem in every file" (docs audit)."""
