@@ -324,10 +324,10 @@ UMASK = _read_umask()  # the process umask, read once: files and folders kb make
 
 
 @contextlib.contextmanager
-def held_lock(root: Path, name: str, *, busy: str, wait: str | None = None) -> Iterator[None]:
+def held_lock(root: Path, name: str, *, busy: str, wait: bool = False) -> Iterator[None]:
     """Hold ``root``/.kb-build/``name`` locked while the block runs; the lock goes with the file's
     closing, and with the process however it ends. Held by another process: KBError ``busy``, or,
-    given ``wait``, that said on stderr and the wait for it. No lock where fcntl is not (not POSIX)."""
+    with ``wait``, ``busy`` said on stderr and the wait for it. No lock where fcntl is not (not POSIX)."""
     try:
         import fcntl
     except ImportError:
@@ -341,9 +341,9 @@ def held_lock(root: Path, name: str, *, busy: str, wait: str | None = None) -> I
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if wait is None:
+            if not wait:
                 raise KBError(busy) from None
-            say(wait)
+            say(busy)
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -385,9 +385,6 @@ def write_text_atomic(path: Path, text: str, *, new: bool = False) -> None:
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
-    except FileExistsError:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         if exc.filename:

@@ -224,22 +224,15 @@ def parse_document_keeping(text: bytes, rel: str) -> tuple[Document, list[Proble
     return builder.doc, builder.problems
 
 
-def syntax_problems(text: bytes, rel: str) -> list[Problem]:
-    """The YAML mistakes of a file that another tool reads (mkdocs.yml), at their places: it is
-    composed, never constructed, so its own tags (!!python/name, !ENV) are none."""
+def top_key_positions(text: bytes, rel: str) -> dict[str, tuple[int, int]]:
+    """Where each top-level key of a file that another tool reads (mkdocs.yml) is written (1-based
+    line, column); its YAML mistakes raise ProblemsError, at their places. It is composed, never
+    constructed, so the file's own tags (!!python/name, !ENV) are no mistake."""
     try:
-        _compose_for_message(text.decode("utf-8").removeprefix("\ufeff"), rel)
+        node = _compose_for_message(text.decode("utf-8").removeprefix("\ufeff"), rel)
     except UnicodeDecodeError as exc:
-        return [Problem(rel, 0, 0, "", f"byte 0x{text[exc.start]:02x} is not UTF-8; save the file as UTF-8")]
-    except ProblemsError as exc:
-        return exc.problems
-    return []
-
-
-def top_key_positions(text: bytes) -> dict[str, tuple[int, int]]:
-    """Where each top-level key of a YAML mapping is written (1-based line, column); for a file
-    that ``syntax_problems`` passed."""
-    node = yaml.compose(text.decode("utf-8").removeprefix("\ufeff"), Loader=_Loader)
+        problem = Problem(rel, 0, 0, "", f"byte 0x{text[exc.start]:02x} is not UTF-8; save the file as UTF-8")
+        raise ProblemsError([problem]) from None
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {

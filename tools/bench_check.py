@@ -49,8 +49,8 @@ def synthetic_kb(root: Path, size: int) -> int:
     taken = {e.arxiv for e in real}
     # Ids of last month: no copy's date is after them (kb check refuses a work dated after its
     # arXiv id's month), none is in the future, and five digits leave room for 89,999 copies.
-    today = _dt.date.today().replace(day=1) - _dt.timedelta(days=1)
-    free = (a for a in (f"{today:%y%m}.{n:05d}" for n in range(10000, 100000)) if a not in taken)
+    last_month = _dt.date.today().replace(day=1) - _dt.timedelta(days=1)
+    free = (a for a in (f"{last_month:%y%m}.{n:05d}" for n in range(10000, 100000)) if a not in taken)
     for i in range(size - len(real)):
         copy = _copy(real[i % len(real)], i, next(free))
         entry_path(root, copy).write_text(dump_entry(copy), encoding="utf-8")

@@ -77,11 +77,11 @@ def check_kb(
     """
     today = today or _dt.date.today()
     problems: list[Problem] = []
-    taxonomies, tax_problems, loaded = load_taxonomies_checked(root)
+    taxonomies, tax_problems = load_taxonomies_checked(root)
     problems += tax_problems
     # Entries are checked against the schema whatever the taxonomies' state, and their tags against
     # each taxonomy whose file loaded (a damaged one's tags are checked once it is mended).
-    kb = load_kb(root, strict=False, taxonomies=taxonomies or loaded, parsed=fill)
+    kb = load_kb(root, strict=False, taxonomies=taxonomies, parsed=fill)
     problems += kb.problems
     problems += entry_problems(kb, today)
     problems += suggestions_problems(kb)

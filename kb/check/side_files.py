@@ -32,14 +32,13 @@ from kb.yamlpos import (
     parse_document,
     parse_document_keeping,
     read_yaml_bytes,
-    syntax_problems,
     top_key_positions,
 )
 
 
-def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem], Taxonomies]:
-    """The taxonomies, or the problems that stop them from loading, with positions; and those of
-    them that did load, whose tags can still be checked."""
+def load_taxonomies_checked(root: Path) -> tuple[Taxonomies, list[Problem]]:
+    """The taxonomies that load (all of them when there are no problems; the tags of those that
+    load can be checked while another is damaged), and the problems of the others, with positions."""
     folder = root / "entries" / "taxonomies"
     by_id: dict[str, Taxonomy] = {}
     read: dict[str, bytes] = {}
@@ -83,8 +82,7 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies | None, list[Problem
         for node_id in sorted(mmllms_node_ids() - set(by_id["mmllms"].nodes)):
             message = f"node {node_id!r} is missing: kb files the entries' MM-LLMs facets under it; restore it"
             problems.append(Problem(rel, 0, 0, "nodes", message))
-    loaded = Taxonomies(by_id, files_digest(read))
-    return (loaded if not problems else None), problems, loaded
+    return Taxonomies(by_id, files_digest(read)), problems
 
 
 def suggestions_problems(kb: KB) -> list[Problem]:
@@ -157,17 +155,16 @@ def mkdocs_problems(root: Path, *, settings: bool = True) -> list[Problem]:
     if not path.exists():
         return []
     try:
-        text = read_yaml_bytes(path, "mkdocs.yml")
-    except ProblemsError as exc:  # a folder, a device, megabytes
+        positions = top_key_positions(read_yaml_bytes(path, "mkdocs.yml"), "mkdocs.yml")
+    except ProblemsError as exc:  # a folder, a device, megabytes; its YAML mistakes
         return exc.problems
     except OSError as exc:
         return [Problem("mkdocs.yml", 0, 0, "", f"cannot read the file: {exc.strerror}")]
-    problems = syntax_problems(text, "mkdocs.yml")
-    if problems or not settings:
-        return problems
+    if not settings:
+        return []
     from kb.site.settings import settings_problems
 
-    return settings_problems(root, top_key_positions(text))
+    return settings_problems(root, positions)
 
 
 def config_problems(root: Path) -> list[Problem]:

@@ -59,7 +59,7 @@ def new(
     # Two kb new at once would each find the id and title free and both write (one entry lost, or
     # one paper twice): the second waits, then reads the knowledge base with the first's entry in it.
     waiting = f"another kb new is writing into this knowledge base (it holds {BUILD_DIR}/new.lock); waiting"
-    with contextlib.nullcontext() if dry_run else held_lock(state.root, "new.lock", busy=waiting, wait=waiting):
+    with contextlib.nullcontext() if dry_run else held_lock(state.root, "new.lock", busy=waiting, wait=True):
         kb = load_kb(state.root, strict=False)  # a broken entry elsewhere must not block adding one
         plan = plan_new(
             kb,

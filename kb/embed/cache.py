@@ -89,7 +89,7 @@ class VectorStore:
             self.unreadable = "some of its vectors are not of unit length, as every vector kb writes is"
         elif len(vectors) > 1 and not vectors.any():
             self.unreadable = "all of its vectors are zero, which no model gives texts"
-        elif len(vectors) and vectors.shape[1] != (width := self._model_width() or vectors.shape[1]):
+        elif len(vectors) and (width := self._model_width()) not in (None, vectors.shape[1]):
             self.unreadable = (
                 f"its vectors have {vectors.shape[1]} numbers where the model's have {width}, "
                 "as model.json beside it says"
