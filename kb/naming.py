@@ -13,11 +13,25 @@ import unicodedata
 from kb.schema import ARXIV_RE, SLUG_RE, Kind
 
 NEW_ARXIV_RE = re.compile(r"^([0-9]{2})([0-9]{2})\.([0-9]{4,5})(?:v[0-9]+)?$")
+# Old-style ids (August 1991 to March 2007): an archive, then YYMM and a three-digit number.
+OLD_ARXIV_RE = re.compile(r"^[a-z][a-z-]*(?:\.[A-Z]{2})?/([0-9]{2})([0-9]{2})([0-9]{3})(?:v[0-9]+)?$")
+
+
+def _old_style_month(yy: int, mm: int) -> tuple[int, int]:
+    return (1900 + yy if yy >= 91 else 2000 + yy, mm)
 
 
 def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
     """What the schema's pattern cannot see in an arXiv id (the month, the number of digits, the
-    future), or None when it could be real; old-style ids (hep-th/9901001) pass on their pattern."""
+    future; for old-style ids such as hep-th/9901001, the month and the years they were given in),
+    or None when it could be real."""
+    if old := OLD_ARXIV_RE.match(arxiv):
+        yy, mm = int(old[1]), int(old[2])
+        if not 1 <= mm <= 12:
+            return f'{arxiv!r} has month {mm:02d}; old-style ids are archive/YYMMNNN, e.g. "hep-th/9901001"'
+        if not (1991, 8) <= _old_style_month(yy, mm) <= (2007, 3):
+            return f"{arxiv!r}: old-style ids were given from 08/1991 to 03/2007; later ones are YYMM.NNNNN"
+        return None
     m = NEW_ARXIV_RE.match(arxiv)
     if not m:
         return None
@@ -36,7 +50,9 @@ def arxiv_id_problem(arxiv: str, today: _dt.date) -> str | None:
 
 
 def arxiv_month(arxiv: str) -> tuple[int, int] | None:
-    """The year and month a new-style arXiv id was submitted in (2304.08485: 2023, 4)."""
+    """The year and month an arXiv id was submitted in (2304.08485: 2023, 4; hep-th/9901001: 1999, 1)."""
+    if old := OLD_ARXIV_RE.match(arxiv):
+        return _old_style_month(int(old[1]), int(old[2])) if 1 <= int(old[2]) <= 12 else None
     m = NEW_ARXIV_RE.match(arxiv)
     return (2000 + int(m[1]), int(m[2])) if m and 1 <= int(m[2]) <= 12 else None
 

@@ -157,6 +157,9 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/short.yaml": work("short", 'arxiv: "23.1234"\n'),
         "works/digits.yaml": work("digits", 'arxiv: "2304.0848"\n'),
         "works/ahead.yaml": work("ahead", 'arxiv: "9912.12345"\n'),
+        "works/old-month.yaml": work("old-month", 'arxiv: "hep-th/9913001"\n'),
+        "works/old-late.yaml": work("old-late", 'arxiv: "cs/0801001"\n'),
+        "works/old-fine.yaml": work("old-fine", 'arxiv: "cs.CV/0102003"\n'),
     },
     "bad-url": {
         "works/linked.yaml": work(
@@ -218,6 +221,8 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/late-month.yaml": work("late-month", "arxiv: '2305.10356'\ndate: 2023-06\n"),
         "works/next-monday.yaml": work("next-monday", "arxiv: '2411.19951'\ndate: 2024-12-02\n"),
         "works/same-year.yaml": work("same-year", "arxiv: '2305.10357'\ndate: 2023\n"),
+        "works/old-style.yaml": work("old-style", "arxiv: cs/0612001\ndate: 2007-02\n"),
+        "works/old-style-fine.yaml": work("old-style-fine", "arxiv: cs/0612002\ndate: 2007-01-03\n"),
         "datasets/data-later.yaml": "id: data-later\ntitle: A benchmark released after its paper\nkind: benchmark\n"
         "arxiv: '2305.10358'\ndate: 2023-10-26\n",
     },
