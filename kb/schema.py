@@ -105,6 +105,11 @@ class Kind(str, Enum):
         return "datasets" if self.is_dataset else "works"
 
     @property
+    def with_article(self) -> str:
+        """The kind in a sentence: "a model", "an analysis"."""
+        return f"{'an' if self is Kind.analysis else 'a'} {self.value}"
+
+    @property
     def plural(self) -> str:
         """The heading for entries of this kind: "Models", "Analyses", ..."""
         return "Analyses" if self is Kind.analysis else f"{self.value.capitalize()}s"

@@ -289,6 +289,8 @@ def test_uses_finds_works_trained_or_evaluated_on_a_dataset(kb: KB) -> None:
         select(kb, Filters(uses="llama"))
     with pytest.raises(UsageError, match="'llava' is a model, not a dataset or benchmark"):
         select(kb, Filters(uses="llava"))
+    with pytest.raises(UsageError, match="'untagged-paper' is an analysis, not a dataset"):
+        select(kb, Filters(uses="untagged-paper"))
 
 
 def test_curated_by_finds_entries_with_tags_a_source_set(kb: KB) -> None:

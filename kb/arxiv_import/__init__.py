@@ -181,7 +181,7 @@ def _refuse_title(kb: KB, entry: Entry, named: bool) -> None:
     if other is not None:
         hint = ANOTHER_DATASET if entry.is_dataset and not named else ""
         raise AlreadyInKBError(
-            f"a {other.kind.value} of the same title is already in the knowledge base: {_rel(kb, other)}{hint}"
+            f"{other.kind.with_article} of the same title is already in the knowledge base: {_rel(kb, other)}{hint}"
         )
 
 

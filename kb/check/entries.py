@@ -112,7 +112,7 @@ def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
         out.append(
             at(
                 ("kind",),
-                f"a {entry.kind.value} entry belongs in entries/{entry.kind.folder}/, "
+                f"{entry.kind.with_article} entry belongs in entries/{entry.kind.folder}/, "
                 f"not entries/{folder}/; move the file or fix the kind",
             )
         )
@@ -277,7 +277,9 @@ def _relation_problems(
             continue
         wanted_source = RELATION_SOURCES[relation]
         if kind is not None and targets and wanted_source is not None and wanted_source != source_family:
-            out.append(at(("relations", relation), f"only works use {relation}; a {kind.value} does not", key=True))
+            out.append(
+                at(("relations", relation), f"only works use {relation}; {kind.with_article} does not", key=True)
+            )
         twice = repeats(targets)
         for i, target in enumerate(targets):
             if not isinstance(target, str):
@@ -302,7 +304,7 @@ def _relation_problems(
                 expected = (
                     "a dataset or benchmark" if wanted == "datasets" else "a work (model, method, analysis, survey)"
                 )
-                out.append(at(loc, f"{target!r} is a {other.kind.value}; {relation} expects {expected}"))
+                out.append(at(loc, f"{target!r} is {other.kind.with_article}; {relation} expects {expected}"))
     return out
 
 

@@ -103,7 +103,9 @@ def get_dataset(kb: KB, dataset_id: str) -> Entry:
     """The dataset or benchmark with this id; a UsageError naming the closest dataset otherwise."""
     entry = get_entry(kb, dataset_id, hint_among=kb.datasets())
     if not entry.is_dataset:
-        raise UsageError(f"{entry.id!r} is a {entry.kind.value}, not a dataset or benchmark; --uses takes a dataset id")
+        raise UsageError(
+            f"{entry.id!r} is {entry.kind.with_article}, not a dataset or benchmark; --uses takes a dataset id"
+        )
     return entry
 
 
