@@ -336,8 +336,20 @@ def held_lock(root: Path, name: str, *, busy: str, wait: bool = False) -> Iterat
     folder = root / BUILD_DIR
     if folder.exists() and not folder.is_dir():
         raise KBError(f"{BUILD_DIR} is a file; kb keeps its scratch folder there: remove the file")
-    folder.mkdir(exist_ok=True)
-    with open(folder / name, "a+") as lock:
+    if folder.is_symlink() and not folder.exists():
+        raise KBError(
+            f"{BUILD_DIR} is a link to {os.readlink(folder)}, which is not there; kb keeps its scratch folder "
+            "there: make the folder it points to, or remove the link"
+        )
+    try:
+        folder.mkdir(exist_ok=True)
+        lock = open(folder / name, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise KBError(
+            f"cannot make {BUILD_DIR}/{name}, the lock that keeps two runs from writing at once: "
+            f"{exc.strerror or exc}; kb needs to write in the knowledge base's folder"
+        ) from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -446,6 +446,30 @@ def test_a_site_dir_that_is_a_loop_of_links_or_a_scratch_folder_that_is_a_file_i
     assert str(raised.value) == ".kb-build is a file; kb keeps its scratch folder there: remove the file"
 
 
+def test_a_scratch_folder_that_is_a_dangling_link_or_a_lock_that_cannot_be_made_is_one_sentence(
+    tmp_path: Path,
+) -> None:
+    """Both had read "kb: .../.kb-build: File exists" or a bare system error (kb new's lock)."""
+    from kb.errors import KBError
+    from kb.store import held_lock
+
+    (tmp_path / ".kb-build").symlink_to("gone")
+    with pytest.raises(KBError) as raised, held_lock(tmp_path, "new.lock", busy="busy"):
+        pass
+    assert str(raised.value) == (
+        ".kb-build is a link to gone, which is not there; kb keeps its scratch folder there: make the folder it "
+        "points to, or remove the link"
+    )
+    (tmp_path / ".kb-build").unlink()
+    (tmp_path / ".kb-build" / "new.lock").mkdir(parents=True)  # a lock file that cannot be opened, even as root
+    with pytest.raises(KBError) as raised, held_lock(tmp_path, "new.lock", busy="busy"):
+        pass
+    assert str(raised.value) == (
+        "cannot make .kb-build/new.lock, the lock that keeps two runs from writing at once: Is a directory; kb "
+        "needs to write in the knowledge base's folder"
+    )
+
+
 def test_a_site_dir_may_be_new_nested_or_a_link_to_a_built_site(tmp_path: Path) -> None:
     from kb.config import Config
     from kb.site.build import site_folder
