@@ -100,7 +100,7 @@ class FeedServer:
                     self.send_header("Content-Length", "100000")
                     self.end_headers()
                     self.wfile.flush()
-                    time.sleep(3)
+                    time.sleep(12)
                 elif mode == "sametitle":  # two papers of one title
                     feed = feed_for(ids).decode("utf-8")
                     titles = re.findall(r"(?s)<entry>.*?<title>(.*?)</title>", feed)
@@ -132,7 +132,7 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 elif mode == "slow":
-                    time.sleep(3)
+                    time.sleep(12)
                     self.answer(200, (FEEDS / "empty.xml").read_bytes())
                 else:
                     self.answer(200, feed_for(ids))
@@ -465,6 +465,25 @@ def test_an_arxiv_id_of_a_dataset_is_refused_with_a_hint_for_the_work(kb_root, s
     assert server.requests == []
 
 
+def test_a_dataset_name_already_in_the_kb_is_refused_with_a_hint(kb_root, server):
+    """A dataset is known by its name: two named alike read as one (the seed gave MLLM-Bench twice)."""
+    title = "MMBench: Is Your Multi-modal Model an All-around Player? Second Edition"
+    run = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "a benchmark named 'MMBench' is already in the knowledge base: entries/datasets/mmbench.yaml; if this is "
+        "another one, give it a name that tells it apart with --name",
+    )
+    named = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--name", "mmbench ", "--no-suggest")
+    assert named.code == 1 and "named 'mmbench' is already" in named.err  # as kb check compares names
+    assert sorted(p.name for p in (kb_root / "entries" / "datasets").iterdir()) == ["allava-4v.yaml", "mmbench.yaml"]
+    other = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--name", "MMBench-2E", "--no-suggest")
+    assert other.code == 0, other.err
+    check = run_kb("check", cwd=kb_root)
+    assert check.code == 0, check.out + check.err
+
+
 def test_a_title_already_in_the_kb_is_refused(kb_root, server):
     run = kb_new(kb_root, server, "--title", "Improved Baselines with  Visual Instruction Tuning", "--no-suggest")
     assert_one_sentence(
@@ -648,11 +667,13 @@ def test_a_redirect_is_said_with_where_it_led(kb_root, server):
 @pytest.mark.parametrize(
     ("mode", "waited", "limit"),
     [
-        ("slow", "did not answer within 0.5 s", 3),  # gave up before the server's 3 s sleep ended
-        ("trickle", "did not finish answering within 1.5 s", 6),  # a byte each 0.1 s for 10 s: the deadline
+        # Each gave up long before the server would have answered (12 s; the trickle's 10 s), with
+        # room for a loaded machine to start kb slowly.
+        ("slow", "did not answer within 0.5 s", 9),
+        ("trickle", "did not finish answering within 1.5 s", 9),  # a byte each 0.1 s for 10 s: the deadline
         # It connected and answered its headers: no "cannot connect" (requests calls a read timeout
         # in the body a connection error).
-        ("stall", "did not answer within 0.5 s", 3),
+        ("stall", "did not answer within 0.5 s", 9),
     ],
 )
 def test_a_server_that_does_not_answer_in_time_is_given_up_on(kb_root, server, mode, waited, limit):

@@ -185,6 +185,25 @@ def _refuse_title(kb: KB, entry: Entry, named: bool) -> None:
         )
 
 
+def _refuse_name(kb: KB, entry: Entry, earlier: list[Entry]) -> None:
+    """A dataset is known by its name: refuse one that another dataset, in the KB or of the same
+    batch, already has (kb check would refuse both)."""
+    if not entry.is_dataset or not entry.name:
+        return
+    key, shown = norm_title(entry.name), printable(entry.name, limit=80)
+    for other in kb.datasets():
+        if norm_title(other.name or "") == key:
+            raise AlreadyInKBError(
+                f"{other.kind.with_article} named {shown!r} is already in the knowledge base: {_rel(kb, other)}; "
+                "if this is another one, give it a name that tells it apart with --name"
+            )
+    for other in earlier:
+        if other.is_dataset and norm_title(other.name or "") == key:
+            raise AlreadyInKBError(
+                f"arXiv {entry.arxiv} and {other.arxiv} would both be named {shown!r}; add one of them"
+            )
+
+
 def _rel(kb: KB, entry: Entry) -> str:
     return os.path.relpath(kb.paths[entry.id], kb.root)
 
@@ -252,6 +271,7 @@ def plan_new(
                 )
     for n, entry in enumerate(entries):
         _refuse_title(kb, entry, named=name is not None)
+        _refuse_name(kb, entry, entries[:n])
         # ... nor one of the same batch: two ids whose papers share a title (kb check refuses both)
         earlier = _with_title([e for e in entries[:n] if e.is_dataset == entry.is_dataset], entry.title)
         if earlier is not None:

@@ -313,16 +313,20 @@ def _arxiv_key(arxiv: str) -> str:
 
 
 def _duplicates(kb: KB) -> list[Problem]:
-    """Ids unique overall; arXiv ids and titles unique among works and among datasets."""
+    """Ids unique overall; arXiv ids and titles unique among works and among datasets; datasets'
+    names unique (works may share one: two papers call their models "Emu")."""
     by_id: dict[str, list[int]] = defaultdict(list)
     by_arxiv: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     by_title: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    by_name: dict[str, list[int]] = defaultdict(list)
     for i, (_, entry, _) in enumerate(kb.loaded):
         by_id[entry.id].append(i)
         family = _family(entry.kind)
         # One paper may release several datasets (an instruction set and a benchmark, say):
         # they share the paper's arXiv id and title and differ by name.
         name = norm_title(entry.name or "") if entry.is_dataset else ""
+        if name:
+            by_name[name].append(i)
         if entry.arxiv:
             by_arxiv[(family, name, _arxiv_key(entry.arxiv))].append(i)
         by_title[(family, name, norm_title(entry.title))].append(i)
@@ -352,5 +356,11 @@ def _duplicates(kb: KB) -> list[Problem]:
         (g for (_, _, norm), g in by_title.items() if norm),
         "title",
         "nearly the same title as {others} (ignoring case, punctuation and spacing); merge them or tell them apart",
+    )
+    report(
+        by_name.values(),
+        "name",
+        "the same name is on {others}, and a dataset is known by its name: merge them if they are one "
+        "dataset, or give each a name that tells it apart",
     )
     return out

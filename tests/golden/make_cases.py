@@ -216,6 +216,17 @@ CASES: dict[str, dict[str, str | bytes]] = {
     },
     # A work is public from its arXiv submission on: a later date is a list's venue date, not its release.
     # Listed the Monday after a month's last Friday is no mistake, nor data released after its paper.
+    # The seed gave MLLM-Bench twice, once under a later title of its paper and without its arXiv id.
+    "duplicate-dataset-name": {
+        "datasets/mllm-bench.yaml": "id: mllm-bench\ntitle: MLLM-Bench, Evaluating Multi-modal LLMs using GPT-4V\n"
+        "kind: benchmark\nname: MLLM-Bench\narxiv: '2311.13951'\n",
+        "datasets/mllm-bench-2.yaml": "id: mllm-bench-2\ntitle: 'MLLM-Bench: Evaluating Multimodal LLMs with "
+        "Per-sample Criteria'\nkind: benchmark\nname: mllm-bench\n",
+        "works/emu.yaml": work("emu", "name: Emu\n", title="Emu: Generative Pretraining in Multimodality"),
+        "works/emu-meta.yaml": work(
+            "emu-meta", "name: Emu\n", title="Emu: Enhancing Image Generation Models Using Photogenic Needles"
+        ),
+    },
     "date-after-arxiv": {
         "works/late.yaml": work("late", "arxiv: '2305.10355'\ndate: 2023-10-26\n"),
         "works/late-month.yaml": work("late-month", "arxiv: '2305.10356'\ndate: 2023-06\n"),
