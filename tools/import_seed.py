@@ -309,6 +309,7 @@ class Record:
     design: list[str] = field(default_factory=list)
     architecture: dict[str, str] = field(default_factory=dict)
     scale: dict[str, str] = field(default_factory=dict)
+    joins: str | None = None  # an arXiv id to group the row by that the row does not give (CODEV_ARXIV)
 
     def fields(self) -> list[str]:
         """The dotted entry fields this record supplies (for provenance)."""
@@ -395,11 +396,23 @@ def read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
+# Rows of the co-development list that give a later version's title of a paper the other lists
+# give under its first title, with nothing else to join them by (checked by hand on arXiv's
+# listing): each row is grouped with the paper's arXiv id (not given it as a fact of the row's),
+# so its tags go to that paper's entries.
+CODEV_ARXIV: dict[str, str] = {
+    # 2311.13951 v1 was "MLLM-Bench, Evaluating Multi-modal LLMs using GPT-4V" (the yin list's).
+    "MLLM-Bench: Evaluating Multimodal LLMs with Per-sample Criteria": "2311.13951",
+}
+
+
 def codev_records(rows: list[dict]) -> list[Record]:
     out = []
     for i, row in enumerate(rows):
         title = seed_title(row["title"]) or ""
-        out.append(Record("seed-codev", "unknown", None, i, title=title, codev=sorted(set(row["tags"]))))
+        rec = Record("seed-codev", "unknown", None, i, title=title, codev=sorted(set(row["tags"])))
+        rec.joins = CODEV_ARXIV.get(title)
+        out.append(rec)
     return out
 
 
@@ -544,8 +557,8 @@ def group_papers(records: list[Record]) -> list[list[Record]]:
     first: dict[tuple[str, str], int] = {}
     for i, rec in enumerate(records):
         keys = []
-        if rec.arxiv:
-            keys.append(("arxiv", rec.arxiv))
+        if joined := rec.arxiv or rec.joins:
+            keys.append(("arxiv", joined))
         if rec.title:
             keys.append(("title", norm_title(rec.title)))
         else:  # no paper facts at all: a dataset known only by name
