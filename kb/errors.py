@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kb.output.text import counted, one_line
+from kb.output.text import counted, no_controls, one_line
 
 
 @dataclass(frozen=True, order=True)
@@ -20,10 +20,10 @@ class Problem:
 
     def __str__(self) -> str:
         # A file name may hold anything a file system allows: a newline, an escape sequence; so
-        # may a field's name, which is a key of the file (values are quoted where they are shown).
-        path, field = one_line(self.path), one_line(self.field)
+        # may a field's name, which is a key of the file, and a message that names the file.
+        path, field, message = one_line(self.path), one_line(self.field), no_controls(self.message)
         where = f"{path}:{self.line}:{self.col}" if self.line else path
-        return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
+        return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
     def to_dict(self) -> dict[str, object]:
         """As JSON data: a position or field not known (a whole file's problem) is null, not 0 or ""."""

@@ -133,9 +133,11 @@ def test_a_file_name_cannot_write_to_the_terminal_or_break_a_line(tmp_path: Path
     (root / "entries" / "works" / "untitled.yaml").rename(root / "entries" / "works" / "evil\x1b]0;x\x07\nname.yaml")
     code, out, _ = invoke("--root", str(root), "check")
     assert code == 1
-    assert (
-        out == "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:1: "
-        "title: required field is missing (the paper's full title)\n"
+    assert out == (
+        "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:1: title: required field is missing (the paper's full title)\n"
+        # the message names the file too (said since a schema problem no longer hides the others)
+        "entries/works/evil\ufffd]0;x\ufffd name.yaml:1:5: id: 'untitled' differs from the file name "
+        "evil\ufffd]0;x\ufffd\ufffdname.yaml; rename the file to untitled.yaml\n"
     )
 
 

@@ -9,6 +9,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import Problem, same_place
@@ -42,9 +43,11 @@ def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
     problems: list[Problem] = []
     # Ids of files that failed validation still exist: a relation to them is not dangling.
     known_ids = {e.id for _, e, _ in kb.loaded} | {p.stem for p in kb.failed}
+    facts: list[tuple[Path, Document, _Facts]] = []
     for path, entry, doc in kb.loaded:
         at = Locator(relative(path, kb.root), doc)
-        problems += _file_problems(path, entry, at)
+        facts.append((path, doc, _Facts.of_entry(entry)))
+        problems += _file_problems(path, facts[-1][2], at)
         problems += _arxiv_problems(entry, at, today)
         problems += _list_problems(entry, at)
         problems += _provenance_problems(entry, at)
@@ -55,16 +58,48 @@ def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
     for path, doc in kb.unvalidated:
         rel = relative(path, kb.root)
         at = Locator(rel, doc)
-        raw_kind = doc.data.get("kind")
-        kind = Kind(raw_kind) if isinstance(raw_kind, str) and raw_kind in Kind.__members__ else None
+        # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
+        said = [p.field for p in kb.problems if p.path == rel]
+        facts.append((path, doc, _Facts.as_read(path, doc.data, said)))
+        kind = facts[-1][2].kind
         found = _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
         if isinstance(tags := doc.data.get("tags"), dict):
             found += _tag_problems(tags, kb.taxonomies, at)
-        # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
-        said = [p.field for p in kb.problems if p.path == rel]
+        found += _file_problems(path, facts[-1][2], at)
         problems += [p for p in found if not any(same_place(p.field, field) for field in said)]
-    problems += _duplicates(kb)
+    problems += _duplicates(kb.root, facts)
     return problems
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the file-name and uniqueness checks read of an entry: the validated entry's values, or,
+    of a file the schema refused elsewhere ("kind: modle"), the values as read that it did not
+    refuse, so that one run of kb check still says that its id or arXiv id is another file's."""
+
+    id: str | None
+    kind: Kind | None
+    family: str  # "works" or "datasets"
+    title: str | None
+    arxiv: str | None
+    name: str | None
+
+    @classmethod
+    def of_entry(cls, entry: Entry) -> _Facts:
+        return cls(entry.id, entry.kind, _family(entry.kind), entry.title, entry.arxiv, entry.name)
+
+    @classmethod
+    def as_read(cls, path: Path, data: dict, said: list[str]) -> _Facts:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            fine = isinstance(value, str) and value.strip() and not any(same_place(key, f) for f in said)
+            return value if fine else None
+
+        raw_kind = text("kind")
+        kind = Kind(raw_kind) if raw_kind in Kind.__members__ else None
+        # Without a kind, the folder the file is in says whether it is a work or a dataset.
+        family = _family(kind) if kind else "datasets" if path.parent.name == "datasets" else "works"
+        return cls(text("id"), kind, family, text("title"), text("arxiv"), text("name"))
 
 
 def entry_notes(kb: KB, today: _dt.date) -> list[Problem]:
@@ -92,27 +127,27 @@ def dotted(loc: Loc) -> str:
     return out
 
 
-def _file_problems(path: Path, entry: Entry, at: Locator) -> list[Problem]:
+def _file_problems(path: Path, facts: _Facts, at: Locator) -> list[Problem]:
     out = []
-    if path.stem != entry.id:
+    if facts.id is not None and path.stem != facts.id:
         # Offer the file's name as the id only when it would be one (".hidden" or "LLaVA" is not).
         other = f" or set id: {path.stem}" if SLUG_RE.match(path.stem) and len(path.stem) <= 80 else ""
         out.append(
             at(
                 ("id",),
-                f"{entry.id!r} differs from the file name {path.name}; rename the file to {entry.id}.yaml{other}",
+                f"{facts.id!r} differs from the file name {path.name}; rename the file to {facts.id}.yaml{other}",
             )
         )
-    if entry.id in RESERVED_NAMES:
-        out.append(at(("id",), f"{entry.id!r} is a reserved file name on Windows; choose another id"))
-    if entry.id in SITE_NAMES:
-        out.append(at(("id",), f"{entry.id!r} is the name of the site's page of all entries; choose another id"))
+    if facts.id in RESERVED_NAMES:
+        out.append(at(("id",), f"{facts.id!r} is a reserved file name on Windows; choose another id"))
+    if facts.id in SITE_NAMES:
+        out.append(at(("id",), f"{facts.id!r} is the name of the site's page of all entries; choose another id"))
     folder = path.parent.name
-    if folder != entry.kind.folder:
+    if facts.kind is not None and folder != facts.kind.folder:
         out.append(
             at(
                 ("kind",),
-                f"{entry.kind.with_article} entry belongs in entries/{entry.kind.folder}/, "
+                f"{facts.kind.with_article} entry belongs in entries/{facts.kind.folder}/, "
                 f"not entries/{folder}/; move the file or fix the kind",
             )
         )
@@ -312,34 +347,35 @@ def _arxiv_key(arxiv: str) -> str:
     return re.sub(r"v[0-9]+$", "", arxiv)
 
 
-def _duplicates(kb: KB) -> list[Problem]:
+def _duplicates(root: Path, files: list[tuple[Path, Document, _Facts]]) -> list[Problem]:
     """Ids unique overall; arXiv ids and titles unique among works and among datasets; datasets'
     names unique (works may share one: two papers call their models "Emu")."""
     by_id: dict[str, list[int]] = defaultdict(list)
     by_arxiv: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     by_title: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     by_name: dict[str, list[int]] = defaultdict(list)
-    for i, (_, entry, _) in enumerate(kb.loaded):
-        by_id[entry.id].append(i)
-        family = _family(entry.kind)
+    for i, (_, _, facts) in enumerate(files):
+        if facts.id is not None:
+            by_id[facts.id].append(i)
         # One paper may release several datasets (an instruction set and a benchmark, say):
         # they share the paper's arXiv id and title and differ by name.
-        name = norm_title(entry.name or "") if entry.is_dataset else ""
+        name = norm_title(facts.name or "") if facts.family == "datasets" else ""
         if name:
             by_name[name].append(i)
-        if entry.arxiv:
-            by_arxiv[(family, name, _arxiv_key(entry.arxiv))].append(i)
-        by_title[(family, name, norm_title(entry.title))].append(i)
+        if facts.arxiv:
+            by_arxiv[(facts.family, name, _arxiv_key(facts.arxiv))].append(i)
+        if facts.title:
+            by_title[(facts.family, name, norm_title(facts.title))].append(i)
     out: list[Problem] = []
 
     def report(groups: Iterable[list[int]], field: str, message: str) -> None:
         for group in groups:
             if len(group) < 2:
                 continue
-            rels = [relative(kb.loaded[i][0], kb.root) for i in group]
+            rels = [relative(files[i][0], root) for i in group]
             for i, rel in zip(group, rels, strict=True):
                 others = ", ".join(r for r in rels if r != rel) or rel
-                out.append(Locator(rel, kb.loaded[i][2])((field,), message.format(others=others)))
+                out.append(Locator(rel, files[i][1])((field,), message.format(others=others)))
 
     report(by_id.values(), "id", "the same id is used by {others}; ids must be unique")
     report(

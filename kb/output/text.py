@@ -34,6 +34,12 @@ def one_line(text: str) -> str:
     return _CONTROL.sub("\ufffd", " ".join(text.split()))
 
 
+def no_controls(text: str) -> str:
+    """Text that is one line already (a message), made safe for a terminal as ``one_line`` makes
+    entry text, but with its spacing kept (a message may quote a value whose spaces matter)."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 def lone_surrogate(text: str) -> int | None:
     """The code point of the first lone surrogate in ``text``, or None. Python carries a byte of a
     command-line argument that was not UTF-8 as one (0xff as U+DCFF), and JSON's "\\ud800" gives

@@ -114,6 +114,13 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "problems-beside-bad-kind": {
         "works/typos.yaml": "id: typos\ntitle: Typos\nkind: modle\ntags:\n  codev: [nope/leaf]\n"
         "  yin: [hallucination, hallucination, 3]\nrelations:\n  builds_on: [typos, nowhere]\n",
+        # A schema problem elsewhere in a file had hidden its id's and its arXiv id's other problems.
+        "works/llava2.yaml": "id: llava\ntitle: Visual Instruction Tuning\nkind: modle\narxiv: '2304.08485'\n",
+        "works/llava.yaml": LLAVA.replace("relations:\n  trained_on: [llava-instruct-150k]\n", ""),
+        "works/dupx.yaml": "id: dupx\ntitle: Some New Title\nkind: model\narxiv: '2304.08485'\nvenu: arXiv\n",
+        "datasets/misfiled.yaml": "id: misfiled\ntitle: A Misfiled Model\nkind: model\nvenu: arXiv\n",
+        "datasets/bench.yaml": "id: bench\ntitle: 3\nkind: benchmark\nname: Bench\n",
+        "datasets/bench-2.yaml": "id: bench-2\ntitle: Another\tBench\nkind: benchmark\nname: Bench\n",
     },
     "dangling-relation": {
         "works/llava.yaml": LLAVA.replace("[llava-instruct-150k]", "[llava-instruct-15k, nothing-like-it]"),
