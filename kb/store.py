@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -446,6 +447,10 @@ def check_output(path: Path, *, root: Path | None = None) -> None:
         kept = [base / name for name in SOURCES]
         if any(target == k or k in target.parents for k in kept):
             raise KBError(f"cannot write {path}: it is part of the knowledge base ({os.path.relpath(target, base)})")
+    if sys.prefix != sys.base_prefix:  # in a virtual environment, kb's own (a system's prefix is /usr)
+        env = Path(os.path.realpath(sys.prefix))
+        if env in target.parents:
+            raise KBError(f"cannot write {path}: it is in the Python environment kb runs from ({env})")
 
 
 def write_entry(root: Path, entry: Entry, *, overwrite: bool = False, text: str | None = None) -> Path:

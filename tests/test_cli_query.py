@@ -697,6 +697,16 @@ def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would
         # hand-written pages and kb's own code, which the site and the cache may not replace either
         (["graph"], str(root / "docs" / "index.md"), "it is part of the knowledge base (docs/index.md)"),
         (["export", "json"], str(root / "kb" / "graph.py"), "it is part of the knowledge base (kb/graph.py)"),
+        # the project's own files beside them (an audit replaced README.md, the Makefile, pyproject.toml)
+        (["export", "bibtex"], str(root / "README.md"), "it is part of the knowledge base (README.md)"),
+        (["graph"], str(root / "Makefile"), "it is part of the knowledge base (Makefile)"),
+        (["schema"], str(root / "pyproject.toml"), "it is part of the knowledge base (pyproject.toml)"),
+        # ... and the Python environment kb runs from (it had replaced .venv/bin/kb)
+        (
+            ["export", "json"],
+            str(Path(sys.executable).parent / "kb-test-output.json"),  # a new file: nothing lost if it regresses
+            f"it is in the Python environment kb runs from ({Path(os.path.realpath(sys.prefix))})",
+        ),
         # a link is followed: to a folder that is not there, as for any path (it had made the folders)
         (
             ["export", "json"],
@@ -711,6 +721,8 @@ def test_an_output_file_is_never_one_of_the_kbs_own_nor_in_a_folder_a_slip_would
     assert not (root / "kb.yaml").exists() and not (root / "entries" / "new.json").exists()
     assert not (root / ".git" / "config").exists() and not (tmp_path / "nowhere").exists()
     assert not any((root / "docs").iterdir()) and not any((root / "kb").iterdir())
+    assert not (root / "README.md").exists() and not (root / "Makefile").exists()
+    assert not (Path(sys.executable).parent / "kb-test-output.json").exists()
     assert invoke(root, "export", "csv", "-o", str(tmp_path / "x.csv"))[0] == 0
 
 
