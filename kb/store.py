@@ -419,6 +419,8 @@ def write_output(path: Path, text: str, *, root: Path | None = None) -> None:
                 fh.write(text)
         else:
             write_text_atomic(path, text)
+    except BrokenPipeError:
+        raise  # -o /dev/stdout into a reader that left (| head): quiet, as for stdout itself
     except OSError as exc:
         # The whole text goes to a new file beside the old, then takes its name: a folder that
         # takes no new file (/proc) fails there, and "No such file" would be said of a file that exists.

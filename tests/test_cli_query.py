@@ -515,6 +515,12 @@ def test_a_reader_that_leaves_early_ends_kb_quietly_with_exit_141(tmp_path: Path
             proc.stdout.close()  # before kb has started: its first write finds the pipe closed
             err = proc.stderr.read().decode()
             assert (proc.wait(timeout=120), err) == (141, ""), args
+    # -o /dev/stdout is written as a device, not through stdout: it had said "cannot write
+    # /dev/stdout: Broken pipe" and exited 1 (audit)
+    shell = f"{shlex.quote(sys.executable)} -m kb --root {shlex.quote(str(root))} export json -o /dev/stdout"
+    shell += " | true; exit ${PIPESTATUS[0]}"  # the reader is gone before kb writes
+    proc = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to write to")

@@ -15,7 +15,7 @@ def test_build_stops_at_check_problems_without_loading_the_model(tmp_path: Path)
     assert run.code == 1
     assert run.err.startswith("entries/works/bad.yaml:3:7: kind: ")
     assert "did you mean 'model'?" in run.err
-    assert "embedding with" not in run.err
+    assert "kb: embedding " not in run.err
     assert not (root / "site").exists()
 
 
@@ -53,7 +53,7 @@ def test_graph_without_similarity_needs_no_embeddings(tmp_path: Path) -> None:
     run = run_kb("--root", str(root), "graph", "--no-similar", "--format", "graphml", "-o", str(tmp_path / "g.graphml"))
     assert run.code == 0, run.err
     assert {"llava", "pope", "codev:data4model"} <= set(nx.read_graphml(tmp_path / "g.graphml").nodes)
-    assert "embedding with" not in run.err
+    assert "kb: embedding " not in run.err
     to_stdout = run_kb("--root", str(root), "graph", "--no-similar", "--format", "graphml", "-o", "-", cwd=tmp_path)
     assert to_stdout.code == 0 and to_stdout.out == (tmp_path / "g.graphml").read_text(encoding="utf-8")
     assert not (tmp_path / "-").exists()

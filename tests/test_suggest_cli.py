@@ -50,7 +50,7 @@ def test_suggest_for_an_entry_uses_cached_vectors_only(root: Path) -> None:
     lines = run.out.splitlines()
     assert lines[0] == "new-jail: Jailbreaking vision-language models through images"
     assert lines[1] == "codev" and lines[2].endswith(f" {TOX}  (Data Toxicity)")
-    assert "yin" in lines and "embedding with" not in run.err
+    assert "yin" in lines and "kb: embedding " not in run.err
 
 
 def test_suggest_entry_json_ranks_every_leaf_and_says_nothing_of_its_own_tags(root: Path) -> None:

@@ -70,7 +70,9 @@ def serve(state: State, port: int, no_build: bool) -> None:
 @click.option("--no-similar", is_flag=True, help="Leave out the nearest-neighbour edges (and the need for embeddings).")
 @pass_state
 def graph(state: State, fmt: str, output: Path, no_similar: bool) -> None:
-    """Write the knowledge graph: works, datasets, taxonomy nodes and every link between them."""
+    """Write the knowledge graph: works, datasets, taxonomy nodes and every link between them.
+    Its nearest-neighbour edges come from the cached embeddings; entries the cache lacks are
+    encoded first, as kb embed would (--no-similar leaves them out)."""
     from kb.graph import build_graph, graph_text, write_graph
     from kb.store import check_output
 

