@@ -15,7 +15,7 @@ Only numpy and networkx are needed; vectors come in already computed.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,12 +318,13 @@ class Ranked:
 
 
 def most_used_datasets(graph: nx.MultiDiGraph, n: int = 20) -> list[Ranked]:
-    """Datasets and benchmarks by how many works train on, evaluate on or introduce them."""
-    users: Counter[str] = Counter()
-    for _, v, data in graph.edges(data=True):
+    """Datasets and benchmarks by how many entries train on, evaluate on, introduce or build on
+    them, each entry counted once (a work that trains and evaluates on one is one user of it)."""
+    users: dict[str, set[str]] = defaultdict(set)
+    for u, v, data in graph.edges(data=True):
         if data["type"] in RELATION_TYPES and graph.nodes[v]["kind"] in ("dataset", "benchmark"):
-            users[v] += 1
-    ranked = sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+            users[v].add(u)
+    ranked = sorted(((k, len(s)) for k, s in users.items()), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [
         Ranked(key, graph.nodes[key]["label"], graph.nodes[key]["kind"], count, float(count)) for key, count in ranked
     ]

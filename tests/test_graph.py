@@ -37,3 +37,23 @@ def test_neighbourhoods_are_the_same_whatever_the_hash_seed() -> None:
     first, second = _digest("1"), _digest("2")
     assert len(first) == 64
     assert first == second
+
+
+def test_a_dataset_is_used_by_each_entry_once_however_many_relations_it_has() -> None:
+    """The datasets page ranked TextVQA at 33 works beside "30" in its own table: a work that
+    trained and evaluated on it counted twice (audit)."""
+    import networkx as nx
+
+    from kb.graph import most_used_datasets
+
+    graph = nx.MultiDiGraph()
+    for key, kind in (("a", "model"), ("b", "model"), ("textvqa", "benchmark"), ("coco", "dataset")):
+        graph.add_node(key, kind=kind, label=key)
+    for u, v, rel in (
+        ("a", "textvqa", "trained_on"),
+        ("a", "textvqa", "evaluated_on"),
+        ("b", "coco", "trained_on"),
+        ("a", "coco", "evaluated_on"),
+    ):
+        graph.add_edge(u, v, type=rel)
+    assert [(r.id, r.count) for r in most_used_datasets(graph)] == [("coco", 2), ("textvqa", 1)]
