@@ -221,7 +221,7 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
         "  codev   data4model/usability/eval/understanding  (Benchmarks for Multi-Modal Understanding)  [contributor]\n"
         "  yin     datasets/benchmark  (Benchmarks for Evaluation)  [seed-yin]\n"
     ) in out
-    assert "  evaluated on by: llava, woodpecker\n" in out
+    assert "  used to evaluate: llava, woodpecker\n" in out
     # a list's items apart as in CSV: an author may be "Liu, Haotian" (audit)
     assert "  authors            Haotian Liu; Chunyuan Li\n" in invoke(root, "show", "llava")[1]
     assert out.endswith(

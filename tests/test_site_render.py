@@ -369,7 +369,7 @@ def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     assert "## Nearest neighbours" in page
     assert '<div class="kb-mini-graph" data-src="../../assets/data/nbhd/llava.json"></div>' in page
     dataset = files["entries/mmbench.md"]
-    assert "**Evaluated on by:** " in dataset and "(untagged-work.md)" in dataset
+    assert "**Used to evaluate:** " in dataset and "(untagged-work.md)" in dataset
     assert "**Introduced in:** [LLaVA](llava.md)" in files["entries/llava-instruct.md"]
 
 

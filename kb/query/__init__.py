@@ -34,11 +34,11 @@ KIND_GROUPS: dict[str, tuple[str, ...]] = {
     "datasets": ("dataset", "benchmark"),
 }
 # Relations read from the other side: "works that trained on this dataset".
-INVERSE_NAMES = {
-    "trained_on": "trained on by",
-    "evaluated_on": "evaluated on by",
-    "introduces": "introduced by",
-    "builds_on": "built on by",
+INVERSE_NAMES = {  # as the site's entry pages say them (kb.site.model.RELATION_NAMES)
+    "trained_on": "used to train",
+    "evaluated_on": "used to evaluate",
+    "introduces": "introduced in",
+    "builds_on": "built upon by",
 }
 
 

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 TAXONOMY_TITLES = {"codev": "Co-development", "yin": "Yin et al.", "mmllms": "MM-LLMs"}
 # How each relation reads from its source and from its target.
 RELATION_NAMES = {
-    "trained_on": ("Trained on", "Trained on by"),
-    "evaluated_on": ("Evaluated on", "Evaluated on by"),
+    "trained_on": ("Trained on", "Used to train"),
+    "evaluated_on": ("Evaluated on", "Used to evaluate"),
     "introduces": ("Introduces", "Introduced in"),
-    "builds_on": ("Builds on", "Built on by"),
+    "builds_on": ("Builds on", "Built upon by"),
 }
 
 
