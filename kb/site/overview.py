@@ -106,7 +106,7 @@ def render_timeline(model: SiteModel) -> str:
         for tax_id, node_id in tops:
             if node_id in model.curated[entry.id].get(tax_id, []):
                 quarter_cells[(quarter, tax_id, node_id)] += 1
-    ordered = sorted(quarters)
+    ordered = _every_quarter(quarters)
     quarter_table = _quarter_table(model, page, tops, ordered, quarter_cells)
     modalities: list[str] = sorted(
         {m.value for e in entries.values() for m in (*e.modalities.input, *e.modalities.output)}
@@ -128,7 +128,26 @@ def render_timeline(model: SiteModel) -> str:
         quarters=quarter_table,
         modality_map=heat_table(model, page, rows, modalities, by_modality),
         year_map=heat_table(model, page, rows, years, by_year),
+        total=len(entries),
+        # What each map leaves out, said, so that an empty cell is not read as no work on it.
+        no_month=sum(1 for e in entries.values() if not e.date or len(e.date) < 7),
+        no_modality=sum(1 for e in entries.values() if not (e.modalities.input or e.modalities.output)),
+        no_year=sum(1 for e in entries.values() if not e.year),
     )
+
+
+def _every_quarter(quarters: set[str]) -> list[str]:
+    """The quarters from the first to the last of ``quarters`` ("2023 Q2"), none skipped: a quarter
+    without entries is a row of its own, not a gap the eye misses."""
+    if not quarters:
+        return []
+    first, last = min(quarters), max(quarters)
+    year, q = int(first[:4]), int(first[-1])
+    out = []
+    while (label := f"{year} Q{q}") <= last:
+        out.append(label)
+        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+    return out
 
 
 def _cell(n: int, top: int) -> str:
