@@ -9,6 +9,7 @@ KB_REGEN_GOLDEN=1 rewrites the golden page under tests/golden_site/.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import re
@@ -524,10 +525,12 @@ def test_overview_pages(rendered) -> None:
     assert "<th>Quarter</th>" in timeline and "2023 Q2" in timeline and "background: rgba(" in timeline
     # what each map leaves out is said, and no quarter is skipped between the first and the last (audit)
     bare = sum(1 for e in kb.entries.values() if not (e.modalities.input or e.modalities.output))
-    assert bare and f"{bare} of the {len(kb.entries)} entries have no modalities recorded and are not counted" in timeline
+    assert (
+        bare and f"{bare} of the {len(kb.entries)} entries have no modalities recorded and are not counted" in timeline
+    )
     assert "are undated" not in timeline and "no date to the month" not in timeline  # every one is dated
     shown = re.findall(r'<th scope="row">([0-9]{4} Q[1-4])</th>', timeline)
-    steps = {(int(b[:4]) * 4 + int(b[-1])) - (int(a[:4]) * 4 + int(a[-1])) for a, b in zip(shown, shown[1:])}
+    steps = {(int(b[:4]) * 4 + int(b[-1])) - (int(a[:4]) * 4 + int(a[-1])) for a, b in itertools.pairwise(shown)}
     assert len(shown) > 4 and steps == {1}
     datasets = files["datasets.md"]
     assert "| 1 | [MMBench" in datasets  # the most used benchmark comes first
