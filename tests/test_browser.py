@@ -629,6 +629,23 @@ def test_a_page_opened_from_a_file_says_to_serve_the_site(browser, built_site) -
         page.close()
 
 
+def test_without_javascript_each_widget_says_what_it_needs_and_where_to_look(browser, base_url, built_site) -> None:
+    """With JavaScript off the table, the graph and an entry's neighbourhood had been blank (audit)."""
+    _, rows = built_site
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        for path, said in (
+            ("entries/", "The filterable table needs JavaScript; every entry is listed by kind below."),
+            ("graph/", "The interactive graph needs JavaScript; its data is graph.json"),
+            (f"entries/{rows[0]['id']}/", "The neighbourhood graph needs JavaScript"),
+        ):
+            page.goto(f"{base_url}/{path}")
+            assert said in page.locator(".kb-problem").first.inner_text(), path
+    finally:
+        context.close()
+
+
 def test_a_heading_named_like_a_widget_stays_a_heading(watched, base_url) -> None:
     """The command line reference has a heading "kb graph", whose id is kb-graph: no widget mounts
     on it (it did, when widgets were found by id, and the heading became an error message)."""
