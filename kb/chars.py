@@ -18,6 +18,12 @@ BIDI_CONTROLS = re.compile(f"[{BIDI}]")
 # are held to LINE_BREAKS), lone surrogates, and the noncharacters U+FFFE and U+FFFF: a terminal
 # obeys an escape sequence, and XML (the feed, the sitemap) cannot hold them.
 UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Characters that show as nothing, pasted in with a title from a PDF or a web page: the soft hyphen,
+# the zero-width space, the word joiner and a byte-order mark inside the text. A title holding one
+# is another title to a comparison ("Base\u00adlines" is not "Baselines") and to a search, though no
+# one can see the difference. (The zero-width joiner and non-joiner are left: scripts and emoji
+# need them.)
+INVISIBLE = re.compile("[\u00ad\u180e\u200b\u2060\ufeff]")
 # What ends a line: "\n", "\r", NEL, and Unicode's line and paragraph separators.
 LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 
@@ -30,6 +36,11 @@ def forbidden(text: str) -> str | None:
         return (
             f"character U+{ord(bad.group()):04X} (a bidirectional control, which makes the text show in another "
             "order than it is stored) is not allowed; remove it"
+        )
+    if bad := INVISIBLE.search(text):
+        return (
+            f"character U+{ord(bad.group()):04X} (invisible, as pasted from a PDF or a web page: it makes the text "
+            "differ from the same words typed) is not allowed; remove it"
         )
     return None
 

@@ -22,6 +22,7 @@ from kb.arxiv_import import (
     render,
     venue_from,
 )
+from kb.chars import INVISIBLE
 from kb.errors import UsageError
 from kb.naming import infer_kind, short_name_from_title, unique_entry_id
 from kb.schema import ADDRESS_RE, Entry, Kind, written_twice
@@ -263,9 +264,10 @@ def test_any_record_round_trips_exactly(title, author, comment):
         comment=comment,
         journal_ref=comment,
     )
-    # The title as a reader sees it: control characters and line breaks are spaces, runs of
-    # whitespace one space.
-    shown = " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in title).split())
+    # The title as a reader sees it: invisible characters gone, control characters and line breaks
+    # spaces, runs of whitespace one space.
+    seen = INVISIBLE.sub("", title)
+    shown = " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in seen).split())
     if not shown:
         with pytest.raises(ArxivUnavailableError, match=r"\(title: String should have at least 1 character\)"):
             entry_from_result(record, "2407.07895", set(), today=TODAY)

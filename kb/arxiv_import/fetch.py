@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from kb.chars import BIDI_CONTROLS
+from kb.chars import BIDI_CONTROLS, INVISIBLE
 from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
@@ -43,8 +43,8 @@ class PaperNotFoundError(UsageError):
 
 def printable(text: str, limit: int = 200) -> str:
     """One line without control characters (a server's text may hold terminal escapes),
-    bidirectional controls or noncharacters (which the schema refuses in entries)."""
-    text = BIDI_CONTROLS.sub("", text).replace("\ufffe", "").replace("\uffff", "")
+    bidirectional controls, invisible characters or noncharacters (which the schema refuses in entries)."""
+    text = INVISIBLE.sub("", BIDI_CONTROLS.sub("", text)).replace("\ufffe", "").replace("\uffff", "")
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs") else ch for ch in text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -90,6 +90,9 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "bidi-control": {  # U+202E unclosed: "CVPR 2024" would show as "CVPR 4202" after it
         "works/rtl.yaml": 'id: rtl\ntitle: "RTL \u202eunclosed override"\nkind: method\n'
         'authors: ["Eve\u2066", Alice Smith]\nvenue: CVPR 2024\n',
+        # a soft hyphen and a zero-width space pasted from a PDF: the title is another to every comparison
+        "works/pasted.yaml": 'id: pasted\ntitle: "Improved Base\u00adlines with Visual Instruction Tuning"\n'
+        'kind: model\nname: "LLa\u200bVA-1.5"\n',
     },
     "padded-value": {  # kb reads " Pad" as "Pad": the exports would differ from the file unsaid
         "works/pad.yaml": 'id: pad\ntitle: " Padded title"\nkind: method\n'
