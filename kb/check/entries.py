@@ -327,7 +327,14 @@ def _relation_problems(
                 out.append(at(loc, "an entry cannot point at itself"))
                 continue
             if target not in known_ids:
-                close = difflib.get_close_matches(target, sorted(known_ids), n=1, cutoff=0.6)
+                # A hint of the family the relation points at: "llavaa" under evaluated_on is not "llava".
+                wanted_family = RELATION_TARGETS[relation] if RELATION_TARGETS[relation] != "same" else source_family
+                fitting = [
+                    i
+                    for i in known_ids
+                    if wanted_family is None or i not in kb.entries or _family(kb.entries[i].kind) == wanted_family
+                ]
+                close = difflib.get_close_matches(target, sorted(fitting), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else "; add the entry first or fix the id"
                 out.append(at(loc, f"no entry with id {target!r}{hint}"))
                 continue

@@ -129,6 +129,15 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/llava.yaml": LLAVA.replace("[llava-instruct-150k]", "[llava-instruct-15k, nothing-like-it]"),
         "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
     },
+    # A hint of an id of the kind the relation points at: under evaluated_on "llavaa" is no slip of
+    # the work llava, and under builds_on "llava-instruct-15k" no slip of the dataset.
+    "relation-hint-by-kind": {
+        "works/llava.yaml": LLAVA.replace("relations:\n  trained_on: [llava-instruct-150k]\n", ""),
+        "datasets/llava-instruct-150k.yaml": LLAVA_DATA,
+        "works/vicuna.yaml": work(
+            "vicuna", "relations:\n  evaluated_on: [llavaa, llava-instruct-15k]\n  builds_on: [llava-instruct-15k]\n"
+        ),
+    },
     "relation-wrong-kind": {
         "works/llava.yaml": LLAVA + "  evaluated_on: [llava]\n  builds_on: [llava-instruct-150k]\n",
         "works/vicuna.yaml": work("vicuna", "relations:\n  trained_on: [llava]\n"),
