@@ -38,10 +38,12 @@ def text_problem(value: Any, check: Callable[[str], str | None]) -> None:
     if isinstance(value, str) and (why := check(value)):
         raise ValueError(why)
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, str) and (why := check(item)):
-                context = {"index": index, "number": index + 1, "why": why}
-                raise PydanticCustomError("list_item", "item {number}: {why}", context)
+        # Every item's problem, in one error (a validator raises one): kb check says each at its line.
+        found = [(i, why) for i, item in enumerate(value) if isinstance(item, str) and (why := check(item))]
+        if found:
+            index, why = found[0]
+            context = {"index": index, "number": index + 1, "why": why, "others": found[1:]}
+            raise PydanticCustomError("list_item", "item {number}: {why}", context)
 
 
 def _line_break(text: str) -> str | None:
@@ -80,8 +82,8 @@ class _Strict(BaseModel):
         optional = info.field_name is not None and cls.model_fields[info.field_name].default is None
         if isinstance(value, BaseModel) and optional and not value.model_dump(exclude_defaults=True):
             raise ValueError("is empty; give one of its fields or leave it out")
-        if isinstance(value, list):
-            text_problem(value, _empty_item)  # placed at the item, as every item's problem is
+        if isinstance(value, list):  # each item's first problem, every item's at once, placed at the item
+            text_problem(value, lambda item: _empty_item(item) or forbidden(item) or _line_break(item))
         text_problem(value, forbidden)  # in a file kb.yamlpos says it first; this holds kb new's and the imports'
         return value if info.field_name in cls.PROSE_FIELDS else on_one_line(value)
 

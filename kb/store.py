@@ -58,7 +58,7 @@ def validation_problems(
     ``model`` (the model that was validated) lets a message name the expected fields.
     """
     problems = []
-    for err in exc.errors():
+    for err in _each_item(exc.errors()):
         loc = _loc(err)
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -70,6 +70,18 @@ def validation_problems(
 
 
 _TYPE_WORDS = {"str", "int", "float", "bool", "list", "dict", "none", "is-instance"}
+
+
+def _each_item(errors: list[Any]) -> list[Any]:
+    """pydantic's errors, a ``list_item`` error of several items (kb.schema.text_problem) made one
+    error per item."""
+    out = []
+    for err in errors:
+        out.append(err)
+        if err["type"] == "list_item":
+            for index, why in err["ctx"].get("others", ()):
+                out.append({**err, "ctx": {**err["ctx"], "index": index, "number": index + 1, "why": why}})
+    return out
 
 
 def _loc(err: Any) -> tuple[Any, ...]:
@@ -86,7 +98,7 @@ def error_texts(exc: ValidationError, model: type[BaseModel] | None = None) -> l
     """pydantic's errors as kb says them where there is no file to point into (an import, a
     labels file): "authors[1]: why"."""
     out = []
-    for err in exc.errors():
+    for err in _each_item(exc.errors()):
         loc = _loc(err)
         message = _message(err, loc, Document({}), model)
         out.append(f"{_dotted(loc)}: {message}" if loc else message)

@@ -75,6 +75,8 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/blank.yaml": work(
             "blank", 'name: ""\nvenue: "  "\nauthors: [Ada, ""]\narchitecture:\n  llm_backbone: ""\n'
         ),
+        # every bad item of a list in one run (it had taken a run per item)
+        "works/items.yaml": work("items", 'aliases: ["", Fine, "  ", "Tab\\there", "", "Line\\nbreak"]\n'),
         "works/hollow.yaml": work("hollow", "scale: {}\nlinks: {}\n"),
         "works/spaces.yaml": "id: spaces\ntitle: '   '\nkind: model\n",  # a required text of spaces alone
     },
