@@ -277,6 +277,11 @@ _YAML_HINTS = [
         "a field is 'name: value'; add the colon, or quote a value that runs onto this line",
     ),
     ("while scanning a quoted scalar", "a quoted text is not closed; add its closing quote"),
+    (
+        "expected <block end>, but found '<scalar>'",
+        "text goes on after a quoted text ends: quote the whole of a value that holds quotes, as "
+        "title: 'A \"B\" C'; or, if a quote above is not closed, close it (the text ran on to this line's quote)",
+    ),
     ("expected ',' or '}'", "a { } mapping is not closed, or lacks a comma; close it with }"),
     ("expected ',' or ']'", "a [ ] list is not closed, or lacks a comma; close it with ]"),
 ]

@@ -49,6 +49,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "non-utf8": {"works/latin1.yaml": b"id: latin1\ntitle: Caf\xe9 models\nkind: model\n"},
     "control-character": {"works/ctrl.yaml": "id: ctrl\ntitle: Bell \x07 here\nkind: model\n"},
     "invalid-yaml": {"works/broken.yaml": "id: broken\ntitle: [unclosed\nkind: model\n"},
+    # A quote left open runs on to the next quote; a quoted start with more after it (PyYAML's own words only)
+    "quote-runs-on": {
+        "works/open.yaml": 'id: open\ntitle: "An unclosed title\narxiv: "2402.00002"\nkind: model\n',
+        "works/start.yaml": 'id: start\ntitle: "Quoted" and more\nkind: model\n',
+    },
     "empty-file": {"works/empty.yaml": "", "works/empty-document.yaml": "---\n...\n", "works/comment.yaml": "# x\n"},
     "list-at-top": {"works/listed.yaml": "- id: listed\n- title: A list\n"},
     "scalar-at-top": {"works/scalar.yaml": "just some words\n"},
