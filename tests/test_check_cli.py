@@ -420,6 +420,18 @@ def test_an_unknown_tag_is_offered_the_leaf_it_names(tag: str, meant: str):
     assert tag_problem(codev, tag) == f"unknown codev tag {tag!r}; did you mean {meant!r}?"
 
 
+def test_an_unknown_tag_is_never_offered_a_section_which_is_no_tag():
+    """'data4model/nope' had been offered 'data4model', which kb check then refused as a section (audit)."""
+    from kb.check.entries import tag_problem
+    from kb.taxonomy import load_taxonomies
+
+    codev = load_taxonomies(REPO / "entries" / "taxonomies").by_id["codev"]
+    assert (
+        tag_problem(codev, "data4model/nope")
+        == "unknown codev tag 'data4model/nope'; see entries/taxonomies/codev.yaml"
+    )
+
+
 def test_json_gives_null_for_a_position_or_field_a_problem_has_none_of(tmp_path: Path):
     root = make_kb("missing-field", tmp_path)
     (root / "entries" / "works" / "folder.yaml").mkdir()

@@ -268,10 +268,12 @@ def _tag_problems(tags: dict[str, object], taxonomies: Taxonomies, at: Locator) 
 def tag_problem(taxonomy: Taxonomy, tag: str) -> str | None:
     """Why ``tag`` is not a leaf of ``taxonomy`` (with a "did you mean"), or None when it is."""
     if tag not in taxonomy:
-        close = difflib.get_close_matches(tag, list(taxonomy.nodes), n=1, cutoff=0.6)
+        # Only leaves are tags: a hint of a section ("data4model" for "data4model/nope") is refused next.
+        leaves = {node_id: node for node_id, node in taxonomy.nodes.items() if node.is_leaf}
+        close = difflib.get_close_matches(tag, list(leaves), n=1, cutoff=0.75)
         if not close:  # a leaf's last part or its name alone ("acquisition"), as kb query takes it
             ends: dict[str, list[str]] = defaultdict(list)
-            for node_id, node in taxonomy.nodes.items():
+            for node_id, node in leaves.items():
                 ends[node_id.rsplit("/", 1)[-1]].append(node_id)
                 ends[node.name.casefold()].append(node_id)
             end = difflib.get_close_matches(tag.casefold(), list(ends), n=1, cutoff=0.8)
@@ -280,8 +282,8 @@ def tag_problem(taxonomy: Taxonomy, tag: str) -> str | None:
         return f"unknown {taxonomy.id} tag {tag!r}{hint}"
     node = taxonomy[tag]
     if not node.is_leaf:
-        leaves = ", ".join(n.id for n in taxonomy.subtree(tag) if n.is_leaf)
-        return f"{tag!r} is a section of {taxonomy.id}, not a leaf; tag one of its leaves: {leaves}"
+        under = ", ".join(n.id for n in taxonomy.subtree(tag) if n.is_leaf)
+        return f"{tag!r} is a section of {taxonomy.id}, not a leaf; tag one of its leaves: {under}"
     return None
 
 
