@@ -327,10 +327,13 @@ def search(state: State, query_text: str, k: int, filters: dict[str, Any], fmt: 
     Loads the model to embed TEXT; entries come from the cache (missing ones are encoded).
     The filters of kb query narrow the candidates, e.g. kb search "video" --kind benchmark.
     """
+    from kb.query import said
     from kb.search import search as rank
 
     if not query_text.strip():
         raise UsageError("the search text is empty; give some words to search for")
+    if not any(c.isalnum() for c in query_text):  # "*" would rank every entry by nothing it holds
+        raise UsageError(f"the search text {said(query_text)} has no letters or digits; give some words to search for")
     kb = state.kb()
     allowed = {e.id for e in _selected(kb, filters)}
     ranked = rank(kb, query_text, state.config, k=k, only=allowed)

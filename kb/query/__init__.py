@@ -42,12 +42,22 @@ INVERSE_NAMES = {  # as the site's entry pages say them (kb.site.model.RELATION_
 }
 
 
+SAID_CHARS = 80  # of a value typed, in a message that repeats it (an id pasted 5000 characters long)
+
+
+def said(value: str) -> str:
+    """``value`` quoted as a message repeats what a person typed: cut to SAID_CHARS characters."""
+    return repr(value) if len(value) <= SAID_CHARS else repr(value[:SAID_CHARS] + "…")
+
+
 def did_you_mean(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
     """ "; did you mean 'x'?" for the option it is but for case (JSON for json: difflib sees no
-    likeness there), else for the closest option, or "" when none is close."""
+    likeness there), else for the closest option, or "" when none is close (a text far longer
+    than any option is close to none, and difflib would take a while to say so)."""
     options = list(options)
     same = [option for option in options if option.casefold() == wrong.casefold()]
-    close = same or difflib.get_close_matches(wrong, options, n=1, cutoff=cutoff)
+    longest = max((len(option) for option in options), default=0)
+    close = same or (difflib.get_close_matches(wrong, options, n=1, cutoff=cutoff) if len(wrong) <= 2 * longest else [])
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -56,7 +66,7 @@ def choose(value: str, options: Sequence[str], what: str) -> str:
     if value in options:
         return value
     hint = did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
-    raise UsageError(f"unknown {what} {value!r}{hint}")
+    raise UsageError(f"unknown {what} {said(value)}{hint}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,9 +104,9 @@ def get_entry(kb: KB, entry_id: str, *, hint_among: Iterable[Entry] | None = Non
     if named:
         ids = sorted(e.id for e in named)
         shown = ", ".join(ids[:5]) + (f", and {len(ids) - 5} more" if len(ids) > 5 else "")
-        raise UsageError(f"{entry_id!r} names {len(named)} entries ({shown}); give one of their ids")
+        raise UsageError(f"{said(entry_id)} names {len(named)} entries ({shown}); give one of their ids")
     options = [e.id for e in hint_among] if hint_among is not None else kb.entries
-    raise UsageError(f"no entry with id {entry_id!r}{did_you_mean(entry_id, options)}")
+    raise UsageError(f"no entry with id {said(entry_id)}{did_you_mean(entry_id, options)}")
 
 
 def get_dataset(kb: KB, dataset_id: str) -> Entry:
