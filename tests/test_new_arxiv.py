@@ -644,6 +644,19 @@ def test_connection_refused(kb_root, server):
     )
 
 
+def test_a_refused_connection_is_asked_again_after_arxiv_delay(kb_root, server):
+    """arxiv waits its delay from the last request answered: a refused one was asked again at once,
+    four tries in 40 ms (audit). Two retries at a delay of 1 s take 2 s at least, however fast the machine."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/query?{{}}"
+    started = time.monotonic()
+    run = kb_new(kb_root, server, "2407.07895", KB_ARXIV_URL=url, KB_ARXIV_RETRIES="2", KB_ARXIV_DELAY="1")
+    assert run.code == 1 and run.err.count("asking again") == 2, run.err
+    assert time.monotonic() - started >= 2.0
+
+
 def test_a_redirect_is_said_with_where_it_led(kb_root, server):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -214,6 +215,11 @@ def fetch_results(arxiv_ids: Sequence[str], config: Config) -> dict[str, arxiv.R
         else:
             why = "answered with an empty page"
         say(f"{api()} {why}; asking again (try {failed + 1} of {tries})")
+        if isinstance(error, requests.exceptions.RequestException):
+            # arxiv counts its delay from the last request that was answered: one that failed before
+            # an answer (no connection, no answer in time) would be asked again at once, four tries
+            # within 40 ms, which rides out no blip of the network.
+            time.sleep(config.arxiv_delay)
 
     skipped = _SkippedEntries()  # arxiv logs and drops an entry lacking a field; we say so instead
     feed_log = logging.getLogger("arxiv._feed")
