@@ -484,6 +484,24 @@ def test_a_dataset_name_already_in_the_kb_is_refused_with_a_hint(kb_root, server
     assert check.code == 0, check.out + check.err
 
 
+def test_a_paper_whose_file_does_not_load_is_not_added_again(kb_root, server):
+    """A typo elsewhere in a paper's file kept it from loading, and kb new wrote the paper a second
+    time in silence (audit); a dataset's broken file still leaves room for the paper's work."""
+    broken = kb_root / "entries" / "works" / "broken-one.yaml"
+    broken.write_text("id: broken-one\ntitle: Some Other Words\nkind: modle\narxiv: '2407.07895'\n", encoding="utf-8")
+    run = kb_new(kb_root, server, "2407.07895", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "entries/works/broken-one.yaml has arXiv 2407.07895 but problems that keep it from loading; mend it "
+        "(kb check entries/works/broken-one.yaml) rather than add the paper again",
+    )
+    broken.rename(kb_root / "entries" / "datasets" / "broken-one.yaml")
+    moved = kb_root / "entries" / "datasets" / "broken-one.yaml"
+    moved.write_text(moved.read_text(encoding="utf-8").replace("kind: modle", "kind: dataset\nvenu: x"), "utf-8")
+    assert kb_new(kb_root, server, "2407.07895", "--no-suggest").code == 0
+
+
 def test_a_title_already_in_the_kb_is_refused(kb_root, server):
     run = kb_new(kb_root, server, "--title", "Improved Baselines with  Visual Instruction Tuning", "--no-suggest")
     assert_one_sentence(

@@ -204,6 +204,25 @@ def _refuse_name(kb: KB, entry: Entry, earlier: list[Entry]) -> None:
             )
 
 
+def _refuse_unreadable(kb: KB, entry: Entry) -> None:
+    """A file the schema refuses (a typo elsewhere in it) is no entry yet, but it may well be this
+    paper's: refuse to add the paper again beside it, unless it is plainly of the other family
+    (a dataset's file beside a new work)."""
+    for path, doc in kb.unvalidated:
+        raw_arxiv, raw_title, raw_kind = doc.data.get("arxiv"), doc.data.get("title"), doc.data.get("kind")
+        if raw_kind in Kind.__members__ and Kind(raw_kind).is_dataset != entry.is_dataset:
+            continue
+        same_id = bool(entry.arxiv) and isinstance(raw_arxiv, str) and norm_arxiv(raw_arxiv) == entry.arxiv
+        same_title = isinstance(raw_title, str) and norm_title(raw_title) == norm_title(entry.title)
+        if same_id or same_title:
+            rel = os.path.relpath(path, kb.root)
+            what = f"arXiv {entry.arxiv}" if same_id else "the same title"
+            raise AlreadyInKBError(
+                f"{rel} has {what} but problems that keep it from loading; mend it (kb check {rel}) rather than "
+                "add the paper again"
+            )
+
+
 def _rel(kb: KB, entry: Entry) -> str:
     return os.path.relpath(kb.paths[entry.id], kb.root)
 
@@ -270,6 +289,7 @@ def plan_new(
                     f"note: arXiv says {arxiv_id} was withdrawn by its authors; add it only if it still matters"
                 )
     for n, entry in enumerate(entries):
+        _refuse_unreadable(kb, entry)
         _refuse_title(kb, entry, named=name is not None)
         _refuse_name(kb, entry, entries[:n])
         # ... nor one of the same batch: two ids whose papers share a title (kb check refuses both)
