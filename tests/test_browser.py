@@ -430,6 +430,18 @@ def test_table_filters_and_the_url_restores_the_view(watched, base_url, built_si
     assert parse_qs(urlsplit(page.url).query)["op"] == ["or"]
 
 
+def test_the_table_shows_each_entrys_name_beside_its_title(watched, base_url, built_site) -> None:
+    """A model and the dataset it released share a title; the rows had looked alike (audit)."""
+    _, rows = built_site
+    row = next(r for r in rows if r.get("name") and str(r["name"]).lower() not in str(r["title"]).lower())
+    page, _ = watched
+    page.goto(f"{base_url}entries/?text={row['id']}")
+    found = page.locator(f'.kb-table tbody tr:has(td.kb-title a[href$="/entries/{row["id"]}/"])')
+    found.wait_for(timeout=20_000)
+    assert found.locator("td.kb-name").text_content() == row["name"]
+    assert page.locator(".kb-table thead th").all_text_contents()[:3] == ["Title", "Name", "Kind"]
+
+
 def test_the_table_filters_are_named_groups_for_assistive_technology(watched, base_url) -> None:
     page, _ = watched
     page.goto(base_url + "entries/")
@@ -640,7 +652,7 @@ def test_without_javascript_each_widget_says_what_it_needs_and_where_to_look(bro
             ("graph/", "The interactive graph needs JavaScript; its data is graph.json"),
             (f"entries/{rows[0]['id']}/", "The neighbourhood graph needs JavaScript"),
         ):
-            page.goto(f"{base_url}/{path}")
+            page.goto(f"{base_url}{path}")
             assert said in page.locator(".kb-problem").first.inner_text(), path
     finally:
         context.close()

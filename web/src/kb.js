@@ -386,7 +386,9 @@
       h("div", { class: "kb-field" }, reset, pageSize));
 
     // --- the table
-    const columns = [["title", "Title"], ["kind", "Kind"], ["date", "Date"], ["venue", "Venue"], [null, "Modalities"], [null, "Tags"], [null, "arXiv"]];
+    // Name beside Title: a paper's model and the datasets it released share its title ("Visual
+    // Instruction Tuning"), and two datasets of one paper may share their kind as well.
+    const columns = [["title", "Title"], [null, "Name"], ["kind", "Kind"], ["date", "Date"], ["venue", "Venue"], [null, "Modalities"], [null, "Tags"], [null, "arXiv"]];
     const headRow = h("tr");
     const sortButtons = new Map();
     for (const [key, label] of columns) {
@@ -452,6 +454,7 @@
       const arxiv = item.row.arxiv ? h("a", { href: `https://arxiv.org/abs/${encodeURIComponent(String(item.row.arxiv))}`, text: String(item.row.arxiv), rel: "noopener" }) : "";
       return h("tr", {},
         h("td", { class: "kb-title" }, title),
+        h("td", { class: "kb-name", text: String(item.row.name ?? "") }),
         h("td", { text: item.kind }),
         h("td", { class: "kb-date", text: item.date }),
         h("td", { class: "kb-venue", text: item.venue }),
