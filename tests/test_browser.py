@@ -451,6 +451,8 @@ def test_the_table_filters_are_named_groups_for_assistive_technology(watched, ba
         assert group.count() == 1, name
     assert page.get_by_role("group", name="Kind", exact=True).get_by_role("checkbox").count() >= 2
     assert page.get_by_role("radiogroup", name="Match the taxonomy filters").get_by_role("radio").count() == 2
+    # modalities match any of those ticked, and say so (a reader ticking two had expected both; audit)
+    assert "any ticked (OR)" in page.get_by_role("group", name="Modality", exact=True).inner_text()
 
 
 def test_unknown_filters_and_sorts_in_the_url_are_dropped_not_applied(watched, base_url, built_site) -> None:

@@ -380,7 +380,8 @@
       field("Text", text),
       field("Taxonomy", tagSelect, h("span", { class: "kb-op", role: "radiogroup", "aria-label": "Match the taxonomy filters" }, h("label", {}, opAnd, " all (AND)"), h("label", {}, opOr, " any (OR)")), source, chips),
       field("Kind", checkGroup(kindBoxes)),
-      field("Modality", checkGroup(modBoxes)),
+      // Any of the ticked: ticking "video" beside "image" widens the rows, and the label says so.
+      field("Modality", checkGroup(modBoxes), h("span", { class: "kb-op", text: "any ticked (OR)" })),
       field("Year", yearFrom, " – ", yearTo),
       field("Venue", venue, venueList),
       h("div", { class: "kb-field" }, reset, pageSize));
