@@ -180,6 +180,8 @@ def test_no_entries_is_valid_empty_output_in_every_format(root: Path, fmt: str, 
         (["query", "--tag", "\udcff"], "kb: --tag holds the byte 0xff, which is not UTF-8 text\n"),
         (["show", "ll\udcffava"], "kb: the entry id holds the byte 0xff, which is not UTF-8 text\n"),
         (["search", " "], "kb: the search text is empty; give some words to search for\n"),
+        # "text" and "table" name one thing: kb query --format text had been offered 'bibtex' (audit)
+        (["query", "--format", "texts"], "kb: unknown format 'texts'; did you mean 'table'?\n"),
         # A text of no words ranked entries by nothing; a pasted id of 5000 characters was said whole (audit).
         (["search", "*"], "kb: the search text '*' has no letters or digits; give some words to search for\n"),
         (["show", "x" * 5000], f"kb: no entry with id '{'x' * 80}…'\n"),

@@ -115,12 +115,25 @@ class StrictChoice(click.Choice):
         super().__init__(choices)
         self.what = what
 
+    # The listings print a table, the reports text; either word asks for the one a command has.
+    SYNONYMS = {"text": "table", "table": "text"}
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value in self.choices:
             return value
-        from kb.query import choose  # raises kb's UsageError: one line, exit 2
+        if self.SYNONYMS.get(value) in self.choices:
+            return self.SYNONYMS[value]
+        import difflib
 
-        return choose(str(value), [str(c) for c in self.choices], self.what)
+        from kb.query import choose, said  # choose raises kb's UsageError: one line, exit 2
+
+        choices = [str(c) for c in self.choices]
+        # A slip of a synonym ("texts") is offered the choice it names, not the nearest spelling ('bibtex').
+        words = {**{w: c for w, c in self.SYNONYMS.items() if c in choices}, **{c: c for c in choices}}
+        close = difflib.get_close_matches(str(value).casefold(), list(words), n=1, cutoff=0.5)
+        if close and close[0] not in choices:
+            raise UsageError(f"unknown {self.what} {said(str(value))}; did you mean {words[close[0]]!r}?")
+        return choose(str(value), choices, self.what)
 
 
 def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
