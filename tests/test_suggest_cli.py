@@ -125,8 +125,15 @@ def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_
     assert code == 2 and "'--after': 2025-13-01 is not a real date (month must be in 1..12)" in err
     code, err = refused("--after", "2024-02-30")  # the right format, but no such day
     assert code == 2 and "'--after': 2024-02-30 is not a real date (day is out of range for month)" in err
-    code, err = refused("--after", "2024-07")
-    assert code == 2 and "'--after': expected a day as YYYY-MM-DD, got '2024-07'" in err
+    from kb.cli.intel import _day  # a year or a month is its first day, as --since takes them
+
+    assert [_day(None, None, v) for v in ("2024", "2024-07", "2024-07-15")] == [  # type: ignore[arg-type]
+        "2024-01-01",
+        "2024-07-01",
+        "2024-07-15",
+    ]
+    code, err = refused("--after", "2024-7")
+    assert code == 2 and "'--after': expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got '2024-7'" in err
 
 
 def test_an_entrys_title_is_one_safe_line_in_kb_suggest_and_kb_eval(tmp_path: Path) -> None:

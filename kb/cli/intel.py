@@ -31,18 +31,20 @@ def _levels(ctx: click.Context, param: click.Parameter, value: str) -> list[int]
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A day as YYYY-MM-DD, or what is wrong with it: the format, or a day no calendar has (said
-    as kb check and the query filters say it)."""
+    """A day as YYYY-MM-DD (a year or a month, as --since takes them, meaning their first day), or
+    what is wrong with it: the format, or a day no calendar has (said as kb check and the query
+    filters say it)."""
     from kb.schema import parse_partial_date
 
     if value is None:
         return None
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise click.BadParameter(f"expected a day as YYYY-MM-DD, got {value!r}")
+    if not re.fullmatch(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?", value):
+        raise click.BadParameter(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
     try:
-        parse_partial_date(value)
+        year, month, day = parse_partial_date(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    value = f"{year:04d}-{month or 1:02d}-{day or 1:02d}"
     return value
 
 
@@ -221,7 +223,8 @@ def suggest(
     metavar="DATE",
     callback=_day,
     default=None,
-    help="In place of folds: score the entries first released on this day (YYYY-MM-DD) or later, "
+    help="In place of folds: score the entries first released on this day (YYYY-MM-DD; a year or a "
+    "month means its first day) or later, "
     "learning from the older and undated ones alone.",
 )
 @click.option("--leaves", "by_leaf", is_flag=True, help="Also show how each leaf fares at top-1 (always in --json).")
