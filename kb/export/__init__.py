@@ -15,6 +15,7 @@ from kb.errors import KBError
 
 if TYPE_CHECKING:  # the CLI imports FORMATS at start-up: nothing heavier is loaded here
     from kb.config import Config
+    from kb.schema import Entry
     from kb.store import KB
 
 FORMATS = ("bibtex", "csv", "json", "graphml", "awesome")
@@ -34,7 +35,7 @@ def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
     if fmt == "bibtex":
         from kb.bibtex import to_bibtex
 
-        return Exported(to_bibtex(entries))
+        return Exported(to_bibtex(entries), _uncitable(entries))
     if fmt == "csv":
         from kb.export.records import to_csv
 
@@ -50,6 +51,18 @@ def export_kb(kb: KB, fmt: str, config: Config) -> Exported:
 
         return Exported(render_awesome(kb))
     raise ValueError(f"unknown export format {fmt!r}")  # the CLI offers only FORMATS
+
+
+def _uncitable(entries: list[Entry]) -> list[str]:
+    """A note on the BibTeX records that hold little but a title, which cite nothing a reader can find."""
+    bare = sorted(e.id for e in entries if not (e.year or e.arxiv or e.links.paper or e.venue))
+    if not bare:
+        return []
+    shown = ", ".join(bare[:3]) + (", ..." if len(bare) > 3 else "")
+    return [
+        f"note: {len(bare)} of the {len(entries)} records have no year, venue, arXiv id or paper address "
+        f"({shown}); add them to the entries to make the records citable"
+    ]
 
 
 def graphml(kb: KB, config: Config) -> Exported:
