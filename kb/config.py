@@ -10,10 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 CONFIG_FILE = "kb.yaml"
 BUILD_DIR = ".kb-build"  # kb build's scratch folder (generated pages, the build lock)
-# What the knowledge base is made of: neither the site (site_dir) nor the cache (cache_dir) nor a
-# file a command is asked to write (-o) may replace or go into any of these.
-# What a knowledge base (and kb's own project) is made of: never written by a command's -o, nor
-# the place of its cache or site.
+# What the knowledge base (and kb's own project beside it) is made of: neither the site
+# (site_dir) nor the cache (cache_dir) nor a file a command is asked to write (-o) may replace or
+# go into any of these.
 SOURCES = (
     "entries",
     CONFIG_FILE,

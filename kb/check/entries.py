@@ -332,9 +332,11 @@ def _relation_problems(
                 # A hint of the family the relation points at: "llavaa" under evaluated_on is not "llava".
                 wanted_family = RELATION_TARGETS[relation] if RELATION_TARGETS[relation] != "same" else source_family
                 fitting = [
-                    i
-                    for i in known_ids
-                    if wanted_family is None or i not in kb.entries or _family(kb.entries[i].kind) == wanted_family
+                    known
+                    for known in known_ids
+                    if wanted_family is None
+                    or known not in kb.entries
+                    or _family(kb.entries[known].kind) == wanted_family
                 ]
                 close = difflib.get_close_matches(target, sorted(fitting), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else "; add the entry first or fix the id"
