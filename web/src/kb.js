@@ -275,6 +275,9 @@
     venue: (item) => item.venue.toLowerCase(),
   };
 
+  // Text sorts as a reader expects: "Émile" beside "Emma", not after "z"; "v10" after "v9".
+  const COLLATOR = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
+
   function sortItems(items, sort) {
     const desc = sort.startsWith("-");
     const key = SORT_KEYS[sort.replace(/^-/, "")] || SORT_KEYS.date;
@@ -283,7 +286,7 @@
       const [x, y] = [a[0], b[0]];
       // Empty values (no date, no venue) go last in both directions.
       if (x === "" || y === "") return x === y ? 0 : x === "" ? 1 : -1;
-      const c = x < y ? -1 : x > y ? 1 : 0;
+      const c = typeof x === "string" && typeof y === "string" ? COLLATOR.compare(x, y) : x < y ? -1 : x > y ? 1 : 0;
       return desc ? -c : c;
     });
     return keyed.map((pair) => pair[1]);
