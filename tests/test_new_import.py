@@ -22,7 +22,7 @@ from kb.arxiv_import import (
     render,
     venue_from,
 )
-from kb.chars import INVISIBLE
+from kb.chars import BIDI_CONTROLS, INVISIBLE
 from kb.errors import UsageError
 from kb.naming import infer_kind, short_name_from_title, unique_entry_id
 from kb.schema import ADDRESS_RE, Entry, Kind, written_twice
@@ -252,6 +252,7 @@ def test_render_without_suggestions_says_where_tags_go(kb):
 )
 @example(title="\ufeffBOM: \u2028line\u2029para\x85nel", author="- \t", comment="&a *a")
 @example(title="no", author="null", comment="2024-01-01")
+@example(title="\ufffe", author="0", comment="")  # a noncharacter alone: no title left
 @example(title="'", author='"', comment="!!python/object:os.system")
 @example(title="a" * 200 + ": " + "b" * 80, author="\U0001f9a9\u200d\u202e", comment="")
 def test_any_record_round_trips_exactly(title, author, comment):
@@ -264,10 +265,11 @@ def test_any_record_round_trips_exactly(title, author, comment):
         comment=comment,
         journal_ref=comment,
     )
-    # The title as a reader sees it: invisible characters gone, control characters and line breaks
-    # spaces, runs of whitespace one space.
-    seen = INVISIBLE.sub("", title)
-    shown = " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in seen).split())
+    # The title as a reader sees it: invisible and bidirectional controls and noncharacters gone,
+    # control characters, surrogates and line breaks spaces, runs of whitespace one space.
+    seen = INVISIBLE.sub("", BIDI_CONTROLS.sub("", title)).replace("\ufffe", "").replace("\uffff", "")
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in seen)
+    shown = " ".join(kept.split())
     if not shown:
         with pytest.raises(ArxivUnavailableError, match=r"\(title: String should have at least 1 character\)"):
             entry_from_result(record, "2407.07895", set(), today=TODAY)
