@@ -102,16 +102,25 @@ def _labelled(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: boo
     relations = data.setdefault("relations", {})
     linked = [r for r in RELATION_TYPES if r in row]
     fields = [f"tags.{t}" for t in given] + [f"relations.{r}" for r in linked]
+
+    def list_given(key: str, items: str, have: dict, what: str) -> tuple[list[str], str | None]:
+        """The line's list under ``key``, or why it cannot be used: not a non-empty list of strings,
+        or one the entry already has (``have``) without ``replace``."""
+        listed = row[key]
+        if not isinstance(listed, list) or not listed or not all(isinstance(x, str) for x in listed):
+            return [], f"{key}: expected a non-empty list of {items}"
+        if have.get(key) and not replace:
+            return [], f"{key}: {entry.id} already has {what}; --replace to change them"
+        return listed, None
+
     for relation in linked:
-        targets, problem = _list_given(
-            row, relation, "entry ids", relations, f"{relation} relations", replace, entry.id
-        )
+        targets, problem = list_given(relation, "entry ids", relations, f"{relation} relations")
         if problem:
             problems.append(problem)
             continue
         relations[relation] = targets
     for taxonomy in given:
-        leaves, problem = _list_given(row, taxonomy, "leaf ids", tags, f"curated {taxonomy} tags", replace, entry.id)
+        leaves, problem = list_given(taxonomy, "leaf ids", tags, f"curated {taxonomy} tags")
         if problem:
             problems.append(problem)
             continue
@@ -137,19 +146,6 @@ def _labelled(kb: KB, entry: Entry, row: dict, *, note: str | None, replace: boo
     given_relations = tuple(f"relations.{r}" for r in linked)
     problems += [p for p in relation_problems(labelled, kb) if p.startswith(given_relations)]
     return labelled, problems
-
-
-def _list_given(
-    row: dict, key: str, items: str, have: dict, what: str, replace: bool, entry_id: str
-) -> tuple[list[str], str | None]:
-    """The line's list under ``key``, or why it cannot be used: not a non-empty list of strings, or
-    one the entry already has (``have``) without ``replace``."""
-    given = row[key]
-    if not isinstance(given, list) or not given or not all(isinstance(x, str) for x in given):
-        return [], f"{key}: expected a non-empty list of {items}"
-    if have.get(key) and not replace:
-        return [], f"{key}: {entry_id} already has {what}; --replace to change them"
-    return given, None
 
 
 def main(argv: list[str] | None = None) -> int:
