@@ -60,7 +60,8 @@ def test_help_prints_every_option(name: str) -> None:
     [
         (
             ["similar", "llava", "-k", "0"],
-            "kb similar: Invalid value for '-k' / '--top': 0 is not in the range x>=1; see kb similar --help\n",
+            "kb similar: Invalid value for '-k' / '--top' / '-n' / '--limit': 0 is not in the range x>=1; "
+            "see kb similar --help\n",
         ),
         (["show"], "kb show: Missing argument 'ID'; see kb show --help\n"),
         (["quer"], "kb: No such command 'quer'. Did you mean 'query'?\n"),

@@ -246,6 +246,13 @@ def test_show_sets_curated_and_suggested_apart_and_relations_both_ways(root: Pat
     ) in untagged
 
 
+def test_how_many_is_one_option_under_each_name(root: Path, embedded: Path) -> None:
+    """-n/--limit (query) and -k/--top (similar, search, suggest) had each been refused by the others (audit)."""
+    assert invoke(root, "query", "--top", "2")[1] == invoke(root, "query", "-n", "2")[1]
+    assert len(invoke(root, "query", "-k", "2")[1].splitlines()) == 3  # a heading and two rows
+    assert invoke(embedded, "similar", "llava", "-n", "2")[1] == invoke(embedded, "similar", "llava", "-k", "2")[1]
+
+
 def test_show_keeps_control_characters_off_the_terminal(root: Path) -> None:
     code, out, _ = invoke(root, "show", "hostile")
     assert code == 0

@@ -145,7 +145,17 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
     help="What the --title (or an --input line without a kind) is; default: a paper's work, not a dataset.",
 )
 @click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
-@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="Leaves shown in text output.")
+@click.option(
+    "-k",
+    "--top",
+    "-n",
+    "--limit",
+    "top",
+    type=click.IntRange(1),
+    default=5,
+    show_default=True,
+    help="Leaves shown in text output.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON: every leaf, best first, with its score.")
 @click.option(
     "--why",

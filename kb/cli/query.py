@@ -214,7 +214,7 @@ _FILTERS = [
     type=StrictChoice(SORTS, "sort key"),
     help="date, title, id, kind, venue or name; a leading - reverses. Entries lacking the key come last.",
 )
-@click.option("-n", "--limit", type=click.IntRange(0), help="At most this many entries.")
+@click.option("-n", "--limit", "-k", "--top", "limit", type=click.IntRange(0), help="At most this many entries.")
 @output_options()
 @pass_state
 def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[str, Any]) -> None:
@@ -289,7 +289,9 @@ def stats(state: State, fmt: str) -> None:
 
 @main.command()
 @click.argument("entry_id", metavar="ID")
-@click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@click.option(
+    "-k", "--top", "-n", "--limit", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list."
+)
 @filter_options
 @output_options()
 @pass_state
@@ -317,7 +319,9 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
 
 @main.command()
 @click.argument("query_text", metavar="TEXT", callback=utf8_text)
-@click.option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list.")
+@click.option(
+    "-k", "--top", "-n", "--limit", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list."
+)
 @filter_options
 @output_options()
 @pass_state
