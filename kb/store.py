@@ -23,7 +23,7 @@ from kb.config import BUILD_DIR, SOURCES
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
 from kb.output.status import say
 from kb.parsecache import ParseCache, digest
-from kb.schema import Entry, EntrySuggestions, SuggestionsFile, models_in
+from kb.schema import Entry, EntrySuggestions, Kind, SuggestionsFile, models_in
 from kb.taxonomy import Taxonomies, load_taxonomies
 from kb.yamlpos import Document, parse_document_keeping, read_yaml_bytes
 
@@ -238,6 +238,38 @@ def every_problem(read: list[Problem], validated: list[Problem]) -> list[Problem
 
     kept = [p for p in validated if not any(same_place(p.field, r.field) for r in read)]
     return sorted(read + kept, key=lambda p: (p.line, p.col))
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What an entry is known by (its id, kind, title, arXiv id and name): the validated entry's
+    values, or, of a file the schema refused elsewhere ("kind: modle"), the values as read that it
+    did not refuse, so that kb check still says its id or arXiv id is another file's and kb new
+    does not add its paper a second time."""
+
+    id: str | None
+    kind: Kind | None
+    family: str  # "works" or "datasets"
+    title: str | None
+    arxiv: str | None
+    name: str | None
+
+    @classmethod
+    def of_entry(cls, entry: Entry) -> EntryFacts:
+        return cls(entry.id, entry.kind, entry.kind.folder, entry.title, entry.arxiv, entry.name)
+
+    @classmethod
+    def as_read(cls, path: Path, data: dict, said: list[str]) -> EntryFacts:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            fine = isinstance(value, str) and value.strip() and not any(same_place(key, f) for f in said)
+            return value if fine else None
+
+        raw_kind = text("kind")
+        kind = Kind(raw_kind) if raw_kind in Kind.__members__ else None
+        # Without a kind, the folder the file is in says whether it is a work or a dataset.
+        family = kind.folder if kind else "datasets" if path.parent.name == "datasets" else "works"
+        return cls(text("id"), kind, family, text("title"), text("arxiv"), text("name"))
 
 
 @dataclass

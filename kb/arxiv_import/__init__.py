@@ -206,15 +206,16 @@ def _refuse_name(kb: KB, entry: Entry, earlier: list[Entry]) -> None:
 
 def _refuse_unreadable(kb: KB, entry: Entry) -> None:
     """A file the schema refuses (a typo elsewhere in it) is no entry yet, but it may well be this
-    paper's: refuse to add the paper again beside it, unless it is plainly of the other family
-    (a dataset's file beside a new work)."""
+    paper's: refuse to add the paper again beside it, unless it is of the other family (a
+    dataset's file beside a new work)."""
+    from kb.store import EntryFacts
+
     for path, doc in kb.unvalidated:
-        raw_arxiv, raw_title, raw_kind = doc.data.get("arxiv"), doc.data.get("title"), doc.data.get("kind")
-        if raw_kind in Kind.__members__ and Kind(raw_kind).is_dataset != entry.is_dataset:
+        facts = EntryFacts.as_read(path, doc.data, [])
+        if facts.family != entry.kind.folder:
             continue
-        same_id = bool(entry.arxiv) and isinstance(raw_arxiv, str) and norm_arxiv(raw_arxiv) == entry.arxiv
-        same_title = isinstance(raw_title, str) and norm_title(raw_title) == norm_title(entry.title)
-        if same_id or same_title:
+        same_id = bool(entry.arxiv) and facts.arxiv is not None and norm_arxiv(facts.arxiv) == entry.arxiv
+        if same_id or (facts.title is not None and norm_title(facts.title) == norm_title(entry.title)):
             rel = os.path.relpath(path, kb.root)
             what = f"arXiv {entry.arxiv}" if same_id else "the same title"
             raise AlreadyInKBError(

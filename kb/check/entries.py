@@ -9,13 +9,12 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import Problem, same_place
 from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, arxiv_month, norm_title
 from kb.schema import SLUG_RE, Entry, Kind, field_paths, parse_partial_date
-from kb.store import KB
+from kb.store import KB, EntryFacts
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
 
@@ -43,11 +42,12 @@ def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
     problems: list[Problem] = []
     # Ids of files that failed validation still exist: a relation to them is not dangling.
     known_ids = {e.id for _, e, _ in kb.loaded} | {p.stem for p in kb.failed}
-    facts: list[tuple[Path, Document, _Facts]] = []
+    facts: list[tuple[Path, Document, EntryFacts]] = []
     for path, entry, doc in kb.loaded:
         at = Locator(relative(path, kb.root), doc)
-        facts.append((path, doc, _Facts.of_entry(entry)))
-        problems += _file_problems(path, facts[-1][2], at)
+        known = EntryFacts.of_entry(entry)
+        facts.append((path, doc, known))
+        problems += _file_problems(path, known, at)
         problems += _arxiv_problems(entry, at, today)
         problems += _list_problems(entry, at)
         problems += _provenance_problems(entry, at)
@@ -60,46 +60,15 @@ def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
         at = Locator(rel, doc)
         # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
         said = [p.field for p in kb.problems if p.path == rel]
-        facts.append((path, doc, _Facts.as_read(path, doc.data, said)))
-        kind = facts[-1][2].kind
-        found = _relation_problems(doc.data.get("id"), kind, doc.data.get("relations"), kb, known_ids, at)
+        read = EntryFacts.as_read(path, doc.data, said)
+        facts.append((path, doc, read))
+        found = _relation_problems(doc.data.get("id"), read.kind, doc.data.get("relations"), kb, known_ids, at)
         if isinstance(tags := doc.data.get("tags"), dict):
             found += _tag_problems(tags, kb.taxonomies, at)
-        found += _file_problems(path, facts[-1][2], at)
+        found += _file_problems(path, read, at)
         problems += [p for p in found if not any(same_place(p.field, field) for field in said)]
     problems += _duplicates(kb.root, facts)
     return problems
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """What the file-name and uniqueness checks read of an entry: the validated entry's values, or,
-    of a file the schema refused elsewhere ("kind: modle"), the values as read that it did not
-    refuse, so that one run of kb check still says that its id or arXiv id is another file's."""
-
-    id: str | None
-    kind: Kind | None
-    family: str  # "works" or "datasets"
-    title: str | None
-    arxiv: str | None
-    name: str | None
-
-    @classmethod
-    def of_entry(cls, entry: Entry) -> _Facts:
-        return cls(entry.id, entry.kind, _family(entry.kind), entry.title, entry.arxiv, entry.name)
-
-    @classmethod
-    def as_read(cls, path: Path, data: dict, said: list[str]) -> _Facts:
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            fine = isinstance(value, str) and value.strip() and not any(same_place(key, f) for f in said)
-            return value if fine else None
-
-        raw_kind = text("kind")
-        kind = Kind(raw_kind) if raw_kind in Kind.__members__ else None
-        # Without a kind, the folder the file is in says whether it is a work or a dataset.
-        family = _family(kind) if kind else "datasets" if path.parent.name == "datasets" else "works"
-        return cls(text("id"), kind, family, text("title"), text("arxiv"), text("name"))
 
 
 def entry_notes(kb: KB, today: _dt.date) -> list[Problem]:
@@ -127,7 +96,7 @@ def dotted(loc: Loc) -> str:
     return out
 
 
-def _file_problems(path: Path, facts: _Facts, at: Locator) -> list[Problem]:
+def _file_problems(path: Path, facts: EntryFacts, at: Locator) -> list[Problem]:
     out = []
     if facts.id is not None and path.stem != facts.id:
         # Offer the file's name as the id only when it would be one (".hidden" or "LLaVA" is not).
@@ -358,7 +327,7 @@ def _arxiv_key(arxiv: str) -> str:
     return re.sub(r"v[0-9]+$", "", arxiv)
 
 
-def _duplicates(root: Path, files: list[tuple[Path, Document, _Facts]]) -> list[Problem]:
+def _duplicates(root: Path, files: list[tuple[Path, Document, EntryFacts]]) -> list[Problem]:
     """Ids unique overall; arXiv ids and titles unique among works and among datasets; datasets'
     names unique (works may share one: two papers call their models "Emu")."""
     by_id: dict[str, list[int]] = defaultdict(list)

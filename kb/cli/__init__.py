@@ -121,19 +121,25 @@ class StrictChoice(click.Choice):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value in self.choices:
             return value
-        if self.SYNONYMS.get(value) in self.choices:
-            return self.SYNONYMS[value]
-        import difflib
+        from kb.query import choose  # raises kb's UsageError: one line, exit 2
 
-        from kb.query import choose, said  # choose raises kb's UsageError: one line, exit 2
+        return choose(str(value), [str(c) for c in self.choices], self.what, aliases=self.SYNONYMS)
 
-        choices = [str(c) for c in self.choices]
-        # A slip of a synonym ("texts") is offered the choice it names, not the nearest spelling ('bibtex').
-        words = {**{w: c for w, c in self.SYNONYMS.items() if c in choices}, **{c: c for c in choices}}
-        close = difflib.get_close_matches(str(value).casefold(), list(words), n=1, cutoff=0.5)
-        if close and close[0] not in choices:
-            raise UsageError(f"unknown {self.what} {said(str(value))}; did you mean {words[close[0]]!r}?")
-        return choose(str(value), choices, self.what)
+
+def how_many(dest: str, *, help: str, default: int | None = None, at_least: int = 1) -> Any:
+    """The option of how many to list, under every name the commands give it (-k/--top, as kb
+    similar, search and suggest say it; -n/--limit, as kb query does), so each takes all four."""
+    return click.option(
+        "-k",
+        "--top",
+        "-n",
+        "--limit",
+        dest,
+        type=click.IntRange(at_least),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
 
 
 def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

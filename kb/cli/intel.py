@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from kb.cli import State, StrictChoice, main, pass_state, utf8_text
+from kb.cli import State, StrictChoice, how_many, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import counted, json_text
 from kb.schema import Kind
@@ -145,17 +145,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
     help="What the --title (or an --input line without a kind) is; default: a paper's work, not a dataset.",
 )
 @click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
-@click.option(
-    "-k",
-    "--top",
-    "-n",
-    "--limit",
-    "top",
-    type=click.IntRange(1),
-    default=5,
-    show_default=True,
-    help="Leaves shown in text output.",
-)
+@how_many("top", help="Leaves shown in text output.", default=5)
 @click.option("--json", "as_json", is_flag=True, help="JSON: every leaf, best first, with its score.")
 @click.option(
     "--why",

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kb.cli import State, StrictChoice, main, pass_state, utf8_text
+from kb.cli import State, StrictChoice, how_many, main, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import counted
 
@@ -214,7 +214,7 @@ _FILTERS = [
     type=StrictChoice(SORTS, "sort key"),
     help="date, title, id, kind, venue or name; a leading - reverses. Entries lacking the key come last.",
 )
-@click.option("-n", "--limit", "-k", "--top", "limit", type=click.IntRange(0), help="At most this many entries.")
+@how_many("limit", help="At most this many entries.", at_least=0)
 @output_options()
 @pass_state
 def query(state: State, fmt: str, sort: str, limit: int | None, filters: dict[str, Any]) -> None:
@@ -289,9 +289,7 @@ def stats(state: State, fmt: str) -> None:
 
 @main.command()
 @click.argument("entry_id", metavar="ID")
-@click.option(
-    "-k", "--top", "-n", "--limit", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list."
-)
+@how_many("k", help="How many to list.", default=10)
 @filter_options
 @output_options()
 @pass_state
@@ -319,9 +317,7 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
 
 @main.command()
 @click.argument("query_text", metavar="TEXT", callback=utf8_text)
-@click.option(
-    "-k", "--top", "-n", "--limit", "k", type=click.IntRange(1), default=10, show_default=True, help="How many to list."
-)
+@how_many("k", help="How many to list.", default=10)
 @filter_options
 @output_options()
 @pass_state

@@ -10,7 +10,7 @@ the ranking by meaning lives in ``kb.search``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, get_args
 
@@ -50,22 +50,33 @@ def said(value: str) -> str:
     return repr(value) if len(value) <= SAID_CHARS else repr(value[:SAID_CHARS] + "…")
 
 
-def did_you_mean(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
-    """ "; did you mean 'x'?" for the option it is but for case (JSON for json: difflib sees no
-    likeness there), else for the closest option, or "" when none is close (a text far longer
-    than any option is close to none, and difflib would take a while to say so)."""
+def closest(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The option ``wrong`` is but for case (JSON for json: difflib sees no likeness there), else
+    the closest option, or None when none is close (a text far longer than any option is close to
+    none, and difflib would take a while to say so)."""
     options = list(options)
     same = [option for option in options if option.casefold() == wrong.casefold()]
     longest = max((len(option) for option in options), default=0)
     close = same or (difflib.get_close_matches(wrong, options, n=1, cutoff=cutoff) if len(wrong) <= 2 * longest else [])
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return close[0] if close else None
 
 
-def choose(value: str, options: Sequence[str], what: str) -> str:
-    """``value`` when it is one of ``options``; else a UsageError that names the closest one."""
+def did_you_mean(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """ "; did you mean 'x'?" for the ``closest`` option, or "" when none is close."""
+    meant = closest(wrong, options, cutoff=cutoff)
+    return f"; did you mean {meant!r}?" if meant is not None else ""
+
+
+def choose(value: str, options: Sequence[str], what: str, *, aliases: Mapping[str, str] | None = None) -> str:
+    """``value`` when it is one of ``options`` (or an alias of one: another word for it); else a
+    UsageError that names the closest one, an alias's slip ("texts") named as the option it means."""
     if value in options:
         return value
-    hint = did_you_mean(value, options, cutoff=0.5) or f"; expected one of {', '.join(options)}"
+    words = {w: o for w, o in (aliases or {}).items() if o in options} | {o: o for o in options}
+    if value in words:
+        return words[value]
+    meant = closest(value, list(words), cutoff=0.5)
+    hint = f"; did you mean {words[meant]!r}?" if meant is not None else f"; expected one of {', '.join(options)}"
     raise UsageError(f"unknown {what} {said(value)}{hint}")
 
 
