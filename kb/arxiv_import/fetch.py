@@ -23,7 +23,7 @@ from kb.config import Config
 from kb.errors import KBError, UsageError
 from kb.naming import arxiv_id_problem, norm_arxiv
 from kb.output.status import say
-from kb.output.text import counted
+from kb.output.text import counted, shorten
 
 if TYPE_CHECKING:
     import arxiv
@@ -48,7 +48,7 @@ def printable(text: str, limit: int = 200) -> str:
     text = INVISIBLE.sub("", BIDI_CONTROLS.sub("", text)).replace("\ufffe", "").replace("\uffff", "")
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs") else ch for ch in text)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 _ARXIV_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?10\.48550/arxiv\.", re.IGNORECASE)

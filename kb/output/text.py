@@ -34,6 +34,12 @@ def one_line(text: str) -> str:
     return _CONTROL.sub("\ufffd", " ".join(text.split()))
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` of at most ``limit`` characters, its end an ellipsis when it was cut (a value quoted
+    back in a message, where terminal columns do not matter: ``clip`` counts those)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def no_controls(text: str) -> str:
     """Text that is one line already (a message), made safe for a terminal as ``one_line`` makes
     entry text, but with its spacing kept (a message may quote a value whose spaces matter)."""

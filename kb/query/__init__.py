@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, get_args
 
 from kb.errors import UsageError
-from kb.output.text import folded, not_text
+from kb.output.text import folded, not_text, shorten
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, Source, parse_partial_date
 from kb.tags import curated_tags, suggested_tags, tag_sources
 from kb.taxonomy import Node
@@ -47,7 +47,7 @@ SAID_CHARS = 80  # of a value typed, in a message that repeats it (an id pasted 
 
 def said(value: str) -> str:
     """``value`` quoted as a message repeats what a person typed: cut to SAID_CHARS characters."""
-    return repr(value) if len(value) <= SAID_CHARS else repr(value[:SAID_CHARS] + "…")
+    return repr(shorten(value, SAID_CHARS + 1))  # the ellipsis after SAID_CHARS characters
 
 
 def closest(wrong: str, options: Iterable[str], *, cutoff: float = 0.6) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from kb.errors import Problem
-from kb.output.text import one_line
+from kb.output.text import one_line, shorten
 
 MKDOCS_YML = "mkdocs.yml"
 SAID_AT_MOST = 300  # characters of a message of mkdocs', which quotes whole values
@@ -125,7 +125,7 @@ def _quiet():  # noqa: ANN202 - a context manager
 
 def _cut(message: str) -> str:
     """mkdocs quotes a whole value in its messages; a nav of nested aliases made one of megabytes."""
-    return message if len(message) <= SAID_AT_MOST else message[: SAID_AT_MOST - 1] + "…"
+    return shorten(message, SAID_AT_MOST)
 
 
 def kb_rules(written: dict[str, Any], config: Any) -> list[tuple[str, str]]:  # noqa: ANN401 - MkDocsConfig
