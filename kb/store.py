@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from kb.config import BUILD_DIR, SOURCES
 from kb.errors import KBError, Problem, ProblemsError, RootNotFoundError, UsageError, same_place
+from kb.naming import norm_arxiv, norm_title
 from kb.output.status import say
 from kb.parsecache import ParseCache, digest
 from kb.schema import Entry, EntrySuggestions, Kind, SuggestionsFile, models_in
@@ -270,6 +271,25 @@ class EntryFacts:
         # Without a kind, the folder the file is in says whether it is a work or a dataset.
         family = kind.folder if kind else "datasets" if path.parent.name == "datasets" else "works"
         return cls(text("id"), kind, family, text("title"), text("arxiv"), text("name"))
+
+    def keys(self, *, named: bool = True) -> dict[str, tuple[str, ...]]:
+        """What kb check holds unique, by field; two entries with one key clash. Ids are unique
+        overall; arXiv ids and titles among works and among datasets, where one paper may release
+        several datasets that share its arXiv id and title and differ by name; datasets' names are
+        unique (works may share one: two papers call their models "Emu"). ``named=False`` leaves a
+        dataset's name out of its arXiv and title keys (kb new, for a name it only guessed)."""
+        name = norm_title(self.name) if self.family == "datasets" else ""
+        within = (self.family, name if named else "")
+        keys: dict[str, tuple[str, ...]] = {}
+        if self.id is not None:
+            keys["id"] = (self.id,)
+        if self.arxiv:
+            keys["arxiv"] = (*within, norm_arxiv(self.arxiv) or self.arxiv)
+        if title := norm_title(self.title):
+            keys["title"] = (*within, title)
+        if name:
+            keys["name"] = (name,)
+        return keys
 
 
 @dataclass

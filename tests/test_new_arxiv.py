@@ -502,6 +502,23 @@ def test_a_paper_whose_file_does_not_load_is_not_added_again(kb_root, server):
     assert kb_new(kb_root, server, "2407.07895", "--no-suggest").code == 0
 
 
+def test_a_dataset_name_on_a_file_that_does_not_load_is_refused(kb_root, server):
+    """kb new and kb check hold one set of keys unique: a name on a file the schema refuses counted
+    for kb check and not for kb new, which wrote a dataset that kb check then refused."""
+    broken = kb_root / "entries" / "datasets" / "seen-bench.yaml"
+    broken.write_text("id: seen-bench\nname: SeenBench\ntitle: Other Words\nkind: benchmrk\n", encoding="utf-8")
+    title = "SeenBench: A Benchmark Seen Before"
+    run = kb_new(kb_root, server, "--title", title, "--kind", "benchmark", "--name", "seenbench", "--no-suggest")
+    assert_one_sentence(
+        run,
+        1,
+        "entries/datasets/seen-bench.yaml has the name 'seenbench' but problems that keep it from loading; mend "
+        "it (kb check entries/datasets/seen-bench.yaml) rather than add the paper again",
+    )
+    broken.write_text(broken.read_text("utf-8").replace("benchmrk", "benchmark"), encoding="utf-8")
+    assert run_kb("check", cwd=kb_root).code == 0
+
+
 def test_a_title_already_in_the_kb_is_refused(kb_root, server):
     run = kb_new(kb_root, server, "--title", "Improved Baselines with  Visual Instruction Tuning", "--no-suggest")
     assert_one_sentence(

@@ -137,11 +137,6 @@ def _with_arxiv(entries: list[Entry], arxiv_id: str) -> Entry | None:
     return next((e for e in entries if e.arxiv and norm_arxiv(e.arxiv) == arxiv_id), None)
 
 
-def _with_title(entries: list[Entry], title: str) -> Entry | None:
-    key = norm_title(title)
-    return next((e for e in entries if norm_title(e.title) == key), None)
-
-
 ANOTHER_DATASET = "; to add another dataset or benchmark of the same paper, give it its own name with --name"
 
 
@@ -175,53 +170,63 @@ def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None, name: str | None = N
     return None
 
 
-def _refuse_title(kb: KB, entry: Entry, named: bool) -> None:
-    same = _same_group(kb, entry.kind)
-    other = _with_title(_same_dataset(same, entry.kind, entry.name if named else None), entry.title)
-    if other is not None:
-        hint = ANOTHER_DATASET if entry.is_dataset and not named else ""
-        raise AlreadyInKBError(
-            f"{other.kind.with_article} of the same title is already in the knowledge base: {_rel(kb, other)}{hint}"
-        )
-
-
-def _refuse_name(kb: KB, entry: Entry, earlier: list[Entry]) -> None:
-    """A dataset is known by its name: refuse one that another dataset, in the KB or of the same
-    batch, already has (kb check would refuse both)."""
-    if not entry.is_dataset or not entry.name:
-        return
-    key, shown = norm_title(entry.name), printable(entry.name, limit=80)
-    for other in kb.datasets():
-        if norm_title(other.name or "") == key:
-            raise AlreadyInKBError(
-                f"{other.kind.with_article} named {shown!r} is already in the knowledge base: {_rel(kb, other)}; "
-                "if this is another one, give it a name that tells it apart with --name"
-            )
-    for other in earlier:
-        if other.is_dataset and norm_title(other.name or "") == key:
-            raise AlreadyInKBError(
-                f"arXiv {entry.arxiv} and {other.arxiv} would both be named {shown!r}; add one of them"
-            )
-
-
-def _refuse_unreadable(kb: KB, entry: Entry) -> None:
-    """A file the schema refuses (a typo elsewhere in it) is no entry yet, but it may well be this
-    paper's: refuse to add the paper again beside it, unless it is of the other family (a
-    dataset's file beside a new work)."""
+def _refuse_clash(kb: KB, entries: list[Entry], named: bool) -> None:
+    """Refuse a draft that kb check would refuse (``EntryFacts.keys``): beside a file that does not
+    load (it may well be this paper's), an entry of the KB, or an earlier draft of the batch. A
+    dataset's name that kb new only guessed is left out of its arXiv and title keys, so another
+    dataset of the same paper needs --name."""
     from kb.store import EntryFacts
 
-    for path, doc in kb.unvalidated:
-        facts = EntryFacts.as_read(path, doc.data, [])
-        if facts.family != entry.kind.folder:
-            continue
-        same_id = bool(entry.arxiv) and facts.arxiv is not None and norm_arxiv(facts.arxiv) == entry.arxiv
-        if same_id or (facts.title is not None and norm_title(facts.title) == norm_title(entry.title)):
-            rel = os.path.relpath(path, kb.root)
-            what = f"arXiv {entry.arxiv}" if same_id else "the same title"
-            raise AlreadyInKBError(
-                f"{rel} has {what} but problems that keep it from loading; mend it (kb check {rel}) rather than "
-                "add the paper again"
-            )
+    def keys(facts: EntryFacts) -> dict[str, tuple[str, ...]]:
+        return facts.keys(named=named)
+
+    unloaded = [(path, keys(EntryFacts.as_read(path, doc.data, []))) for path, doc in kb.unvalidated]
+    loaded = [(path, entry, keys(EntryFacts.of_entry(entry))) for path, entry, _ in kb.loaded]
+    for n, entry in enumerate(entries):
+        mine = keys(EntryFacts.of_entry(entry))
+        shown = {
+            "arxiv": f"arXiv {entry.arxiv}",
+            "title": "the same title",
+            "name": f"the name {printable(entry.name or '', limit=80)!r}",
+            "id": f"the id {entry.id!r}",
+        }
+        for path, theirs in unloaded:
+            if field := _clash(mine, theirs):
+                rel = os.path.relpath(path, kb.root)
+                raise AlreadyInKBError(
+                    f"{rel} has {shown[field]} but problems that keep it from loading; mend it (kb check {rel}) "
+                    "rather than add the paper again"
+                )
+        for path, other, theirs in loaded:
+            if field := _clash(mine, theirs):
+                raise AlreadyInKBError(_in_kb(field, entry, other, os.path.relpath(path, kb.root), named))
+        for other in entries[:n]:
+            if field := _clash(mine, keys(EntryFacts.of_entry(other))):
+                said = {
+                    "title": f"have the same title, {printable(entry.title, limit=80)!r}",
+                    "name": f"would both be named {printable(entry.name or '', limit=80)!r}",
+                }.get(field, "are one paper")
+                raise AlreadyInKBError(f"arXiv {entry.arxiv} and {other.arxiv} {said}; add one of them")
+
+
+def _clash(mine: dict[str, tuple[str, ...]], theirs: dict[str, tuple[str, ...]]) -> str | None:
+    """The first field on which two entries' keys clash, in the order a person would fix them."""
+    return next((f for f in ("arxiv", "title", "name", "id") if f in mine and mine[f] == theirs.get(f)), None)
+
+
+def _in_kb(field: str, entry: Entry, other: Entry, rel: str, named: bool) -> str:
+    """Why ``entry`` is refused beside ``other``, at ``rel``, which repeats its ``field``."""
+    hint = ANOTHER_DATASET if entry.is_dataset and not named else ""
+    if field == "arxiv":
+        return f"arXiv {entry.arxiv} is already in the knowledge base: {rel}{hint}"
+    if field == "title":
+        return f"{other.kind.with_article} of the same title is already in the knowledge base: {rel}{hint}"
+    if field == "name":
+        return (
+            f"{other.kind.with_article} named {printable(entry.name or '', limit=80)!r} is already in the knowledge "
+            f"base: {rel}; if this is another one, give it a name that tells it apart with --name"
+        )
+    return f"the id {entry.id!r} is already {rel}'s; choose another with --id"
 
 
 def _rel(kb: KB, entry: Entry) -> str:
@@ -289,17 +294,7 @@ def plan_new(
                 plan.notes.append(
                     f"note: arXiv says {arxiv_id} was withdrawn by its authors; add it only if it still matters"
                 )
-    for n, entry in enumerate(entries):
-        _refuse_unreadable(kb, entry)
-        _refuse_title(kb, entry, named=name is not None)
-        _refuse_name(kb, entry, entries[:n])
-        # ... nor one of the same batch: two ids whose papers share a title (kb check refuses both)
-        earlier = _with_title([e for e in entries[:n] if e.is_dataset == entry.is_dataset], entry.title)
-        if earlier is not None:
-            raise AlreadyInKBError(
-                f"arXiv {entry.arxiv} and {earlier.arxiv} have the same title, {printable(entry.title, limit=80)!r}; "
-                "add one of them"
-            )
+    _refuse_clash(kb, entries, named=name is not None)
     for entry, text in zip(entries, texts, strict=True):
         tags: dict[str, list[tuple[str, float]]] = {}
         if suggest:

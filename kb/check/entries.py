@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import os
-import re
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 from kb.errors import Problem, same_place
-from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, arxiv_month, norm_title
+from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, arxiv_month
 from kb.schema import SLUG_RE, Entry, Kind, field_paths, parse_partial_date
 from kb.store import KB, EntryFacts
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
@@ -323,58 +321,35 @@ def _relation_problems(
     return out
 
 
-def _arxiv_key(arxiv: str) -> str:
-    return re.sub(r"v[0-9]+$", "", arxiv)
-
-
 def _duplicates(root: Path, files: list[tuple[Path, Document, EntryFacts]]) -> list[Problem]:
-    """Ids unique overall; arXiv ids and titles unique among works and among datasets; datasets'
-    names unique (works may share one: two papers call their models "Emu")."""
-    by_id: dict[str, list[int]] = defaultdict(list)
-    by_arxiv: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    by_title: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    by_name: dict[str, list[int]] = defaultdict(list)
+    """Every clash of ``EntryFacts.keys``: a repeated id, a paper entered twice, a dataset's name."""
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for i, (_, _, facts) in enumerate(files):
-        if facts.id is not None:
-            by_id[facts.id].append(i)
-        # One paper may release several datasets (an instruction set and a benchmark, say):
-        # they share the paper's arXiv id and title and differ by name.
-        name = norm_title(facts.name or "") if facts.family == "datasets" else ""
-        if name:
-            by_name[name].append(i)
-        if facts.arxiv:
-            by_arxiv[(facts.family, name, _arxiv_key(facts.arxiv))].append(i)
-        if facts.title:
-            by_title[(facts.family, name, norm_title(facts.title))].append(i)
+        for field, key in facts.keys().items():
+            groups[(field, key)].append(i)
     out: list[Problem] = []
 
-    def report(groups: Iterable[list[int]], field: str, message: str) -> None:
-        for group in groups:
-            if len(group) < 2:
+    def report(field: str, message: str, family: str | None = None) -> None:
+        for (each, key), group in groups.items():
+            if each != field or len(group) < 2 or (family is not None and key[0] != family):
                 continue
             rels = [relative(files[i][0], root) for i in group]
             for i, rel in zip(group, rels, strict=True):
                 others = ", ".join(r for r in rels if r != rel) or rel
                 out.append(Locator(rel, files[i][1])((field,), message.format(others=others)))
 
-    report(by_id.values(), "id", "the same id is used by {others}; ids must be unique")
+    report("id", "the same id is used by {others}; ids must be unique")
+    report("arxiv", "the same arXiv id is on {others}; one paper, one work entry: merge them", "works")
     report(
-        (g for (family, _, _), g in by_arxiv.items() if family == "works"),
-        "arxiv",
-        "the same arXiv id is on {others}; one paper, one work entry: merge them",
-    )
-    report(
-        (g for (family, _, _), g in by_arxiv.items() if family == "datasets"),
         "arxiv",
         "the same arXiv id is on {others}; merge them, or give each dataset of the paper its own name",
+        "datasets",
     )
     report(
-        (g for (_, _, norm), g in by_title.items() if norm),
         "title",
         "nearly the same title as {others} (ignoring case, punctuation and spacing); merge them or tell them apart",
     )
     report(
-        by_name.values(),
         "name",
         "the same name is on {others}, and a dataset is known by its name: merge them if they are one "
         "dataset, or give each a name that tells it apart",
