@@ -224,7 +224,7 @@ def load_entry(
     try:
         entry = Entry.model_validate(doc.data)
     except ValidationError as exc:
-        return None, doc, every_problem(read, validation_problems(exc, doc, rel, Entry))
+        return None, doc, every_problem(read, validation_problems(exc, doc, rel, Entry), doc)
     if read:
         return None, doc, read
     if parsed is not None:
@@ -232,12 +232,12 @@ def load_entry(
     return entry, doc, []
 
 
-def every_problem(read: list[Problem], validated: list[Problem]) -> list[Problem]:
+def every_problem(read: list[Problem], validated: list[Problem], doc: Document) -> list[Problem]:
     """The problems YAML's reading found and the schema's, in the file's order: the schema's only
     for fields reading found nothing wrong with (a padded title is valid once stripped; a value
-    whose tag was refused is missing, which says nothing more)."""
-
-    kept = [p for p in validated if not any(same_place(p.field, r.field) for r in read)]
+    whose tag was refused is missing, which says nothing more; a key given twice is checked as kept)."""
+    said = doc.said(read)
+    kept = [p for p in validated if not any(same_place(p.field, field) for field in said)]
     return sorted(read + kept, key=lambda p: (p.line, p.col))
 
 

@@ -60,6 +60,8 @@ class Document:
     # The text as written of plain scalars that YAML did not read as text (2310.03270, no, ~),
     # so a message can show what the author typed rather than what YAML made of it.
     raw: dict[Loc, str] = field(default_factory=dict)
+    # Where a key given twice in one mapping is given again (the later copy, which is dropped).
+    repeated: set[tuple[int, int]] = field(default_factory=set)
 
     def position(self, loc: Loc, *, key: bool = False) -> tuple[int, int]:
         """The position of ``loc``, or of its nearest ancestor that exists (e.g. for a missing field)."""
@@ -72,6 +74,11 @@ class Document:
             if loc in self.positions:
                 return self.positions[loc]
         return (1, 1)
+
+    def said(self, problems: list[Problem]) -> list[str]:
+        """The fields whose values ``problems`` say are wrong, so that later checks do not say so
+        again: all of their fields but a repeated key's, whose kept copy is still to be checked."""
+        return [p.field for p in problems if (p.line, p.col) not in self.repeated]
 
 
 class _Builder:
@@ -111,6 +118,7 @@ class _Builder:
                 if key in out:
                     first = self.doc.key_positions[loc + (key,)]
                     self.problem(key_node, loc + (key,), f"duplicate key {key!r} (first at line {first[0]}); keep one")
+                    self.doc.repeated.add((key_node.start_mark.line + 1, key_node.start_mark.column + 1))
                     continue
                 self.doc.key_positions[loc + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = self.build(value_node, loc + (key,))

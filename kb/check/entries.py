@@ -57,7 +57,7 @@ def entry_problems(kb: KB, today: _dt.date) -> list[Problem]:
         rel = relative(path, kb.root)
         at = Locator(rel, doc)
         # A value already said to be wrong (a padded " rlhf") is not said again as unknown.
-        said = [p.field for p in kb.problems if p.path == rel]
+        said = doc.said([p for p in kb.problems if p.path == rel])
         read = EntryFacts.as_read(path, doc.data, said)
         facts.append((path, doc, read))
         found = _relation_problems(doc.data.get("id"), read.kind, doc.data.get("relations"), kb, known_ids, at)

@@ -63,7 +63,7 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies, list[Problem]]:
         except ProblemsError as exc:
             problems += exc.problems
         except ValidationError as exc:
-            problems += every_problem(found, validation_problems(exc, doc, rel, TaxonomySpec))
+            problems += every_problem(found, validation_problems(exc, doc, rel, TaxonomySpec), doc)
         except TaxonomyFileError as exc:
             line, col = doc.position(exc.loc)
             message = str(exc)

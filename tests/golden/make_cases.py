@@ -40,6 +40,13 @@ CASES: dict[str, dict[str, str | bytes]] = {
     "float-arxiv-trailing-zero": {"works/mini.yaml": work("mini", "arxiv: 2310.03270\n")},
     "unquoted-boolean": {"works/no-venue.yaml": work("no-venue", "venue: no\nauthors:\n  - Ada\n  - 1984\n")},
     "duplicate-key": {"works/dup.yaml": "id: dup\ntitle: First title\nkind: model\ntitle: Second title\n"},
+    # The copy of a repeated key that is kept is still checked (its schema and its tags); the
+    # dropped copy is not read.
+    "duplicate-key-kept-copy": {
+        "works/twice.yaml": "id: twice\ntitle: Twice\nkind: model\nlinks:\n  paper: not a link\n"
+        + "links:\n  paper: https://example.org\ntags:\n  codev: [data4model/scaling/up/diversty]\n"
+        + "  codev: [data4model/scaling/up/diversity]\n"
+    },
     "python-tag": {"works/evil.yaml": work("evil", "name: !!python/object/apply:os.system ['echo owned']\n")},
     "alias-bomb": {
         "works/bomb.yaml": "id: bomb\ntitle: Bomb\nkind: model\n"
