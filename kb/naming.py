@@ -248,15 +248,16 @@ def unique_entry_id(
 ) -> str:
     """A readable id not in ``taken``: the short name (given, or the one the title leads with),
     else the title's first words, else ``fallback``; then a kind suffix for datasets, the year,
-    a counter."""
+    a counter (the last resort: "-2" reads as a version)."""
     name = name or short_name_from_title(title)
     base = slugify(name, max_len=60, fallback="") if name else ""
     if len(base) < 3:  # no name, or one too short to read as an id ("V*")
         base = slugify(title, max_words=6, fallback="") or base or fallback
-    suffix = {Kind.benchmark: "bench", Kind.dataset: "dataset"}.get(kind, "")
+    # A kind suffix the name does not end in already: "SEED-Bench" beside its paper's work entry is
+    # seed-bench-benchmark, not seed-bench-2, which reads as a second version.
+    suffixes = {Kind.benchmark: ("bench", "benchmark"), Kind.dataset: ("dataset", "data")}.get(kind, ())
     candidates = [base]
-    if suffix and not base.endswith(suffix):
-        candidates.append(f"{base}-{suffix}")
+    candidates += [f"{base}-{suffix}" for suffix in suffixes if not base.endswith(suffix)][:1]
     if date:
         candidates.append(f"{candidates[-1]}-{date[:4]}")
     candidates += [f"{candidates[-1]}-{n}" for n in range(2, 1000)]

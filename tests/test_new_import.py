@@ -210,6 +210,19 @@ def test_unique_entry_id_never_repeats_a_taken_one():
     assert taken == {"llava", "llava-2023", "llava-2023-2", "llava-2023-3", "llava-2023-4"}
 
 
+def test_a_benchmark_named_like_its_paper_gets_a_kind_suffix_not_a_counter():
+    """seed-bench-2 was SEED-Bench itself, beside its paper's work entry seed-bench: "-2" reads as
+    a second version."""
+    taken = {"seed-bench"}
+    assert unique_entry_id("SEED-Bench: Benchmarking", None, Kind.benchmark, None, taken) == "seed-bench-benchmark"
+    assert unique_entry_id("MMGenBench: A Benchmark", None, Kind.benchmark, None, {"mmgenbench"}) == (
+        "mmgenbench-benchmark"
+    )
+    assert unique_entry_id("LLaVA: Data", "LLaVA", Kind.benchmark, None, {"llava"}) == "llava-bench"
+    assert unique_entry_id("LLaVA: Data", "LLaVA", Kind.dataset, None, {"llava"}) == "llava-dataset"
+    assert unique_entry_id("X: Data", "X-Dataset", Kind.dataset, None, {"x-dataset"}) == "x-dataset-data"
+
+
 def test_unique_entry_id_avoids_names_kb_check_refuses():
     """kb check refuses an id Windows reserves (con) or the site's own page (index)."""
     assert unique_entry_id("Index: A Model", "Index", Kind.model, "2024-01-02", set()) == "index-2024"
