@@ -30,19 +30,21 @@ LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 
 def forbidden(text: str) -> str | None:
     """Why ``text`` may not be entry text, in words, or None; line breaks are the caller's to judge."""
+    found = forbidden_char(text)
+    return found[1] if found else None
+
+
+def forbidden_char(text: str) -> tuple[str, str] | None:
+    """The character ``forbidden`` speaks of, and why, or None."""
     if bad := UNPRINTABLE.search(text):
-        return f"character U+{ord(bad.group()):04X} (a control character or noncharacter) is not allowed; remove it"
-    if bad := BIDI_CONTROLS.search(text):
-        return (
-            f"character U+{ord(bad.group()):04X} (a bidirectional control, which makes the text show in another "
-            "order than it is stored) is not allowed; remove it"
-        )
-    if bad := INVISIBLE.search(text):
-        return (
-            f"character U+{ord(bad.group()):04X} (invisible, as pasted from a PDF or a web page: it makes the text "
-            "differ from the same words typed) is not allowed; remove it"
-        )
-    return None
+        why = "a control character or noncharacter"
+    elif bad := BIDI_CONTROLS.search(text):
+        why = "a bidirectional control, which makes the text show in another order than it is stored"
+    elif bad := INVISIBLE.search(text):
+        why = "invisible, as pasted from a PDF or a web page: it makes the text differ from the same words typed"
+    else:
+        return None
+    return bad.group(), f"character U+{ord(bad.group()):04X} ({why}) is not allowed; remove it"
 
 
 def whole_number(text: str) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from kb.chars import LINE_BREAKS, UNPRINTABLE, forbidden, long_number
+from kb.chars import LINE_BREAKS, UNPRINTABLE, forbidden_char, long_number
 from kb.errors import Problem, ProblemsError
 
 Loc = tuple[str | int, ...]
@@ -82,17 +82,19 @@ class Document:
 
 
 class _Builder:
-    def __init__(self, rel: str):
-        self.rel = rel
+    def __init__(self, rel: str, source: str = ""):
+        self.rel, self.source = rel, source  # the file's text, to place a problem at a character
         self.aliases = 0
         self.seen: dict[int, int] = {}
         self.doc = Document({})
         self.problems: list[Problem] = []
         self.constructor = _Loader("")  # builds scalars with the resolver rules above
 
-    def problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
-        mark = node.start_mark
-        self.problems.append(Problem(self.rel, mark.line + 1, mark.column + 1, _dotted(loc), message))
+    def problem(self, node: yaml.Node, loc: Loc, message: str, *, at: str = "") -> None:
+        """A problem at ``node``, or at the character ``at`` where the node's text holds it as
+        itself (a summary of many lines); one written as an escape is placed at the node."""
+        line, col = _where(node, at, self.source) if at else (node.start_mark.line, node.start_mark.column)
+        self.problems.append(Problem(self.rel, line + 1, col + 1, _dotted(loc), message))
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         # PyYAML gives an alias the very node it refers to; count repeats to stop alias bombs.
@@ -155,9 +157,27 @@ class _Builder:
                 else "spaces, which kb drops; remove them"
             )
             self.problem(node, loc, f"the quoted text starts or ends with {what}")
-        elif why := forbidden(value):  # bidirectional controls: YAML reads them; a reviewer would see another order
-            self.problem(node, loc, why)
+        elif found := forbidden_char(value):  # YAML reads them; a reviewer would not see them, or see another order
+            self.problem(node, loc, found[1], at=found[0])
         return value
+
+
+def _where(node: yaml.Node, char: str, source: str) -> tuple[int, int]:
+    """The 0-based line and column of ``char`` in ``node``'s ``source``, counted as YAML counts
+    them, or the node's start when the source does not hold it as itself (a marks' index counts
+    characters, in libyaml as in PyYAML)."""
+    start, end = node.start_mark, node.end_mark
+    found = source.find(char, start.index, end.index)
+    if found < 0:
+        return start.line, start.column
+    line, col = start.line, start.column
+    for i in range(start.index, found):
+        ch = source[i]
+        if ch in "\n\x85\u2028\u2029" or (ch == "\r" and source[i + 1] != "\n"):
+            line, col = line + 1, 0
+        elif ch != "\ufeff":
+            col += 1
+    return line, col
 
 
 class _Abort(Exception):
@@ -222,7 +242,7 @@ def parse_document_keeping(text: bytes, rel: str) -> tuple[Document, list[Proble
         raise ProblemsError(
             [Problem(rel, mark.line + 1, mark.column + 1, "", f"the file holds {kind}; expected a mapping of fields")]
         )
-    builder = _Builder(rel)
+    builder = _Builder(rel, source)
     try:
         builder.doc.data = builder.build(node, ())
     except _Abort as exc:

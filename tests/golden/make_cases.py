@@ -47,6 +47,13 @@ CASES: dict[str, dict[str, str | bytes]] = {
         + "links:\n  paper: https://example.org\ntags:\n  codev: [data4model/scaling/up/diversty]\n"
         + "  codev: [data4model/scaling/up/diversity]\n"
     },
+    # A character no one sees is placed where it is, lines into a summary; written as an escape,
+    # at its value.
+    "invisible-in-a-long-summary": {
+        "works/long.yaml": "id: long\ntitle: Long\nkind: model\nsummary: >-\n  A first line,\n"
+        + "  then café and a hidden\u200bspace,\n  and a last line.\n",
+        "works/escaped.yaml": 'id: escaped\ntitle: "Escaped \\u2060 joiner"\nkind: model\n',
+    },
     "python-tag": {"works/evil.yaml": work("evil", "name: !!python/object/apply:os.system ['echo owned']\n")},
     "alias-bomb": {
         "works/bomb.yaml": "id: bomb\ntitle: Bomb\nkind: model\n"
