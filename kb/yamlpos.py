@@ -9,7 +9,9 @@ stays a number so the schema can say "quote it".
 
 from __future__ import annotations
 
+import bisect
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +83,22 @@ class Document:
         return [p.field for p in problems if (p.line, p.col) not in self.repeated]
 
 
+class Lines:
+    """1-based line and column of a character of a text as an editor counts them: a line ends at
+    "\n", "\r\n" or "\r". YAML's own marks also end one at U+0085, U+2028 and U+2029, which
+    editors show inside a line, and so put every later problem lines below where it is."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+
+    def at(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
+
+
 class _Builder:
-    def __init__(self, rel: str, source: str = ""):
-        self.rel, self.source = rel, source  # the file's text, to place a problem at a character
+    def __init__(self, rel: str, source: str):
+        self.rel, self.source, self.lines = rel, source, Lines(source)
         self.aliases = 0
         self.seen: dict[int, int] = {}
         self.doc = Document({})
@@ -93,17 +108,22 @@ class _Builder:
     def problem(self, node: yaml.Node, loc: Loc, message: str, *, at: str = "") -> None:
         """A problem at ``node``, or at the character ``at`` where the node's text holds it as
         itself (a summary of many lines); one written as an escape is placed at the node."""
-        line, col = _where(node, at, self.source) if at else (node.start_mark.line, node.start_mark.column)
-        self.problems.append(Problem(self.rel, line + 1, col + 1, _dotted(loc), message))
+        found = self.source.find(at, node.start_mark.index, node.end_mark.index) if at else -1
+        line, col = self.lines.at(found if found >= 0 else node.start_mark.index)
+        self.problems.append(Problem(self.rel, line, col, _dotted(loc), message))
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         # PyYAML gives an alias the very node it refers to; count repeats to stop alias bombs.
         if id(node) in self.seen:
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _Abort(self.rel, node, f"more than {MAX_ALIASES} alias uses; write the values out instead")
+                raise _Abort(
+                    self.rel,
+                    self.lines.at(node.start_mark.index),
+                    f"more than {MAX_ALIASES} alias uses; write the values out instead",
+                )
         self.seen[id(node)] = 1
-        self.doc.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.doc.positions[loc] = self.lines.at(node.start_mark.index)
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 self.problem(node, loc, _tag_message(node.tag))
@@ -120,9 +140,9 @@ class _Builder:
                 if key in out:
                     first = self.doc.key_positions[loc + (key,)]
                     self.problem(key_node, loc + (key,), f"duplicate key {key!r} (first at line {first[0]}); keep one")
-                    self.doc.repeated.add((key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                    self.doc.repeated.add(self.lines.at(key_node.start_mark.index))
                     continue
-                self.doc.key_positions[loc + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.doc.key_positions[loc + (key,)] = self.lines.at(key_node.start_mark.index)
                 out[key] = self.build(value_node, loc + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -162,28 +182,9 @@ class _Builder:
         return value
 
 
-def _where(node: yaml.Node, char: str, source: str) -> tuple[int, int]:
-    """The 0-based line and column of ``char`` in ``node``'s ``source``, counted as YAML counts
-    them, or the node's start when the source does not hold it as itself (a marks' index counts
-    characters, in libyaml as in PyYAML)."""
-    start, end = node.start_mark, node.end_mark
-    found = source.find(char, start.index, end.index)
-    if found < 0:
-        return start.line, start.column
-    line, col = start.line, start.column
-    for i in range(start.index, found):
-        ch = source[i]
-        if ch in "\n\x85\u2028\u2029" or (ch == "\r" and source[i + 1] != "\n"):
-            line, col = line + 1, 0
-        elif ch != "\ufeff":
-            col += 1
-    return line, col
-
-
 class _Abort(Exception):
-    def __init__(self, rel: str, node: yaml.Node, message: str):
-        mark = node.start_mark
-        self.problem = Problem(rel, mark.line + 1, mark.column + 1, "", message)
+    def __init__(self, rel: str, at: tuple[int, int], message: str):
+        self.problem = Problem(rel, *at, "", message)
 
 
 def _tag_message(tag: str) -> str:
@@ -238,10 +239,8 @@ def parse_document_keeping(text: bytes, rel: str) -> tuple[Document, list[Proble
         raise ProblemsError([Problem(rel, 1, 1, "", "the file is empty; expected a mapping of fields")])
     if not isinstance(node, yaml.MappingNode):
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-        mark = node.start_mark
-        raise ProblemsError(
-            [Problem(rel, mark.line + 1, mark.column + 1, "", f"the file holds {kind}; expected a mapping of fields")]
-        )
+        line, col = Lines(source).at(node.start_mark.index)
+        raise ProblemsError([Problem(rel, line, col, "", f"the file holds {kind}; expected a mapping of fields")])
     builder = _Builder(rel, source)
     try:
         builder.doc.data = builder.build(node, ())
@@ -257,16 +256,15 @@ def top_key_positions(text: bytes, rel: str) -> dict[str, tuple[int, int]]:
     line, column); its YAML mistakes raise ProblemsError, at their places. It is composed, never
     constructed, so the file's own tags (!!python/name, !ENV) are no mistake."""
     try:
-        node = _compose_for_message(text.decode("utf-8").removeprefix("\ufeff"), rel)
+        source = text.decode("utf-8").removeprefix("\ufeff")
+        node = _compose_for_message(source, rel)
     except UnicodeDecodeError as exc:
         problem = Problem(rel, 0, 0, "", f"byte 0x{text[exc.start]:02x} is not UTF-8; save the file as UTF-8")
         raise ProblemsError([problem]) from None
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {
-        key.value: (key.start_mark.line + 1, key.start_mark.column + 1)
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
+        key.value: Lines(source).at(key.start_mark.index) for key, _ in node.value if isinstance(key, yaml.ScalarNode)
     }
 
 
@@ -275,10 +273,9 @@ def _compose_for_message(source: str, rel: str) -> yaml.Node | None:
     try:
         return yaml.compose(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise ProblemsError([_mark_problem(rel, exc)]) from None
+        raise ProblemsError([_mark_problem(rel, exc, source)]) from None
     except yaml.reader.ReaderError as exc:
-        line = source.count("\n", 0, exc.position) + 1
-        col = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        line, col = Lines(source).at(exc.position)
         what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
         raise ProblemsError([Problem(rel, line, col, "", f"{what} is not allowed in YAML; remove it")]) from None
     except yaml.YAMLError as exc:
@@ -315,9 +312,9 @@ _YAML_HINTS = [
 ]
 
 
-def _mark_problem(rel: str, exc: yaml.MarkedYAMLError) -> Problem:
+def _mark_problem(rel: str, exc: yaml.MarkedYAMLError, source: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    line, col = Lines(source).at(mark.index) if mark else (1, 1)
     what = "; ".join(x for x in (exc.context, exc.problem) if x)
     hint = next((f" ({h})" for words, h in _YAML_HINTS if words in what), "")
     return Problem(rel, line, col, "", f"not valid YAML: {what}{hint}")

@@ -54,6 +54,12 @@ CASES: dict[str, dict[str, str | bytes]] = {
         + "  then café and a hidden\u200bspace,\n  and a last line.\n",
         "works/escaped.yaml": 'id: escaped\ntitle: "Escaped \\u2060 joiner"\nkind: model\n',
     },
+    # YAML ends a line at U+2028 too; an editor shows it inside the line, and kb counts lines as
+    # an editor does, so the problem below it is placed on its own line.
+    "line-separator-in-summary": {
+        "works/sep.yaml": 'id: sep\ntitle: Sep\nkind: model\nsummary: "One line\u2028still the same line."\n'
+        + "venu: CVPR\n",
+    },
     "python-tag": {"works/evil.yaml": work("evil", "name: !!python/object/apply:os.system ['echo owned']\n")},
     "alias-bomb": {
         "works/bomb.yaml": "id: bomb\ntitle: Bomb\nkind: model\n"
