@@ -694,7 +694,13 @@ def test_a_hostile_title_is_inert(watched, base_url, built_site) -> None:
     # Its own page: the heading shows the markup as text.
     page.goto(base_url + f"entries/{HOSTILE_ID}/")
     assert page.locator("article h1").first.text_content().strip() == HOSTILE_TITLE
-    page.locator('.kb-mini-graph[data-kb-ready="true"]').wait_for(timeout=20_000)
+    mini = page.locator('.kb-mini-graph[data-kb-ready="true"]')
+    mini.wait_for(timeout=20_000)
+    # Hovering its node puts the whole label in the stage's tooltip and the line under it, as text.
+    mini.scroll_into_view_if_needed()
+    _hover_node(page, ".kb-mini-graph", HOSTILE_ID)
+    assert mini.locator(".kb-graph-stage").get_attribute("title") == HOSTILE_TITLE
+    assert mini.locator(".kb-graph-info").text_content().startswith(f"{HOSTILE_TITLE} (")
     _assert_no_injected_image(page)
 
     # The table, filtered down to it by text.
@@ -750,11 +756,12 @@ def test_pages_mount_under_instant_navigation(watched, instant_base_url) -> None
 
 # ---------------------------------------------------------------- graph labels, the mini graph's legend
 
-# Every label sigma's label layer draws in one full render, as the box of its ink: the layer's fillText
-# is wrapped for that render, so this sees what a reader sees, whatever chose and placed the labels.
-_DRAWN_LABELS = """selector => {
+# Every text one of a graph's 2D layers ("labels", sigma's label layer, or "hovers", where the hovered
+# node's box goes) draws in one full render, as the box of its ink: the layer's fillText is wrapped for
+# that render, so this sees what a reader sees, whatever chose and placed the labels. With the stage's size.
+_DRAWN_TEXT = """([selector, layer]) => {
     const sigma = document.querySelector(selector).kbSigma;
-    const context = sigma.getCanvases().labels.getContext('2d');
+    const context = sigma.getCanvases()[layer].getContext('2d');
     const drawn = [];
     context.fillText = function (text, x, y, ...rest) {
         const m = this.measureText(text);
@@ -766,12 +773,20 @@ _DRAWN_LABELS = """selector => {
     };
     try { sigma.refresh(); } finally { delete context.fillText; }
     const { width, height } = sigma.getDimensions();
-    return drawn.filter(b => b.right > 0 && b.left < width && b.bottom > 0 && b.top < height);
+    return { width, height, drawn };
 }"""
 
 
+def _drawn_text(page, selector: str, layer: str = "labels") -> tuple[float, float, list[dict[str, object]]]:
+    """The stage's width and height, and every text drawn on the layer, on the stage or not."""
+    out = page.evaluate(_DRAWN_TEXT, [selector, layer])
+    return out["width"], out["height"], out["drawn"]
+
+
 def _drawn_labels(page, selector: str) -> list[dict[str, object]]:
-    return page.evaluate(_DRAWN_LABELS, selector)
+    """The labels drawn at least in part on the stage."""
+    width, height, drawn = _drawn_text(page, selector)
+    return [b for b in drawn if b["right"] > 0 and b["left"] < width and b["bottom"] > 0 and b["top"] < height]
 
 
 def _overlapping(labels: list[dict[str, object]]) -> list[tuple[object, object]]:
@@ -845,6 +860,49 @@ def test_the_mini_graph_draws_no_label_over_another(watched, base_url, built_sit
     drawn = _drawn_labels(page, ".kb-mini-graph")
     assert _overlapping(drawn) == []
     assert {label[entry], label[hovered]} <= {d["text"] for d in drawn}
+
+
+def _off_stage(drawn: list[dict[str, object]], width: float, height: float) -> list[tuple[object, int, int]]:
+    """The texts whose ink leaves the stage (by more than half a pixel), with where they start and end."""
+    return [
+        (d["text"], round(d["left"]), round(d["right"]))
+        for d in drawn
+        if d["left"] < -0.5 or d["right"] > width + 0.5 or d["top"] < -0.5 or d["bottom"] > height + 0.5
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (375, 740)])
+def test_the_mini_graph_shortens_a_label_too_long_for_its_stage(watched, base_url, width, height) -> None:
+    """An entry named by one word wider than its neighbourhood graph: every label drawn lies inside the
+    stage, in the default view and while the reader hovers the entry's node; the entry's label is drawn
+    shortened with an ellipsis, and while hovered its whole name is in the stage's tooltip and in the
+    line under the graph. Its label used to run off the stage's edge, cut in mid-letter."""
+    page, _ = watched
+    name = LONG_ENTRY["name"]
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(base_url + f"entries/{LONG_ID}/")
+    mini = page.locator('.kb-mini-graph[data-kb-ready="true"]')
+    mini.wait_for(timeout=20_000)
+    mini.scroll_into_view_if_needed()
+    nodes = page.evaluate("() => document.querySelector('.kb-mini-graph').kbSigma.getGraph().order")
+
+    stage_w, stage_h, drawn = _drawn_text(page, ".kb-mini-graph")
+    assert _off_stage(drawn, stage_w, stage_h) == []
+    texts = [d["text"] for d in drawn]
+    shortened = [t for t in texts if t.endswith("…") and name.startswith(t[:-1])]
+    assert len(shortened) == 1 and len(shortened[0]) > len("Longname"), texts
+    assert len(texts) >= nodes // 3, f"only {len(texts)} of {nodes} nodes labelled: {texts}"
+
+    _hover_node(page, ".kb-mini-graph", LONG_ID)
+    for layer in ("labels", "hovers"):
+        stage_w, stage_h, drawn = _drawn_text(page, ".kb-mini-graph", layer)
+        assert _off_stage(drawn, stage_w, stage_h) == [], f"on the {layer} layer"
+    assert any(d["text"].endswith("…") and name.startswith(d["text"][:-1]) for d in drawn)  # the hover box
+    assert mini.locator(".kb-graph-stage").get_attribute("title") == name
+    assert mini.locator(".kb-graph-info").text_content().startswith(f"{name} (")
+    page.mouse.move(1, 1)  # off the graph: the tooltip goes, the line says what it said
+    page.wait_for_function("() => !document.querySelector('.kb-mini-graph .kb-graph-stage').hasAttribute('title')")
+    assert mini.locator(".kb-graph-info").text_content().startswith(f"{nodes} nodes")
 
 
 def test_the_full_graph_draws_no_label_over_another(watched, base_url) -> None:

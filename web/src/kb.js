@@ -597,6 +597,36 @@
   // labels side by side read as one.
   const LABEL_PAD_X = 5;
   const LABEL_PAD_Y = 2;
+  const ELLIPSIS = "…";
+  // A label shortened to fit a mini graph keeps at least this many characters, or is left out: a stub
+  // such as "A…" names nothing.
+  const LABEL_LEAST_KEPT = 4;
+
+  // Characters as a reader sees them (an accent or an emoji with its modifiers is one), so that a
+  // label is never cut inside one.
+  const graphemes = typeof Intl !== "undefined" && Intl.Segmenter
+    ? (() => { const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" }); return (text) => Array.from(segmenter.segment(text), (s) => s.segment); })()
+    : (text) => Array.from(text);
+
+  /**
+   * The label as drawn in at most `room` pixels: whole when it fits, else its longest start that fits
+   * with an ellipsis after it (trailing spaces dropped); null when fewer than `least` characters
+   * would be left. measure(text) gives a text's width at the font in use.
+   */
+  function fitLabel(label, room, least, measure) {
+    if (measure(label) <= room) return label;
+    if (measure(ELLIPSIS) > room) return null;
+    const chars = graphemes(label);
+    const cut = (n) => chars.slice(0, n).join("").trimEnd() + ELLIPSIS;
+    let lo = 0; // the most characters known to fit; a binary search, as widths only grow with length
+    let hi = chars.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (measure(cut(mid)) <= room) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo < least ? null : cut(lo);
+  }
 
   function labelFont(settings) {
     return `${settings.labelWeight} ${settings.labelSize}px ${settings.labelFont}`;
@@ -606,6 +636,16 @@
   function labelBox(x, y, radius, width, textSize, side) {
     const start = side === "left" ? x - radius - LABEL_GAP - width : x + radius + LABEL_GAP;
     return { x0: start - LABEL_PAD_X, x1: start + width + LABEL_PAD_X, y0: y - textSize / 2 - LABEL_PAD_Y, y1: y + textSize / 2 + LABEL_PAD_Y };
+  }
+
+  /** The width a label's text has on one side of its node before it leaves a stage `width` wide. */
+  function labelRoom(x, radius, side, width) {
+    return side === "left" ? x - radius - LABEL_GAP - LABEL_PAD_X : width - x - radius - LABEL_GAP - LABEL_PAD_X;
+  }
+
+  /** The sides in `order`, the one with more room on the stage first (the order breaks a tie). */
+  function roomierFirst(x, radius, order, width) {
+    return [...order].sort((a, b) => labelRoom(x, radius, b, width) - labelRoom(x, radius, a, width));
   }
 
   function boxesCross(a, b) {
@@ -619,27 +659,44 @@
    * important first: the hovered or searched node, the centre of a mini graph, the hovered node's
    * neighbours, then bigger nodes before smaller ones (sigma's own order). Each goes on its node's
    * preferred side (away from the centre in a mini graph, else the right), or the other side, inside
-   * the stage and clear of every label already placed; a label with no such place is left out. The
-   * hovered node and the centre always keep theirs. A label keeps the side it had in the last frame
-   * while that side is free, so that labels do not jump from side to side as the reader pans or zooms
-   * (the preferred side changes as a node crosses a mini graph's middle). With avoidNodes (a mini
-   * graph, a few dozen nodes) a label must not cover another node's disc either. Labels carry a halo
-   * of the page's background so that edges running under them do not cut through the text.
+   * the stage and clear of every label already placed. With `shorten` (a mini graph) a label too long
+   * for the stage on either side is then cut to the room it has, with an ellipsis, on the side with
+   * more room first, if it keeps a few characters and its place is free; a label with no place is
+   * left out (the full text shows on hover, in the tooltip and in the line under the graph). The
+   * hovered node and the centre always keep theirs: whole on a side where it fits the stage, else
+   * shortened to the side with more room, so that it is never cut by the stage's edge. A label keeps
+   * the side it had in the last frame while that side is free, so that labels do not jump from side to
+   * side as the reader pans or zooms (the preferred side changes as a node crosses a mini graph's
+   * middle). With avoidNodes (a mini graph, a few dozen nodes) a label must not cover another node's
+   * disc either. Labels carry a halo of the page's background so that edges running under them do
+   * not cut through the text.
    *
    * tier(key) ranks a node (0 first); centre() gives the viewport x that a mini graph's labels turn
    * away from, or null.
    */
-  function labelLayout(renderer, tier, centre, avoidNodes) {
+  function labelLayout(renderer, tier, centre, { avoidNodes, shorten }) {
     let pending = [];
     const lastSide = new Map(); // node key -> the side its label took in the last frame
     const widths = new Map(); // label -> text width at the current font
+    const fitted = new Map(); // room and label -> the label as fitted to that room
     let widthFont = "";
 
     function textWidth(context, label) {
-      if (context.font !== widthFont) { widths.clear(); widthFont = context.font; }
+      if (context.font !== widthFont) { widths.clear(); fitted.clear(); widthFont = context.font; }
       let width = widths.get(label);
       if (width === undefined) { width = context.measureText(label).width; widths.set(label, width); }
       return width;
+    }
+
+    /** fitLabel at the context's font, remembered by whole pixels of room (a pan changes the room). */
+    function fitText(context, label, room, least) {
+      if (textWidth(context, label) <= room) return label;
+      const key = `${Math.floor(room)} ${least} ${label}`;
+      if (!fitted.has(key)) {
+        if (fitted.size > 4000) fitted.clear();
+        fitted.set(key, fitLabel(label, Math.floor(room), least, (text) => context.measureText(text).width));
+      }
+      return fitted.get(key);
     }
 
     /** The sides to try for a node's label, best first: the side it had, else away from the middle. */
@@ -649,7 +706,8 @@
       return middle !== null && x < middle - 1 ? ["left", "right"] : ["right", "left"];
     }
 
-    /** The side a label goes on when it has the stage to itself (the hovered node's). */
+    /** The side a label goes on when it has the stage to itself (the hovered node's): the first that
+     * holds it whole, else the one with more room, where it is shortened. */
     function sideAlone(context, data, settings) {
       const { width } = renderer.getDimensions();
       context.font = labelFont(settings);
@@ -658,19 +716,19 @@
       return order.find((side) => {
         const box = labelBox(data.x, data.y, data.size, w, settings.labelSize, side);
         return box.x0 >= 0 && box.x1 <= width;
-      }) || order[0];
+      }) || roomierFirst(data.x, data.size, order, width)[0];
     }
 
-    function paint(context, item, side, settings) {
+    function paint(context, item, side, text, settings) {
       const x = side === "left" ? item.x - item.size - LABEL_GAP : item.x + item.size + LABEL_GAP;
       const y = item.y + settings.labelSize / 3;
       context.textAlign = side === "left" ? "right" : "left";
       context.lineJoin = "round";
       context.lineWidth = 3;
       context.strokeStyle = palette.bg;
-      context.strokeText(item.label, x, y);
+      context.strokeText(text, x, y);
       context.fillStyle = settings.labelColor.color || palette.fg;
-      context.fillText(item.label, x, y);
+      context.fillText(text, x, y);
       context.textAlign = "left";
     }
 
@@ -686,24 +744,40 @@
       items.sort((a, b) => a.tier - b.tier || b.size - a.size || (a.key < b.key ? -1 : 1));
       const placed = [];
       const discs = avoidNodes ? nodeDiscs() : [];
+      const across = (box) => box.x0 >= 0 && box.x1 <= width;
+      const free = (box, key) => across(box) && box.y0 >= 0 && box.y1 <= height
+        && !placed.some((other) => boxesCross(box, other))
+        && !discs.some((disc) => disc.key !== key && boxesCross(box, disc));
+      const boxOf = (item, text, side) => labelBox(item.x, item.y, item.size, textWidth(context, text), settings.labelSize, side);
       for (const item of items) {
-        const w = textWidth(context, item.label);
         const order = sides(item.key, item.x, middle);
-        let chosen = null;
+        let chosen = null; // [side, box, text]
         for (const side of order) {
-          const box = labelBox(item.x, item.y, item.size, w, settings.labelSize, side);
-          const inside = box.x0 >= 0 && box.x1 <= width && box.y0 >= 0 && box.y1 <= height;
-          if (inside && !placed.some((other) => boxesCross(box, other))
-              && !discs.some((disc) => disc.key !== item.key && boxesCross(box, disc))) {
-            chosen = [side, box];
-            break;
+          const box = boxOf(item, item.label, side);
+          if (free(box, item.key)) { chosen = [side, box, item.label]; break; }
+        }
+        if (!chosen && shorten) {
+          for (const side of roomierFirst(item.x, item.size, order, width)) {
+            const text = fitText(context, item.label, labelRoom(item.x, item.size, side, width), LABEL_LEAST_KEPT);
+            if (text === null || text === item.label) continue; // whole, it was tried above
+            const box = boxOf(item, text, side);
+            if (free(box, item.key)) { chosen = [side, box, text]; break; }
           }
         }
-        if (!chosen && item.tier <= 1) chosen = [order[0], labelBox(item.x, item.y, item.size, w, settings.labelSize, order[0])];
+        if (!chosen && item.tier <= 1) {
+          // Drawn whatever it covers, but never cut by the stage's edge.
+          const side = order.find((s) => across(boxOf(item, item.label, s)));
+          if (side) chosen = [side, boxOf(item, item.label, side), item.label];
+          else {
+            const roomier = roomierFirst(item.x, item.size, order, width)[0];
+            const text = fitText(context, item.label, labelRoom(item.x, item.size, roomier, width), 0);
+            if (text !== null) chosen = [roomier, boxOf(item, text, roomier), text];
+          }
+        }
         if (!chosen) continue;
         lastSide.set(item.key, chosen[0]);
         placed.push(chosen[1]);
-        paint(context, item, chosen[0], settings);
+        paint(context, item, chosen[0], chosen[2], settings);
       }
     }
 
@@ -745,15 +819,19 @@
     context.beginPath();
     context.arc(data.x, data.y, data.size + 2, 0, Math.PI * 2);
     context.fill();
-    if (typeof data.label === "string" && data.label) {
-      const width = context.measureText(data.label).width;
+    // A label too long for either side is slid into the stage, its start first; one longer than the
+    // stage is shortened to it, with an ellipsis (the whole of it is in the stage's tooltip).
+    const stage = context.canvas.clientWidth;
+    const label = typeof data.label === "string" && data.label
+      ? fitLabel(data.label, stage - 6, 0, (text) => context.measureText(text).width) : null;
+    if (label) {
+      const width = context.measureText(label).width;
       const beside = side === "left" ? data.x - data.size - LABEL_GAP - width - 6 : data.x + data.size + LABEL_GAP;
-      // A label too long for either side is slid into the stage, its start first.
-      const x = Math.max(0, Math.min(beside, context.canvas.clientWidth - width - 6));
+      const x = Math.max(0, Math.min(beside, stage - width - 6));
       context.fillRect(x, data.y - size / 2 - 2, width + 6, size + 4);
       context.shadowBlur = 0;
       context.fillStyle = palette.fg;
-      context.fillText(data.label, x + 3, data.y + size / 3);
+      context.fillText(label, x + 3, data.y + size / 3);
     }
     context.shadowBlur = 0;
   }
@@ -873,7 +951,8 @@
     parts.push(legend);
     parts.push(info);
     container.replaceChildren(...parts);
-    info.textContent = `${graph.order} nodes, ${graph.size} edges. ${full ? "Hover a node to see its neighbours; click it to open its page." : "Hover a node to see its name and links; click it to open its page."}`;
+    const about = `${graph.order} nodes, ${graph.size} edges. ${full ? "Hover a node to see its neighbours; click it to open its page." : "Hover a node to see its name and links; click it to open its page."}`;
+    info.textContent = about;
 
     let labels = null; // the label layout, made once the renderer is
     const renderer = new window.Sigma(graph, stage, {
@@ -919,7 +998,7 @@
         const at = centreKey === null ? null : renderer.getNodeDisplayData(centreKey);
         return at ? renderer.framedGraphToViewport(at).x : null;
       },
-      !full,
+      { avoidNodes: !full, shorten: !full },
     );
 
     function focusNode(key) {
@@ -935,13 +1014,20 @@
       renderer.refresh({ skipIndexation: true });
     }
 
+    // The hovered node's whole label, which the canvas may have shortened: in the stage's tooltip (an
+    // attribute, so the text stays text) and, under a mini graph, in the line that screen readers follow.
     renderer.on("enterNode", ({ node }) => {
       highlight.node = node;
+      const label = String(graph.getNodeAttribute(node, "label") ?? node);
+      stage.title = label;
+      if (!full) info.textContent = `${label} (${graph.degree(node)} links)`;
       stage.style.cursor = graph.getNodeAttribute(node, "url") ? "pointer" : "default";
       renderer.refresh({ skipIndexation: true });
     });
     renderer.on("leaveNode", () => {
       highlight.node = null;
+      stage.removeAttribute("title");
+      if (!full) info.textContent = about;
       stage.style.cursor = "";
       renderer.refresh({ skipIndexation: true });
     });
