@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import io
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,10 @@ def settings_problems(root: Path, key_lines: dict[str, tuple[int, int]]) -> list
     from mkdocs.utils.yaml import get_yaml_loader, yaml_load
 
     def at(key: str, message: str) -> Problem:
-        line, col = key_lines.get(key.split(".")[0], (0, 0))
+        top = key.split(".")[0]
+        if top not in key_lines and "INHERIT" in key_lines:  # set in the file mkdocs.yml inherits
+            return Problem(MKDOCS_YML, *key_lines["INHERIT"], key, _cut(f"{message}; set in the file INHERIT names"))
+        line, col = key_lines.get(top, (0, 0))
         return Problem(MKDOCS_YML, line, col, key, _cut(message))
 
     config = MkDocsConfig(config_file_path=str(root / MKDOCS_YML))
@@ -92,6 +96,10 @@ def settings_problems(root: Path, key_lines: dict[str, tuple[int, int]]) -> list
                     what += " (such a tag makes YAML run code, which kb check never does; mkdocs.yml needs none)"
                 mark = cause.problem_mark
                 return [Problem(MKDOCS_YML, mark.line + 1, mark.column + 1, "", _cut(f"mkdocs cannot read it: {what}"))]
+            missing = re.match(r"Inherited config file '(.*)' does not exist", str(exc))  # mkdocs' words
+            if "INHERIT" in key_lines and missing:
+                said = f"{missing[1]!r} does not exist; INHERIT names a file of settings to build on, beside mkdocs.yml"
+                return [Problem(MKDOCS_YML, *key_lines["INHERIT"], "INHERIT", _cut(said))]
             return [Problem(MKDOCS_YML, 0, 0, "", _cut(f"mkdocs cannot read it: {one_line(str(exc))}"))]
     problems = [at(key, f"{one_line(str(error))} (mkdocs)") for key, error in failed]
     problems += [at(key, f"{one_line(str(warning))} (mkdocs build --strict stops on it)") for key, warning in warnings]

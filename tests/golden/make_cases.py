@@ -289,6 +289,16 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "../mkdocs.yml": "site_name: golden case\nsitename: typo\ndocs_dir: pages\nsite_dir: public\n"
         "use_directory_urls: false\n",
     },
+    # A setting mkdocs.yml inherits is placed at its INHERIT, as is a file INHERIT names that is not there.
+    "mkdocs-inherit": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "site_name: golden case\nINHERIT: base.yml\n",
+        "../base.yml": "theme:\n  name: materal\n",
+    },
+    "mkdocs-inherit-missing": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "site_name: golden case\nINHERIT: no-such.yml\n",
+    },
     "bad-mkdocs-plugin": {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nplugins:\n  - search\n  - no-such-plugin\n",
