@@ -73,6 +73,7 @@ def test_help_prints_every_option(name: str) -> None:
         (["--bogus"], "kb: No such option '--bogus'; see kb --help\n"),
         # Every choice of every command is refused as kb's formats are, with a "did you mean".
         (["check", "--format", "jsn"], "kb: unknown format 'jsn'; did you mean 'json'?\n"),
+        (["cluster", "--format", "yml"], "kb: unknown format 'yml'; did you mean 'yaml'?\n"),
         (["embed", "--device", "cdua"], "kb: unknown device 'cdua'; did you mean 'cuda'?\n"),
         (["suggest", "--taxonomy", "codx", "--title", "x"], "kb: unknown taxonomy 'codx'; did you mean 'codev'?\n"),
         (["new", "--kind", "modle", "--title", "A Title"], "kb: unknown kind 'modle'; did you mean 'model'?\n"),

@@ -559,17 +559,21 @@ def test_every_command_documents_its_output_options() -> None:
     for name in ("query", "similar", "search"):
         out = CliRunner().invoke(main, [name, "--help"]).stdout
         assert "--format [table|json|jsonl|csv|yaml|bibtex|markdown]" in out and "--json" in out
-    for name in ("show", "tree", "stats", "gaps"):
-        assert "--format [text|json|yaml]" in CliRunner().invoke(main, [name, "--help"]).stdout
+    for name in ("show", "tree", "stats", "gaps", "cluster", "eval"):
+        out = CliRunner().invoke(main, [name, "--help"]).stdout
+        assert "--format [text|json|yaml]" in out and "Short for --format json." in out
+    out = CliRunner().invoke(main, ["suggest", "--help"]).stdout
+    assert "--format [text|json]" in out and "Short for --format json." in out
 
 
 def test_the_cli_offers_the_sort_keys_and_formats_the_library_knows() -> None:
+    from kb import cli
     from kb.cli import query as cli_query
     from kb.output import FORMATS
     from kb.query import SORTS
 
     assert cli_query.SORTS == SORTS
-    assert cli_query.LIST_FORMATS == FORMATS
+    assert cli.LIST_FORMATS == FORMATS
 
 
 def test_ctrl_c_ends_kb_with_exit_130_and_one_line(tmp_path: Path) -> None:

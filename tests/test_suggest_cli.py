@@ -172,6 +172,38 @@ def test_suggest_why_shows_the_words_and_the_closest_curated_entries_never_the_e
     assert lines[3].strip().startswith("words: jailbreaking; like: jail-")
 
 
+def test_suggest_takes_format_as_the_other_commands_do_and_json_is_short_for_it(root: Path) -> None:
+    """--format json prints what --json did, byte for byte (tools read it); --format text is the default."""
+    for args in (["jail-a", "--taxonomy", "codev"], ["new-jail", "--why"]):
+        short = run_kb("suggest", *args, "--json", cwd=root, env=NO_MODEL)
+        assert short.code == 0, short.err
+        assert short.out.count("\n") == 1 and json.loads(short.out)
+        assert run_kb("suggest", *args, "--format", "json", cwd=root, env=NO_MODEL).out == short.out
+        assert run_kb("suggest", *args, "--format", "json", "--json", cwd=root, env=NO_MODEL).out == short.out
+        text = run_kb("suggest", *args, cwd=root, env=NO_MODEL)
+        assert run_kb("suggest", *args, "--format", "text", cwd=root, env=NO_MODEL).out == text.out != short.out
+
+
+def test_kb_cluster_takes_format_text_json_or_yaml(root: Path) -> None:
+    import yaml
+
+    short = run_kb("cluster", "--levels", "2,3", "--json", cwd=root, env=NO_MODEL)
+    assert short.code == 0, short.err
+    assert json.loads(short.out)["levels"] == [2, 3]
+    assert run_kb("cluster", "--levels", "2,3", "--format", "json", cwd=root, env=NO_MODEL).out == short.out
+    as_yaml = run_kb("cluster", "--levels", "2,3", "--format", "yaml", cwd=root, env=NO_MODEL)
+    assert as_yaml.code == 0 and yaml.safe_load(as_yaml.out) == json.loads(short.out)
+    text = run_kb("cluster", "--levels", "2,3", "--format", "text", cwd=root, env=NO_MODEL)
+    assert text.out == run_kb("cluster", "--levels", "2,3", cwd=root, env=NO_MODEL).out
+    assert text.out.startswith("== 2 clusters ==\n")
+    refused = run_kb("cluster", "--levels", "2,3", "--json", "--format", "yaml", cwd=root, env=NO_MODEL)
+    assert (refused.code, refused.out, refused.err) == (
+        2,
+        "",
+        "kb: --json and --format yaml disagree; give one of them\n",
+    )
+
+
 def test_suggest_on_cached_vectors_never_imports_torch(root: Path) -> None:
     code = (
         "import sys\n"
@@ -272,6 +304,11 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
         assert leaves == result["entries"] * {"codev": 26, "yin": 16}[result["taxonomy"]]
     assert [level["level"] for level in report["results"][1]["levels"]] == ["leaf", "top"]
     assert run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL).out == first.out
+    assert run_kb("eval", "--folds", "3", "--format", "json", cwd=root, env=NO_MODEL).out == first.out
+    import yaml
+
+    as_yaml = run_kb("eval", "--folds", "3", "--format", "yaml", cwd=root, env=NO_MODEL)
+    assert as_yaml.code == 0 and yaml.safe_load(as_yaml.out) == report
 
     text = run_kb("eval", "--folds", "3", "--taxonomy", "yin", cwd=root, env=NO_MODEL)
     assert text.code == 0 and "yin: 16 labelled entries" in text.out and "codev" not in text.out
@@ -418,10 +455,17 @@ def test_every_bad_line_is_named_at_once(root: Path) -> None:
             (
                 ["--all", *given],
                 "--all writes every taxonomy's suggestions into entries/suggestions.json; "
-                "--taxonomy, --json and --top do not apply",
+                "--taxonomy, --format (or --json) and --top do not apply",
             )
-            for given in (["--taxonomy", "yin"], ["--json"], ["--top", "5"])
+            for given in (["--taxonomy", "yin"], ["--json"], ["--format", "json"], ["--format", "text"], ["--top", "5"])
         ],
+        (["new-jail", "--json", "--format", "text"], "--json and --format text disagree; give one of them"),
+        (
+            ["--input", "x.jsonl", "--taxonomy", "yin", "--format", "text"],
+            "--input prints one JSON line per paper; --format text is for ENTRY_ID or --title",
+        ),
+        (["new-jail", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'?"),
+        (["new-jail", "--format", "yaml"], "unknown format 'yaml'; expected one of text, json"),
     ],
 )
 def test_usage_errors_are_one_sentence_and_exit_2(root: Path, args: list[str], message: str) -> None:

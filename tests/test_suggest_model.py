@@ -43,6 +43,11 @@ def test_titles_through_the_jsonl_interface_get_fitting_tags(tmp_path: Path) -> 
     assert codev.out.splitlines()[2].startswith('{"id": 1E2, "suggestions": [{"tag": ')  # as written
     assert {s["tag"] for s in lines[0]["suggestions"][:3]} & SAFETY
     assert len(lines[0]["suggestions"]) == len(load_kb(REPO).taxonomies["codev"].leaves())
+    # --json is short for --format json, and tools read its lines: the same bytes either way
+    formatted = run_kb(
+        "suggest", "--taxonomy", "codev", "--input", str(papers), "--format", "json", env={"KB_DEVICE": "cpu"}
+    )
+    assert (formatted.code, formatted.out) == (0, codev.out)
 
     yin = run_kb("suggest", "--taxonomy", "yin", "--input", str(papers), "--json", env={"KB_DEVICE": "cpu"})
     assert json.loads(yin.out.splitlines()[1])["suggestions"][0]["tag"] == "hallucination"

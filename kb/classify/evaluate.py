@@ -387,7 +387,8 @@ def at_threshold(scores: np.ndarray, truth: np.ndarray, threshold: float) -> dic
     chosen = scores >= threshold
     chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
     right = float((chosen & (truth > 0)).sum())
-    precision, recall = right / chosen.sum(), right / max(float((truth > 0).sum()), 1.0)
+    # plain floats (numpy's are no YAML a safe dumper writes: kb eval --format yaml)
+    precision, recall = right / float(chosen.sum()), right / max(float((truth > 0).sum()), 1.0)
     return {
         "threshold": threshold,
         "precision": round(precision, 4),

@@ -7,9 +7,10 @@ the stages they need inside the function, so `kb query` never pays for torch or 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -140,6 +141,53 @@ def how_many(dest: str, *, help: str, default: int | None = None, at_least: int 
         show_default=default is not None,
         help=help,
     )
+
+
+# kb.output.FORMATS, repeated so that --help and parsing do not import kb.output; a test keeps them equal.
+LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
+REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
+FORMAT_HELP = {
+    "table": "aligned columns for people",
+    "text": "for people",
+    "json": "one JSON document",
+    "jsonl": "one JSON object a line",
+    "csv": "a header row, lists joined with '; '",
+    "yaml": "YAML",
+    "bibtex": "BibTeX entries",
+    "markdown": "a Markdown table",
+}
+
+
+def output_options(
+    formats: Sequence[str] = LIST_FORMATS, default: str | None = None, *, says: Mapping[str, str] | None = None
+) -> Callable[..., Any]:
+    """Add ``--format`` (one of ``formats``) and ``--json`` (short for ``--format json``) to a
+    command; the command receives the chosen format as ``fmt``. ``says`` words a format's help
+    for this command where FORMAT_HELP's words are not enough (what kb suggest's json holds)."""
+    default = default or formats[0]
+    described = "; ".join(f"{f}: {(says or {}).get(f) or FORMAT_HELP[f]}" for f in formats)
+
+    def decorator(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, fmt: str, as_json: bool, **kwargs: Any) -> Any:
+            if as_json:
+                given = click.get_current_context().get_parameter_source("fmt")
+                if given is click.core.ParameterSource.COMMANDLINE and fmt != "json":
+                    raise UsageError(f"--json and --format {fmt} disagree; give one of them")
+                fmt = "json"
+            return command(*args, fmt=fmt, **kwargs)
+
+        wrapper = click.option("--json", "as_json", is_flag=True, help="Short for --format json.")(wrapper)
+        return click.option(
+            "--format",
+            "fmt",
+            type=StrictChoice(formats),
+            default=default,
+            show_default=True,
+            help=f"Output format ({described}).",
+        )(wrapper)
+
+    return decorator
 
 
 def utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -1,8 +1,11 @@
-"""kb embed, kb cluster: embeddings and the structure they reveal."""
+"""kb embed, kb cluster, kb suggest, kb eval: embeddings and what they reveal and suggest.
+
+kb cluster and kb eval are reports (--format text|json|yaml, as kb show and kb stats); kb suggest
+prints text or one line of JSON (--format text|json); --json is short for --format json in each.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -11,9 +14,9 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from kb.cli import State, StrictChoice, how_many, main, pass_state, utf8_text
+from kb.cli import REPORT_FORMATS, State, StrictChoice, how_many, main, output_options, pass_state, utf8_text
 from kb.errors import UsageError
-from kb.output.text import counted, json_text
+from kb.output.text import counted
 from kb.schema import Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
 
@@ -101,12 +104,13 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
     show_default=True,
     help="Neighbours for the review queue.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the whole report as one JSON object.")
+@output_options(REPORT_FORMATS)
 @pass_state
-def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
+def cluster(state: State, levels: list[int], k: int, fmt: str) -> None:
     """Cluster all entries at several scales; report candidate taxonomy nodes and a review queue."""
     from kb.cluster import cluster_kb, render_text
     from kb.embed import embed_kb, embed_nodes
+    from kb.output import render_data
 
     kb = state.kb()
     if len(kb.entries) < 2:
@@ -118,7 +122,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
             f"{','.join(map(str, levels))} are cut to {','.join(map(str, report.levels))}",
             err=True,
         )
-    click.echo(json_text(report.to_dict(), indent=2) if as_json else render_text(report))
+    click.echo(render_text(report) if fmt == "text" else render_data(report.to_dict(), fmt), nl=fmt == "text")
 
 
 @main.command()
@@ -146,7 +150,7 @@ def cluster(state: State, levels: list[int], k: int, as_json: bool) -> None:
 )
 @click.option("--all", "everything", is_flag=True, help="Write entries/suggestions.json for the whole knowledge base.")
 @how_many("top", help="Leaves shown in text output.", default=5)
-@click.option("--json", "as_json", is_flag=True, help="JSON: every leaf, best first, with its score.")
+@output_options(("text", "json"), says={"json": "one line, every leaf, best first, with its score"})
 @click.option(
     "--why",
     is_flag=True,
@@ -163,7 +167,7 @@ def suggest(
     everything: bool,
     kind: str | None,
     top: int,
-    as_json: bool,
+    fmt: str,
     why: bool,
 ) -> None:
     """Suggest taxonomy tags for an entry, a title, a file of papers, or the whole knowledge base.
@@ -187,12 +191,17 @@ def suggest(
         )
     if why and (input_path is not None or everything):
         raise UsageError("--why is for ENTRY_ID or --title")
-    top_given = click.get_current_context().get_parameter_source("top") is not ParameterSource.DEFAULT
-    if everything and (taxonomy or as_json or top_given):
+    context = click.get_current_context()
+    top_given = context.get_parameter_source("top") is not ParameterSource.DEFAULT
+    # --json leaves --format's source the default, and fmt "json"
+    format_given = fmt != "text" or context.get_parameter_source("fmt") is not ParameterSource.DEFAULT
+    if everything and (taxonomy or format_given or top_given):
         raise UsageError(
             "--all writes every taxonomy's suggestions into entries/suggestions.json; "
-            "--taxonomy, --json and --top do not apply"
+            "--taxonomy, --format (or --json) and --top do not apply"
         )
+    if input_path is not None and format_given and fmt != "json":
+        raise UsageError(f"--input prints one JSON line per paper; --format {fmt} is for ENTRY_ID or --title")
     if input_path is not None and top_given:
         raise UsageError("--top is for text output; --input prints every leaf of the taxonomy, best first, as JSON")
     if kind is not None and (entry_id is not None or everything):
@@ -210,7 +219,7 @@ def suggest(
     else:
         click.echo(
             classify_cli.suggest_one(
-                state.kb(), state.config, taxonomies, entry_id, text, top, as_json, given_kind, why
+                state.kb(), state.config, taxonomies, entry_id, text, top, fmt == "json", given_kind, why
             )
         )
 
@@ -227,9 +236,11 @@ def suggest(
     "month means its first day) or later, "
     "learning from the older and undated ones alone.",
 )
-@click.option("--leaves", "by_leaf", is_flag=True, help="Also show how each leaf fares at top-1 (always in --json).")
+@click.option(
+    "--leaves", "by_leaf", is_flag=True, help="Also show how each leaf fares at top-1 (always in json and yaml)."
+)
 @click.option("--errors", is_flag=True, help="Also list every entry none of whose curated tags came first.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@output_options(REPORT_FORMATS)
 @pass_state
 def eval_(
     state: State,
@@ -238,13 +249,14 @@ def eval_(
     after: str | None,
     by_leaf: bool,
     errors: bool,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Cross-validate kb suggest against the curated tags (or, with --after, score the newer entries
     from the older alone), beside two baselines, and band its scores to show how far they read as
     chances; per leaf with --leaves."""
     from kb.classify.evaluate import FOLDS, evaluate
     from kb.classify.report import render_text
+    from kb.output import render_data
 
     if folds is not None and after is not None:
         raise UsageError("--folds and --after are two ways to split the entries; give one")
@@ -258,4 +270,5 @@ def eval_(
         misses=errors,
         after=after,
     )
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report, leaves=by_leaf))
+    text = render_text(report, leaves=by_leaf) if fmt == "text" else render_data(report.to_dict(), fmt)
+    click.echo(text, nl=fmt == "text")

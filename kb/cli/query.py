@@ -1,7 +1,7 @@
 """kb query, show, tree, stats, similar, search, gaps: asking the knowledge base from a terminal.
 
-Every listing command takes the same output options (``output_options``). Only ``kb search``
-loads the embedding model; the others read YAML and, for neighbours, the cached vectors.
+Every command takes the same output options (kb.cli's ``output_options``). Only ``kb search`` loads
+the embedding model; the others read YAML and, for neighbours, the cached vectors.
 """
 
 from __future__ import annotations
@@ -12,54 +12,13 @@ from typing import Any
 
 import click
 
-from kb.cli import State, StrictChoice, how_many, main, pass_state, utf8_text
+from kb.cli import REPORT_FORMATS, State, StrictChoice, how_many, main, output_options, pass_state, utf8_text
 from kb.errors import UsageError
 from kb.output.text import counted
 
-# kb.output.FORMATS and kb.query.SORTS, repeated so that --help and parsing import neither
-# (kb.query brings pydantic); a test keeps them equal.
-LIST_FORMATS = ("table", "json", "jsonl", "csv", "yaml", "bibtex", "markdown")
-REPORT_FORMATS = ("text", "json", "yaml")  # reports go through kb.output.render_data
+# kb.query.SORTS, repeated so that --help and parsing do not import it (kb.query brings
+# pydantic); a test keeps them equal.
 SORTS = ("date", "-date", "title", "-title", "id", "-id", "kind", "-kind", "venue", "-venue", "name", "-name")
-FORMAT_HELP = {
-    "table": "aligned columns for people",
-    "text": "for people",
-    "json": "one JSON document",
-    "jsonl": "one JSON object a line",
-    "csv": "a header row, lists joined with '; '",
-    "yaml": "YAML",
-    "bibtex": "BibTeX entries",
-    "markdown": "a Markdown table",
-}
-
-
-def output_options(formats: Sequence[str] = LIST_FORMATS, default: str | None = None) -> Callable[..., Any]:
-    """Add ``--format`` (one of ``formats``) and ``--json`` (short for ``--format json``) to a
-    command; the command receives the chosen format as ``fmt``."""
-    default = default or formats[0]
-    described = "; ".join(f"{f}: {FORMAT_HELP[f]}" for f in formats)
-
-    def decorator(command: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(command)
-        def wrapper(*args: Any, fmt: str, as_json: bool, **kwargs: Any) -> Any:
-            if as_json:
-                given = click.get_current_context().get_parameter_source("fmt")
-                if given is click.core.ParameterSource.COMMANDLINE and fmt != "json":
-                    raise UsageError(f"--json and --format {fmt} disagree; give one of them")
-                fmt = "json"
-            return command(*args, fmt=fmt, **kwargs)
-
-        wrapper = click.option("--json", "as_json", is_flag=True, help="Short for --format json.")(wrapper)
-        return click.option(
-            "--format",
-            "fmt",
-            type=StrictChoice(formats),
-            default=default,
-            show_default=True,
-            help=f"Output format ({described}).",
-        )(wrapper)
-
-    return decorator
 
 
 def _echo(text: str) -> None:
