@@ -48,6 +48,7 @@ CJK_ENTRY = {
         "مساعد متعدد اللغات",
     ],
     "authors": ["Mei Ling Zhang"],
+    "affiliations": ["Zhenqiao Institute of Vision"],
     "date": "2024-06-01",
 }
 
@@ -484,9 +485,10 @@ def test_unknown_filters_and_sorts_in_the_url_are_dropped_not_applied(watched, b
     assert max(dates) in first  # the default order, newest first
 
 
-@pytest.mark.parametrize("text", ["視覚言語モデル", "qorvath's polyglot", "Qorvath’s"])
-def test_the_tables_text_filter_finds_an_entry_by_an_alias(watched, base_url, text: str) -> None:
-    """As kb query --text does; a straight apostrophe finds a typographic one and back."""
+@pytest.mark.parametrize("text", ["視覚言語モデル", "qorvath's polyglot", "Qorvath’s", "zhenqiao INSTITUTE"])
+def test_the_tables_text_filter_finds_an_entry_by_an_alias_or_an_affiliation(watched, base_url, text: str) -> None:
+    """As kb query --text does, by an alias or an affiliation; a straight apostrophe finds a
+    typographic one and back."""
     page, _ = watched
     page.goto(base_url + "entries/?text=" + quote(text))
     page.wait_for_function("document.querySelector('.kb-count')?.dataset.count === '1'")

@@ -264,6 +264,33 @@ def test_text_needs_every_word_in_title_name_aliases_summary_or_authors(kb: KB) 
         select(kb, Filters(text="  "))  # it would match everything, silently
 
 
+def test_text_finds_an_entry_by_its_affiliations_as_by_its_authors(tmp_path: Path) -> None:
+    kb = load_kb(
+        make_kb(
+            tmp_path,
+            [
+                {
+                    "id": "llava",
+                    "title": "Visual Instruction Tuning",
+                    "kind": "model",
+                    "authors": ["Haotian Liu"],
+                    "affiliations": ["University of Wisconsin-Madison", "Microsoft Research"],
+                },
+                {
+                    "id": "pope",
+                    "title": "Evaluating Object Hallucination",
+                    "kind": "benchmark",
+                    "authors": ["Yifan Li"],
+                },
+            ],
+        )
+    )
+    assert ids(kb, text="wisconsin") == ["llava"]
+    assert ids(kb, text="MICROSOFT research") == ["llava"]
+    assert ids(kb, text="microsoft visual haotian") == ["llava"]  # every word, from any of the fields
+    assert ids(kb, text="microsoft hallucination") == []
+
+
 def test_text_and_venue_compare_text_as_unicode_means_it(kb: KB) -> None:
     """A stored "é" as "e" and its accent apart (NFD, as some editors and macOS file names write it)
     is found by an "é" typed whole, and the other way round."""

@@ -621,6 +621,8 @@ def test_table_rows_follow_the_web_contract(rendered) -> None:
     contract = {"id", "title", "kind", "date", "year", "venue", "modalities", "arxiv", "url", "curated", "suggested"}
     assert contract <= set(llava)
     assert llava["url"] == "entries/llava/" and llava["year"] == 2023
+    # Affiliations, for the text filter, only where an entry has some: the file stays small.
+    assert llava["affiliations"] == ["University of Wisconsin–Madison"] and "affiliations" not in rows["untagged-work"]
     # Curated tags come with their ancestors, as kb.js's counts expect.
     assert llava["curated"]["codev"] == [
         "data4model",

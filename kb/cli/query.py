@@ -153,7 +153,8 @@ _FILTERS = [
     click.option("--venue", help="Venue contains this text (any case), e.g. cvpr."),
     click.option(
         "--text",
-        help="Every word appears (any case, as part of a word) in the title, name, aliases, summary or authors.",
+        help="Every word appears (any case, as part of a word) in the title, name, aliases, summary, authors or "
+        "affiliations.",
     ),
     click.option("--uses", metavar="DATASET", help="Works trained or evaluated on this dataset (its id)."),
     click.option(

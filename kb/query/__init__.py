@@ -170,7 +170,7 @@ class Filters:
       dates have (an entry dated "2023" is inside ``since 2023-06``); undated entries never match.
     - ``venue``: a case-insensitive part of the venue.
     - ``text``: every word appears (case-insensitive, as part of a word) in the title, name,
-      aliases, summary or authors.
+      aliases, summary, authors or affiliations.
     - ``uses``: works that were trained or evaluated on this dataset.
     - ``curated_by``: some of the entry's curated tags were set by this source (its provenance says
       so): a survey's list (seed-codev, seed-yin, seed-mmllms), arxiv or contributor.
@@ -255,7 +255,8 @@ def _modalities(names: Sequence[str]) -> list[Modality]:
 
 
 def _searchable(entry: Entry) -> str:
-    return folded(" ".join([entry.title, entry.name or "", *entry.aliases, entry.summary or "", *entry.authors]))
+    fields = [entry.title, entry.name or "", *entry.aliases, entry.summary or "", *entry.authors, *entry.affiliations]
+    return folded(" ".join(fields))
 
 
 def select(kb: KB, filters: Filters) -> list[Entry]:

@@ -207,7 +207,7 @@
       suggested,
       shownCurated,
       shownSuggested,
-      text: foldText([row.title, row.name, ...list(row.aliases), row.id, row.arxiv, row.venue, ...modalities, ...list(row.authors)].filter(Boolean).join(" ")),
+      text: foldText([row.title, row.name, ...list(row.aliases), row.id, row.arxiv, row.venue, ...modalities, ...list(row.authors), ...list(row.affiliations)].filter(Boolean).join(" ")),
     };
   }
 
@@ -350,7 +350,7 @@
     }
 
     // --- controls
-    const text = h("input", { type: "search", class: "kb-input", placeholder: "Title, name, author, arXiv id, venue…", "aria-label": "Text filter", value: state.q });
+    const text = h("input", { type: "search", class: "kb-input", placeholder: "Title, name, author, affiliation, arXiv id, venue…", "aria-label": "Text filter", value: state.q });
     const tagSelect = h("select", { class: "kb-input", "aria-label": "Add a taxonomy filter" });
     const chips = h("span", { class: "kb-chips" });
     const opAnd = h("input", { type: "radio", name: "kb-op", value: "and", checked: state.op === "and" });
