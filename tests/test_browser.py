@@ -8,6 +8,7 @@ failed local request or any request to a host other than 127.0.0.1 fails the tes
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import Counter
@@ -254,6 +255,33 @@ def test_search_for_an_exact_title_lists_its_entry_first(watched, base_url, buil
         if first not in same_title:
             missed.append(f"searching {row['title']!r} listed {first!r} first")
     assert missed == []
+
+
+def test_search_results_of_one_papers_entries_read_apart(watched, base_url, built_site) -> None:
+    """A model and the dataset of its paper share the paper's title: their results said the same. Each
+    reads as its page's <title> does, the name and the kind added where they tell it apart, and the
+    title pasted whole still lists those pages first."""
+    page, _ = watched
+    site, rows = built_site
+    by_title: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: str(r["id"])):
+        by_title.setdefault(str(row["title"]), []).append(str(row["id"]))
+    title, ids = next((t, i) for t, i in by_title.items() if len(i) > 1)
+    tabs = {}
+    for entry_id in ids:
+        text = (site / "entries" / entry_id / "index.html").read_text(encoding="utf-8")
+        tab = re.search(r"<title>(.*?)</title>", text)
+        assert tab is not None
+        tabs[entry_id] = html.unescape(tab.group(1)).rsplit(" - ", 1)[0]
+    page.goto(base_url)
+    _material_search(page, title)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    listed = page.locator(".md-search-result__item > a").evaluate_all(
+        "links => links.map(a => [a.href, a.querySelector('h1').textContent])"
+    )
+    shown = {re.sub(r"^.*/entries/([^/]+)/.*$", r"\1", href): text for href, text in listed[: len(ids)]}
+    assert shown == tabs
+    assert len(set(shown.values())) == len(ids) and all(title in text for text in shown.values())
 
 
 def _first_page(page, query: str) -> str | None:

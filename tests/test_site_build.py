@@ -4,6 +4,7 @@ failed build that leaves the last good site in place."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -127,6 +128,34 @@ def test_no_page_runs_entry_text_or_loads_from_another_host(small_site) -> None:
     assert [a["href"] for a in feeds] == ["feed.xml"]
     hostile = _parse(root / "site" / "entries" / HOSTILE_ID / "index.html")
     assert hostile.title.startswith(f"{HOSTILE_TITLE} - ")
+
+
+def test_search_results_call_an_entry_page_what_its_tab_does(small_site) -> None:
+    """material's search titles a page's result with its first h1, and an entry page's h1 is the paper's
+    title, which a model and the dataset of its paper share: both were listed as "Visual Instruction
+    Tuning". Each result now reads as its page's <title> does ("LLaVA: Visual Instruction Tuning (model)",
+    "LLaVA-Instruct-150K: Visual Instruction Tuning (dataset)"), no two alike, entry text escaped."""
+    from collections import Counter
+
+    from kb.store import load_kb
+    from tests.sitefixture import HOSTILE_ID, HOSTILE_TITLE
+
+    root, ids, _ = small_site
+    site = root / "site"
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    titles = {doc["location"]: doc["title"] for doc in index["docs"]}
+    entries = load_kb(root).entries
+    papers = Counter(entries[i].title for i in ids)
+    assert max(papers.values()) > 1  # entries of one paper are in the test site
+    shown = {}
+    for entry_id in ids:
+        title = titles[f"entries/{entry_id}/"]
+        assert "<" not in title, title  # HTML-escaped, and no markup of material's either
+        shown[entry_id] = html.unescape(title)
+        tab = _parse(site / "entries" / entry_id / "index.html").title
+        assert tab.rsplit(" - ", 1)[0] == shown[entry_id]
+    assert len(set(shown.values())) == len(shown), Counter(shown.values()).most_common(3)
+    assert shown[HOSTILE_ID] == HOSTILE_TITLE
 
 
 def test_kb_serve_serves_the_built_site_on_localhost(small_site) -> None:

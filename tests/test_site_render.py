@@ -258,18 +258,28 @@ def test_page_tags_hold_names_as_written_for_the_search_index(rendered) -> None:
     assert "Zörblax Bench 斑马" in yaml.safe_load(front)["tags"]
 
 
+def test_front_matter_text_keeps_quotes_as_the_search_index_takes_a_heading() -> None:
+    """An entry page's search result takes its title from the front matter: escaped quotes there
+    ("Don&#x27;t") were words no query matched, where the heading's text had held them as typed."""
+    text = 'Know What You Don\'t Know: "Zero-Shot" & <b>'
+    assert yaml.safe_load(front_matter_text(text)) == 'Know What You Don\'t Know: "Zero-Shot" &amp; &lt;b&gt;'
+
+
 def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, tmp_path: Path) -> None:
     """Tabs, history and search results show the page title: the name leads when the title lacks
-    it, and the kind follows when another entry has the same title. The heading stays the title."""
+    it, and the kind follows when another entry has the same title. The heading stays the title; its
+    text is kept out of material's search index, which then titles the result with the page title."""
     import networkx as nx
 
     from kb.site.model import SiteModel
 
     _, files = rendered
     md = markdown.Markdown(extensions=EXTENSIONS)
-    md.convert(files["entries/llava.md"])
+    parser = _Elements()
+    parser.feed(md.convert(files["entries/llava.md"]))
     assert html.unescape(yaml.safe_load(md.Meta["title"][0])) == "LLaVA: Visual Instruction Tuning"
-    assert "\n# Visual Instruction Tuning\n" in files["entries/llava.md"]
+    assert "".join(parser.h1) == "Visual Instruction Tuning"
+    assert [tag for tag in parser.tags if "data-search-exclude" in tag[1]] == [("span", {"data-search-exclude": None})]
 
     work = _entry(id="seed-bench", title="SEED-Bench: A Benchmark", kind="analysis", name="SEED-Bench")
     bench = _entry(id="seed-bench-2", title="SEED-Bench: A Benchmark", kind="benchmark", name="SEED-Bench")
@@ -280,6 +290,17 @@ def test_a_page_title_names_the_entry_and_tells_apart_a_shared_title(rendered, t
         "SEED-Bench: A Benchmark (analysis)",
         "SEED-Bench: A Benchmark (benchmark)",
     ]
+
+
+def test_the_search_script_knows_every_kind_a_page_title_may_end_with() -> None:
+    """web/src/search.js reads a paper's title back out of a page title ("... (dataset)") to list the
+    pages of a pasted title first: a kind it did not know would leave such a page among the rest."""
+    from kb.schema import Kind
+
+    script = (REPO / "web" / "src" / "search.js").read_text(encoding="utf-8")
+    found = re.search(r"const KIND = / \\\(\(\?:([a-z|]+)\)\\\)\$/;", script)
+    assert found is not None
+    assert sorted(found.group(1).split("|")) == sorted(k.value for k in Kind)
 
 
 def test_a_summarys_paragraphs_stay_paragraphs_of_text(rendered) -> None:
@@ -359,7 +380,7 @@ def test_to_json_round_trips_and_escapes_markup_characters() -> None:
 def test_entry_page_shows_facts_tags_relations_and_neighbours(rendered) -> None:
     _, files = rendered
     page = files["entries/llava.md"]
-    assert "\n# Visual Instruction Tuning\n" in page
+    assert "\n# <span data-search-exclude>Visual Instruction Tuning</span>\n" in page
     assert 'tags:\n  - "LLaVA"\n  - "Data4Model"\n' in page  # its name, then curated tag names, for search
     assert "Haotian Liu, Chunyuan Li" in page
     assert '<a href="https://github.com/haotian-liu/LLaVA">code</a>' in page

@@ -64,9 +64,12 @@ def safe_url(value: str | None) -> str | None:
 def front_matter_text(text: str) -> Markup:
     """A page title or tag for the YAML front matter. material prints a title raw into <title> and
     the header, and a tag into search results as HTML, so it is HTML-escaped here; no more, since
-    the search index takes tags as written ("Z&#246;rblax" would never match "Zörblax"). PyYAML
-    writes it as a double-quoted string, escaping what YAML cannot hold as it is."""
-    escaped = html.escape(" ".join(text.split()), quote=True)
+    the search index takes tags and an entry page's title as written ("Z&#246;rblax" would never
+    match "Zörblax", nor "Don&#x27;t" "Don't"). Quotes stay as they are, as in the text material's
+    search takes from a heading: material prints titles and tags only as element text, and escapes
+    them itself where it puts one in an attribute. PyYAML writes it as a double-quoted string,
+    escaping what YAML cannot hold as it is."""
+    escaped = html.escape(" ".join(text.split()), quote=False)
     return Markup(yaml.safe_dump(escaped, allow_unicode=True, default_style='"', width=math.inf).rstrip("\n"))
 
 

@@ -100,7 +100,9 @@ class SiteModel:
     def page_title(self, entry: Entry) -> str:
         """What a browser tab, the history and the search results call an entry's page: its name
         before the title when the title lacks it ("LLaVA: Visual Instruction Tuning"), and its kind
-        after when another entry has the same title (a paper's model and its benchmark)."""
+        after when another entry has the same title (a paper's model and its benchmark). The search
+        results take it from the front matter (entry.md.j2), and web/src/search.js reads the paper's
+        title back out of it: change the one with the other."""
         title = entry.title
         if entry.name and entry.name.casefold() not in title.casefold():
             title = f"{entry.name}: {title}"

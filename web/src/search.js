@@ -15,7 +15,10 @@
       repeats them: "Visual Instruction Tuning" (LLaVA) came 16th. The results (one group per page,
       ranked by the worker) are reordered so that pages whose title is the query, letter for letter
       once case and punctuation are set aside, come first; then entry pages whose name is the query
-      ("GPT-4" came 24th, after pages that mention it often); the others keep their order.
+      ("GPT-4" came 24th, after pages that mention it often); the others keep their order. An entry
+      page's result reads as its browser tab does (kb/site/model.py page_title): "LLaVA: Visual
+      Instruction Tuning (model)", since a model and the dataset of its paper share the paper's title;
+      the query is its title when it is that paper's title, or all of it.
    3. Apostrophes: the lists write "LLaVA’s" with a typographic one, keyboards type a straight one,
       and lunr matched neither spelling to the other ("Qorvath's" found nothing). A query's
       possessive "'s" or "’s" is dropped before it reaches the worker ("Qorvath" finds "Qorvath’s"),
@@ -48,6 +51,18 @@
     return scratch.content.textContent || "";
   };
 
+  // An entry page's title: the paper's, after the entry's name where the paper's lacks it and before
+  // its kind where another entry has the same title. Its name, where it has one, is its first tag. The
+  // paper's own title may start with the name ("MME: A Comprehensive ..."): it is one of the three.
+  const KIND = / \((?:model|method|analysis|survey|dataset|benchmark)\)$/;
+  const titlesOf = (page) => {
+    const full = textOf(String(page.title));
+    if (!String(page.location).startsWith("entries/")) return [full];
+    const name = Array.isArray(page.tags) && page.tags.length ? `${textOf(String(page.tags[0]))}: ` : null;
+    const paper = full.replace(KIND, "");
+    return name && paper.startsWith(name) ? [full, paper, paper.slice(name.length)] : [full, paper];
+  };
+
   /** Pages whose title is the query first, then entry pages whose name is, then those with it as an
       alias, then the rest, each in the worker's order. An entry page's tags are its name and aliases
       (kb/site/pages.py), then its taxonomy nodes' names: so names count only when the query is not a
@@ -56,7 +71,7 @@
     const wanted = words(query);
     if (!wanted || !result || !Array.isArray(result.items)) return;
     const pageOf = (group) => group.find((doc) => !String(doc.location).includes("#")) || group[0];
-    const titled = (page) => Boolean(page) && words(textOf(String(page.title))) === wanted;
+    const titled = (page) => Boolean(page) && titlesOf(page).some((title) => words(title) === wanted);
     // The position of the first of a page's tags that is the query: 0 its name, then its aliases (and,
     // for a query that is a node's name, that node: nodeQuery below sets those aside); -1 for none.
     const named = (page) => (Boolean(page) && String(page.location).startsWith("entries/") && Array.isArray(page.tags)
