@@ -66,9 +66,12 @@ def test_identical_texts_are_encoded_once(tmp_path: Path) -> None:
     twins = [{"id": f"twin-{i}", "title": "The Same Title", "kind": "model"} for i in range(3)]
     root = make_kb(tmp_path, twins)
     embedder = HashingEmbedder()
-    vectors = embed_kb(load_kb(root), Config(), embedder=embedder, progress=False)
+    told: list[tuple[int, int]] = []
+    vectors = embed_kb(load_kb(root), Config(), embedder=embedder, progress=False, report=lambda *a: told.append(a))
     assert embedder.encoded == ["The Same Title"]
     np.testing.assert_array_equal(vectors.vector("twin-0"), vectors.vector("twin-2"))
+    # Each twin's row was encoded, none read: kb embed had said "1 encoded, 2 from the cache".
+    assert told == [(3, 3)]
 
 
 def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
@@ -263,6 +266,27 @@ class _LongRows(HashingEmbedder):
 
     def embed(self, texts, *, progress=False):  # noqa: ANN001, ANN201 - the Embedder protocol
         return super().embed(texts).astype(np.float64) * 3.0
+
+
+class _InterruptedLongRows(_LongRows):
+    """_LongRows with a Ctrl-C after the first two texts, its rows as the real encoder keeps them."""
+
+    def embed(self, texts, *, progress=False):  # noqa: ANN001, ANN201 - the Embedder protocol
+        from kb.embed.model import EmbeddingInterrupted
+
+        raise EmbeddingInterrupted([0, 1], super().embed(texts[:2]))
+
+
+def test_rows_kept_at_ctrl_c_are_the_bits_a_whole_run_stores(root: Path) -> None:
+    """The rows kept at a Ctrl-C skipped the normalising that every other row gets, so a cache
+    filled in two goes held other bits than one filled at once (an audit saw 11 of 146 differ)."""
+    with pytest.raises(KeyboardInterrupt):
+        embed_kb(load_kb(root), Config(), embedder=_InterruptedLongRows(), progress=False)
+    kept = load_cached_vectors(load_kb(root), Config(), model_id="hashing-64", partial=True)
+    whole = embed_kb(load_kb(root), Config(cache_dir="other-cache"), embedder=_LongRows(), progress=False)
+    assert len(kept) == 2
+    for i, entry_id in enumerate(kept.ids):
+        np.testing.assert_array_equal(kept.matrix[i], whole.matrix[whole.ids.index(entry_id)])
 
 
 def test_rows_are_normalised_float32(root: Path) -> None:

@@ -201,7 +201,8 @@ def embed_cached(
     progress: bool = False,
     prune: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Rows for ``texts``, encoding only those the store lacks; returns (matrix, how many encoded).
+    """Rows for ``texts``, encoding only those the store lacks; returns (matrix, how many of the
+    rows were encoded rather than read: entries that share a text count each).
 
     Each distinct text is encoded once even when several entries share it. With ``prune`` the
     store keeps only these texts (so it does not grow with every edit).
@@ -238,12 +239,13 @@ def embed_cached(
         if prune:
             store.keep_only(keys)
         store.save()
-    return stack_rows(store.get(keys)), len(missing)
+    return stack_rows(store.get(keys)), sum(key in missing for key in keys)
 
 
 def _keep_finished(store: VectorStore, keys: list[str], stop: EmbeddingInterrupted) -> None:
-    """Save the rows encoded before Ctrl-C, so the next run encodes only the rest."""
-    store.put([keys[i] for i in stop.done], stop.vectors)
+    """Save the rows encoded before Ctrl-C, so the next run encodes only the rest: normalised as
+    ``embed_cached`` normalises every row it stores, for the same bits as a run not interrupted."""
+    store.put([keys[i] for i in stop.done], normalise(stop.vectors))
     store.save()
     say(f"note: kept in the cache what was encoded before the interruption ({counted(len(stop.done), 'text')})")
 
