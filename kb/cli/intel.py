@@ -64,6 +64,7 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
 
     from kb.embed import cache_folder, embed_kb
     from kb.embed.cache import other_models
+    from kb.output.text import one_line, shorten
 
     config = state.configure(model=model, device=device)
     done: list[int] = []
@@ -71,8 +72,12 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
     folder = cache_folder(state.root, config).resolve()
     inside = folder.is_relative_to(state.root.resolve())  # one outside is named as it is, not as ../../x
     where = (Path(os.path.relpath(folder, state.root.resolve())) if inside else folder) / "embeddings"
-    click.echo(f"{len(vectors)} entries: {done[0]} encoded, {len(vectors) - done[0]} from the cache in {where}/")
-    others = other_models(folder, vectors.model)
+    click.echo(
+        f"{counted(len(vectors), 'entry', 'entries')}: {done[0]} encoded, {len(vectors) - done[0]} from the cache "
+        f"in {where}/"
+    )
+    # What model.json says (or a folder's name) is shown, not obeyed: an escape there would rewrite the screen.
+    others = [(sub, one_line(shorten(name, 80)), size) for sub, name, size in other_models(folder, vectors.model)]
     if prune:
         for sub, name, size in others:
             shutil.rmtree(sub)

@@ -41,6 +41,12 @@ class EmbeddingInterrupted(KeyboardInterrupt):
         self.vectors = vectors
 
 
+# A sentence-transformers model's folder holds one of these at its top (a plain transformers model
+# the second alone).
+MODEL_FILES = ("modules.json", "config.json")
+NOT_FOUND = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
+
+
 def default_model_path() -> Path:
     """Where the offline package keeps its model files, found without importing it."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
@@ -80,9 +86,20 @@ def _hub_revision(name: str) -> str | None:
 
 
 def check_model_path(config: Config) -> None:
-    """Refuse a model written as a path that does not exist, or names a file, without importing torch."""
-    if _is_path(config.model) and not (location := Path(model_location(config))).is_dir():
-        why = "a file, not a model's folder" if location.exists() else "no such folder"
+    """Refuse, without importing torch, a model that cannot load: a path that does not exist, names
+    a file or a folder that holds no model (/ or ~: loading would search all of it), or a Hub name
+    the local Hugging Face cache lacks while downloads are off (kb's default; HF_HUB_OFFLINE=0 turns
+    them on). The numpy-only commands say this rather than "run kb embed", which would fail."""
+    location = Path(model_location(config))
+    why = None
+    if _is_path(config.model) or location.exists():
+        if not location.is_dir():
+            why = "a file, not a model's folder" if location.exists() else "no such folder"
+        elif not any((location / name).is_file() for name in MODEL_FILES):
+            why = f"the folder holds no model: none of {', '.join(MODEL_FILES)} in it"
+    elif os.environ.get("HF_HUB_OFFLINE", "1") != "0" and _hub_revision(config.model) is None:
+        why = NOT_FOUND
+    if why:
         raise _cannot_load(config.model, why, config.given_by("model"))
 
 
@@ -152,8 +169,13 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         loading = self._model is None
         model = self.load()
-        if loading:  # said once, with how much there is to do (a cold cache of the whole KB takes a while)
+        # Said with how much there is to do (a cold cache of the whole KB takes a while): the model
+        # and device once, then each later call of more than a batch (a cold kb suggest --all
+        # encodes the entries, then the taxonomy's keywords, then the labelled entries' titles).
+        if loading:
             say(f"embedding {counted(len(texts), 'text')} with {self.config.model} on {self.device}")
+        elif len(texts) > self.config.batch_size:
+            say(f"embedding {counted(len(texts), 'more text')}")
         by_length: dict[int, list[int]] = {}
         tokenizer = getattr(model, "tokenizer", None)  # a model of custom modules may lack one: one group
         tokens = (
@@ -230,7 +252,7 @@ def _load_sentence_transformer(location: str, device: str, setting: str):  # -> 
             damaged = _damaged_file(Path(location).expanduser())
             why = damaged or f"the folder is not a usable sentence-transformers model: {first_line(exc)}"
         else:
-            why = "no such folder, and no model of that name in the local Hugging Face cache (kb downloads none)"
+            why = NOT_FOUND
         raise _cannot_load(location, why, setting) from None
     finally:
         st_logger.setLevel(level)
@@ -248,12 +270,28 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+def _model_files(folder: Path) -> list[Path]:
+    """The JSON and safetensors files of a model's folder: at its top and in its modules' folders
+    one level down (1_Pooling/config.json), never deeper, nor through a link to a folder."""
+    found = []
+    for top in sorted(folder.iterdir()):
+        if top.is_dir() and not top.is_symlink():
+            found += sorted(p for p in top.iterdir() if p.is_file())
+        elif top.is_file():
+            found.append(top)
+    return [p for p in found if p.suffix in (".json", ".safetensors")]
+
+
 def _damaged_file(folder: Path) -> str | None:
     """The first file of a model's folder that cannot be read as what its name says (JSON, a
     safetensors header), named, for a model that failed to load: the libraries' errors name none."""
     from safetensors import safe_open
 
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors")):
+    try:
+        files = _model_files(folder)
+    except OSError:  # a folder of the model kb may not list: the libraries' own error says enough
+        return None
+    for path in files:
         try:
             if path.suffix == ".json":
                 json.loads(path.read_bytes())
