@@ -285,6 +285,55 @@ def test_show_as_data(embedded: Path, fmt: str) -> None:
     assert invoke(embedded, "show", "llava", "--json")[1] == invoke(embedded, "show", "llava", "--format", "json")[1]
 
 
+@pytest.fixture(scope="module")
+def stale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small KB with suggestions.json written before curated tags were added: woodpecker's yin
+    (curated: hallucination) and scaling-study's codev suggestions are stale; woodpecker's codev ones stand."""
+    root = make_query_kb(tmp_path_factory.mktemp("kb"))
+    data = json.loads((root / "entries" / "suggestions.json").read_text(encoding="utf-8"))
+    data["entries"]["woodpecker"] = {
+        "codev": [{"tag": "data4model/usability/eval/understanding", "score": 0.6}],
+        "yin": [{"tag": "evaluation", "score": 0.7}],
+    }
+    data["entries"]["scaling-study"] = {"codev": [{"tag": "data4model/scaling/up/diversity", "score": 0.9}]}
+    (root / "entries" / "suggestions.json").write_text(json.dumps(data), encoding="utf-8")
+    return root
+
+
+def test_suggestions_in_a_taxonomy_now_curated_are_not_shown(stale: Path) -> None:
+    """A person added curated tags after kb suggest --all ran: the file's old suggestions there are
+    no longer the entry's (audit: kb show, query --suggested, tree and stats had kept them)."""
+    heading = "suggested tags (by the model, not curated; score 0-1):\n"
+    assert heading + "  none\nrelations:" in invoke(stale, "show", "scaling-study")[1]
+    shown = invoke(stale, "show", "woodpecker")[1]
+    assert heading + "  codev   0.60  data4model/usability/eval/understanding" in shown
+    assert "evaluation  (Evaluation)" not in shown
+    details = json.loads(invoke(stale, "show", "woodpecker", "--json")[1])
+    assert details["tags"]["suggested"]["yin"] == []
+
+    def found(*tags: str) -> list[str]:
+        code, out, _ = invoke(stale, "query", "--suggested", *(a for t in tags for a in ("--tag", t)), "--json")
+        assert code == 0
+        return sorted(r["id"] for r in json.loads(out))
+
+    assert found("evaluation") == ["untagged-paper"]
+    assert found("data4model/scaling/up/diversity") == ["untagged-paper"]
+    assert found("data4model/usability/eval/understanding") == ["pope", "untagged-paper", "woodpecker"]
+    assert "     0     0     1     1  evaluation  Evaluation" in invoke(stale, "tree", "yin")[1].splitlines()
+    assert json.loads(invoke(stale, "stats", "--json")[1])["suggested"] == 2  # untagged-paper, woodpecker
+
+
+def test_check_says_suggestions_in_a_taxonomy_now_curated_are_stale(stale: Path) -> None:
+    code, out, err = invoke(stale, "check")
+    tail = "tags now, so these suggestions are not shown; run kb suggest --all (kb build does) to write the file anew"
+    assert code == 1  # a problem, as an entry id that no entry has
+    assert [line.split(": ", 1)[1] for line in out.splitlines()] == [
+        f"entries.woodpecker.yin: stale: 'woodpecker' has curated yin {tail}",
+        f"entries.scaling-study.codev: stale: 'scaling-study' has curated codev {tail}",
+    ]
+    assert err == "checked 9 entries: 2 problems in 1 file\n"
+
+
 # ---------------------------------------------------------------------------------- kb tree, kb stats
 
 

@@ -428,6 +428,28 @@ def test_suggested_tags_are_shown_apart_with_their_scores(rendered) -> None:
     assert "**0** entries carry this tag or one below it; **1** more is suggested by the classifier." in node
 
 
+def test_suggestions_in_a_taxonomy_now_curated_are_not_on_the_site(tmp_path: Path) -> None:
+    """suggestions.json written before mmbench got its curated yin tag: its yin suggestions are stale
+    and on no page, table row or graph edge; its codev ones stand (audit)."""
+    kb = small_kb(tmp_path, suggestions=True)
+    path = tmp_path / "entries" / "suggestions.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["entries"]["mmbench"] = {
+        "codev": [{"tag": "model4data/synthesis/creator", "score": 0.5}],
+        "yin": [{"tag": "hallucination", "score": 0.9}],
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+    graph = build_graph(kb, None, layout=False)
+    files = render_site(kb, graph)
+    row = next(r for r in json.loads(files["assets/data/table.json"]) if r["id"] == "mmbench")
+    assert row["suggested"] == {"codev": [{"tag": "model4data/synthesis/creator", "score": 0.5}], "yin": []}
+    _, _, suggested = files["entries/mmbench.md"].partition("Suggested by the classifier")
+    assert "synthesis/creator.md" in suggested and "hallucination" not in suggested
+    node = files["taxonomy/yin/hallucination.md"]
+    assert "**0** entries carry this tag or one below it; **1** more is suggested by the classifier." in node
+    assert not graph.has_edge("mmbench", "yin:hallucination")
+
+
 def test_a_suggested_tag_shows_what_it_rests_on_escaped_and_linked(rendered) -> None:
     from kb.classify import Evidence
 

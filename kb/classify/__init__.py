@@ -332,7 +332,7 @@ def update_suggestions(
     if path.is_file() and same_suggestions(path.read_bytes().decode("utf-8", "replace"), data):
         return False
     write_text_atomic(path, render_suggestions_file(data))
-    kb.__dict__.pop("suggestions", None)  # the cached property now reads the new file
+    kb.forget_suggestions()  # the next reader reads the new file
     return True
 
 

@@ -140,7 +140,7 @@ def _build(
     prepare_suggestions(kb, config, vectors, embedder=embedder)
     clock.begin("suggest", "training the classifiers and suggesting tags")
     update_suggestions(kb, config, vectors, embedder=embedder)
-    kb.__dict__.pop("suggestions", None)  # read the file it wrote, not what was cached before
+    kb.forget_suggestions()  # read the file it wrote, not what was cached before
     clock.begin("suggest", f"finding why for the suggestions of {counted(len(kb.suggestions), 'entry', 'entries')}")
     why = suggestion_evidence(kb, config, vectors, embedder=embedder)
     clock.done("suggest", f"{counted(len(kb.suggestions), 'entry', 'entries')} with suggestions, and why")
