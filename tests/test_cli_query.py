@@ -323,15 +323,10 @@ def test_suggestions_in_a_taxonomy_now_curated_are_not_shown(stale: Path) -> Non
     assert json.loads(invoke(stale, "stats", "--json")[1])["suggested"] == 2  # untagged-paper, woodpecker
 
 
-def test_check_says_suggestions_in_a_taxonomy_now_curated_are_stale(stale: Path) -> None:
-    code, out, err = invoke(stale, "check")
-    tail = "tags now, so these suggestions are not shown; run kb suggest --all (kb build does) to write the file anew"
-    assert code == 1  # a problem, as an entry id that no entry has
-    assert [line.split(": ", 1)[1] for line in out.splitlines()] == [
-        f"entries.woodpecker.yin: stale: 'woodpecker' has curated yin {tail}",
-        f"entries.scaling-study.codev: stale: 'scaling-study' has curated codev {tail}",
-    ]
-    assert err == "checked 9 entries: 2 problems in 1 file\n"
+def test_check_does_not_hold_suggestions_against_curating_their_entry(stale: Path) -> None:
+    """Copying the fitting suggestions into tags: is what they are for: kb check (so CI) passes,
+    and the next kb suggest --all drops the old ones from the file."""
+    assert invoke(stale, "check") == (0, "", "checked 9 entries: no problems\n")
 
 
 # ---------------------------------------------------------------------------------- kb tree, kb stats

