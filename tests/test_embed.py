@@ -74,6 +74,27 @@ def test_identical_texts_are_encoded_once(tmp_path: Path) -> None:
     assert told == [(3, 3)]
 
 
+def test_a_cache_outside_the_kb_serves_several_and_its_own_keeps_only_its_texts(tmp_path: Path) -> None:
+    """A KB_CACHE_DIR exported for two knowledge bases was pruned by each in turn to its own texts,
+    so each run re-encoded what the other had just encoded (audit)."""
+    first = make_kb(tmp_path / "first", SMALL[:3])
+    second = make_kb(tmp_path / "second", SMALL[3:])
+    shared = Config(cache_dir=str(tmp_path / "shared-cache"))
+    embed_kb(load_kb(first), shared, embedder=HashingEmbedder(), progress=False)
+    embed_kb(load_kb(second), shared, embedder=HashingEmbedder(), progress=False)
+    again = HashingEmbedder()
+    embed_kb(load_kb(first), shared, embedder=again, progress=False)
+    assert again.encoded == []
+    assert len(load_cached_vectors(load_kb(second), shared, model_id="hashing-64")) == len(SMALL[3:])
+    # A knowledge base's own cache (.kb-cache) keeps only its entries' texts: it does not grow with edits.
+    embed_kb(load_kb(first), Config(), embedder=HashingEmbedder(), progress=False)
+    write_entry(first, {**SMALL[0], "title": "Edited"})
+    embed_kb(load_kb(first), Config(), embedder=HashingEmbedder(), progress=False)
+    (npz,) = (first / ".kb-cache" / "embeddings").glob("*/entries.npz")
+    with np.load(npz) as data:
+        assert len(data["keys"]) == 3
+
+
 def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
     embed_kb(load_kb(root), Config(), embedder=HashingEmbedder("model-a"), progress=False)
     other = HashingEmbedder("model-b")

@@ -49,9 +49,14 @@ class VectorStore:
     treated as empty: a cache may be thrown away, never trusted when broken; ``unreadable`` says why.
     """
 
-    def __init__(self, folder: Path, model_id: str, namespace: str, *, setting: str = "cache_dir"):
-        """``setting``: how a person names the setting that chose ``folder`` (Config.given_by)."""
+    def __init__(
+        self, folder: Path, model_id: str, namespace: str, *, setting: str = "cache_dir", shared: bool = False
+    ):
+        """``setting``: how a person names the setting that chose ``folder`` (Config.given_by).
+        ``shared``: the folder may serve other knowledge bases too (it lies outside this one), so no
+        run of one prunes the rows of the others' texts."""
         self.setting = setting
+        self.shared = shared
         self.folder = folder / "embeddings" / _slug(model_id)
         self.path = self.folder / f"{namespace}.npz"
         self.model_id = model_id
@@ -183,8 +188,11 @@ def other_models(folder: Path, model_id: str) -> list[tuple[Path, str, int]]:
 
 
 def open_store(root: Path, config: Config, model_id: str, namespace: str) -> VectorStore:
-    """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir."""
-    return VectorStore(cache_folder(root, config), model_id, namespace, setting=config.given_by("cache_dir"))
+    """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir; one outside
+    the knowledge base (KB_CACHE_DIR exported for several) is shared."""
+    folder = cache_folder(root, config)
+    shared = not folder.resolve().is_relative_to(root.resolve())
+    return VectorStore(folder, model_id, namespace, setting=config.given_by("cache_dir"), shared=shared)
 
 
 def _unit_or_zero(vectors: np.ndarray) -> bool:
@@ -205,8 +213,10 @@ def embed_cached(
     rows were encoded rather than read: entries that share a text count each).
 
     Each distinct text is encoded once even when several entries share it. With ``prune`` the
-    store keeps only these texts (so it does not grow with every edit).
+    store keeps only these texts (so it does not grow with every edit), unless it is shared: then
+    it keeps every text it was given, those of the other knowledge bases it serves among them.
     """
+    prune = prune and not store.shared
     keys = [text_key(t, recipe) for t in texts]
     missing: dict[str, str] = {}
     for key, text, row in zip(keys, texts, store.get(keys), strict=True):
