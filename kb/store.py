@@ -319,7 +319,7 @@ class KB:
     def suggestions(self) -> dict[str, EntrySuggestions]:
         """Machine suggestions by entry id, as every reader is to see them (empty when none were
         generated yet): none in a taxonomy where the entry now has curated tags. kb suggest --all
-        writes none there, but the file keeps the old ones until it runs again (kb check says so)."""
+        writes none there, but the file keeps the old ones until it runs again (kb build runs it)."""
         served: dict[str, EntrySuggestions] = {}
         for entry_id, found in self.stored_suggestions.items():
             entry = self.entries.get(entry_id)
