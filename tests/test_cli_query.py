@@ -458,6 +458,26 @@ def test_an_entry_added_since_kb_embed_leaves_the_others_their_neighbours(tmp_pa
     assert "\n  note: 1 of 10 entries has no cached embedding yet (brand-new); run kb embed\n" in text
 
 
+def test_a_knowledge_base_of_one_entry_says_there_is_no_other_to_compare_with(tmp_path: Path) -> None:
+    """kb show had said "none asked for" under the default -k, and kb similar "no entry matches the
+    filters" with no filters given (audit): the reason is that no other entry exists."""
+    root = make_kb(tmp_path / "one", [{"id": "llava", "title": "Visual Instruction Tuning", "kind": "model"}])
+    embed_kb(load_kb(root), Config(), embedder=HashingEmbedder(model_identity(Config())), progress=False)
+    alone = "the knowledge base holds no other entry to compare llava with"
+    code, out, err = invoke(root, "show", "llava")
+    assert (code, err) == (0, "")
+    assert out.endswith(f"nearest neighbours (cached embeddings; cosine):\n  no neighbours: {alone}\n")
+    details = json.loads(invoke(root, "show", "llava", "--json")[1])
+    assert (details["neighbours"], details["note"]) == ([], f"no neighbours: {alone}")
+    assert invoke(root, "show", "llava", "-k", "0")[1].endswith("  none asked for\n")  # -k 0 is still that
+    assert invoke(root, "similar", "llava") == (0, "", f"{alone}\n")
+    assert invoke(root, "similar", "llava", "--json") == (0, "[]\n", "")
+    # Another entry without a cached embedding yet: kb show says so, not "none asked for".
+    write_entry(root, {"id": "pope", "title": "Evaluating Object Hallucination", "kind": "benchmark"})
+    out = invoke(root, "show", "llava")[1]
+    assert out.endswith("  no neighbours: 1 of 2 entries has no cached embedding yet (pope); run kb embed\n")
+
+
 def test_similar_ranks_other_entries_from_the_cache(embedded: Path) -> None:
     code, out, _ = invoke(embedded, "similar", "pope", "-k", "3", "--json")
     assert code == 0

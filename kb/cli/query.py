@@ -47,10 +47,17 @@ def _selected(kb, filters: dict[str, Any]) -> list:  # (kb.store.KB, ...) -> lis
 
 
 def _echo_ranked(
-    state: State, ranked: Sequence[tuple[str, float]], fmt: str, filters: dict[str, Any], *, unranked: int = 0
+    state: State,
+    ranked: Sequence[tuple[str, float]],
+    fmt: str,
+    filters: dict[str, Any],
+    *,
+    unranked: int = 0,
+    none_because: str = "",
 ) -> None:
     """Print entries ranked by kb similar or kb search, each with its score; ``unranked`` match the
-    filters but could not be ranked (no cached embedding)."""
+    filters but could not be ranked (no cached embedding); ``none_because`` says why there are
+    none when it is not the filters."""
     from kb.output import render_entries
 
     kb = state.kb()
@@ -58,7 +65,9 @@ def _echo_ranked(
     found = [kb.entries[i] for i, _ in ranked]
     _echo(render_entries(found, kb, fmt, with_suggested=filters["suggested"], extra=scores, width=_width()))
     if fmt == "table" and not found:
-        if unranked:
+        if none_because:
+            click.echo(none_because, err=True)
+        elif unranked:
             click.echo(f"no entry with a cached embedding matches the filters ({unranked} without one do)", err=True)
         else:
             click.echo("no entry matches the filters", err=True)
@@ -265,6 +274,10 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     kb = state.kb()
     entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
     allowed = {e.id for e in _selected(kb, filters)}
+    if len(kb.entries) == 1:  # nothing to rank, whatever the filters and the cache
+        alone = f"the knowledge base holds no other entry to compare {entry.id} with"
+        _echo_ranked(state, [], fmt, filters, none_because=alone)
+        return
     vectors = load_cached_vectors(kb, state.config, partial=True)  # a new entry elsewhere must not stop it
     if entry.id not in vectors.index:
         raise KBError(f"{entry.id} has no cached embedding (it is new, or its text changed); run kb embed")

@@ -65,7 +65,7 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
         lines.append(f"  {INVERSE_NAMES[rel]}: {', '.join(ids)}")
 
     lines.append("nearest neighbours (cached embeddings; cosine):")
-    if details["neighbours"] is None:
+    if details["neighbours"] is None or details["note"]:  # none to be had, and why
         lines.append(f"  {details['note']}")
     elif not details["neighbours"]:  # -k 0
         lines.append("  none asked for")

@@ -395,6 +395,8 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
             for other, score in vectors.nearest(entry.id, k)
             if other in kb.entries
         ]
+        if not neighbours and k > 0:  # none to list, though some were asked for: say why
+            note = f"no neighbours: {_why_no_neighbours(kb, entry, vectors)}"
     path = kb.paths.get(entry.id)
     return {
         "id": entry.id,
@@ -407,5 +409,15 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
         },
         "relations": relations_both_ways(kb, entry),
         "neighbours": neighbours,
-        "note": "" if neighbours is not None else note,
+        "note": "" if neighbours else note,
     }
+
+
+def _why_no_neighbours(kb: KB, entry: Entry, vectors: Vectors) -> str:
+    """Why an entry with a cached vector has no neighbour: it is alone in the knowledge base, or the
+    others have no cached vector yet."""
+    from kb.embed import missing_vectors
+
+    if len(kb.entries) <= 1:
+        return f"the knowledge base holds no other entry to compare {entry.id} with"
+    return missing_vectors(kb, vectors) or "no other entry has a cached embedding; run kb embed"
