@@ -19,7 +19,7 @@ from kb.errors import UsageError
 from kb.store import load_kb
 from tests.conftest import run_kb
 from tests.intel_kb import HashingEmbedder
-from tests.test_classify import TOX, labelled_kb
+from tests.test_classify import ACQ, TOX, labelled_kb
 
 NO_MODEL = {"KB_DEVICE": "cpu"}
 
@@ -85,6 +85,78 @@ def test_a_score_is_shown_cut_to_two_places_so_none_below_the_threshold_shows_at
     from kb.output.text import score_text
 
     assert score_text(score) == shown
+
+
+def invoke_with_stand_in(monkeypatch: pytest.MonkeyPatch, root: Path, *args: str) -> tuple[int, str, str]:
+    """kb ARGS in this process, every text (a --title, an --input line) encoded by the stand-in
+    embedder under the real model's name: no model is loaded."""
+    from click.testing import CliRunner
+
+    from kb.cli import main
+
+    stand_in = HashingEmbedder(model_identity(Config()))
+    monkeypatch.setattr("kb.classify.embedder_for", lambda config: stand_in)
+    result = CliRunner().invoke(main, ["--root", str(root), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_zero_shot_fallback_is_said_and_its_scores_are_not_marked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With too few curated labels to learn from, the scores are the zero-shot fallback's shares of
+    one: they had been marked * against suggest_threshold as if each leaf's own probability (audit)."""
+    from tests.intel_kb import make_kb
+
+    empty = make_kb(tmp_path / "empty", [])
+    code, out, err = invoke_with_stand_in(
+        monkeypatch, empty, "suggest", "--taxonomy", "codev", "--title", "Hallucination"
+    )
+    lines = out.splitlines()
+    assert (code, err) == (0, "")
+    assert lines[2] == (
+        "codev (zero-shot: too few curated labels to learn from; scores are shares of one, none marked)"
+    )
+    assert len(lines) == 8 and not any("*" in line for line in lines)  # five rows, no footer
+    # JSON keeps its shape; the note goes to stderr.
+    code, out, err = invoke_with_stand_in(
+        monkeypatch, empty, "suggest", "--taxonomy", "codev", "--title", "Hallucination", "--json"
+    )
+    assert code == 0 and set(json.loads(out)) == {"title", "codev"}
+    note = (
+        "kb: note: codev has too few curated labels to learn from; its scores are zero-shot, shares of one "
+        "across the leaves, not each leaf's own probability\n"
+    )
+    assert err == note
+    path = jsonl(tmp_path / "papers.jsonl", '{"id": 1, "title": "Hallucination"}', '{"id": 2, "title": "Video"}')
+    code, out, err = invoke_with_stand_in(monkeypatch, empty, "suggest", "--taxonomy", "codev", "--input", str(path))
+    assert (code, err) == (0, note) and [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]
+    # yin's scores are shares of one anyway; that they are zero-shot is still said.
+    code, out, err = invoke_with_stand_in(monkeypatch, empty, "suggest", "--taxonomy", "yin", "--title", "Video")
+    assert out.splitlines()[2] == "yin (zero-shot: too few curated labels to learn from; scores are shares of one)"
+
+    # Two labelled leaves are enough to learn from: no note, and the marks are back.
+    two = make_kb(
+        tmp_path / "two",
+        [
+            {"id": "jail", "title": "Jailbreak attacks with images", "kind": "method", "tags": {"codev": [TOX]}},
+            {"id": "corpus", "title": "A web-scale image-text corpus", "kind": "dataset", "tags": {"codev": [ACQ]}},
+        ],
+    )
+    code, out, err = invoke_with_stand_in(monkeypatch, two, "suggest", "--taxonomy", "codev", "--title", "Jailbreak")
+    assert (code, err) == (0, "") and out.splitlines()[2] == "codev"
+    assert out.splitlines()[-1].startswith("* suggested (codev score >= ")
+    # ... but an entry is suggested for without its own labels, which leaves one leaf: zero-shot.
+    code, out, err = invoke_with_stand_in(monkeypatch, two, "suggest", "jail", "--taxonomy", "codev")
+    assert out.splitlines()[1] == (
+        f"codev (curated: {TOX}; zero-shot without them: too few other curated labels to learn from; "
+        "scores are shares of one, none marked)"
+    )
+    code, out, err = invoke_with_stand_in(monkeypatch, two, "suggest", "jail", "--taxonomy", "codev", "--json")
+    assert err == (
+        "kb: note: codev has too few curated labels besides jail's own to learn from; its scores are zero-shot, "
+        "shares of one across the leaves, not each leaf's own probability\n"
+    )
 
 
 def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_path: Path) -> None:

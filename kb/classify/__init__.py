@@ -143,6 +143,14 @@ class Suggester:
                 self._trained[key] = ZeroShot(self.space(taxonomy), train)
         return self._trained[key]
 
+    def zero_shot(self, taxonomy: str, entry_id: str | None = None) -> bool:
+        """Whether the suggestions of a taxonomy (for ``entry_id``: learned without its own labels)
+        come from the zero-shot fallback, for want of labels to learn from (curated entries of at
+        least two leaves): then the scores are shares of one across the leaves, even for a
+        multi-label taxonomy, not each leaf's own probability."""
+        clf = self.classifier(taxonomy) if entry_id is None else self.entry_classifier(taxonomy, entry_id)
+        return isinstance(clf, ZeroShot)
+
     def same_paper(self, entry_id: str) -> frozenset[str]:
         """The entry and its near-duplicates (same title or arXiv id, or cosine > 0.9): none may
         teach it its labels."""

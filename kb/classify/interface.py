@@ -245,9 +245,34 @@ def suggest_jsonl(kb: KB, config: Config, taxonomy: str, path: str, default_kind
     first. Encoding the papers shows a progress bar on stderr when it is a terminal."""
     papers = read_papers(path, default_kind, note=say)
     texts, kinds = [text for _, text, _ in papers], [kind for _, _, kind in papers]
-    ranked = Suggester.build(kb, config).for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
+    suggester = Suggester.build(kb, config)
+    ranked = suggester.for_texts(taxonomy, texts, kinds=kinds, progress=sys.stderr.isatty())
+    if papers and suggester.zero_shot(taxonomy):
+        say(zero_shot_note(taxonomy))
     for (paper_id, _, _), suggestions in zip(papers, ranked, strict=True):
         yield f'{{"id": {id_json(paper_id)}, "suggestions": {json_text(_scores(suggestions))}}}'
+
+
+def zero_shot_note(taxonomy: str, entry_id: str | None = None) -> str:
+    """The note on stderr beside JSON whose scores come from the zero-shot fallback (see
+    Suggester.zero_shot); text output says it in the taxonomy's heading."""
+    besides = f" besides {entry_id}'s own" if entry_id is not None else ""
+    return (
+        f"note: {taxonomy} has too few curated labels{besides} to learn from; its scores are zero-shot, "
+        "shares of one across the leaves, not each leaf's own probability"
+    )
+
+
+def _heading(taxonomy: str, multi_label: bool, own: Sequence[str], zero_shot: bool) -> str:
+    """A taxonomy's line above its suggestions: its curated tags, for an entry that has some (the
+    suggestions are learned without them), and whether the scores are the zero-shot fallback's."""
+    if not zero_shot:
+        return f"{taxonomy} (curated: {', '.join(own)}; learned without them)" if own else taxonomy
+    shares = "scores are shares of one" + (", none marked" if multi_label else "")
+    if own:
+        curated = f"curated: {', '.join(own)}"
+        return f"{taxonomy} ({curated}; zero-shot without them: too few other curated labels to learn from; {shares})"
+    return f"{taxonomy} (zero-shot: too few curated labels to learn from; {shares})"
 
 
 def suggest_one(
@@ -286,7 +311,10 @@ def suggest_one(
             t: suggester.evidence(t, [x.tag for x in s], entry_id=entry_id, text=text or "", vector=vector)
             for t, s in shown.items()
         }
+    zero_shot = [t for t in taxonomies if suggester.zero_shot(t, entry_id)]
     if as_json:
+        for t in zero_shot:  # the JSON keeps its shape; the note goes to stderr
+            say(zero_shot_note(t, entry_id if entry_id is not None and topic_tags(kb.entries[entry_id], t) else None))
         head: dict[str, object] = {"id": entry_id} if entry_id is not None else {"title": text}
         return json_text({**head, **{t: _scores(s, evidence.get(t)) for t, s in shown.items()}})
     if entry_id is not None:
@@ -298,14 +326,16 @@ def suggest_one(
     for taxonomy, suggestions in shown.items():
         tax = kb.taxonomies[taxonomy]
         own = topic_tags(kb.entries[entry_id], taxonomy) if entry_id is not None else []
-        note = f" (curated: {', '.join(own)}; learned without them)" if own else ""
-        lines.append(f"{taxonomy}{note}")
+        lines.append(_heading(taxonomy, tax.multi_label, own, taxonomy in zero_shot))
+        # The zero-shot fallback's scores share one among the leaves: none is a leaf's own
+        # probability, to be held against the threshold.
+        marked = tax.multi_label and taxonomy not in zero_shot
         for s in suggestions:
-            mark = "*" if tax.multi_label and s.score >= config.suggest_threshold else " "
+            mark = "*" if marked and s.score >= config.suggest_threshold else " "
             lines.append(f"  {score_text(s.score)}{mark} {s.tag}  ({one_line(tax[s.tag].name)})")
             found = evidence.get(taxonomy)
             if found is not None and (reason := _why_text(found[s.tag])):
                 lines.append(f"        {reason}")
-    if any(kb.taxonomies[t].multi_label for t in taxonomies):
+    if any(kb.taxonomies[t].multi_label and t not in zero_shot for t in taxonomies):
         lines.append(f"* suggested (codev score >= {config.suggest_threshold:g}; suggest_threshold in kb.yaml)")
     return "\n".join(lines)

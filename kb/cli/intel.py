@@ -179,7 +179,9 @@ def suggest(
 
     Scores are probabilities: for codev (several tags may apply) each stands alone, and those at
     suggest_threshold (kb.yaml; 0.3 unless set) or more are suggested; for yin (one topic) they sum
-    to one.
+    to one. A taxonomy with too few curated labels to learn from (entries of two leaves at least)
+    gets zero-shot scores instead, shares of one from the leaves' descriptions and keywords, which
+    none is marked by; the output says so (JSON: a note on stderr).
     """
     from kb.classify import interface as classify_cli
     from kb.classify import update_suggestions
