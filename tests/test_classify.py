@@ -569,10 +569,11 @@ def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tm
     assert ranked[0].tag == TOX  # "jailbreak" is in its description and keywords
 
 
-def test_kb_eval_with_too_few_labels_is_a_usage_error(tmp_path: Path) -> None:
+def test_kb_eval_with_too_few_labels_is_an_error_of_the_data(tmp_path: Path) -> None:
     from kb.classify.evaluate import evaluate
-    from kb.errors import UsageError
+    from kb.errors import KBError, UsageError
 
     root = make_kb(tmp_path, [{"id": "a", "title": "A title", "kind": "method", "tags": {"yin": ["rlhf"]}}])
-    with pytest.raises(UsageError, match="kb eval needs at least 10 entries with curated codev tags, found 0"):
+    with pytest.raises(KBError, match="kb eval needs at least 10 entries with curated codev tags .*, found 0") as e:
         evaluate(load_kb(root), Config(), embedder=HashingEmbedder())
+    assert not isinstance(e.value, UsageError)  # exit 1: the data's shortcoming, not the command's

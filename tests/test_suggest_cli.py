@@ -159,6 +159,52 @@ def test_zero_shot_fallback_is_said_and_its_scores_are_not_marked(
     )
 
 
+def test_too_little_data_for_kb_eval_or_kb_cluster_is_exit_1_with_what_would_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too few entries or labels is a condition of the data, not a wrong invocation: exit 1, not 2
+    (audit), and kb eval says what could work: fewer folds, or the other taxonomy."""
+    from tests.intel_kb import make_kb
+
+    empty = make_kb(tmp_path / "empty", [])
+    assert invoke_with_stand_in(monkeypatch, empty, "cluster") == (
+        1,
+        "",
+        "kb: clustering needs at least two entries, and the knowledge base holds 0; add entries with kb new\n",
+    )
+    assert invoke_with_stand_in(monkeypatch, empty, "eval") == (
+        1,
+        "",
+        "kb: kb eval needs at least 10 entries with curated codev tags (one per fold), found 0; curate codev "
+        "tags on two entries at least (kb eval --folds 2 needs two)\n",
+    )
+    # 3 codev labels, 12 yin labels.
+    entries: list[dict[str, object]] = [
+        {"id": f"e{i}", "title": f"Paper number {i}", "kind": "method", "tags": {"yin": ["rlhf"]}} for i in range(12)
+    ]
+    for entry in entries[:3]:
+        entry["tags"] = {"yin": ["rlhf"], "codev": [TOX]}
+    some = make_kb(tmp_path / "some", entries)
+    few = "kb: kb eval needs at least 10 entries with curated codev tags (one per fold), found 3"
+    for args in (["eval"], ["eval", "--taxonomy", "codev"]):
+        assert invoke_with_stand_in(monkeypatch, some, *args) == (
+            1,
+            "",
+            f"{few}; give --folds 3, or --taxonomy yin (12 labelled entries)\n",
+        )
+    code, _, err = invoke_with_stand_in(monkeypatch, some, "eval", "--taxonomy", "yin", "--folds", "13")
+    assert (code, err) == (
+        1,
+        "kb: kb eval needs at least 13 entries with curated yin tags (one per fold), found 12; give --folds 12\n",
+    )
+    one = make_kb(tmp_path / "one", [{"id": "a", "title": "A title", "kind": "method", "tags": {"codev": [TOX]}}])
+    one = make_kb(one, entries[3:])  # and 9 yin labels
+    assert invoke_with_stand_in(monkeypatch, one, "eval", "--taxonomy", "codev")[2] == (
+        "kb: kb eval needs at least 10 entries with curated codev tags (one per fold), found 1; give --taxonomy yin "
+        "--folds 9 (9 labelled entries)\n"
+    )
+
+
 def test_kb_eval_after_a_date_scores_the_newer_entries_from_the_older_alone(tmp_path: Path) -> None:
     from tests.test_classify import dated_kb
 

@@ -34,7 +34,8 @@ import numpy as np
 from kb.classify import Suggester, check_taxonomy
 from kb.classify.labels import Labelled, fold_of, newer, title_key
 from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
-from kb.errors import UsageError
+from kb.errors import KBError, UsageError
+from kb.tags import topic_tags
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomy
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ def evaluate(
 
     for taxonomy in taxonomies:
         check_taxonomy(taxonomy)
+    if after is None:  # before anything is embedded
+        check_folds(kb, taxonomies, folds)
     suggester = suggester or Suggester.build(kb, config, embedder=embedder)
     titles_of_all = suggester.title_vectors(suggester.vectors.ids)  # one cache for every taxonomy
     folds = 1 if after else folds
@@ -187,7 +190,7 @@ def cross_validate(
     undated) alone, as a KB's suggestions meet papers newer than all it holds."""
     labelled, texts = suggester.labelled(taxonomy)
     if after is None and len(labelled) < folds:
-        raise UsageError(f"kb eval needs at least {folds} entries with curated {taxonomy} tags, found {len(labelled)}")
+        check_folds(suggester.kb, [taxonomy], folds)
     space = suggester.space(taxonomy)
     queries = titles_of_all[[suggester.vectors.index[i] for i in labelled.ids]]
     titles = [suggester.kb.entries[i].title for i in labelled.ids]
@@ -223,6 +226,36 @@ def cross_validate(
     return CrossValidated(labelled.subset(rows), [titles[i] for i in rows], scored, as_works[rows], learned_from)
 
 
+def labelled_entries(kb: KB, taxonomy: str) -> int:
+    """How many entries carry a curated tag that is a leaf of ``taxonomy`` (Suggester.labelled's)."""
+    leaves = {leaf.id for leaf in kb.taxonomies[taxonomy].leaves()}
+    return sum(1 for e in kb.entries.values() if any(t in leaves for t in topic_tags(e, taxonomy)))
+
+
+def check_folds(kb: KB, taxonomies: Sequence[str], folds: int) -> None:
+    """Raise KBError (the data's shortcoming: exit 1) when a taxonomy has fewer labelled entries
+    than folds, saying what would work: fewer folds (two at least, on two entries), or the other
+    taxonomy."""
+    counts = {t: labelled_entries(kb, t) for t in TOPIC_TAXONOMIES}
+    for taxonomy in taxonomies:
+        found = counts[taxonomy]
+        if found >= folds:
+            continue
+        others = [(t, n) for t, n in counts.items() if t != taxonomy and n >= MIN_FOLDS]
+        if found >= MIN_FOLDS:
+            fix = f"give --folds {found}"
+            fix += "".join(f", or --taxonomy {t} ({n} labelled entries)" for t, n in others if n >= folds)
+        elif others:
+            t, n = others[0]
+            fix = f"give --taxonomy {t}{f' --folds {n}' if n < folds else ''} ({n} labelled entries)"
+        else:
+            fix = f"curate {taxonomy} tags on two entries at least (kb eval --folds {MIN_FOLDS} needs two)"
+        raise KBError(
+            f"kb eval needs at least {folds} entries with curated {taxonomy} tags (one per fold), found {found}; {fix}"
+        )
+
+
+MIN_FOLDS = 2  # the fewest folds kb eval takes (--folds)
 MIN_LEARNED = 2  # split by date: fewer older entries teach nothing (a few teach the descriptions alone)
 
 

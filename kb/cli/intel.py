@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from kb.cli import REPORT_FORMATS, State, StrictChoice, how_many, main, output_options, pass_state, utf8_text
-from kb.errors import UsageError
+from kb.errors import KBError, UsageError
 from kb.output.text import counted
 from kb.schema import Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
@@ -118,8 +118,11 @@ def cluster(state: State, levels: list[int], k: int, fmt: str) -> None:
     from kb.output import render_data
 
     kb = state.kb()
-    if len(kb.entries) < 2:
-        raise UsageError("clustering needs at least two entries")
+    if len(kb.entries) < 2:  # the data's shortcoming, not the command's: exit 1
+        raise KBError(
+            f"clustering needs at least two entries, and the knowledge base holds {len(kb.entries)}; "
+            "add entries with kb new"
+        )
     report = cluster_kb(kb, embed_kb(kb, state.config), embed_nodes(kb, state.config), levels, k=k)
     if report.levels != levels:
         click.echo(
