@@ -558,6 +558,47 @@ def test_by_leaf_counts_each_leaf_at_top_1_and_what_its_wrong_entries_got() -> N
     assert [(m.id, m.best, m.score, m.tags) for m in misses] == [("q", "a", 0.6, ["b"]), ("r", "a", 0.5, ["b", "c"])]
 
 
+def test_a_leaf_among_the_best_is_its_sections_too_when_scores_tie(tmp_path: Path) -> None:
+    """Tied leaves rank in taxonomy order; tied sections had ranked alphabetically, so a baseline
+    of all-zero scores was right at the leaf level (top-3 100%) and wrong above it (0%) (audit)."""
+    from kb.classify.evaluate import _by_section, _hits
+
+    kb = load_kb(make_kb(tmp_path, []))
+    rng = np.random.default_rng(0)
+    for name in ("codev", "yin"):
+        tax = kb.taxonomies[name]
+        leaves = [leaf.id for leaf in tax.leaves()]
+        truth = np.eye(len(leaves))  # an entry per leaf
+        zeros = np.zeros(truth.shape)
+        one_leaf = np.zeros(truth.shape)
+        one_leaf[:, -1] = 1.0  # a majority class that learned one leaf, the last (rlhf of yin's topics...)
+        # 0/1 scores: ties everywhere (a multi-label section's score is its best leaf's)
+        coins = rng.integers(0, 2, size=truth.shape).astype(float)
+        methods = {"zeros": zeros, "one leaf": one_leaf} | ({"coins": coins} if tax.multi_label else {})
+        for depth in range(max(n.depth for n in tax.leaves())):
+            for method, scores in methods.items():
+                for row in range(len(leaves)):
+                    leaf = _hits(scores[[row]], truth[[row]])
+                    section = _by_section(tax, leaves, depth, truth[[row]], {method: scores[[row]]})[method]
+                    where = (name, depth, method, leaves[row])
+                    assert section.top1 >= leaf.top1 and section.top3 >= leaf.top3, where
+
+
+def test_kb_eval_counts_in_words_that_agree_with_the_number() -> None:
+    from kb.classify.evaluate import METHODS, EvalReport, LevelResult, Miss, Score, TaxonomyResult
+    from kb.classify.report import render_text
+
+    levels = [LevelResult("leaf", {m: Score(1.0, 1.0) for m in METHODS})]
+    miss = Miss("a", "A", "rlhf", 0.5, ["hallucination"])
+    one = TaxonomyResult("yin", 1, levels, papers=1, learned_from=1, misses=[miss])
+    text = render_text(EvalReport(folds=1, query="title", results=[one], after="2024-01-01"))
+    assert "yin: 1 labelled entry, learned from 1 older, 1 distinct title of works\n" in text
+    assert "  wrong at top-1 (1 entry): curated tags" in text
+    two = TaxonomyResult("yin", 2, levels, papers=2, learned_from=2)
+    text = render_text(EvalReport(folds=1, query="title", results=[two], after="2024-01-01"))
+    assert "yin: 2 labelled entries, learned from 2 older, 2 distinct titles of works\n" in text
+
+
 def test_a_knowledge_base_without_curated_tags_falls_back_to_the_descriptions(tmp_path: Path) -> None:
     root = make_kb(tmp_path, [{"id": "new-jail", "title": "Jailbreak attacks with images", "kind": "method"}])
     wide = HashingEmbedder("hashing-1024", dim=1024)  # 64 buckets put "jailbreak" with "visualizer"

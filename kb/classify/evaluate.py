@@ -11,8 +11,9 @@ plain nearest neighbours (a similarity-weighted vote of the ten nearest labelled
 a classifier trained on the older (and undated) ones alone, as a KB's suggestions meet new papers.
 
 At each level of the hierarchy a section's score is the sum of its leaves' scores (single-label)
-or their maximum (multi-label); top-1 counts an entry when the best section is one of its own,
-top-3 when one of its own is among the best three.
+or their maximum (multi-label), and sections that tie rank as their best leaves do (leaves tie in
+taxonomy order), so a leaf among the best is its section's too when scores tie; top-1 counts an
+entry when the best section is one of its own, top-3 when one of its own is among the best three.
 
 Whether the scores can be read as chances is measured too: every (entry, leaf) score falls in a
 band (0 to 0.2, ..., 0.8 to 1), and each band says how many leaves it holds, their mean score, and
@@ -389,8 +390,11 @@ def neighbour_votes(train: Labelled, queries: np.ndarray) -> np.ndarray:
     return np.einsum("nk,nkl->nl", weights, train.labels[nearest]) + 1e-6 * train.labels.sum(axis=0)
 
 
-def _hits(scores: np.ndarray, truth: np.ndarray) -> Score:
-    order = np.argsort(-scores, axis=1, kind="stable")
+def _hits(scores: np.ndarray, truth: np.ndarray, order: np.ndarray | None = None) -> Score:
+    """Top-1 and top-3 of (n, L) scores against 0/1 labels; ``order`` ranks the columns of each row
+    when ties are broken otherwise than by column order."""
+    if order is None:
+        order = np.argsort(-scores, axis=1, kind="stable")
     top1 = truth[np.arange(len(truth)), order[:, 0]] > 0
     top3 = np.take_along_axis(truth, order[:, :3], axis=1).sum(axis=1) > 0
     return Score(round(float(top1.mean()), 4), round(float(top3.mean()), 4))
@@ -410,7 +414,15 @@ def _by_section(
             grouped = np.stack([np.where(member[:, c] > 0, s, -np.inf).max(axis=1) for c in range(len(sections))], 1)
         else:
             grouped = s @ member
-        out[method] = _hits(grouped, section_truth.astype(float))
+        # Tied sections rank as their best leaves do (leaves tie in taxonomy order), not in the
+        # sections' alphabetical order: a leaf among the best is then its section's too whenever
+        # the scores tie (all zero, for a baseline that learned little), and always for max.
+        leaf_rank = np.argsort(np.argsort(-s, axis=1, kind="stable"), axis=1)
+        best_leaf = np.stack(
+            [np.where(member[:, c] > 0, leaf_rank, len(leaves)).min(axis=1) for c in range(len(sections))], 1
+        )
+        order = np.lexsort((best_leaf, -grouped), axis=1)
+        out[method] = _hits(grouped, section_truth.astype(float), order)
     return out
 
 

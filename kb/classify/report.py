@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kb.classify.evaluate import METHODS, Band, EvalReport, LeafResult, Miss
-from kb.output.text import one_line
+from kb.output.text import counted, one_line
 
 
 def render_text(report: EvalReport, leaves: bool = False) -> str:
@@ -26,7 +26,8 @@ def render_text(report: EvalReport, leaves: bool = False) -> str:
         learned = f", learned from {result.learned_from} older" if report.after else ""
         lines += [
             "",
-            f"{result.taxonomy}: {result.entries} labelled entries{learned}, {result.papers} distinct titles of works",
+            f"{result.taxonomy}: {counted(result.entries, 'labelled entry', 'labelled entries')}{learned}, "
+            f"{counted(result.papers, 'distinct title')} of works",
         ]
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
@@ -106,6 +107,7 @@ def render_leaves(rows: Sequence[LeafResult]) -> list[str]:
 
 def render_misses(misses: Sequence[Miss]) -> list[str]:
     """Each entry wrong at top-1: its curated tags, the leaf it got first and that leaf's score."""
-    lines = [f"  wrong at top-1 ({len(misses)} entries): curated tags -> the leaf given first (score), then the entry"]
+    wrong = counted(len(misses), "entry", "entries")
+    lines = [f"  wrong at top-1 ({wrong}): curated tags -> the leaf given first (score), then the entry"]
     lines += [f"  {', '.join(m.tags)} -> {m.best} ({m.score:.2f})  {m.id}: {one_line(m.title)}" for m in misses]
     return lines
