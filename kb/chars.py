@@ -28,6 +28,12 @@ INVISIBLE = re.compile("[\u00ad\u180e\u200b\u2060\ufeff]")
 LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 
 
+def blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: whitespace and INVISIBLE characters alone (a zero-width space,
+    which str.strip keeps, is no more a title than a space is)."""
+    return not INVISIBLE.sub("", text).strip()
+
+
 def forbidden(text: str) -> str | None:
     """Why ``text`` may not be entry text, in words, or None; line breaks are the caller's to judge."""
     found = forbidden_char(text)

@@ -496,6 +496,9 @@ def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) 
         ),
         # Too large for a float: it would be written back as Infinity, which strict parsers refuse.
         (['{"id": 1e400, "title": "t"}'], "papers.jsonl:1: not valid JSON (1e400 is too large a number)"),
+        # A title of nothing visible is none (a zero-width space had been ranked as one).
+        (['{"id": 1, "title": "\\u200b"}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
+        (['{"id": 1, "title": " \u00ad"}'], 'papers.jsonl:1: "title" is missing or not text; every line needs one'),
         # An id of null or of no text matches the output to nothing, as a missing one.
         (['{"id": null, "title": "t"}'], 'papers.jsonl:1: "id" is null; every line needs one to match the output to'),
         (['{"id": " ", "title": "t"}'], 'papers.jsonl:1: "id" is " "; every line needs one to match the output to'),
@@ -558,6 +561,10 @@ def test_every_bad_line_is_named_at_once(root: Path) -> None:
         (["--title", " "], "--title is empty; give a paper's title"),
         # "" had counted as not given ("name one of ENTRY_ID, --title, ...") or as a file named ""
         (["--title", ""], "--title is empty; give a paper's title"),
+        # nothing visible: a zero-width space had been taken as a title and ranked (audit), as a
+        # soft hyphen or a BOM would have been; U+3000 was refused, being whitespace
+        (["--title", "\u200b"], "--title is empty; give a paper's title"),
+        (["--title", " \u00ad\ufeff\u3000"], "--title is empty; give a paper's title"),
         (["", "--taxonomy", "yin"], "the entry id is empty; give an entry's id, name or title"),
         (["--input", "", "--taxonomy", "yin"], "--input is empty; give a JSON Lines file of papers, or - for stdin"),
         # an exact name is an entry's as in kb show; a wrong case is offered the id

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from kb.chars import whole_number
+from kb.chars import blank, whole_number
 from kb.classify import WORK, Evidence, Suggester
 from kb.errors import UsageError
 from kb.output.status import say
@@ -196,7 +196,7 @@ def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str
     if not isinstance(item, dict):
         return 'expected an object like {"id": ..., "title": ...}'
     title, abstract = item.get("title"), item.get("abstract")
-    if not isinstance(title, str) or not title.strip():
+    if not isinstance(title, str) or blank(title):
         return '"title" is missing or not text; every line needs one'
     if abstract is not None and not isinstance(abstract, str):
         return '"abstract" must be text when given'
@@ -216,7 +216,7 @@ def _paper(line: str, default_kind: Kind | None) -> tuple[tuple[object, str, str
         close = difflib.get_close_matches(kind, list(Kind.__members__), n=1) if isinstance(kind, str) else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f'"kind" is {json.dumps(kind)}; expected one of {KINDS}{hint}'
-    text = title.strip() + (f". {abstract.strip()}" if abstract and abstract.strip() else "")
+    text = title.strip() + (f". {abstract.strip()}" if abstract and not blank(abstract) else "")
     unread = {}
     for field in item.keys() - set(FIELDS):
         if close := difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75):
@@ -292,7 +292,7 @@ def suggest_one(
         from kb.query import get_entry
 
         entry_id = get_entry(kb, entry_id).id
-    if text is not None and not text.strip():
+    if text is not None and blank(text):
         raise UsageError("--title is empty; give a paper's title")
     suggester = Suggester.build(kb, config)
     # A text is embedded once, for every taxonomy and for its evidence.
