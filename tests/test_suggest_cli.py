@@ -585,6 +585,14 @@ def test_every_bad_line_is_named_at_once(root: Path) -> None:
             for given in (["--taxonomy", "yin"], ["--json"], ["--format", "json"], ["--format", "text"], ["--top", "5"])
         ],
         (["new-jail", "--json", "--format", "text"], "--json and --format text disagree; give one of them"),
+        # --top had been taken and not obeyed: the JSON lists every leaf (audit)
+        *[
+            (
+                [*given, "--top", "2"],
+                "--top is for text output; --format json lists every leaf of the taxonomy, best first",
+            )
+            for given in (["new-jail", "--json"], ["--title", "A benchmark", "--format", "json"])
+        ],
         (
             ["--input", "x.jsonl", "--taxonomy", "yin", "--format", "text"],
             "--input prints one JSON line per paper; --format text is for ENTRY_ID or --title",

@@ -214,6 +214,8 @@ def suggest(
         raise UsageError(f"--input prints one JSON line per paper; --format {fmt} is for ENTRY_ID or --title")
     if input_path is not None and top_given:
         raise UsageError("--top is for text output; --input prints every leaf of the taxonomy, best first, as JSON")
+    if fmt == "json" and top_given:  # it had been let through and not obeyed
+        raise UsageError("--top is for text output; --format json lists every leaf of the taxonomy, best first")
     if kind is not None and (entry_id is not None or everything):
         raise UsageError("--kind is for --title or --input; an entry's kind is in its file")
     given_kind = Kind(kind) if kind else None
