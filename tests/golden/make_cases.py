@@ -299,6 +299,11 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nINHERIT: no-such.yml\n",
     },
+    # A cache_dir every command that keeps a cache refuses; kb check had said "no problems".
+    "cache-dir-in-entries": {
+        "works/llava.yaml": work("llava"),
+        "../kb.yaml": "batch_size: 8\ncache_dir: entries/cache\n",
+    },
     "bad-mkdocs-plugin": {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nplugins:\n  - search\n  - no-such-plugin\n",
