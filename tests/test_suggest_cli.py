@@ -18,7 +18,7 @@ from kb.embed import model_identity
 from kb.errors import UsageError
 from kb.store import load_kb
 from tests.conftest import run_kb
-from tests.intel_kb import HashingEmbedder
+from tests.intel_kb import SMALL, HashingEmbedder
 from tests.test_classify import ACQ, TOX, labelled_kb
 
 NO_MODEL = {"KB_DEVICE": "cpu"}
@@ -131,6 +131,9 @@ def test_zero_shot_fallback_is_said_and_its_scores_are_not_marked(
     path = jsonl(tmp_path / "papers.jsonl", '{"id": 1, "title": "Hallucination"}', '{"id": 2, "title": "Video"}')
     code, out, err = invoke_with_stand_in(monkeypatch, empty, "suggest", "--taxonomy", "codev", "--input", str(path))
     assert (code, err) == (0, note) and [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]
+    # kb suggest --all writes them into suggestions.json, which pages show as if learned: said there too.
+    code, out, err = invoke_with_stand_in(monkeypatch, make_kb(tmp_path / "one", [SMALL[0]]), "suggest", "--all")
+    assert code == 0 and note in err and note.replace("codev", "yin") in err, err
     # yin's scores are shares of one anyway; that they are zero-shot is still said.
     code, out, err = invoke_with_stand_in(monkeypatch, empty, "suggest", "--taxonomy", "yin", "--title", "Video")
     assert out.splitlines()[2] == "yin (zero-shot: too few curated labels to learn from; scores are shares of one)"

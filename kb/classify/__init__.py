@@ -39,6 +39,7 @@ from kb.embed import (
     open_store,
 )
 from kb.errors import UsageError
+from kb.output.status import say
 from kb.schema import EntrySuggestions, Suggestion, SuggestionsFile
 from kb.tags import topic_tags
 from kb.taxonomy import TOPIC_TAXONOMIES
@@ -331,10 +332,14 @@ def update_suggestions(
 ) -> bool:
     """Write entries/suggestions.json (atomically) for every entry lacking curated codev or yin
     tags, unless it already says the same (``same_suggestions``); return whether it was written."""
+    from kb.classify.interface import zero_shot_note
     from kb.store import SUGGESTIONS_FILE, write_text_atomic
 
     suggester = _suggester(kb, config, embedder, vectors)
     data = suggestions_file(suggester)
+    for taxonomy in TOPIC_TAXONOMIES:  # the file keeps its shape: shown and marked as if learned
+        if any(getattr(found, taxonomy) for found in data.entries.values()) and suggester.zero_shot(taxonomy):
+            say(zero_shot_note(taxonomy))
     path = kb.root / SUGGESTIONS_FILE
     # A file that is not UTF-8 (kb check says so) is not the same: it is written again.
     if path.is_file() and same_suggestions(path.read_bytes().decode("utf-8", "replace"), data):
