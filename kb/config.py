@@ -201,6 +201,12 @@ def config_document(root: Path):  # -> kb.yamlpos.Document | None
     return load_document(path, root)
 
 
+def cache_is_shared(root: Path, config: Config) -> bool:
+    """Whether the cache folder lies outside the knowledge base, where others may use it too (a
+    KB_CACHE_DIR exported for several): no run of one prunes what the others keep there."""
+    return not cache_folder(root, config).resolve().is_relative_to(root.resolve())
+
+
 def cache_folder(root: Path, config: Config) -> Path:
     """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
     is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the

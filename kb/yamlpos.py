@@ -263,9 +263,8 @@ def top_key_positions(text: bytes, rel: str) -> dict[str, tuple[int, int]]:
         raise ProblemsError([problem]) from None
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {
-        key.value: Lines(source).at(key.start_mark.index) for key, _ in node.value if isinstance(key, yaml.ScalarNode)
-    }
+    lines = Lines(source)
+    return {key.value: lines.at(key.start_mark.index) for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
 
 
 def _compose_for_message(source: str, rel: str) -> yaml.Node | None:

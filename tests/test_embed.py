@@ -95,6 +95,19 @@ def test_a_cache_outside_the_kb_serves_several_and_its_own_keeps_only_its_texts(
         assert len(data["keys"]) == 3
 
 
+def test_a_hub_name_is_left_to_sentence_transformers_to_find(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """kb had refused Hub names it could not find itself, though sentence-transformers finds a bare
+    name under sentence-transformers/ and in SENTENCE_TRANSFORMERS_HOME (review): only a path is
+    kb's to refuse before loading."""
+    from kb.embed.model import check_model_path
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf"))
+    for name in ("all-MiniLM-L6-v2", "org/some-model"):
+        check_model_path(Config(model=name))  # no error: loading says what is wrong, if anything
+    with pytest.raises(KBError, match="the folder holds no model"):
+        check_model_path(Config(model=str(tmp_path)))
+
+
 def test_another_model_does_not_reuse_the_cache(root: Path) -> None:
     embed_kb(load_kb(root), Config(), embedder=HashingEmbedder("model-a"), progress=False)
     other = HashingEmbedder("model-b")

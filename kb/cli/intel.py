@@ -62,6 +62,7 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
     """Embed every entry into the cache; only entries whose text changed are encoded."""
     import shutil
 
+    from kb.config import cache_is_shared
     from kb.embed import cache_folder, embed_kb
     from kb.embed.cache import other_models
     from kb.output.text import one_line, shorten
@@ -70,8 +71,8 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
     folder = cache_folder(state.root, config).resolve()
-    inside = folder.is_relative_to(state.root.resolve())  # one outside is named as it is, not as ../../x
-    where = (Path(os.path.relpath(folder, state.root.resolve())) if inside else folder) / "embeddings"
+    shared = cache_is_shared(state.root, config)  # one outside is named as it is, not as ../../x
+    where = (folder if shared else Path(os.path.relpath(folder, state.root.resolve()))) / "embeddings"
     click.echo(
         f"{counted(len(vectors), 'entry', 'entries')}: {done[0]} encoded, {len(vectors) - done[0]} from the cache "
         f"in {where}/"
@@ -87,7 +88,8 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
         names = ", ".join(name for _, name, _ in others[:3]) + (", ..." if len(others) > 3 else "")
         click.echo(
             f"kb: note: the cache also holds the vectors of {counted(len(others), 'other model')} ({names}; "
-            f"{megabytes:.1f} MB); kb embed --prune removes them",
+            f"{megabytes:.1f} MB); kb embed --prune removes them"
+            + (", though other knowledge bases that share this cache may use them" if shared else ""),
             err=True,
         )
 

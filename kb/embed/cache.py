@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.config import Config, cache_folder
+from kb.config import Config, cache_folder, cache_is_shared
 from kb.embed.model import Embedder, EmbeddingInterrupted
 from kb.embed.vectors import normalise
 from kb.errors import KBError, first_line
@@ -190,9 +190,13 @@ def other_models(folder: Path, model_id: str) -> list[tuple[Path, str, int]]:
 def open_store(root: Path, config: Config, model_id: str, namespace: str) -> VectorStore:
     """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir; one outside
     the knowledge base (KB_CACHE_DIR exported for several) is shared."""
-    folder = cache_folder(root, config)
-    shared = not folder.resolve().is_relative_to(root.resolve())
-    return VectorStore(folder, model_id, namespace, setting=config.given_by("cache_dir"), shared=shared)
+    return VectorStore(
+        cache_folder(root, config),
+        model_id,
+        namespace,
+        setting=config.given_by("cache_dir"),
+        shared=cache_is_shared(root, config),
+    )
 
 
 def _unit_or_zero(vectors: np.ndarray) -> bool:

@@ -86,21 +86,24 @@ def _hub_revision(name: str) -> str | None:
 
 
 def check_model_path(config: Config) -> None:
-    """Refuse, without importing torch, a model that cannot load: a path that does not exist, names
-    a file or a folder that holds no model (/ or ~: loading would search all of it), or a Hub name
-    the local Hugging Face cache lacks while downloads are off (kb's default; HF_HUB_OFFLINE=0 turns
-    them on). The numpy-only commands say this rather than "run kb embed", which would fail."""
+    """Refuse, without importing torch, a model written as a path that cannot load: one that does
+    not exist, names a file, or a folder that holds no model (/ or ~: loading would search all of
+    it). The numpy-only commands say this rather than "run kb embed", which would fail. A Hub name
+    is left to sentence-transformers, which finds it where kb would have to guess (it prefixes a bare
+    name with sentence-transformers/, reads SENTENCE_TRANSFORMERS_HOME, HF_HUB_CACHE, ...)."""
     location = Path(model_location(config))
     why = None
     if _is_path(config.model) or location.exists():
         if not location.is_dir():
             why = "a file, not a model's folder" if location.exists() else "no such folder"
-        elif not any((location / name).is_file() for name in MODEL_FILES):
+        elif not _holds_a_model(location):
             why = f"the folder holds no model: none of {', '.join(MODEL_FILES)} in it"
-    elif os.environ.get("HF_HUB_OFFLINE", "1") != "0" and _hub_revision(config.model) is None:
-        why = NOT_FOUND
     if why:
         raise _cannot_load(config.model, why, config.given_by("model"))
+
+
+def _holds_a_model(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in MODEL_FILES)
 
 
 def model_identity(config: Config) -> str:
@@ -116,7 +119,7 @@ def model_identity(config: Config) -> str:
     if path.exists():
         # A local folder: its resolved path plus when its files last changed, so that replacing
         # the weights in place invalidates the cache (only a model's folder is walked, not ~).
-        is_model = (path / "modules.json").is_file() or (path / "config.json").is_file()
+        is_model = _holds_a_model(path)
         stamp = max((p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()), default=0) if is_model else 0
         return f"path:{path.resolve()}@{stamp}"
     revision = None if _is_path(config.model) else _hub_revision(config.model)

@@ -26,6 +26,7 @@ import yaml
 
 from kb.errors import Problem
 from kb.output.text import one_line, shorten
+from kb.yamlpos import Lines
 
 MKDOCS_YML = "mkdocs.yml"
 SAID_AT_MOST = 300  # characters of a message of mkdocs', which quotes whole values
@@ -68,9 +69,11 @@ def settings_problems(root: Path, key_lines: dict[str, tuple[int, int]]) -> list
     from mkdocs.exceptions import MkDocsException
     from mkdocs.utils.yaml import get_yaml_loader, yaml_load
 
+    inherited: set[str] = set()  # keys the file INHERIT names sets and mkdocs.yml does not
+
     def at(key: str, message: str) -> Problem:
         top = key.split(".")[0]
-        if top not in key_lines and "INHERIT" in key_lines:  # set in the file mkdocs.yml inherits
+        if top in inherited and "INHERIT" in key_lines:
             return Problem(MKDOCS_YML, *key_lines["INHERIT"], key, _cut(f"{message}; set in the file INHERIT names"))
         line, col = key_lines.get(top, (0, 0))
         return Problem(MKDOCS_YML, line, col, key, _cut(message))
@@ -85,6 +88,8 @@ def settings_problems(root: Path, key_lines: dict[str, tuple[int, int]]) -> list
                 loader.root = root
                 written = yaml_load(fh, loader)
             hooks = written.pop("hooks", None) if isinstance(written, dict) else None
+            if isinstance(written, dict):
+                inherited.update(set(written) - set(key_lines))
             config.load_dict(written)
             config.load_dict({"docs_dir": str(Path(scratch) / "docs"), "site_dir": str(Path(scratch) / "site")})
             failed, warnings = config.validate()
@@ -94,8 +99,9 @@ def settings_problems(root: Path, key_lines: dict[str, tuple[int, int]]) -> list
                 what = "; ".join(x for x in (cause.context, cause.problem) if x)
                 if "python/" in what and "python/name" not in what:
                     what += " (such a tag makes YAML run code, which kb check never does; mkdocs.yml needs none)"
-                mark = cause.problem_mark
-                return [Problem(MKDOCS_YML, mark.line + 1, mark.column + 1, "", _cut(f"mkdocs cannot read it: {what}"))]
+                text = (root / MKDOCS_YML).read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
+                line, col = Lines(text).at(cause.problem_mark.index)  # as kb check counts lines elsewhere
+                return [Problem(MKDOCS_YML, line, col, "", _cut(f"mkdocs cannot read it: {what}"))]
             missing = re.match(r"Inherited config file '(.*)' does not exist", str(exc))  # mkdocs' words
             if "INHERIT" in key_lines and missing:
                 said = f"{missing[1]!r} does not exist; INHERIT names a file of settings to build on, beside mkdocs.yml"

@@ -304,6 +304,17 @@ CASES: dict[str, dict[str, str | bytes]] = {
         "works/llava.yaml": work("llava"),
         "../kb.yaml": "batch_size: 8\ncache_dir: entries/cache\n",
     },
+    # ... but a setting set nowhere is not said to be set there.
+    "mkdocs-inherit-unset": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": "INHERIT: base.yml\n",
+        "../base.yml": "theme:\n  name: material\n",
+    },
+    # mkdocs.yml's lines are counted as an editor counts them too (U+2028 ends no line).
+    "mkdocs-line-separator": {
+        "works/llava.yaml": work("llava"),
+        "../mkdocs.yml": 'site_name: "golden\u2028case"\nnav:\n  - x.md\nextra: !!python/object/apply:os.system [x]\n',
+    },
     "bad-mkdocs-plugin": {
         "works/llava.yaml": work("llava"),
         "../mkdocs.yml": "site_name: golden case\nplugins:\n  - search\n  - no-such-plugin\n",
