@@ -18,7 +18,7 @@ The model loads only when a text has no cached vector; comparing cached vectors 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -104,12 +104,7 @@ class Suggester:
     def labelled(self, taxonomy: str, without: frozenset[str] = frozenset()) -> tuple[Labelled, list[str]]:
         """The curated examples of a taxonomy (minus ``without``) and their texts."""
         leaves = {leaf.id: col for col, leaf in enumerate(self.kb.taxonomies[taxonomy].leaves())}
-        # Tags that are not leaves are kb check's business; an entry with none left teaches nothing.
-        ids = [
-            i
-            for i in self.vectors.ids
-            if i not in without and any(t in leaves for t in topic_tags(self.kb.entries[i], taxonomy))
-        ]
+        ids = [i for i in labelled_ids(self.kb, taxonomy, self.vectors.ids) if i not in without]
         labels = np.zeros((len(ids), len(leaves)))
         for row, entry_id in enumerate(ids):
             for tag in topic_tags(self.kb.entries[entry_id], taxonomy):
@@ -249,6 +244,13 @@ def suggest_for_entry(
 
 
 _SUGGESTERS: dict[tuple[int, str], Suggester] = {}
+
+
+def labelled_ids(kb: KB, taxonomy: str, ids: Iterable[str]) -> list[str]:
+    """Of ``ids``, the entries a taxonomy learns from: those with a curated tag that is one of its
+    leaves (tags that are not leaves are kb check's business; an entry with none left teaches nothing)."""
+    leaves = {leaf.id for leaf in kb.taxonomies[taxonomy].leaves()}
+    return [i for i in ids if any(t in leaves for t in topic_tags(kb.entries[i], taxonomy))]
 
 
 def _suggester(kb: KB, config: Config, embedder: Embedder | None, vectors: Vectors | None = None) -> Suggester:

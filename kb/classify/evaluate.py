@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb.classify import Suggester, check_taxonomy
+from kb.classify import Suggester, check_taxonomy, labelled_ids
 from kb.classify.labels import Labelled, fold_of, newer, title_key
 from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
 from kb.errors import KBError, UsageError
-from kb.tags import topic_tags
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomy
 
 if TYPE_CHECKING:
@@ -227,17 +226,11 @@ def cross_validate(
     return CrossValidated(labelled.subset(rows), [titles[i] for i in rows], scored, as_works[rows], learned_from)
 
 
-def labelled_entries(kb: KB, taxonomy: str) -> int:
-    """How many entries carry a curated tag that is a leaf of ``taxonomy`` (Suggester.labelled's)."""
-    leaves = {leaf.id for leaf in kb.taxonomies[taxonomy].leaves()}
-    return sum(1 for e in kb.entries.values() if any(t in leaves for t in topic_tags(e, taxonomy)))
-
-
 def check_folds(kb: KB, taxonomies: Sequence[str], folds: int) -> None:
     """Raise KBError (the data's shortcoming: exit 1) when a taxonomy has fewer labelled entries
     than folds, saying what would work: fewer folds (two at least, on two entries), or the other
     taxonomy."""
-    counts = {t: labelled_entries(kb, t) for t in TOPIC_TAXONOMIES}
+    counts = {t: len(labelled_ids(kb, t, kb.entries)) for t in TOPIC_TAXONOMIES}
     for taxonomy in taxonomies:
         found = counts[taxonomy]
         if found >= folds:
