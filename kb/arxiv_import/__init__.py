@@ -22,7 +22,7 @@ from kb.arxiv_import.fetch import ArxivUnavailableError, PaperNotFoundError, fet
 from kb.arxiv_import.record import entry_from_result, entry_from_title, links_from, venue_from
 from kb.config import Config
 from kb.errors import KBError, UsageError
-from kb.naming import id_problem, norm_arxiv, norm_title
+from kb.naming import id_problem, norm_arxiv
 from kb.output.text import counted, score_text
 from kb.schema import Entry, Kind
 from kb.taxonomy import TOPIC_TAXONOMIES
@@ -127,33 +127,20 @@ def render(entry: Entry, suggestions: dict[str, list[tuple[str, float]]], kb: KB
 # The whole step: check, fetch, draft, write.
 
 
-def _same_group(kb: KB, kind: Kind) -> list[Entry]:
-    """Entries a new one of ``kind`` must not repeat: works for a work, datasets for a dataset
-    (a dataset released with a paper may share the paper's arXiv id and title)."""
-    return [e for e in kb.entries.values() if e.is_dataset == kind.is_dataset]
-
-
-def _with_arxiv(entries: list[Entry], arxiv_id: str) -> Entry | None:
-    return next((e for e in entries if e.arxiv and norm_arxiv(e.arxiv) == arxiv_id), None)
-
-
 ANOTHER_DATASET = "; to add another dataset or benchmark of the same paper, give it its own name with --name"
 
 
-def _same_dataset(entries: list[Entry], kind: Kind | None, name: str | None) -> list[Entry]:
-    """Of ``entries``, those a new entry of ``kind`` named ``name`` would repeat: kb check lets the
-    datasets of one paper share its arXiv id and title when their names differ."""
-    if kind is None or not kind.is_dataset or not name:
-        return entries
-    return [e for e in entries if norm_title(e.name or "") == norm_title(name)]
-
-
 def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None, name: str | None = None) -> str | None:
-    """Before asking arXiv: refuse an id the KB has (any entry when the kind is still to be
-    guessed, else one of the same group, and for a named dataset one of that name); return a note
-    when only another entry has it."""
-    candidates = list(kb.entries.values()) if kind is None else _same_group(kb, kind)
-    other = _with_arxiv(_same_dataset(candidates, kind, name), arxiv_id)
+    """Before asking arXiv: refuse an id whose key (``EntryFacts.keys``, as kb check and
+    ``_refuse_clash`` compare) an entry of the KB has, for either family while the kind is still
+    to be guessed; return a note when only an entry of the other family has it."""
+    from kb.store import EntryFacts
+
+    named = name is not None
+    families = [kind.folder] if kind is not None else ["works", "datasets"]
+    wanted = {EntryFacts(None, kind, family, None, arxiv_id, name).keys(named=named)["arxiv"] for family in families}
+    same = (e for e in kb.entries.values() if EntryFacts.of_entry(e).keys(named=named).get("arxiv") in wanted)
+    other = next(same, None)
     if other is not None:
         if kind is None:
             hint = (
@@ -164,7 +151,7 @@ def _refuse_arxiv(kb: KB, arxiv_id: str, kind: Kind | None, name: str | None = N
         else:  # the kind asked for is the one already there
             hint = ANOTHER_DATASET if kind.is_dataset and not name else ""
         raise AlreadyInKBError(f"arXiv {arxiv_id} is already in the knowledge base: {_rel(kb, other)}{hint}")
-    other = _with_arxiv(list(kb.entries.values()), arxiv_id)
+    other = next((e for e in kb.entries.values() if e.arxiv and norm_arxiv(e.arxiv) == arxiv_id), None)
     if other is not None:
         return f"note: {_rel(kb, other)} has the same arXiv id; a paper may give one work and its datasets"
     return None
