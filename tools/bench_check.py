@@ -58,10 +58,12 @@ def synthetic_kb(root: Path, size: int) -> int:
 
 
 def _copy(entry: Entry, i: int, arxiv: str) -> Entry:
-    """The entry under a new id, title and arXiv id; its relations still point at real entries."""
+    """The entry under a new id, title, name and arXiv id (kb check refuses two datasets of one
+    name); its relations still point at real entries."""
     changes: dict[str, object] = {
         "id": f"{entry.id[:70]}-s{i}",
         "title": f"{entry.title} (synthetic copy {i})",
+        "name": f"{entry.name} s{i}" if entry.name else None,
         "arxiv": arxiv if entry.arxiv else None,
     }
     if entry.links.paper and entry.arxiv:
