@@ -201,33 +201,36 @@ def config_document(root: Path):  # -> kb.yamlpos.Document | None
     return load_document(path, root)
 
 
-def cache_is_shared(root: Path, config: Config) -> bool:
-    """Whether the cache folder lies outside the knowledge base, where others may use it too (a
+def cache_is_shared(root: Path, folder: Path) -> bool:
+    """Whether the cache ``folder`` lies outside the knowledge base, where others may use it too (a
     KB_CACHE_DIR exported for several): no run of one prunes what the others keep there."""
-    return not cache_folder(root, config).resolve().is_relative_to(root.resolve())
+    return not folder.resolve().is_relative_to(root.resolve())
 
 
-def cache_folder(root: Path, config: Config) -> Path:
-    """The cache's folder (``cache_dir``), refused where it would mix with what the knowledge base
-    is made of or publishes: its folder or one above, entries/, docs/ (the site would carry the
-    vectors), the site, and the other sources; a folder outside the knowledge base is fine."""
-    from kb.errors import KBError
-
+def cache_dir_problem(root: Path, config: Config) -> str | None:
+    """Why ``cache_dir`` may not be used, and what to do (said after "cache_dir 'x' "), or None:
+    it would mix with what the knowledge base is made of or publishes: its folder or one above,
+    entries/, docs/ (the site would carry the vectors), the site, and the other sources; a folder
+    outside the knowledge base is fine."""
     raw = config.cache_dir.strip()
+    setting = config.given_by("cache_dir")
     try:
         home, cache = root.resolve(), (root / raw).resolve()
     except (RuntimeError, OSError):  # a link to itself: Python's "Symlink loop" (a RuntimeError before 3.13)
-        raise KBError(
-            f"cache_dir {raw!r} is a loop of symbolic links; set {config.given_by('cache_dir')} to a folder"
-        ) from None
+        return f"is a loop of symbolic links; set {setting} to a folder"
     why = "is the knowledge base's folder or one above it" if not raw or home.is_relative_to(cache) else None
     for name in (*SOURCES, config.site_dir):
         source = (home / name).resolve()
         if source != home and (cache == source or cache.is_relative_to(source)):
             why = why or f"would put the cache in {name}"
-    if why:
-        raise KBError(
-            f"cache_dir {raw!r} {why}; set {config.given_by('cache_dir')} to a folder of its own, "
-            "e.g. .kb-cache (the default)"
-        )
+    return f"{why}; set {setting} to a folder of its own, e.g. .kb-cache (the default)" if why else None
+
+
+def cache_folder(root: Path, config: Config) -> Path:
+    """The cache's folder (``cache_dir``), refused as ``cache_dir_problem`` says."""
+    from kb.errors import KBError
+
+    raw = config.cache_dir.strip()
+    if why := cache_dir_problem(root, config):
+        raise KBError(f"cache_dir {raw!r} {why}")
     return root / raw

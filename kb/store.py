@@ -292,12 +292,6 @@ class EntryFacts:
         return keys
 
 
-def stale_suggestions(entry: Entry, found: EntrySuggestions) -> list[str]:
-    """The taxonomies in which an entry's stored suggestions are stale: it has curated tags there now.
-    (kb suggest --all writes suggestions only where an entry has none.)"""
-    return [tax for tax in TOPIC_TAXONOMIES if getattr(found, tax) and getattr(entry.tags, tax)]
-
-
 @dataclass
 class KB:
     """The whole knowledge base in memory."""
@@ -320,32 +314,26 @@ class KB:
         """Machine suggestions by entry id, as every reader is to see them (empty when none were
         generated yet): none in a taxonomy where the entry now has curated tags. kb suggest --all
         writes none there, but the file keeps the old ones until it runs again (kb build runs it)."""
-        served: dict[str, EntrySuggestions] = {}
-        for entry_id, found in self.stored_suggestions.items():
-            entry = self.entries.get(entry_id)
-            stale = stale_suggestions(entry, found) if entry is not None else []
-            kept = found.model_copy(update={tax: [] for tax in stale}) if stale else found
-            if any(getattr(kept, tax) for tax in TOPIC_TAXONOMIES):
-                served[entry_id] = kept
-        return served
-
-    @cached_property
-    def stored_suggestions(self) -> dict[str, EntrySuggestions]:
-        """entries/suggestions.json's entries as the file holds them, stale ones included (see
-        ``suggestions``, which is what commands and pages show)."""
         path = self.root / SUGGESTIONS_FILE
         if not path.exists():
             return {}
         try:
-            return SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).entries
+            stored = SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).entries
         except (ValueError, ValidationError):  # pydantic's own account runs to many lines; kb check's is positioned
             message = "not what kb suggest writes; run kb check for where, or kb suggest --all to write it anew"
             raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", message)]) from None
+        served: dict[str, EntrySuggestions] = {}
+        for entry_id, found in stored.items():
+            entry = self.entries.get(entry_id)
+            curated = [t for t in TOPIC_TAXONOMIES if entry is not None and getattr(entry.tags, t)]
+            kept = found.model_copy(update={t: [] for t in curated}) if curated else found
+            if any(getattr(kept, t) for t in TOPIC_TAXONOMIES):
+                served[entry_id] = kept
+        return served
 
     def forget_suggestions(self) -> None:
         """Read entries/suggestions.json again when next asked (kb suggest --all has written it)."""
         self.__dict__.pop("suggestions", None)
-        self.__dict__.pop("stored_suggestions", None)
 
     def works(self) -> list[Entry]:
         return [e for e in self.entries.values() if not e.is_dataset]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from kb.chars import whole_number
 from kb.check.entries import Locator, dotted, relative, tag_problem
 from kb.config import CONFIG_FILE
-from kb.errors import KBError, Problem, ProblemsError
+from kb.errors import Problem, ProblemsError
 from kb.schema import SuggestionsFile
 from kb.store import KB, SUGGESTIONS_FILE, every_problem, validation_problems
 from kb.taxonomy import (
@@ -172,7 +172,7 @@ def mkdocs_problems(root: Path, *, settings: bool = True) -> list[Problem]:
 
 def config_problems(root: Path) -> list[Problem]:
     """kb.yaml beside mkdocs.yml, when there is one (environment variables are not checked)."""
-    from kb.config import Config, cache_folder, config_document
+    from kb.config import Config, cache_dir_problem, config_document
 
     try:
         doc = config_document(root)
@@ -184,9 +184,7 @@ def config_problems(root: Path) -> list[Problem]:
         config = Config.model_validate(doc.data)
     except ValidationError as exc:
         return validation_problems(exc, doc, CONFIG_FILE, Config)
-    try:
-        cache_folder(root, config)  # as every command that keeps a cache refuses it
-    except KBError as exc:
+    if why := cache_dir_problem(root, config):  # as every command that keeps a cache refuses it
         line, col = doc.position(("cache_dir",))
-        return [Problem(CONFIG_FILE, line, col, "cache_dir", str(exc).removeprefix(f"cache_dir {config.cache_dir!r} "))]
+        return [Problem(CONFIG_FILE, line, col, "cache_dir", why)]
     return []

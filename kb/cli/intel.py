@@ -71,7 +71,7 @@ def embed(state: State, model: str | None, device: str | None, prune: bool) -> N
     done: list[int] = []
     vectors = embed_kb(state.kb(), config, report=lambda encoded, total: done.append(encoded))
     folder = cache_folder(state.root, config).resolve()
-    shared = cache_is_shared(state.root, config)  # one outside is named as it is, not as ../../x
+    shared = cache_is_shared(state.root, folder)  # one outside is named as it is, not as ../../x
     where = (folder if shared else Path(os.path.relpath(folder, state.root.resolve()))) / "embeddings"
     click.echo(
         f"{counted(len(vectors), 'entry', 'entries')}: {done[0]} encoded, {len(vectors) - done[0]} from the cache "

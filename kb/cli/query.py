@@ -269,14 +269,13 @@ def similar(state: State, entry_id: str, k: int, filters: dict[str, Any], fmt: s
     """
     from kb.embed import load_cached_vectors, missing_vectors
     from kb.errors import KBError
-    from kb.query import get_entry
+    from kb.query import alone, get_entry
 
     kb = state.kb()
     entry = get_entry(kb, entry_id)  # a wrong id is a usage error even without a cache
     allowed = {e.id for e in _selected(kb, filters)}
-    if len(kb.entries) == 1:  # nothing to rank, whatever the filters and the cache
-        alone = f"the knowledge base holds no other entry to compare {entry.id} with"
-        _echo_ranked(state, [], fmt, filters, none_because=alone)
+    if why := alone(kb, entry):  # nothing to rank, whatever the filters and the cache
+        _echo_ranked(state, [], fmt, filters, none_because=why)
         return
     vectors = load_cached_vectors(kb, state.config, partial=True)  # a new entry elsewhere must not stop it
     if entry.id not in vectors.index:

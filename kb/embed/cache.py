@@ -190,12 +190,9 @@ def other_models(folder: Path, model_id: str) -> list[tuple[Path, str, int]]:
 def open_store(root: Path, config: Config, model_id: str, namespace: str) -> VectorStore:
     """The store of ``namespace`` for ``model_id`` in the knowledge base's cache_dir; one outside
     the knowledge base (KB_CACHE_DIR exported for several) is shared."""
+    folder = cache_folder(root, config)
     return VectorStore(
-        cache_folder(root, config),
-        model_id,
-        namespace,
-        setting=config.given_by("cache_dir"),
-        shared=cache_is_shared(root, config),
+        folder, model_id, namespace, setting=config.given_by("cache_dir"), shared=cache_is_shared(root, folder)
     )
 
 

@@ -34,7 +34,7 @@ KIND_GROUPS: dict[str, tuple[str, ...]] = {
     "datasets": ("dataset", "benchmark"),
 }
 # Relations read from the other side: "works that trained on this dataset".
-INVERSE_NAMES = {  # as the site's entry pages say them (kb.site.model.RELATION_NAMES)
+INVERSE_NAMES = {  # kb show's words, and the site's entry pages' (kb.site.model.RELATION_NAMES)
     "trained_on": "used to train",
     "evaluated_on": "used to evaluate",
     "introduces": "introduced in",
@@ -413,11 +413,14 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
     }
 
 
+def alone(kb: KB, entry: Entry) -> str | None:
+    """That ``entry`` has no other to be compared with (kb show's neighbours, kb similar), or None."""
+    return f"the knowledge base holds no other entry to compare {entry.id} with" if len(kb.entries) <= 1 else None
+
+
 def _why_no_neighbours(kb: KB, entry: Entry, vectors: Vectors) -> str:
     """Why an entry with a cached vector has no neighbour: it is alone in the knowledge base, or the
     others have no cached vector yet."""
     from kb.embed import missing_vectors
 
-    if len(kb.entries) <= 1:
-        return f"the knowledge base holds no other entry to compare {entry.id} with"
-    return missing_vectors(kb, vectors) or "no other entry has a cached embedding; run kb embed"
+    return alone(kb, entry) or missing_vectors(kb, vectors) or "no other entry has a cached embedding; run kb embed"

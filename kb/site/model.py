@@ -15,6 +15,7 @@ import networkx as nx
 
 from kb.graph import node_key
 from kb.naming import norm_title
+from kb.query import INVERSE_NAMES
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB
 from kb.tags import curated_tags, suggested_tags
@@ -24,13 +25,9 @@ if TYPE_CHECKING:
     from kb.classify.model import Evidence
 
 TAXONOMY_TITLES = {"codev": "Co-development", "yin": "Yin et al.", "mmllms": "MM-LLMs"}
-# How each relation reads from its source and from its target.
-RELATION_NAMES = {
-    "trained_on": ("Trained on", "Used to train"),
-    "evaluated_on": ("Evaluated on", "Used to evaluate"),
-    "introduces": ("Introduces", "Introduced in"),
-    "builds_on": ("Builds on", "Built upon by"),
-}
+# How each relation reads from its source ("Trained on") and from its target ("Used to train"), as
+# kb show reads them.
+RELATION_NAMES = {rel: (rel.replace("_", " ").capitalize(), INVERSE_NAMES[rel].capitalize()) for rel in RELATION_TYPES}
 
 
 def entry_page(entry_id: str) -> str:
