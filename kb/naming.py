@@ -10,7 +10,7 @@ import datetime as _dt
 import re
 import unicodedata
 
-from kb.schema import ARXIV_RE, SLUG_RE, Kind
+from kb.schema import ARXIV_RE, SLUG_RE, Kind, parse_partial_date
 
 NEW_ARXIV_RE = re.compile(r"^([0-9]{2})([0-9]{2})\.([0-9]{4,5})(?:v[0-9]+)?$")
 # Old-style ids (August 1991 to March 2007): an archive, then YYMM and a three-digit number.
@@ -55,6 +55,24 @@ def arxiv_month(arxiv: str) -> tuple[int, int] | None:
         return _old_style_month(int(old[1]), int(old[2])) if 1 <= int(old[2]) <= 12 else None
     m = NEW_ARXIV_RE.match(arxiv)
     return (2000 + int(m[1]), int(m[2])) if m and 1 <= int(m[2]) <= 12 else None
+
+
+# arXiv lists a paper the next working day, and a list may give that day: one submitted on the
+# last Friday of a month is public on the Monday after, in the next month.
+ANNOUNCED_WITHIN = _dt.timedelta(days=7)
+
+
+def dated_after_arxiv(date: str, arxiv: str) -> str | None:
+    """The month arXiv id ``arxiv`` was submitted in ("2023-05"), when ``date`` (YYYY[-MM[-DD]]) is
+    later than that month and the week after it in which it may have been listed; else None."""
+    month = arxiv_month(arxiv)
+    if month is None:
+        return None
+    year, number, day = parse_partial_date(date)
+    after = _dt.date(month[0] + month[1] // 12, month[1] % 12 + 1, 1)  # the next month's first day
+    if _dt.date(year, number or 1, day or 1) < after + ANNOUNCED_WITHIN:
+        return None
+    return f"{month[0]}-{month[1]:02d}"
 
 
 _ARXIV_URL_RE = re.compile(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kb.naming import dated_after_arxiv
 from kb.store import ENTRY_FOLDERS, load_kb
 from tests.conftest import REPO, run_kb
 
@@ -144,6 +145,17 @@ def test_every_fact_a_seed_list_gave_names_its_list() -> None:
             if getattr(e, field) and e.provenance and not any(field in p.fields for p in e.provenance)
         ]
         assert unnamed == [], (field, unnamed[:5])
+
+
+def test_every_entry_with_an_arxiv_id_is_dated_no_later_than_its_paper() -> None:
+    """The site's timelines and kb eval --after sort by date: an entry with an arXiv id has at least
+    the month of its paper's submission, and a dataset, whose date kb check does not hold to its
+    paper's (its files may follow), is not dated after it here either (the lists gave some venue dates)."""
+    kb = load_kb(REPO)
+    undated = [e.id for e in kb.entries.values() if e.arxiv and not e.date]
+    assert undated == [], undated[:5]
+    later = [e.id for e in kb.entries.values() if e.arxiv and e.date and dated_after_arxiv(e.date, e.arxiv)]
+    assert later == [], later[:5]
 
 
 def _seed_tree(spec: dict) -> dict[str, str | None]:

@@ -10,8 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from kb.errors import Problem, same_place
-from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, arxiv_month
-from kb.schema import SLUG_RE, Entry, Kind, field_paths, parse_partial_date
+from kb.naming import RESERVED_NAMES, SITE_NAMES, arxiv_id_problem, dated_after_arxiv
+from kb.schema import SLUG_RE, Entry, Kind, field_paths
 from kb.store import KB, EntryFacts
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomies, Taxonomy
 from kb.yamlpos import Document, Loc
@@ -183,25 +183,15 @@ def _provenance_problems(entry: Entry, at: Locator) -> list[Problem]:
     return out
 
 
-# A work is public once its paper is on arXiv (a dataset's files may come out later than the paper
-# that describes them). arXiv lists a paper the next working day, and a list may give that day: one
-# submitted on the last Friday of a month is public on the Monday after, in the next month.
-ANNOUNCED_WITHIN = _dt.timedelta(days=7)
-
-
 def _arxiv_problems(entry: Entry, at: Locator, today: _dt.date) -> list[Problem]:
     if entry.arxiv is None:
         return []
     if (message := arxiv_id_problem(entry.arxiv, today)) is not None:
         return [at(("arxiv",), message)]
-    month = arxiv_month(entry.arxiv)
-    if month is None or entry.date is None or entry.kind.is_dataset:
+    # A work is public once its paper is on arXiv; a dataset's files may come out later than the
+    # paper that describes them.
+    if entry.date is None or entry.kind.is_dataset or (submitted := dated_after_arxiv(entry.date, entry.arxiv)) is None:
         return []
-    year, number, day = parse_partial_date(entry.date)
-    after = _dt.date(month[0] + month[1] // 12, month[1] % 12 + 1, 1)  # the next month's first day
-    if _dt.date(year, number or 1, day or 1) < after + ANNOUNCED_WITHIN:
-        return []
-    submitted = f"{month[0]}-{month[1]:02d}"
     return [
         at(
             ("date",),
