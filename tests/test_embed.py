@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -106,6 +107,72 @@ def test_a_hub_name_is_left_to_sentence_transformers_to_find(monkeypatch: pytest
         check_model_path(Config(model=name))  # no error: loading says what is wrong, if anything
     with pytest.raises(KBError, match="the folder holds no model"):
         check_model_path(Config(model=str(tmp_path)))
+
+
+def _hub_copy(cache: Path, name: str) -> None:
+    """A model as huggingface_hub caches it: refs/main naming a snapshot that holds its files."""
+    repo = cache / f"models--{name.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd", encoding="utf-8")
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    (repo / "snapshots" / "0123abcd" / "modules.json").write_text("[]", encoding="utf-8")
+
+
+def test_no_vectors_of_an_uncached_hub_model_says_kb_embed_needs_it_offline(
+    root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """kb similar, cluster and show said "run kb embed" for a Hub name with no copy on this machine,
+    and kb embed then failed: it loads models from local files only."""
+    monkeypatch.delenv("SENTENCE_TRANSFORMERS_HOME", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    config = Config(model="org/some-model")
+    with pytest.raises(KBError) as caught:
+        load_cached_vectors(load_kb(root), config)
+    assert str(caught.value) == (
+        "5 of 5 entries have no cached embedding for model org/some-model (llava, video-chat, woodpecker, ...); "
+        "kb embed makes them, but it loads models from local files only and finds no copy of org/some-model in "
+        "the local Hugging Face cache: make the model available offline there, or set model in kb.yaml to an "
+        "installed sentence-transformers model"
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "where", "cached_as"),
+    [
+        ("org/some-model", "hf", "org/some-model"),
+        ("all-MiniLM-L6-v2", "hf", "sentence-transformers/all-MiniLM-L6-v2"),  # a bare name, as ST prefixes it
+        ("org/some-model", "st-home", "org/some-model"),  # SENTENCE_TRANSFORMERS_HOME
+    ],
+)
+def test_no_vectors_of_a_hub_model_found_offline_says_run_kb_embed(
+    root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str, where: str, cached_as: str
+) -> None:
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "st-home"))
+    _hub_copy(tmp_path / ("hf/hub" if where == "hf" else where), cached_as)
+    with pytest.raises(KBError) as caught:
+        load_cached_vectors(load_kb(root), Config(model=model))
+    assert str(caught.value).endswith(f"for model {model} (llava, video-chat, woodpecker, ...); run kb embed")
+
+
+def test_kb_similar_on_an_uncached_hub_model_imports_no_torch(root: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from kb.cli import main\n"
+        f"try:\n    main(['--root', {str(root)!r}, 'similar', 'llava'])\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers'))\n"
+        "print(code, heavy, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SENTENCE_TRANSFORMERS_HOME", "HF_HUB_CACHE")}
+    env |= {"KB_MODEL": "org/some-model", "HF_HOME": str(tmp_path / "hf"), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    said, verdict = proc.stderr.strip().splitlines()
+    assert "finds no copy of org/some-model" in said and "set KB_MODEL to" in said
+    assert verdict == "1 []"
 
 
 def test_another_model_does_not_reuse_the_cache(root: Path) -> None:

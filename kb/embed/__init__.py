@@ -31,6 +31,7 @@ from kb.embed.model import (
     default_model_path,
     embed_texts,
     embedder_for,
+    hub_copy_missing,
     model_identity,
     model_location,
     pick_device,
@@ -160,7 +161,8 @@ def load_cached_vectors(kb: KB, config: Config, *, model_id: str | None = None, 
     if missing and not (partial and len(missing) < len(ids)):
         check_model_path(config)  # no cache can be of a model that is not there: say that, not "run kb embed"
         why = f"; the cache file {store.path} could not be read ({store.unreadable})" if store.unreadable else ""
-        raise KBError(f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)}){why}; run kb embed")
+        lacking = f"{_lacking(missing, len(ids))} for model {config.model} ({_some(missing)})"
+        raise KBError(f"{lacking}{why}; {_next_step(config)}")
     kept = [(i, row) for i, row in zip(ids, rows, strict=True) if row is not None]
     return Vectors([i for i, _ in kept], stack_rows([row for _, row in kept]), model=model_id, source=store.folder)
 
@@ -172,6 +174,18 @@ def missing_vectors(kb: KB, vectors: Vectors) -> str:
     if not missing:
         return ""
     return f"{_lacking(missing, len(kb.entries))} yet ({_some(missing)}); run kb embed"
+
+
+def _next_step(config: Config) -> str:
+    """What makes the missing vectors: kb embed, which loads the model from local files only, so
+    for a Hub name with no copy offline it says that first rather than send the user to a failure."""
+    if not hub_copy_missing(config):
+        return "run kb embed"
+    return (
+        f"kb embed makes them, but it loads models from local files only and finds no copy of {config.model} "
+        f"in the local Hugging Face cache: make the model available offline there, or set {config.given_by('model')} "
+        "to an installed sentence-transformers model"
+    )
 
 
 def _lacking(missing: Sequence[str], total: int) -> str:

@@ -102,6 +102,31 @@ def check_model_path(config: Config) -> None:
         raise _cannot_load(config.model, why, config.given_by("model"))
 
 
+def hub_copy_missing(config: Config) -> bool:
+    """Whether the model is a Hub name of which no copy can be found offline, by huggingface_hub's
+    own lookup of its cache (a few stats; never torch): looked for under the name and, for a bare
+    name, under sentence-transformers/NAME, in SENTENCE_TRANSFORMERS_HOME and in the cache that
+    HF_HUB_CACHE, HF_HOME or XDG_CACHE_HOME choose. It only words an error ("run kb embed" would
+    fail): nothing is refused on it, since sentence-transformers, not kb, decides where to look."""
+    if config.model == DEFAULT_MODEL or _is_path(config.model) or Path(config.model).expanduser().exists():
+        return False
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return False  # kb cannot tell; loading will say
+    from huggingface_hub import try_to_load_from_cache
+
+    names = [config.model] if "/" in config.model else [config.model, f"sentence-transformers/{config.model}"]
+    folders = [os.environ.get("SENTENCE_TRANSFORMERS_HOME") or None, None]
+    for name in names:
+        for folder in dict.fromkeys(folders):
+            for file in MODEL_FILES:
+                try:
+                    if isinstance(try_to_load_from_cache(name, file, cache_dir=folder), str):
+                        return False
+                except ValueError:  # not a valid Hub name (HFValidationError): no Hub can serve it
+                    return True
+    return True
+
+
 def _holds_a_model(folder: Path) -> bool:
     return any((folder / name).is_file() for name in MODEL_FILES)
 
