@@ -26,6 +26,7 @@ from kb.classify.model import WORK, evidence, train_classifier
 from kb.classify.space import cue_pattern, cue_text, keyword_texts, make_space
 from kb.config import Config
 from kb.embed import node_text
+from kb.errors import KBError, UsageError
 from kb.schema import SuggestionsFile
 from kb.store import SUGGESTIONS_FILE, load_kb
 from kb.tags import suggested_tags
@@ -533,6 +534,46 @@ def dated_kb(root: Path) -> Path:
         entry["date"] = "2025-03" if entry["id"].endswith("-c") else "2023"
         write_entry(root, entry)
     return root
+
+
+@pytest.mark.parametrize(
+    ("dates", "after", "said"),
+    [
+        (
+            ["2023-05-01", "2023-05", "2024", "2025-03-01"],
+            "2026-01-01",
+            "no entry with curated codev tags is dated 2026-01-01 or later; give --after from 2023-05-02 to 2025-03-01",
+        ),
+        (
+            [None, None, "2024", "2025-03-01"],  # the undated are enough to learn from
+            "2026-01-01",
+            "no entry with curated codev tags is dated 2026-01-01 or later; give --after 2025-03-01 or earlier",
+        ),
+        (
+            ["2023", "2024-06-30", "2024-07-01", "2024-07-01"],
+            "2024-01-01",
+            "kb eval --after 2024-01-01 leaves 1 entry with curated codev tags to learn from (older or undated); "
+            "it needs at least 2; give --after 2024-07-01",
+        ),
+        (
+            [None, "2024", "2024", "2024"],
+            "2024-01-01",
+            "kb eval --after 2024-01-01 leaves 1 entry with curated codev tags to learn from (older or undated); "
+            "it needs at least 2; no date leaves one to score and 2 to learn from among its 4 labelled entries "
+            "(3 dated); without --after kb eval cross-validates by folds",
+        ),
+    ],
+)
+def test_a_split_by_date_with_too_few_entries_on_a_side_says_which_days_work(
+    dates: list[str | None], after: str, said: str
+) -> None:
+    """kb eval --after had refused these as a usage error (exit 2) saying only "earlier" or "later"."""
+    from kb.classify.evaluate import _check_split
+
+    with pytest.raises(KBError) as caught:
+        _check_split("codev", after, np.arange(len(dates)), dates)
+    assert not isinstance(caught.value, UsageError)  # exit 1: the data's shortcoming, not the command's
+    assert str(caught.value) == said
 
 
 def test_by_leaf_counts_each_leaf_at_top_1_and_what_its_wrong_entries_got() -> None:

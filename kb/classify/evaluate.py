@@ -28,14 +28,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kb.classify import Suggester, check_taxonomy, labelled_ids
-from kb.classify.labels import Labelled, fold_of, newer, title_key
+from kb.classify.labels import Labelled, first_released, fold_of, newer, title_key
 from kb.classify.model import NEIGHBOURS, WORK, Classifier, ZeroShot, train_classifier
-from kb.errors import KBError, UsageError
+from kb.errors import KBError
+from kb.output.text import counted
 from kb.taxonomy import TOPIC_TAXONOMIES, Taxonomy
 
 if TYPE_CHECKING:
@@ -198,9 +200,10 @@ def cross_validate(
         fold = fold_of(labelled.ids, labelled.groups, folds)
         tested = np.unique(fold)
     else:
-        fold = newer(labelled.groups, [suggester.kb.entries[i].date for i in labelled.ids], after).astype(int)
+        dates = [suggester.kb.entries[i].date for i in labelled.ids]
+        fold = newer(labelled.groups, dates, after).astype(int)
         tested = np.array([1])
-        _check_split(taxonomy, after, int(fold.sum()), int(len(fold) - fold.sum()))
+        _check_split(taxonomy, after, labelled.groups, dates)
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
     as_works = np.zeros(labelled.labels.shape)
     for k in tested:
@@ -253,14 +256,44 @@ MIN_FOLDS = 2  # the fewest folds kb eval takes (--folds)
 MIN_LEARNED = 2  # split by date: fewer older entries teach nothing (a few teach the descriptions alone)
 
 
-def _check_split(taxonomy: str, after: str, newer_entries: int, older: int) -> None:
-    if not newer_entries:
-        raise UsageError(f"no entry with curated {taxonomy} tags is dated {after} or later; give an earlier --after")
-    if older < MIN_LEARNED:
-        raise UsageError(
-            f"kb eval --after {after} leaves {older} entries with curated {taxonomy} tags to learn from "
-            f"(older or undated); it needs at least {MIN_LEARNED}: give a later --after"
+def _check_split(taxonomy: str, after: str, groups: np.ndarray, dates: Sequence[str | None]) -> None:
+    """Raise KBError (the data's shortcoming: exit 1) when splitting by ``after`` leaves no entry
+    to score or too few to learn from, saying which --after would work, if any."""
+    fold = newer(groups, dates, after)
+    older = int(len(fold) - fold.sum())
+    if fold.any() and older >= MIN_LEARNED:
+        return
+    if not fold.any():
+        what = f"no entry with curated {taxonomy} tags is dated {after} or later"
+    else:
+        what = (
+            f"kb eval --after {after} leaves {counted(older, 'entry', 'entries')} with curated {taxonomy} tags "
+            f"to learn from (older or undated); it needs at least {MIN_LEARNED}"
         )
+    raise KBError(f"{what}; {_working_split(groups, dates)}")
+
+
+def _working_split(groups: np.ndarray, dates: Sequence[str | None]) -> str:
+    """Which --after splits these entries (one to score, MIN_LEARNED to learn from), else what else works.
+
+    A split changes only at a group's first release: a day after one release and up to the next
+    splits as the next does. The releases that work are consecutive (a later day scores fewer and
+    learns from more), so the days that work run from the day after the release before the first
+    of them to the last of them."""
+    starts = sorted({day for day in first_released(groups, dates).values() if day})
+    working = [i for i, day in enumerate(starts) if len(fold := newer(groups, dates, day)) - fold.sum() >= MIN_LEARNED]
+    if not working:
+        dated = sum(1 for day in dates if day)
+        return (
+            f"no date leaves one to score and {MIN_LEARNED} to learn from among its "
+            f"{counted(len(dates), 'labelled entry', 'labelled entries')} ({dated} dated); "
+            "without --after kb eval cross-validates by folds"
+        )
+    last = starts[working[-1]]
+    if working[0] == 0:  # undated entries alone are enough to learn from
+        return f"give --after {last} or earlier"
+    first = (date.fromisoformat(starts[working[0] - 1]) + timedelta(days=1)).isoformat()
+    return f"give --after {last}" if first == last else f"give --after from {first} to {last}"
 
 
 def _evaluate_one(

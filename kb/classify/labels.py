@@ -66,11 +66,18 @@ def newer(groups: np.ndarray, dates: Sequence[str | None], after: str) -> np.nda
     (YYYY-MM-DD), judged by the group's earliest date, a partial date ("2024", "2024-07") by its
     first day. Undated entries are never newer; a group with an entry older than ``after`` is
     not, so no paper is on both sides of the split."""
+    earliest = first_released(groups, dates)
+    return np.array([earliest[int(g)] >= after for g in groups], dtype=bool)
+
+
+def first_released(groups: np.ndarray, dates: Sequence[str | None]) -> dict[int, str]:
+    """Each group's earliest date as YYYY-MM-DD (a partial date by its first day), '' when one
+    of its entries is undated: undated is before all."""
     earliest: dict[int, str] = {}
     for group, date in zip(groups, dates, strict=True):
-        start = date + {4: "-01-01", 7: "-01"}.get(len(date), "") if date else ""  # undated: before all
+        start = date + {4: "-01-01", 7: "-01"}.get(len(date), "") if date else ""
         earliest[int(group)] = min(earliest.get(int(group), start), start)
-    return np.array([earliest[int(g)] >= after for g in groups], dtype=bool)
+    return earliest
 
 
 def fold_of(ids: Sequence[str], groups: np.ndarray, folds: int) -> np.ndarray:
