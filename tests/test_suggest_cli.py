@@ -19,7 +19,7 @@ from kb.errors import UsageError
 from kb.store import load_kb
 from tests.conftest import run_kb
 from tests.intel_kb import SMALL, HashingEmbedder
-from tests.test_classify import ACQ, TOX, labelled_kb
+from tests.test_classify import ACQ, LABELLED, TOX, labelled_kb
 
 NO_MODEL = {"KB_DEVICE": "cpu"}
 
@@ -440,6 +440,48 @@ def test_kb_eval_is_deterministic_and_reports_baselines(root: Path) -> None:
     band_rows = [line.split()[0] for line in text.out.splitlines()[-4:]]
     assert band_rows == ["score", "leaves", "mean", "right"]
     assert set(report["results"][1]["per_paper"]) == set(codev["levels"][0]["methods"])
+
+
+def test_kb_eval_says_which_folds_were_scored_zero_shot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path
+) -> None:
+    """A fold whose training labels are of one leaf is scored by the zero-shot fallback; its figures
+    had been mixed into the learned ones unsaid (audit). Here corpus-a, the one ACQ, is a fold alone."""
+    import yaml
+
+    from tests.intel_kb import make_kb
+
+    titles = {entry_id: title for entry_id, title, _, _ in LABELLED}
+    titles["jail-d"] = "Safety alignment of vision-language models against harmful images"
+    tags = {"jail-a": TOX, "jail-b": TOX, "jail-c": TOX, "jail-d": TOX, "corpus-a": ACQ}
+    dates = {TOX: "2023", ACQ: "2025"}
+    entries = [
+        {"id": i, "title": titles[i], "kind": "method", "date": dates[tag], "tags": {"codev": [tag]}}
+        for i, tag in tags.items()
+    ]
+    few = make_kb(tmp_path / "few", entries)
+    args = ("eval", "--taxonomy", "codev", "--folds", "3")
+    code, out, err = invoke_with_stand_in(monkeypatch, few, *args, "--json")
+    assert (code, err) == (0, "") and json.loads(out)["results"][0]["zero_shot_folds"] == 1
+    code, out, err = invoke_with_stand_in(monkeypatch, few, *args, "--format", "yaml")
+    assert (code, err) == (0, "") and yaml.safe_load(out)["results"][0]["zero_shot_folds"] == 1
+    code, out, err = invoke_with_stand_in(monkeypatch, few, *args)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[4] == (
+        "  zero-shot in 1 of 3 folds: their training labels are of fewer than two leaves, so kb suggest's "
+        "figures for their entries are zero-shot, not learned"
+    )
+    # Split by date, the one newer entry is scored from the older ones, of one leaf.
+    code, out, err = invoke_with_stand_in(monkeypatch, few, "eval", "--taxonomy", "codev", "--after", "2024")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[4] == (
+        "  zero-shot: the older entries' labels are of fewer than two leaves, so kb suggest's figures are "
+        "zero-shot, not learned"
+    )
+    # Where every fold learns, nothing is said.
+    learned = run_kb("eval", "--folds", "3", "--json", cwd=root, env=NO_MODEL)
+    assert [r["zero_shot_folds"] for r in json.loads(learned.out)["results"]] == [0, 0]
+    assert "zero-shot" not in run_kb("eval", "--folds", "3", cwd=root, env=NO_MODEL).out
 
 
 def test_kb_eval_by_leaf_and_its_misses_agree_with_the_top_1_figure(root: Path) -> None:

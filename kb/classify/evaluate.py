@@ -112,6 +112,9 @@ class TaxonomyResult:
     leaves: list[LeafResult] = field(default_factory=list)  # kb suggest at top-1, leaf by leaf
     misses: list[Miss] = field(default_factory=list)  # only when asked for
     learned_from: int = 0  # split by date: the older (or undated) entries learned from
+    # Folds (split by date: the one split) whose training labels were of fewer than two leaves, so
+    # that kb suggest's scores for their entries are the zero-shot fallback's, not learned.
+    zero_shot_folds: int = 0
 
 
 @dataclass
@@ -176,6 +179,7 @@ class CrossValidated:
     scores: dict[str, np.ndarray]  # by method, (n, L) in the order of the taxonomy's leaves
     as_works: np.ndarray  # kb suggest's scores with every title asked as some work, as a list's paper is
     learned_from: int = 0  # split by date: the older entries learned from
+    zero_shot_folds: int = 0  # folds whose training labels were too few to learn from (ZeroShot scored them)
 
 
 def cross_validate(
@@ -206,6 +210,7 @@ def cross_validate(
         _check_split(taxonomy, after, labelled.groups, dates)
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
     as_works = np.zeros(labelled.labels.shape)
+    zero_shot_folds = 0
     for k in tested:
         test, train_rows = np.nonzero(fold == k)[0], np.nonzero(fold != k)[0]
         train = labelled.subset(train_rows)
@@ -215,6 +220,7 @@ def cross_validate(
             )
         except ValueError:  # this fold leaves too few labels to learn from
             clf = ZeroShot(space, train)
+            zero_shot_folds += 1
         test_titles = [titles[i] for i in test]
         scores["kb suggest"][test] = clf.scores(queries[test], test_titles, list(labelled.kinds[test]))
         as_works[test] = clf.scores(queries[test], test_titles, [WORK] * len(test))
@@ -222,11 +228,13 @@ def cross_validate(
         scores["majority class"][test] = train.labels.sum(axis=0)
         done()
     if after is None:
-        return CrossValidated(labelled, titles, scores, as_works)
+        return CrossValidated(labelled, titles, scores, as_works, zero_shot_folds=zero_shot_folds)
     rows = np.nonzero(fold == 1)[0]
     scored = {m: s[rows] for m, s in scores.items()}
     learned_from = len(fold) - len(rows)
-    return CrossValidated(labelled.subset(rows), [titles[i] for i in rows], scored, as_works[rows], learned_from)
+    return CrossValidated(
+        labelled.subset(rows), [titles[i] for i in rows], scored, as_works[rows], learned_from, zero_shot_folds
+    )
 
 
 def check_folds(kb: KB, taxonomies: Sequence[str], folds: int) -> None:
@@ -316,7 +324,9 @@ def _evaluate_one(
         name = "top" if depth == 0 else f"depth {depth}"
         grouped = _by_section(tax, space.leaves, depth, labelled.labels, scores)
         levels.append(LevelResult(name, grouped))
-    result = TaxonomyResult(taxonomy, len(labelled), levels, learned_from=cv.learned_from)
+    result = TaxonomyResult(
+        taxonomy, len(labelled), levels, learned_from=cv.learned_from, zero_shot_folds=cv.zero_shot_folds
+    )
     works = np.nonzero(~labelled.datasets)[0]
     if len(works):
         asked = scores | {"kb suggest": cv.as_works}  # a list's papers come without their kind

@@ -29,6 +29,8 @@ def render_text(report: EvalReport, leaves: bool = False) -> str:
             f"{result.taxonomy}: {counted(result.entries, 'labelled entry', 'labelled entries')}{learned}, "
             f"{counted(result.papers, 'distinct title')} of works",
         ]
+        if result.zero_shot_folds:
+            lines.append(f"  {zero_shot_line(result.zero_shot_folds, report)}")
         header = f"  {'level':<8}" + "".join(f"  {m:>22}" for m in METHODS)
         lines += [header, f"  {'':<8}" + "".join(f"  {'top-1':>10} {'top-3':>11}" for _ in METHODS)]
         for level in result.levels:
@@ -52,6 +54,20 @@ def render_text(report: EvalReport, leaves: bool = False) -> str:
         if result.misses:
             lines += render_misses(result.misses)
     return "\n".join(lines)
+
+
+def zero_shot_line(folds: int, report: EvalReport) -> str:
+    """Which of kb suggest's figures are the zero-shot fallback's: those of the folds (or of the split
+    by date) whose training labels are of fewer than two leaves, too few to learn from."""
+    if report.after:
+        return (
+            "zero-shot: the older entries' labels are of fewer than two leaves, so kb suggest's figures are "
+            "zero-shot, not learned"
+        )
+    return (
+        f"zero-shot in {folds} of {counted(report.folds, 'fold')}: their training labels are of fewer than two "
+        "leaves, so kb suggest's figures for their entries are zero-shot, not learned"
+    )
 
 
 SHOWN_RATES = {"precision": "precision", "recall": "recall", "f1": "F1"}
