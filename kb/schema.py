@@ -392,6 +392,12 @@ class SuggestionsFile(_Strict):
 
     model: str = Field(description="The embedding model that produced them.")
     recipe: int = Field(description="Version of the text recipe and the classifier.")
+    zero_shot: list[Literal["codev", "yin"]] = Field(
+        default_factory=list,
+        description="The taxonomies whose suggestions are the zero-shot fallback's, for want of curated labels "
+        "of two leaves to learn from: shares of one across the leaves, not each leaf's own probability, so "
+        "the pages show them as zero-shot, not as suggested. Left out when there are none.",
+    )
     entries: dict[str, EntrySuggestions] = Field(default_factory=dict)
 
 

@@ -310,18 +310,31 @@ class KB:
     unvalidated: list[tuple[Path, Document]] = field(default_factory=list)
 
     @cached_property
+    def stored_suggestions(self) -> SuggestionsFile | None:
+        """entries/suggestions.json as written (None when no suggestions were generated yet); readers
+        want ``suggestions`` and ``zero_shot_suggestions``."""
+        path = self.root / SUGGESTIONS_FILE
+        if not path.exists():
+            return None
+        try:
+            return SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError):  # pydantic's own account runs to many lines; kb check's is positioned
+            message = "not what kb suggest writes; run kb check for where, or kb suggest --all to write it anew"
+            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", message)]) from None
+
+    @property
+    def zero_shot_suggestions(self) -> frozenset[str]:
+        """The taxonomies whose stored suggestions are the zero-shot fallback's (too few curated labels
+        to learn from): shares of one across the leaves, not each leaf's own probability."""
+        stored = self.stored_suggestions
+        return frozenset(stored.zero_shot) if stored is not None else frozenset()
+
+    @cached_property
     def suggestions(self) -> dict[str, EntrySuggestions]:
         """Machine suggestions by entry id, as every reader is to see them (empty when none were
         generated yet): none in a taxonomy where the entry now has curated tags. kb suggest --all
         writes none there, but the file keeps the old ones until it runs again (kb build runs it)."""
-        path = self.root / SUGGESTIONS_FILE
-        if not path.exists():
-            return {}
-        try:
-            stored = SuggestionsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).entries
-        except (ValueError, ValidationError):  # pydantic's own account runs to many lines; kb check's is positioned
-            message = "not what kb suggest writes; run kb check for where, or kb suggest --all to write it anew"
-            raise ProblemsError([Problem(SUGGESTIONS_FILE, 0, 0, "", message)]) from None
+        stored = self.stored_suggestions.entries if self.stored_suggestions is not None else {}
         served: dict[str, EntrySuggestions] = {}
         for entry_id, found in stored.items():
             entry = self.entries.get(entry_id)
@@ -333,6 +346,7 @@ class KB:
 
     def forget_suggestions(self) -> None:
         """Read entries/suggestions.json again when next asked (kb suggest --all has written it)."""
+        self.__dict__.pop("stored_suggestions", None)
         self.__dict__.pop("suggestions", None)
 
     def works(self) -> list[Entry]:

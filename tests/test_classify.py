@@ -408,14 +408,20 @@ def test_noise_in_the_last_digit_does_not_rewrite_suggestions_json(root: Path) -
     assert path.read_text(encoding="utf-8") != nudged
 
 
-def test_same_suggestions_wants_the_same_model_recipe_entries_and_order() -> None:
-    def file(recipe: int = 1, tags: tuple[str, ...] = ("x", "y"), entry: str = "a") -> SuggestionsFile:
+def test_same_suggestions_wants_the_same_model_recipe_zero_shot_entries_and_order() -> None:
+    def file(
+        recipe: int = 1, tags: tuple[str, ...] = ("x", "y"), entry: str = "a", zero_shot: tuple[str, ...] = ()
+    ) -> SuggestionsFile:
         ranked = [{"tag": t, "score": 0.5 - i / 10} for i, t in enumerate(tags)]
-        return SuggestionsFile.model_validate({"model": "m", "recipe": recipe, "entries": {entry: {"yin": ranked}}})
+        entries = {entry: {"yin": ranked}}
+        return SuggestionsFile.model_validate(
+            {"model": "m", "recipe": recipe, "zero_shot": zero_shot, "entries": entries}
+        )
 
     text = render_suggestions_file(file())
     assert same_suggestions(text, file())
     assert not same_suggestions(text, file(recipe=2))
+    assert not same_suggestions(text, file(zero_shot=("yin",)))  # learned at last: the pages mark them
     assert not same_suggestions(text, file(tags=("y", "x")))
     assert not same_suggestions(text, file(entry="b"))
     assert not same_suggestions("{not json", file())
@@ -429,6 +435,13 @@ def test_render_suggestions_file_round_trips() -> None:
     assert SuggestionsFile.model_validate(json.loads(text)) == data
     assert text.index('"a"') < text.index('"b"')
     assert SuggestionsFile.model_validate(json.loads(render_suggestions_file(SuggestionsFile(model="m", recipe=1))))
+    # A knowledge base that learns writes no zero_shot key, so its file reads as before the key was;
+    # one that does not says which taxonomies, in the head.
+    assert '"zero_shot"' not in text
+    zero_shot = data.model_copy(update={"zero_shot": ["codev", "yin"]})
+    text = render_suggestions_file(zero_shot)
+    assert ' "zero_shot": ["codev", "yin"],\n "entries": {\n' in text
+    assert SuggestionsFile.model_validate(json.loads(text)) == zero_shot
 
 
 def test_per_paper_merges_entries_of_one_title_and_accepts_any_of_their_tags() -> None:

@@ -272,6 +272,7 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
     """Suggestions (best KEPT per taxonomy) for every entry without curated tags in a taxonomy."""
     kb = suggester.kb
     found: dict[str, dict[str, list[Suggestion]]] = {}
+    zero_shot = []
     for taxonomy in TOPIC_TAXONOMIES:
         ids = [i for i in suggester.vectors.ids if not topic_tags(kb.entries[i], taxonomy)]
         texts = [entry_text(kb.entries[i]) for i in ids]
@@ -279,14 +280,19 @@ def suggestions_file(suggester: Suggester) -> SuggestionsFile:
         ranked = suggester.for_texts(taxonomy, texts, suggester.vectors.subset(ids).matrix, kinds) if ids else []
         for entry_id, suggestions in zip(ids, ranked, strict=True):
             found.setdefault(entry_id, {})[taxonomy] = suggestions[:KEPT]
+        # Each entry here lacks curated tags in the taxonomy, so all learned from every label alike.
+        if ids and suggester.zero_shot(taxonomy):
+            zero_shot.append(taxonomy)
     entries = {i: EntrySuggestions(**found[i]) for i in sorted(found)}
-    return SuggestionsFile(model=suggester.embedder.model_id, recipe=RECIPE, entries=entries)
+    return SuggestionsFile(model=suggester.embedder.model_id, recipe=RECIPE, zero_shot=zero_shot, entries=entries)
 
 
 def render_suggestions_file(data: SuggestionsFile) -> str:
     """The file's text: keys sorted, one line per entry (a change shows as that line in a diff);
     the same data always gives the same bytes."""
     dumped = data.model_dump(mode="json")
+    if not dumped["zero_shot"]:  # a knowledge base that learns writes the file as it did before the field
+        del dumped["zero_shot"]
     lines = [
         json.dumps(k, ensure_ascii=False) + ": " + json.dumps(v, sort_keys=True, ensure_ascii=False)
         for k, v in sorted(dumped.pop("entries").items())
@@ -300,15 +306,18 @@ SCORE_NOISE = 1e-3  # scores this close are one score (see same_suggestions)
 
 
 def same_suggestions(text: str, data: SuggestionsFile) -> bool:
-    """Whether the file's text already says what ``data`` says: the same model, recipe, entries and
-    ranked tags, each score within SCORE_NOISE. Vectors of one text differ in their last bits with
-    the batch it was encoded in (and between CPU and GPU), which can move a rounded score by one
-    in its last digit; such noise must not rewrite a committed file on every fresh build."""
+    """Whether the file's text already says what ``data`` says: the same model, recipe, zero-shot
+    taxonomies, entries and ranked tags, each score within SCORE_NOISE. Vectors of one text differ
+    in their last bits with the batch it was encoded in (and between CPU and GPU), which can move a
+    rounded score by one in its last digit; such noise must not rewrite a committed file on every
+    fresh build."""
     try:
         old = SuggestionsFile.model_validate_json(text)
     except ValueError:
         return False
-    if (old.model, old.recipe, list(old.entries)) != (data.model, data.recipe, list(data.entries)):
+    if (old.model, old.recipe, old.zero_shot) != (data.model, data.recipe, data.zero_shot):
+        return False
+    if list(old.entries) != list(data.entries):
         return False
     for entry_id, new in data.entries.items():
         for taxonomy in TOPIC_TAXONOMIES:
@@ -339,9 +348,8 @@ def update_suggestions(
 
     suggester = _suggester(kb, config, embedder, vectors)
     data = suggestions_file(suggester)
-    for taxonomy in TOPIC_TAXONOMIES:  # the file keeps its shape: shown and marked as if learned
-        if any(getattr(found, taxonomy) for found in data.entries.values()) and suggester.zero_shot(taxonomy):
-            say(zero_shot_note(taxonomy))
+    for taxonomy in data.zero_shot:  # the file says it too, and the pages show them as zero-shot
+        say(zero_shot_note(taxonomy))
     path = kb.root / SUGGESTIONS_FILE
     # A file that is not UTF-8 (kb check says so) is not the same: it is written again.
     if path.is_file() and same_suggestions(path.read_bytes().decode("utf-8", "replace"), data):
