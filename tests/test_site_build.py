@@ -335,6 +335,36 @@ def test_the_suggest_stage_suggests_with_the_builds_embedder_and_pages_show_why(
     assert re.search(r'<span class="kb-why">— (words: [^<;]+; )?like: <a href="\.\./[a-z0-9-]+/', page), page
 
 
+def test_a_build_without_labels_to_learn_from_shows_zero_shot_scores_never_as_suggested(tmp_path: Path) -> None:
+    """A real build of a KB with no curated codev or yin tags: the suggest stage falls back to zero-shot
+    scores, and the built pages say so and mark none as suggested (they had, as if learned; audit)."""
+    from kb.config import load_config
+    from kb.site.build import build
+    from kb.store import load_kb, write_entry
+    from tests.intel_kb import HashingEmbedder
+    from tests.sitefixture import make_small_kb
+
+    ids = make_small_kb(load_kb(REPO), tmp_path, count=6)
+    for entry in load_kb(tmp_path).entries.values():  # every curated topic tag, and what set it, gone
+        kept = [p for p in entry.provenance if not any(f.startswith(("tags.codev", "tags.yin")) for f in p.fields)]
+        tags = entry.tags.model_copy(update={"codev": [], "yin": []})
+        write_entry(tmp_path, entry.model_copy(update={"tags": tags, "provenance": kept}), overwrite=True)
+    config = load_config(tmp_path).model_copy(update={"model": str(tmp_path / "no-such-model")})
+    embedder = HashingEmbedder(model_id="hashing-384", dim=384)
+    build(tmp_path, config, embedder=embedder, report=lambda r: None, show=lambda *s: None)
+
+    written = json.loads((tmp_path / "entries" / "suggestions.json").read_text(encoding="utf-8"))
+    assert written["zero_shot"] == ["codev", "yin"] and set(written["entries"]) == set(ids)
+    site = tmp_path / "site"
+    for entry_id in ids:
+        page = (site / "entries" / entry_id / "index.html").read_text(encoding="utf-8")
+        assert 'class="kb-zero-shot kb-score"' in page and "kb-suggested" not in page, entry_id
+        assert "Zero-shot, none suggested: " in page and "Suggested by the classifier" not in page
+    nodes = [p.read_text(encoding="utf-8") for p in (site / "taxonomy").glob("*/**/index.html")]
+    assert any('id="zero-shot-matches"' in node for node in nodes)
+    assert not any('id="suggested-entries"' in node for node in nodes)
+
+
 def test_serve_answers_a_missing_page_with_the_sites_404_page(small_site) -> None:
     import os
     import subprocess

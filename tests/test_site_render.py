@@ -450,6 +450,58 @@ def test_suggestions_in_a_taxonomy_now_curated_are_not_on_the_site(tmp_path: Pat
     assert not graph.has_edge("mmbench", "yin:hallucination")
 
 
+def test_zero_shot_suggestions_are_shown_as_zero_shot_and_never_as_suggested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a KB with curated labels of one leaf at most, kb suggest --all writes the zero-shot
+    fallback's shares of one, which the pages had listed and marked as suggested, as if each were
+    the leaf's own probability (audit): suggestions.json now says which taxonomies are zero-shot,
+    and the pages say so and mark none as suggested, entry text escaped as everywhere."""
+    from kb.store import load_kb
+    from kb.tags import suggested_tags
+    from tests.intel_kb import make_kb
+    from tests.test_suggest_cli import invoke_with_stand_in
+
+    tox = "data4model/usability/ethic/toxicity"
+    entries: list[dict[str, object]] = [
+        {"id": "jail", "title": "Jailbreak attacks on multimodal models", "kind": "method", "tags": {"codev": [tox]}},
+        *(
+            {"id": f"hostile-{i}", "title": t, "kind": "method", "date": "2024-03-01"}
+            for i, t in enumerate(HOSTILE_TITLES)
+        ),
+    ]
+    root = make_kb(tmp_path, entries)
+    code, _, err = invoke_with_stand_in(monkeypatch, root, "suggest", "--all")
+    assert code == 0, err
+    kb = load_kb(root)
+    files = render_site(kb, build_graph(kb, None, layout=False))
+    page = files["entries/hostile-0.md"]
+    assert "Suggested by the classifier" not in page and "kb-suggested" not in page
+    written = json.loads((root / "entries" / "suggestions.json").read_text(encoding="utf-8"))
+    assert written["zero_shot"] == ["codev", "yin"]
+    assert (
+        "Zero-shot, none suggested: Co&#45;development and Yin et al&#46; have too few curated labels to learn "
+        "from, so each score is a share of one across the leaves"
+    ) in page
+    shown = suggested_tags(kb, "hostile-0")
+    assert shown["codev"] and page.count('<span class="kb-zero-shot kb-score">') == sum(map(len, shown.values()))
+    nodes = {path: text for path, text in files.items() if path.startswith("taxonomy/") and "## Zero-shot" in text}
+    assert nodes and not any(
+        "Suggested entries" in text or "suggested by the classifier" in text for text in nodes.values()
+    )
+    node = next(iter(nodes.values()))
+    assert "more are matched zero-shot, too few curated labels to learn from." in node
+    assert "<th>Zero-shot</th>" in node and '<span class="kb-zero-shot kb-score">' in node
+    index = files["taxonomy/index.md"]
+    codev = index.partition("{ #codev }")[2].partition("{ #yin }")[0]
+    assert "\n\nToo few curated labels to learn from: the classifier's scores here are zero-shot" in codev
+    assert " zero-shot\n" in codev and " suggested\n" not in codev
+    for path, text in {"entries/hostile-0.md": page, "taxonomy/index.md": index, **nodes}.items():
+        _assert_inert(_html_of(text.partition("\n---\n")[2] if text.startswith("---\n") else text), path)
+        for raw in ("<img", "<script", "<svg onload", "](javascript", "<b>", "*em*", "![i]"):
+            assert raw not in text, (path, raw)
+
+
 def test_a_suggested_tag_shows_what_it_rests_on_escaped_and_linked(rendered) -> None:
     from kb.classify import Evidence
 

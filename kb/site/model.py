@@ -82,6 +82,9 @@ class SiteModel:
     neighbours: dict[str, list[tuple[str, float]]]
     # entry id -> taxonomy -> suggested node id -> why it was suggested (kb.classify.suggestion_evidence)
     why: dict[str, dict[str, dict[str, Evidence]]] = field(default_factory=dict)
+    # taxonomies whose suggestions are the zero-shot fallback's (KB.zero_shot_suggestions): shown as
+    # zero-shot scores, shares of one across the leaves, and never as suggested
+    zero_shot: frozenset[str] = frozenset()
 
     def entries(self) -> list[Entry]:
         """Every entry, newest first, undated last, then by title."""
@@ -161,7 +164,17 @@ def build_model(
             neighbours[source].append((target, float(data["weight"])))
     for ranked in neighbours.values():
         ranked.sort(key=lambda pair: (-pair[1], pair[0]))
-    return SiteModel(kb, graph, curated, suggested, dict(members), dict(inverse), dict(neighbours), why or {})
+    return SiteModel(
+        kb,
+        graph,
+        curated,
+        suggested,
+        dict(members),
+        dict(inverse),
+        dict(neighbours),
+        why or {},
+        kb.zero_shot_suggestions,
+    )
 
 
 def qualified(taxonomy: str, node_id: str) -> str:

@@ -52,7 +52,7 @@ def render_taxonomy_index(model: SiteModel) -> str:
                 )
             )
         taxonomies.append((tax, tree))
-    return render("taxonomy.md.j2", taxonomies=taxonomies)
+    return render("taxonomy.md.j2", taxonomies=taxonomies, zero_shot=model.zero_shot)
 
 
 def render_graph_page(model: SiteModel) -> str:

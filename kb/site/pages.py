@@ -124,13 +124,18 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         origin = Markup(f' <span class="kb-source"{title}>(from {by})</span>') if items else Markup("")
         curated += [node_link(model, page, tax_id, n) + origin for n in node_ids if n not in implied]
     why = model.why.get(entry.id, {})
-    suggested = [
-        node_link(model, page, tax_id, tag)
-        + Markup(f' <span class="kb-suggested kb-score">{score_text(score)}</span>')
-        + why_text(model, page, why.get(tax_id, {}).get(tag))
-        for tax_id, ranked in model.suggested[entry.id].items()
-        for tag, score in ranked
-    ]
+    # A zero-shot score is a share of one across the leaves, not the leaf's own probability: listed
+    # apart and marked as zero-shot, never as suggested (as kb suggest marks none of them).
+    scored: dict[bool, list[Markup]] = {False: [], True: []}
+    for tax_id, ranked in model.suggested[entry.id].items():
+        mark = "kb-zero-shot" if tax_id in model.zero_shot else "kb-suggested"
+        scored[tax_id in model.zero_shot] += [
+            node_link(model, page, tax_id, tag)
+            + Markup(f' <span class="{mark} kb-score">{score_text(score)}</span>')
+            + why_text(model, page, why.get(tax_id, {}).get(tag))
+            for tag, score in ranked
+        ]
+    zero_shot_in = [t for t, ranked in model.suggested[entry.id].items() if ranked and t in model.zero_shot]
     relations = []
     for rel, (forward, _) in RELATION_NAMES.items():
         targets = [t for t in getattr(entry.relations, rel) if t in model.kb.entries]
@@ -163,7 +168,10 @@ def render_entry(model: SiteModel, entry: Entry) -> str:
         architecture=architecture,
         scale=scale,
         curated=curated,
-        suggested=suggested,
+        suggested=scored[False],
+        zero_shot=scored[True],
+        zero_shot_in=join((TAXONOMY_TITLES[t] for t in zero_shot_in), " and "),
+        zero_shot_taxonomies=len(zero_shot_in),
         explained=bool(why),
         relations=relations,
         neighbours=neighbours,
@@ -204,14 +212,16 @@ def render_node(model: SiteModel, tax_id: str, node_id: str) -> str:
         children.append(node_link(model, page, tax_id, child, full=False) + Markup(f" ({count})"))
     years: Counter[int] = Counter(y for i in curated_ids if (y := entries[i].year))
     later: Counter[int] = Counter(y for i in suggested_ids if (y := entries[i].year))
+    zero_shot = tax_id in model.zero_shot
     return render(
         "node.md.j2",
         node=node,
         breadcrumbs=Markup(" › ").join(crumbs),
         curated=curated,
         suggested=suggested,
+        zero_shot=zero_shot,
         children=children,
-        growth=growth_chart(years, later, node.name) if years or later else "",
+        growth=growth_chart(years, later, node.name, zero_shot=zero_shot) if years or later else "",
         undated=sum(1 for i in [*curated_ids, *suggested_ids] if not entries[i].year),
     )
 
@@ -222,8 +232,9 @@ def _order(entry: Entry) -> tuple[int, str, str]:
     return entry_order(entry)
 
 
-def growth_chart(curated: Counter[int], suggested: Counter[int], label: str) -> Markup:
-    """Entries per year as an inline SVG bar chart (curated solid, suggested pale on top) and a table."""
+def growth_chart(curated: Counter[int], suggested: Counter[int], label: str, *, zero_shot: bool = False) -> Markup:
+    """Entries per year as an inline SVG bar chart (curated solid, suggested pale on top) and a table;
+    with ``zero_shot`` the suggested are the zero-shot fallback's matches, and the table says so."""
     years = list(range(min(curated | suggested), max(curated | suggested) + 1))
     top = max(curated[y] + suggested[y] for y in years) or 1
     bar, gap, height, pad = 28, 6, 80, 14
@@ -248,8 +259,9 @@ def growth_chart(curated: Counter[int], suggested: Counter[int], label: str) -> 
         parts.append(f'<text x="{x + bar / 2}" y="{height + 14}" text-anchor="middle">{str(year)[2:]}</text>')
     parts.append("</svg>")
     rows = "".join(f"<tr><td>{y}</td><td>{curated[y]}</td><td>{suggested[y]}</td></tr>" for y in years)
+    later = "Zero-shot" if zero_shot else "Suggested"
     table = (
-        '<table class="kb-growth-table"><thead><tr><th>Year</th><th>Curated</th><th>Suggested</th></tr></thead>'
+        f'<table class="kb-growth-table"><thead><tr><th>Year</th><th>Curated</th><th>{later}</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
     return Markup(f'<div class="kb-growth-box">{"".join(parts)}{table}</div>')
