@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -188,9 +191,12 @@ class SentenceTransformerEmbedder:
         A batch pads its texts to the longest, and the padded shapes change the order in which
         the matrix products add up: a vector's last bits (1e-7) depended on the batch it fell in,
         so a cache filled entry by entry and a cold one gave different graph layouts. Each batch
-        holds texts of one token length (no padding) and never one text alone (a product of one
-        row takes another path). Measured on CPU: bit-identical for any subset and batch size,
-        and no slower (no work on padding)."""
+        holds texts of one token length (no padding), and a batch too small for the usual kernels
+        is encoded with copies of itself (``_copies``). On CPU, torch splits a product across its
+        threads by the product's size, so a row's bits still depended on how many rows were beside
+        it (on an Intel Xeon with AVX-512, not on the AMD EPYC this was first measured on): each
+        batch is encoded on one thread, and the cores encode batches side by side. Measured on the
+        Xeon: bit-identical for any subset and batch size, and no slower (no work on padding)."""
         from tqdm import tqdm
 
         if not texts:
@@ -214,30 +220,66 @@ class SentenceTransformerEmbedder:
         for row, ids in enumerate(tokens):
             by_length.setdefault(len(ids), []).append(row)
         size = max(self.config.batch_size, 2)
+
+        def encode(chunk: list[int]) -> np.ndarray:
+            batch = [texts[r] for r in chunk] * _copies(len(chunk), len(tokens[chunk[0]]))
+            encoded = model.encode(
+                batch, batch_size=len(batch), show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=True
+            )
+            return encoded[: len(chunk)]
+
         out: np.ndarray | None = None
         done: list[int] = []
+        chunks = list(_batches(by_length, size))
         with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress) as bar:
+
+            def keep(chunk: list[int], vectors: np.ndarray) -> None:
+                nonlocal out
+                if out is None:
+                    out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[chunk] = vectors
+                done.extend(chunk)
+                bar.update(len(chunk))
+
             try:
-                for chunk in _batches(by_length, size):
-                    batch = [texts[r] for r in chunk] * (2 if len(chunk) == 1 else 1)
-                    encoded = model.encode(
-                        batch,
-                        batch_size=size,
-                        show_progress_bar=False,
-                        convert_to_numpy=True,
-                        normalize_embeddings=True,
-                    )
-                    vectors = encoded[: len(chunk)]
-                    if out is None:
-                        out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-                    out[chunk] = vectors
-                    done += chunk
-                    bar.update(len(chunk))
+                with _side_by_side(self.device) as pool:
+                    # The first batch alone: it sets the tokenizer's padding and truncation, which
+                    # the later calls, all alike, then only read (two threads setting them collide).
+                    keep(chunks[0], pool.submit(encode, chunks[0]).result())
+                    for chunk, vectors in zip(chunks[1:], pool.map(encode, chunks[1:]), strict=True):
+                        keep(chunk, vectors)
             except KeyboardInterrupt:
                 kept = normalise(out[done]) if out is not None else np.zeros((0, 0), np.float32)
                 raise EmbeddingInterrupted(done, kept) from None
         assert out is not None
         return normalise(out)
+
+
+# A batch is at least this many rows of tokens: on one thread (Intel Xeon, AVX-512), a product of
+# fewer than 16 rows took another kernel and other last bits, and one text alone did at any length.
+MIN_TOKENS = 64
+
+
+def _copies(texts: int, length: int) -> int:
+    """How many times a batch of ``texts`` texts of ``length`` tokens is encoded at once (the copies'
+    rows are dropped), so that it holds two texts or more and MIN_TOKENS tokens or more."""
+    return max(math.ceil(2 / texts), math.ceil(MIN_TOKENS / (texts * max(length, 1))))
+
+
+@contextmanager
+def _side_by_side(device: str | None) -> Iterator[Executor]:
+    """Workers that encode batches side by side: on CPU one per thread torch would use, each
+    running torch on one thread (so a batch's products are never split by size); on a GPU one,
+    which leaves torch as it is. Ctrl-C cancels the batches not yet begun."""
+    import torch
+
+    workers = max(1, torch.get_num_threads()) if device == "cpu" else 1
+    initializer = (lambda: torch.set_num_threads(1)) if device == "cpu" else None
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="kb-embed", initializer=initializer)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _batches(by_length: dict[int, list[int]], size: int) -> Iterator[list[int]]:
