@@ -6,6 +6,7 @@ without paying for the graph.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, get_args
 
 from kb.schema import MMLLMS_IO, Architecture, Entry, MMLLMsDesign, MMLLMsFunctional, Provenance
@@ -89,3 +90,29 @@ def suggested_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY)
         tax: [(tag, score) for tag, score in ranked[:limit] if score >= MIN_SUGGESTION_SCORE]
         for tax, ranked in ranked_suggestions(kb, entry_id).items()
     }
+
+
+def learned_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
+    """``suggested_tags`` less the zero-shot fallback's scores (see ``zero_shot_tags``): what kb query
+    --suggested counts and lists as suggested; empty lists in the taxonomies whose scores are zero-shot."""
+    zero_shot = kb.zero_shot_suggestions
+    return {tax: [] if tax in zero_shot else ranked for tax, ranked in suggested_tags(kb, entry_id, limit).items()}
+
+
+def zero_shot_tags(kb: KB, entry_id: str, limit: int = SUGGESTIONS_PER_TAXONOMY) -> dict[str, list[tuple[str, float]]]:
+    """The best scores of ``suggested_tags`` in the taxonomies whose stored suggestions are the zero-shot
+    fallback's (KB.zero_shot_suggestions, too few curated labels to learn from), and only those: shares
+    of one across the leaves, not each leaf's own probability, so none of them is suggested."""
+    zero_shot = kb.zero_shot_suggestions
+    return {tax: ranked for tax, ranked in suggested_tags(kb, entry_id, limit).items() if tax in zero_shot}
+
+
+def zero_shot_reason(taxonomies: Collection[str]) -> str:
+    """Why a taxonomy's scores are zero-shot, in the words the pages use: '<codev and yin> have too few
+    curated labels to learn from, so each score is a share of one across the leaves, ...'."""
+    names = " and ".join(t for t in TOPIC_TAXONOMIES if t in taxonomies)
+    has = "has" if len(taxonomies) == 1 else "have"
+    return (
+        f"{names} {has} too few curated labels to learn from, so each score is a share of one across the "
+        "leaves, not the leaf's own probability"
+    )

@@ -770,3 +770,58 @@ def test_an_option_without_its_value_names_the_command(root: Path) -> None:
     run = run_kb("suggest", "--title", cwd=root, env=NO_MODEL)
     message = "python -m kb suggest: Option '--title' requires an argument; see python -m kb suggest --help\n"
     assert (run.code, run.err) == (2, message)
+
+
+def test_kb_show_and_query_suggested_keep_zero_shot_scores_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """codev learns (curated labels of two leaves), yin has none to learn from: kb show had listed yin's
+    zero-shot shares of one among the suggested tags, kb query --suggested had counted and listed them as
+    suggestions (audit). Now they are apart, said to be zero-shot, and --suggested counts none of them."""
+    from tests.intel_kb import make_kb
+
+    hostile = "Jailbreak attacks with images <img src=x onerror=alert(1)> *em*"
+    root = make_kb(
+        tmp_path,
+        [
+            {"id": "jail", "title": "Jailbreak attacks with images", "kind": "method", "tags": {"codev": [TOX]}},
+            {"id": "corpus", "title": "A web-scale image-text corpus", "kind": "dataset", "tags": {"codev": [ACQ]}},
+            {"id": "hostile", "title": hostile, "kind": "method", "date": "2024-03-01"},
+        ],
+    )
+    code, _, err = invoke_with_stand_in(monkeypatch, root, "suggest", "--all")
+    assert code == 0, err
+    reason = (
+        "yin has too few curated labels to learn from, so each score is a share of one across the leaves, "
+        "not the leaf's own probability"
+    )
+
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "show", "hostile", "--format", "json")
+    tags = json.loads(out)["tags"]
+    assert code == 0 and tags["suggested"]["codev"] and tags["suggested"]["yin"] == []
+    assert set(tags["zero_shot"]) == {"yin"} and tags["zero_shot"]["yin"]
+    yin_top = tags["zero_shot"]["yin"][0]["tag"]
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "show", "hostile")
+    suggested, _, rest = out.partition("suggested tags (by the model, not curated; score 0-1):\n")[2].partition(
+        f"zero-shot scores, none suggested ({reason}):\n"
+    )
+    assert code == 0 and rest, out
+    assert "  codev " in suggested and "  yin " not in suggested
+    listed = rest.partition("relations:")[0].splitlines()
+    assert len(listed) == len(tags["zero_shot"]["yin"]) and all(line.startswith("  yin ") for line in listed)
+    assert out.splitlines()[0] == f"hostile: {hostile}"  # a terminal's text, as written
+
+    # --suggested counts learned suggestions, not zero-shot scores, and says so.
+    note = f"kb: note: --suggested counts no zero-shot score: {reason} (listed apart as zero_shot)\n"
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "query", "--suggested", "--tag", f"yin:{yin_top}")
+    assert (code, out) == (0, "") and err.startswith(note), err
+    codev_top = tags["suggested"]["codev"][0]["tag"]
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "query", "--suggested", "--tag", codev_top, "--json")
+    (record,) = [r for r in json.loads(out) if r["id"] == "hostile"]
+    assert record["suggested"]["yin"] == [] and record["zero_shot"] == tags["zero_shot"]
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "query", "--suggested", "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert header[-3:] == ["suggested.codev", "suggested.yin", "zero_shot.yin"] and err == note
+    from kb.output import read_csv
+
+    assert {r["id"]: r["zero_shot"] for r in read_csv(out)}["hostile"] == tags["zero_shot"]

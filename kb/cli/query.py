@@ -139,7 +139,8 @@ _FILTERS = [
         is_flag=True,
         help=(
             "Tag filters count machine suggestions too (the best three per taxonomy scoring 0.05 or more, as kb show"
-            " lists them); json, jsonl, csv and yaml output list them with their scores."
+            " lists them; never zero-shot scores, which are not suggestions); json, jsonl, csv and yaml output list"
+            " them with their scores."
         ),
     ),
     click.option(

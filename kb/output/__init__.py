@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kb.output.cells import LIST_SEPARATOR, csv_text, flatten, list_cell, parse_list_cell, unflatten, unguard
@@ -55,8 +55,11 @@ COLUMNS: dict[str, str] = {
     "summary": "str",
 }
 SUGGESTED_COLUMNS = {"suggested.codev": "suggested", "suggested.yin": "suggested"}
+# The zero-shot fallback's scores, apart from the suggestions: only in a knowledge base with too few
+# curated labels to learn from, and only for the taxonomies concerned (KB.zero_shot_suggestions).
+ZERO_SHOT_COLUMNS = {"zero_shot.codev": "suggested", "zero_shot.yin": "suggested"}
 EXTRA_COLUMNS = {"score": "float"}  # kb similar and kb search rank by it
-_KINDS = {**COLUMNS, **SUGGESTED_COLUMNS, **EXTRA_COLUMNS}
+_KINDS = {**COLUMNS, **SUGGESTED_COLUMNS, **ZERO_SHOT_COLUMNS, **EXTRA_COLUMNS}
 
 
 def paper_url(entry: Entry) -> str | None:
@@ -73,7 +76,9 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
 
     ``tags`` are the curated tags as written (``mmllms`` keeps its two facets); with
     ``with_suggested``, ``suggested`` holds its suggested tags (``suggested_record``), best first,
-    as ``{"codev": [{"tag", "score"}], "yin": [...]}`` (empty lists when none).
+    as ``{"codev": [{"tag", "score"}], "yin": [...]}`` (empty lists when none), and, only in a
+    knowledge base with too few curated labels to learn from, ``zero_shot`` the zero-shot scores of
+    the taxonomies concerned, which are not suggestions (``zero_shot_record``).
     """
     record: dict[str, Any] = {
         "id": entry.id,
@@ -106,17 +111,32 @@ def entry_record(entry: Entry, kb: KB, *, with_suggested: bool = False) -> dict[
     }
     if with_suggested:
         record["suggested"] = suggested_record(kb, entry.id)
+        if kb.zero_shot_suggestions:  # left out otherwise: a knowledge base that learns reads as it did
+            record["zero_shot"] = zero_shot_record(kb, entry.id)
     return record
 
 
 def suggested_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
     """An entry's suggested tags as data, ``{"codev": [{"tag", "score"}], "yin": [...]}``: those a
-    tag filter with --suggested matches and the site shows (kb.tags.suggested_tags)."""
-    from kb.tags import suggested_tags
+    tag filter with --suggested matches and the site shows as suggested (kb.tags.learned_tags); an
+    empty list in a taxonomy whose scores are zero-shot (``zero_shot_record``)."""
+    from kb.tags import learned_tags
 
     return {
         tax: [{"tag": tag, "score": round(float(score), 4)} for tag, score in ranked]
-        for tax, ranked in suggested_tags(kb, entry_id).items()
+        for tax, ranked in learned_tags(kb, entry_id).items()
+    }
+
+
+def zero_shot_record(kb: KB, entry_id: str) -> dict[str, list[dict[str, Any]]]:
+    """An entry's zero-shot scores as data, ``{"codev": [{"tag", "score"}]}``, only for the taxonomies
+    with too few curated labels to learn from (kb.tags.zero_shot_tags): shares of one across the
+    leaves, none of them suggested, so --suggested counts none of them."""
+    from kb.tags import zero_shot_tags
+
+    return {
+        tax: [{"tag": tag, "score": round(float(score), 4)} for tag, score in ranked]
+        for tax, ranked in zero_shot_tags(kb, entry_id).items()
     }
 
 
@@ -157,20 +177,34 @@ def _parse_cell(text: str, kind: str) -> Any:
     return text
 
 
-def columns_for(records: Sequence[Mapping[str, Any]], *, suggested: bool = False, scored: bool = False) -> list[str]:
-    """The CSV header: every column, then the suggestion and score columns when asked for (so that
-    a header does not change with whether anything matched) or when the records have them."""
+def columns_for(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    suggested: bool = False,
+    scored: bool = False,
+    zero_shot: Collection[str] = (),
+) -> list[str]:
+    """The CSV header: every column, then the suggestion, zero-shot (of the taxonomies ``zero_shot``
+    names) and score columns when asked for (so that a header does not change with whether anything
+    matched) or when the records have them."""
     flat_keys = {key for r in records for key in flatten(r)}
     return [
         *COLUMNS,
         *(c for c in SUGGESTED_COLUMNS if suggested or c in flat_keys),
+        *(c for c in ZERO_SHOT_COLUMNS if c.partition(".")[2] in zero_shot or c in flat_keys),
         *(c for c in EXTRA_COLUMNS if scored or c in flat_keys),
     ]
 
 
-def to_csv(records: Sequence[Mapping[str, Any]], *, suggested: bool = False, scored: bool = False) -> str:
+def to_csv(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    suggested: bool = False,
+    scored: bool = False,
+    zero_shot: Collection[str] = (),
+) -> str:
     """Records as CSV: one header row, one row per record, stable column order (``COLUMNS``)."""
-    header = columns_for(records, suggested=suggested, scored=scored)
+    header = columns_for(records, suggested=suggested, scored=scored, zero_shot=zero_shot)
     flats = (flatten(record) for record in records)
     return csv_text(header, ([_cell(flat.get(column), _KINDS[column]) for column in header] for flat in flats))
 
@@ -215,7 +249,8 @@ def render_entries(
     if fmt == "jsonl":
         return "".join(json_text(r) + "\n" for r in records)
     if fmt == "csv":
-        return to_csv(records, suggested=with_suggested, scored=extra is not None)
+        zero_shot = kb.zero_shot_suggestions if with_suggested else frozenset()
+        return to_csv(records, suggested=with_suggested, scored=extra is not None, zero_shot=zero_shot)
     if fmt == "yaml":
         return to_yaml(records)
     if fmt == "markdown":

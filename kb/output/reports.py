@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb.output.cells import flatten
 from kb.output.text import one_line, score_text
+from kb.tags import zero_shot_reason
 
 if TYPE_CHECKING:
     from kb.query.overview import Gaps, NodeCount
@@ -52,6 +53,15 @@ def show_text(details: Mapping[str, Any], kb: KB) -> str:
     for tax, items in suggested.items():
         for item in items:
             lines.append(f"  {tax:<7} {score_text(item['score'])}  {item['tag']}  ({_node_name(kb, tax, item['tag'])})")
+    zero_shot = details["tags"].get("zero_shot")
+    if zero_shot is not None:  # a knowledge base with too few curated labels to learn from
+        lines.append(f"zero-shot scores, none suggested ({zero_shot_reason(zero_shot)}):")
+        if not any(zero_shot.values()):
+            lines.append("  none")
+        for tax, items in zero_shot.items():
+            for item in items:
+                tag = one_line(item["tag"])
+                lines.append(f"  {tax:<7} {score_text(item['score'])}  {tag}  ({_node_name(kb, tax, item['tag'])})")
 
     lines.append("relations:")
     relations = details["relations"]

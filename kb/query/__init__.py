@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, get_args
 from kb.errors import UsageError
 from kb.output.text import folded, not_text, shorten
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, Source, parse_partial_date
-from kb.tags import curated_tags, suggested_tags, tag_sources
+from kb.tags import curated_tags, learned_tags, suggested_tags, tag_sources, zero_shot_reason
 from kb.taxonomy import Node
 
 if TYPE_CHECKING:
@@ -134,13 +134,14 @@ def get_dataset(kb: KB, dataset_id: str) -> Entry:
 # Tags
 
 
-def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False) -> dict[str, list[str]]:
+def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False, zero_shot: bool = True) -> dict[str, list[str]]:
     """An entry's tags per taxonomy as node ids: curated ones (MM-LLMs facets mapped onto nodes,
-    see kb.tags), then with ``suggested`` the best machine suggestions."""
+    see kb.tags), then with ``suggested`` the best machine suggestions; without ``zero_shot``, none
+    of the zero-shot fallback's scores (kb.tags.learned_tags), which are not suggestions."""
 
     tags = curated_tags(entry)
     if suggested:
-        for tax, ranked in suggested_tags(kb, entry.id).items():
+        for tax, ranked in (suggested_tags if zero_shot else learned_tags)(kb, entry.id).items():
             tags[tax] += [tag for tag, _ in ranked if tag not in tags[tax]]
     return tags
 
@@ -163,7 +164,7 @@ class Filters:
 
     - ``tags``: the entry carries a tag in the subtree of each node (repeat = AND);
       ``any_tags``: in the subtree of at least one of them (OR). Curated tags only, unless
-      ``suggested`` adds the machine suggestions.
+      ``suggested`` adds the machine suggestions (learned ones: zero-shot scores are not suggestions).
     - ``kinds``: any of these kinds (an entry has one kind); "works" and "datasets" name families.
     - ``modalities``: every one of these among the entry's input or output modalities.
     - ``since``/``until``: YYYY, YYYY-MM or YYYY-MM-DD, inclusive, compared at the precision both
@@ -305,7 +306,7 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
             if not all(word in haystack for word in words):
                 continue
         if tag_nodes or any_nodes:
-            tags = entry_tags(kb, entry, suggested=filters.suggested)
+            tags = entry_tags(kb, entry, suggested=filters.suggested, zero_shot=False)
             if not all(in_subtree(tags, node, below) for node, below in tag_nodes):
                 continue
             if any_nodes and not any(in_subtree(tags, node, below) for node, below in any_nodes):
@@ -341,14 +342,20 @@ def sort_entries(entries: Iterable[Entry], sort: str = DEFAULT_SORT) -> list[Ent
 
 def filter_notes(kb: KB, filters: Filters) -> list[str]:
     """What a person should know of the filters given before reading an empty result as an answer."""
+    notes = []
     if filters.uses is not None and not any(
         e.relations.trained_on or e.relations.evaluated_on for e in kb.entries.values()
     ):
-        return [
+        notes.append(
             "--uses follows relations.trained_on and relations.evaluated_on, which no entry of this "
             "knowledge base records yet, so it matches nothing"
-        ]
-    return []
+        )
+    if filters.suggested and kb.zero_shot_suggestions:
+        notes.append(
+            f"--suggested counts no zero-shot score: {zero_shot_reason(kb.zero_shot_suggestions)} "
+            "(listed apart as zero_shot)"
+        )
+    return notes
 
 
 def users_of(kb: KB, target: str, relations: Sequence[str] = RELATION_TYPES) -> set[str]:
@@ -381,7 +388,7 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
     ``note`` says why there are none)."""
     import os
 
-    from kb.output import suggested_record
+    from kb.output import suggested_record, zero_shot_record
 
     neighbours = None
     if vectors is not None and entry.id in vectors:
@@ -406,6 +413,8 @@ def describe(kb: KB, entry: Entry, vectors: Vectors | None = None, *, k: int = 5
             "curated": entry_tags(kb, entry),
             "curated_by": tag_sources(entry),
             "suggested": suggested_record(kb, entry.id),
+            # only in a knowledge base with too few curated labels to learn from: not suggestions
+            **({"zero_shot": zero_shot_record(kb, entry.id)} if kb.zero_shot_suggestions else {}),
         },
         "relations": relations_both_ways(kb, entry),
         "neighbours": neighbours,
