@@ -772,3 +772,47 @@ def test_neighbourhood_json_matches_kb_graph_neighbourhood(tmp_path: Path, size:
         centre = next(n for n in mine["nodes"] if n["key"] == entry_id)
         assert (centre["attributes"]["x"], centre["attributes"]["y"]) == (0.0, 0.0)
     assert capped or size == 40  # with 3, some neighbourhoods were cut
+
+
+def _yin_zero_shot_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KB:
+    """A KB after kb suggest --all where codev learns (curated labels of two leaves) and yin, with no
+    curated label, falls back to zero-shot scores; the hostile titles have no curated tag."""
+    from kb.store import load_kb
+    from tests.intel_kb import make_kb
+    from tests.test_classify import ACQ, TOX
+    from tests.test_suggest_cli import invoke_with_stand_in
+
+    entries: list[dict[str, object]] = [
+        {"id": "jail", "title": "Jailbreak attacks with images", "kind": "method", "tags": {"codev": [TOX]}},
+        {"id": "corpus", "title": "A web-scale image-text corpus", "kind": "dataset", "tags": {"codev": [ACQ]}},
+        *(
+            {"id": f"hostile-{i}", "title": f"Jailbreak attacks with images {t}", "kind": "method"}
+            for i, t in enumerate(HOSTILE_TITLES)
+        ),
+    ]
+    root = make_kb(tmp_path, entries)
+    code, _, err = invoke_with_stand_in(monkeypatch, root, "suggest", "--all")
+    assert code == 0, err
+    kb = load_kb(root)
+    assert kb.zero_shot_suggestions == {"yin"}
+    return kb
+
+
+def test_the_tables_rows_hold_zero_shot_scores_apart_from_the_suggested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """table.json had listed a zero-shot taxonomy's scores under "suggested", which the table shows as
+    suggested chips and its "suggested tags only" filter counts (audit): now under "zero_shot", apart."""
+    from kb.tags import learned_tags, zero_shot_tags
+
+    kb = _yin_zero_shot_kb(tmp_path, monkeypatch)
+    files = render_site(kb, build_graph(kb, None, layout=False))
+    rows = {row["id"]: row for row in json.loads(files["assets/data/table.json"])}
+    for entry_id, row in rows.items():
+        assert row["suggested"]["yin"] == [] and set(row["zero_shot"]) == {"yin"}, entry_id
+        want = zero_shot_tags(kb, entry_id)["yin"]
+        assert [(s["tag"], s["score"]) for s in row["zero_shot"]["yin"]] == [(t, round(s, 3)) for t, s in want]
+        assert [s["tag"] for s in row["suggested"]["codev"]] == [t for t, _ in learned_tags(kb, entry_id)["codev"]]
+    assert rows["hostile-0"]["zero_shot"]["yin"] and rows["hostile-0"]["suggested"]["codev"]
+    assert rows["hostile-0"]["title"] == f"Jailbreak attacks with images {HOSTILE_TITLES[0]}"  # data, for textContent
+    assert "<img" not in files["assets/data/table.json"]  # to_json escapes < in the file, as for every row

@@ -41,12 +41,24 @@ def table_rows(model: SiteModel) -> list[dict[str, Any]]:
                 "url": entry_url(entry.id),
                 "curated": model.curated[entry.id],
                 "suggested": {
-                    tax: [{"tag": tag, "score": round(score, 3)} for tag, score in ranked]
+                    tax: [] if tax in model.zero_shot else scored(ranked)
                     for tax, ranked in model.suggested[entry.id].items()
                 },
+                # The zero-shot fallback's scores (too few curated labels to learn from) are not
+                # suggestions: apart, and only in a KB that has some, so a KB that learns keeps its bytes.
+                **(
+                    {"zero_shot": {t: scored(r) for t, r in model.suggested[entry.id].items() if t in model.zero_shot}}
+                    if model.zero_shot
+                    else {}
+                ),
             }
         )
     return rows
+
+
+def scored(ranked: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """Ranked tags as the table's rows hold them, ``[{"tag", "score"}]``, scores to three places."""
+    return [{"tag": tag, "score": round(score, 3)} for tag, score in ranked]
 
 
 def taxonomy_rows(model: SiteModel) -> dict[str, Any]:

@@ -93,7 +93,7 @@
     }
     const seenIn = new Map(); // bare id -> taxonomy, learnt from the rows
     for (const row of rows) {
-      for (const group of [row.curated, row.suggested]) {
+      for (const group of [row.curated, row.suggested, row.zero_shot]) {
         for (const [tax, tags] of Object.entries(group || {})) {
           for (const tag of tags || []) seenIn.set(typeof tag === "string" ? tag : tag?.tag, tax);
         }
@@ -193,6 +193,17 @@
         if (!curated.has(key)) shownSuggested.push({ key, score: Number(item?.score) });
       }
     }
+    // The zero-shot fallback's scores, of a taxonomy with too few curated labels to learn from
+    // (table.json's zero_shot): shares of one across the leaves, not suggestions. Shown as zero-shot
+    // chips beside the suggested ones, but no tag filter counts them, "suggested tags only" included:
+    // the entry pages say "none suggested" of them.
+    const shownZeroShot = [];
+    for (const [tax, tags] of Object.entries(row.zero_shot || {})) {
+      for (const item of tags || []) {
+        const key = `${tax}:${typeof item === "string" ? item : item?.tag}`;
+        if (!curated.has(key)) shownZeroShot.push({ key, score: Number(item?.score) });
+      }
+    }
     const year = Number.isFinite(Number(row.year)) && row.year !== null ? Number(row.year) : parseInt(String(row.date || ""), 10);
     const modalities = Array.isArray(row.modalities) ? row.modalities.map(String) : [];
     return {
@@ -207,6 +218,7 @@
       suggested,
       shownCurated,
       shownSuggested,
+      shownZeroShot,
       text: foldText([row.title, row.name, ...list(row.aliases), row.id, row.arxiv, row.venue, ...modalities, ...list(row.authors), ...list(row.affiliations)].filter(Boolean).join(" ")),
     };
   }
@@ -360,6 +372,7 @@
       h("option", { value: "any", text: "curated or suggested" }),
       h("option", { value: "suggested", text: "suggested tags only" }));
     source.value = state.src;
+    if (items.some((item) => item.shownZeroShot.length)) source.title = "Zero-shot scores (too few curated labels to learn from) are not suggestions: no choice here counts them";
     const kindBoxes = kinds.map((k) => h("input", { type: "checkbox", value: k, checked: state.kinds.includes(k) }));
     const modBoxes = modalities.map((m) => h("input", { type: "checkbox", value: m, checked: state.mods.includes(m) }));
     const yearFrom = h("input", { type: "number", class: "kb-input kb-year", "aria-label": "From year", placeholder: String(years.length ? Math.min(...years) : ""), value: state.from ?? "" });
@@ -442,9 +455,12 @@
       return (Math.floor(score * 100 + 1e-9) / 100).toFixed(2);
     }
 
-    function tagChip(key, score) {
+    const ZERO_SHOT_NOTE = " (zero-shot, not suggested: too few curated labels to learn from; a share of one across the leaves)";
+
+    function tagChip(key, score, zeroShot = false) {
       const node = taxonomy.nodes.get(key);
-      const chip = h("span", { class: score === undefined ? "kb-tag" : "kb-tag kb-tag-suggested", title: nodePath(taxonomy, key) + (score === undefined ? " (curated)" : " (suggested)") },
+      const [kind, note] = score === undefined ? ["kb-tag", " (curated)"] : zeroShot ? ["kb-tag kb-tag-zero-shot", ZERO_SHOT_NOTE] : ["kb-tag kb-tag-suggested", " (suggested)"];
+      const chip = h("span", { class: kind, title: nodePath(taxonomy, key) + note },
         node?.name ?? key.slice(key.indexOf(":") + 1));
       if (score !== undefined && Number.isFinite(score)) chip.append(h("span", { class: "kb-score", text: scoreText(score) }));
       return chip;
@@ -455,6 +471,7 @@
       const title = link ? h("a", { href: link.href, text: item.title }) : h("span", { text: item.title });
       const tags = h("td", { class: "kb-tags" }, ...item.shownCurated.map((k) => tagChip(k)));
       if (state.src !== "curated") for (const s of item.shownSuggested) tags.append(tagChip(s.key, s.score));
+      if (state.src !== "curated") for (const s of item.shownZeroShot) tags.append(tagChip(s.key, s.score, true));
       const arxiv = item.row.arxiv ? h("a", { href: `https://arxiv.org/abs/${encodeURIComponent(String(item.row.arxiv))}`, text: String(item.row.arxiv), rel: "noopener" }) : "";
       return h("tr", {},
         h("td", { class: "kb-title" }, title),
@@ -580,7 +597,7 @@
   // The build colours similarity and suggestion edges a pale grey (kb/graph.py EDGE_COLOURS): faint on
   // white, glaring on the dark scheme, where they would cut through every label; there they take the
   // scheme's edge colour.
-  const PALE_RELATIONS = new Set(["similar", "suggested"]);
+  const PALE_RELATIONS = new Set(["similar", "suggested", "zero_shot"]);
   new MutationObserver(() => {
     palette = readPalette();
     for (const renderer of liveRenderers) {
