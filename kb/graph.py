@@ -5,6 +5,9 @@ Node keys: an entry's id (a slug, never holding ":"), or a taxonomy node's quali
 
     curated     entry -> taxonomy node, a curated tag (weight 1)
     suggested   entry -> taxonomy node, a machine suggestion (weight = its score)
+    zero_shot   entry -> taxonomy node, instead of suggested in a taxonomy with too few curated labels
+                to learn from (KB.zero_shot_suggestions): a zero-shot score, a share of one across
+                the leaves, not a suggestion (weight = the score)
     parent      taxonomy node -> child node
     trained_on, evaluated_on, introduces, builds_on   entry -> entry, the typed relations
     similar     entry -> entry, one of its nearest neighbours by embedding (weight = cosine)
@@ -26,7 +29,7 @@ import numpy as np
 from kb.output.text import json_text
 from kb.schema import RELATION_TYPES, Entry
 from kb.store import KB, write_output
-from kb.tags import SUGGESTIONS_PER_TAXONOMY, curated_tags, suggested_tags  # noqa: F401  (re-exported)
+from kb.tags import SUGGESTIONS_PER_TAXONOMY, curated_tags, learned_tags, suggested_tags  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from kb.embed import Vectors
@@ -61,13 +64,14 @@ def node_url(taxonomy: str, node_id: str) -> str:
 
 
 def entry_group(kb: KB, entry: Entry) -> str:
-    """The top-level node an entry is coloured by: its first curated yin or codev tag, else suggested."""
+    """The top-level node an entry is coloured by: its first curated yin or codev tag, else suggested
+    (never a zero-shot score: an entry with none of those is untagged)."""
     tags = curated_tags(entry)
     for tax in ("yin", "codev"):
         for tag in tags[tax]:
             if tag in kb.taxonomies[tax]:
                 return node_key(tax, kb.taxonomies[tax].path(tag)[0].id)
-    for tax, ranked in suggested_tags(kb, entry.id, 1).items():
+    for tax, ranked in learned_tags(kb, entry.id, 1).items():
         for tag, _ in ranked:
             if tag in kb.taxonomies[tax]:
                 return node_key(tax, kb.taxonomies[tax].path(tag)[0].id)
@@ -107,9 +111,10 @@ def build_graph(kb: KB, vectors: Vectors | None = None, k: int = 10, *, layout: 
                 if tag in kb.taxonomies[tax]:
                     graph.add_edge(entry.id, node_key(tax, tag), type="curated", weight=1.0)
         for tax, ranked in suggested_tags(kb, entry.id).items():
+            kind = "zero_shot" if tax in kb.zero_shot_suggestions else "suggested"
             for tag, score in ranked:
                 if tag in kb.taxonomies[tax]:
-                    graph.add_edge(entry.id, node_key(tax, tag), type="suggested", weight=round(float(score), 4))
+                    graph.add_edge(entry.id, node_key(tax, tag), type=kind, weight=round(float(score), 4))
         for rel, target in entry.relations.items():
             if target in kb.entries:
                 graph.add_edge(entry.id, target, type=rel, weight=1.0)
@@ -213,6 +218,7 @@ def fruchterman_reingold(
 EDGE_COLOURS = {
     "curated": "#4e79a7",
     "suggested": "#c6c6c6",
+    "zero_shot": "#dcdcdc",  # paler still: no suggestion
     "parent": "#555555",
     "similar": "#e0e0e0",
 }

@@ -774,9 +774,10 @@ def test_neighbourhood_json_matches_kb_graph_neighbourhood(tmp_path: Path, size:
     assert capped or size == 40  # with 3, some neighbourhoods were cut
 
 
-def _yin_zero_shot_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KB:
+def _yin_zero_shot_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, codev_learns: bool = True) -> KB:
     """A KB after kb suggest --all where codev learns (curated labels of two leaves) and yin, with no
-    curated label, falls back to zero-shot scores; the hostile titles have no curated tag."""
+    curated label, falls back to zero-shot scores; without ``codev_learns`` (curated labels of one
+    leaf) codev does too. The hostile titles have no curated tag."""
     from kb.store import load_kb
     from tests.intel_kb import make_kb
     from tests.test_classify import ACQ, TOX
@@ -784,7 +785,12 @@ def _yin_zero_shot_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KB:
 
     entries: list[dict[str, object]] = [
         {"id": "jail", "title": "Jailbreak attacks with images", "kind": "method", "tags": {"codev": [TOX]}},
-        {"id": "corpus", "title": "A web-scale image-text corpus", "kind": "dataset", "tags": {"codev": [ACQ]}},
+        {
+            "id": "corpus",
+            "title": "A web-scale image-text corpus",
+            "kind": "dataset",
+            "tags": {"codev": [ACQ if codev_learns else TOX]},
+        },
         *(
             {"id": f"hostile-{i}", "title": f"Jailbreak attacks with images {t}", "kind": "method"}
             for i, t in enumerate(HOSTILE_TITLES)
@@ -794,7 +800,7 @@ def _yin_zero_shot_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KB:
     code, _, err = invoke_with_stand_in(monkeypatch, root, "suggest", "--all")
     assert code == 0, err
     kb = load_kb(root)
-    assert kb.zero_shot_suggestions == {"yin"}
+    assert kb.zero_shot_suggestions == ({"yin"} if codev_learns else {"codev", "yin"})
     return kb
 
 
@@ -816,3 +822,36 @@ def test_the_tables_rows_hold_zero_shot_scores_apart_from_the_suggested(
     assert rows["hostile-0"]["zero_shot"]["yin"] and rows["hostile-0"]["suggested"]["codev"]
     assert rows["hostile-0"]["title"] == f"Jailbreak attacks with images {HOSTILE_TITLES[0]}"  # data, for textContent
     assert "<img" not in files["assets/data/table.json"]  # to_json escapes < in the file, as for every row
+
+
+def test_the_graph_links_zero_shot_scores_as_zero_shot_and_colours_no_entry_by_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """graph.json and the neighbourhoods had linked a zero-shot taxonomy's scores as "suggested" edges,
+    and entries were coloured by their best one (audit): now they are "zero_shot" edges, paler, which
+    colour no entry, and the graph page says why."""
+    from kb.graph import EDGE_COLOURS, UNTAGGED_COLOUR
+
+    kb = _yin_zero_shot_kb(tmp_path / "yin", monkeypatch)
+    files = render_site(kb, build_graph(kb, None, layout=False))
+    graph = json.loads(files["assets/data/graph.json"])
+    kinds = {(e["attributes"]["type"], e["target"].partition(":")[0]) for e in graph["edges"]}
+    assert {("suggested", "codev"), ("zero_shot", "yin")} <= kinds and ("suggested", "yin") not in kinds
+    assert {e["attributes"]["color"] for e in graph["edges"] if e["attributes"]["type"] == "zero_shot"} == {
+        EDGE_COLOURS["zero_shot"]
+    }
+    local = json.loads(files["assets/data/nbhd/hostile-0.json"])
+    assert {e["attributes"]["type"] for e in local["edges"] if e["target"].startswith("yin:")} == {"zero_shot"}
+    page = files["graph.md"]
+    assert (
+        "Yin et al&#46; has too few curated labels to learn from: its links\nto entries are zero-shot scores "
+        "(edge type `zero_shot`)"
+    ) in page
+
+    kb = _yin_zero_shot_kb(tmp_path / "both", monkeypatch, codev_learns=False)
+    graph = build_graph(kb, None, layout=False)
+    hostile = [key for key in graph if key.startswith("hostile-")]
+    assert hostile and all(graph.nodes[key]["color"] == UNTAGGED_COLOUR for key in hostile)
+    assert {d["type"] for _, v, d in graph.out_edges(hostile, data=True) if ":" in v} == {"zero_shot"}
+    page = render_site(kb, graph)["graph.md"]
+    assert "Co&#45;development and Yin et al&#46; have too few curated labels to learn from: their links" in page

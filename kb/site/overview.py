@@ -56,7 +56,13 @@ def render_taxonomy_index(model: SiteModel) -> str:
 
 
 def render_graph_page(model: SiteModel) -> str:
-    return render("graph.md.j2", nodes=model.graph.number_of_nodes(), edges=model.graph.number_of_edges())
+    return render(
+        "graph.md.j2",
+        nodes=model.graph.number_of_nodes(),
+        edges=model.graph.number_of_edges(),
+        zero_shot=join((TAXONOMY_TITLES[t] for t in TOPIC_TAXONOMIES if t in model.zero_shot), " and "),
+        zero_shot_taxonomies=len(model.zero_shot),
+    )
 
 
 def coverage_nodes(model: SiteModel) -> list[tuple[str, str]]:
