@@ -23,45 +23,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchargs import sizes  # noqa: E402  (tools/ is the script's own folder)
+from bench_check import synthetic_kb  # noqa: E402  (tools/ is the script's own folder)
+from benchargs import sizes  # noqa: E402
 
 from kb.cli import main  # noqa: E402
 from kb.config import load_config  # noqa: E402
-from kb.schema import Entry  # noqa: E402
 from kb.site.build import StageReport, build  # noqa: E402
-from kb.store import dump_entry, entry_path, load_kb  # noqa: E402
 from tests.intel_kb import HashingEmbedder  # noqa: E402
 
 STAGES = ("check", "embed", "suggest", "graph", "cluster", "render", "mkdocs")
 
 
 def make_kb(dest: Path, size: int) -> int:
-    """A copy of the real KB under ``dest`` grown to ``size`` entries (0: as it is); return its size."""
-    kb = load_kb(ROOT)
-    for name in ("mkdocs.yml", "kb.yaml"):
-        if (ROOT / name).is_file():
-            shutil.copyfile(ROOT / name, dest / name)
-    for folder in ("docs", "overrides"):  # the site's own pages, and mkdocs.yml's theme custom_dir
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, dest / folder)
-    shutil.copytree(ROOT / "entries" / "taxonomies", dest / "entries" / "taxonomies")
-    originals = list(kb.entries.values())
-    entries = list(originals)
-    n = 0
-    while len(entries) < size:
-        source = originals[n % len(originals)]
-        data = source.model_dump(exclude_none=True)
-        data.update(id=f"{source.id[:70]}-s{n}", title=f"{source.title} (synthetic variant {n})")
-        data.pop("arxiv", None)
-        if data.get("name"):
-            data["name"] = f"{data['name']} s{n}"
-        entries.append(Entry.model_validate(data))
-        n += 1
-    for entry in entries:
-        path = entry_path(dest, entry)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dump_entry(entry), encoding="utf-8")
-    return len(entries)
+    """A copy of the real KB under ``dest`` grown to ``size`` entries (0: as it is), with the site's
+    own pages; return its size. The copies are bench_check's, which kb check passes."""
+    count = synthetic_kb(dest, size)
+    if (ROOT / "docs").is_dir():
+        shutil.copytree(ROOT / "docs", dest / "docs")
+    return count
 
 
 def run(size: int, real_model: bool) -> tuple[int, dict[str, float], float]:
