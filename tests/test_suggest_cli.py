@@ -772,6 +772,39 @@ def test_an_option_without_its_value_names_the_command(root: Path) -> None:
     assert (run.code, run.err) == (2, message)
 
 
+def test_kb_tree_stats_and_gaps_count_no_zero_shot_score_as_suggested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their suggested counts had taken yin's zero-shot shares of one for suggestions, which kb show,
+    kb query --suggested and the site no longer do; now they leave them out and say so."""
+    from tests.intel_kb import make_kb
+
+    root = make_kb(
+        tmp_path,
+        [
+            {"id": "jail", "title": "Jailbreak attacks with images", "kind": "method", "tags": {"codev": [TOX]}},
+            {"id": "corpus", "title": "A web-scale image-text corpus", "kind": "dataset", "tags": {"codev": [ACQ]}},
+            {"id": "plain", "title": "Visual instruction tuning for chat", "kind": "model"},
+        ],
+    )
+    code, _, err = invoke_with_stand_in(monkeypatch, root, "suggest", "--all")
+    assert code == 0, err
+    note = (
+        "kb: note: suggested counts leave out zero-shot scores: yin has too few curated labels to learn "
+        "from, so each score is a share of one across the leaves, not the leaf's own probability\n"
+    )
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "tree", "--format", "json")
+    assert code == 0 and err == note
+    assert sum(c["suggested"] for c in json.loads(out)["yin"]) == 0
+    assert sum(c["suggested"] for c in json.loads(out)["codev"]) > 0  # codev learns: its suggestions count
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "stats", "--format", "json")
+    assert (code, err, json.loads(out)["suggested"]) == (0, note, 1)  # "plain", by its codev suggestions
+    code, out, err = invoke_with_stand_in(monkeypatch, root, "gaps", "--format", "json")
+    assert code == 0 and err.startswith(note)
+    sparse = [n for n in json.loads(out)["sparse_nodes"] if n.get("qualified_id", "").startswith("yin:")]
+    assert sparse and all(n["suggested_total"] == 0 for n in sparse)
+
+
 def test_kb_show_and_query_suggested_keep_zero_shot_scores_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

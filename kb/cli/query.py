@@ -46,6 +46,13 @@ def _selected(kb, filters: dict[str, Any]) -> list:  # (kb.store.KB, ...) -> lis
     return select(kb, given)
 
 
+def _zero_shot_note(kb) -> None:  # (kb.store.KB) -> None
+    from kb.query.overview import zero_shot_note
+
+    if note := zero_shot_note(kb):
+        click.echo(f"kb: note: {note}", err=True)
+
+
 def _echo_ranked(
     state: State,
     ranked: Sequence[tuple[str, float]],
@@ -238,6 +245,7 @@ def tree(state: State, taxonomy: str | None, fmt: str) -> None:
     from kb.query.overview import tree_counts
 
     kb = state.kb()
+    _zero_shot_note(kb)
     counts = tree_counts(kb, taxonomy)
     data = {t: [c.to_dict() for c in cs] for t, cs in counts.items()}
     _echo(tree_text(counts, kb) if fmt == "text" else render_data(data, fmt))
@@ -253,6 +261,7 @@ def stats(state: State, fmt: str) -> None:
     from kb.query.overview import stats as kb_stats
 
     kb = state.kb()
+    _zero_shot_note(kb)
     numbers = kb_stats(kb)
     _echo(stats_text(numbers, kb) if fmt == "text" else render_data(numbers, fmt))
 
@@ -338,5 +347,6 @@ def gaps(state: State, threshold: int, min_cover: int, fmt: str) -> None:
     from kb.query.overview import gaps as find_gaps
 
     vectors, note = _vectors_or_note(state, partial=True)
+    _zero_shot_note(state.kb())
     report = find_gaps(state.kb(), threshold=threshold, min_cover=min_cover, vectors=vectors, review_note=note)
     _echo(gaps_text(report) if fmt == "text" else render_data(report.to_dict(), fmt))

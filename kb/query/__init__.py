@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, get_args
 from kb.errors import UsageError
 from kb.output.text import folded, not_text, shorten
 from kb.schema import RELATION_TYPES, WORK_KINDS, Entry, Kind, Modality, Source, parse_partial_date
-from kb.tags import curated_tags, learned_tags, suggested_tags, tag_sources, zero_shot_reason
+from kb.tags import curated_tags, learned_tags, tag_sources, zero_shot_reason
 from kb.taxonomy import Node
 
 if TYPE_CHECKING:
@@ -134,14 +134,15 @@ def get_dataset(kb: KB, dataset_id: str) -> Entry:
 # Tags
 
 
-def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False, zero_shot: bool = True) -> dict[str, list[str]]:
+def entry_tags(kb: KB, entry: Entry, *, suggested: bool = False) -> dict[str, list[str]]:
     """An entry's tags per taxonomy as node ids: curated ones (MM-LLMs facets mapped onto nodes,
-    see kb.tags), then with ``suggested`` the best machine suggestions; without ``zero_shot``, none
-    of the zero-shot fallback's scores (kb.tags.learned_tags), which are not suggestions."""
+    see kb.tags), then with ``suggested`` the best machine suggestions, never the zero-shot
+    fallback's scores (kb.tags.learned_tags), which are not suggestions: what tag filters, kb tree,
+    kb stats and kb gaps count."""
 
     tags = curated_tags(entry)
     if suggested:
-        for tax, ranked in (suggested_tags if zero_shot else learned_tags)(kb, entry.id).items():
+        for tax, ranked in learned_tags(kb, entry.id).items():
             tags[tax] += [tag for tag, _ in ranked if tag not in tags[tax]]
     return tags
 
@@ -306,7 +307,7 @@ def select(kb: KB, filters: Filters) -> list[Entry]:
             if not all(word in haystack for word in words):
                 continue
         if tag_nodes or any_nodes:
-            tags = entry_tags(kb, entry, suggested=filters.suggested, zero_shot=False)
+            tags = entry_tags(kb, entry, suggested=filters.suggested)
             if not all(in_subtree(tags, node, below) for node, below in tag_nodes):
                 continue
             if any_nodes and not any(in_subtree(tags, node, below) for node, below in any_nodes):

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from kb.errors import UsageError
 from kb.query import did_you_mean, entry_tags, in_subtree, resolve_node, subtree_ids
-from kb.schema import Kind, Modality
+from kb.schema import EntrySuggestions, Kind, Modality, Suggestion
+from kb.tags import zero_shot_reason
 from kb.taxonomy import TAXONOMY_IDS, TOPIC_TAXONOMIES
 
 if TYPE_CHECKING:
@@ -54,6 +55,19 @@ class NodeCount:
 
 
 TagsById = dict[str, dict[str, list[str]]]
+
+
+def learned(found: EntrySuggestions, kb: KB) -> list[Suggestion]:
+    """An entry's stored suggestions in the taxonomies that learn (not the zero-shot fallback's)."""
+    return [s for t in TOPIC_TAXONOMIES if t not in kb.zero_shot_suggestions for s in getattr(found, t)]
+
+
+def zero_shot_note(kb: KB) -> str | None:
+    """What kb tree, kb stats and kb gaps say on stderr when their suggested counts leave some
+    taxonomy's scores out, being zero-shot (kb.query.entry_tags), or None."""
+    if not kb.zero_shot_suggestions:
+        return None
+    return f"suggested counts leave out zero-shot scores: {zero_shot_reason(kb.zero_shot_suggestions)}"
 
 
 def tags_by_id(kb: KB, *, suggested: bool = False) -> TagsById:
@@ -153,7 +167,7 @@ def stats(kb: KB) -> dict[str, object]:
         "venues": _ranked(Counter(venue_family(e.venue) if e.venue else "none" for e in entries)),
         "tagged": tagged,
         "untagged": sum(1 for e in entries if e.tags.is_empty()),
-        "suggested": len(kb.suggestions),
+        "suggested": sum(1 for found in kb.suggestions.values() if any(learned(found, kb))),
         "nodes": nodes,
     }
 
