@@ -582,9 +582,11 @@ def test_a_split_by_date_with_too_few_entries_on_a_side_says_which_days_work(
 ) -> None:
     """kb eval --after had refused these as a usage error (exit 2) saying only "earlier" or "later"."""
     from kb.classify.evaluate import _check_split
+    from kb.classify.labels import newer
 
+    groups = np.arange(len(dates))
     with pytest.raises(KBError) as caught:
-        _check_split("codev", after, np.arange(len(dates)), dates)
+        _check_split("codev", after, newer(groups, dates, after), groups, dates)
     assert not isinstance(caught.value, UsageError)  # exit 1: the data's shortcoming, not the command's
     assert str(caught.value) == said
 

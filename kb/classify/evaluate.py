@@ -205,9 +205,10 @@ def cross_validate(
         tested = np.unique(fold)
     else:
         dates = [suggester.kb.entries[i].date for i in labelled.ids]
-        fold = newer(labelled.groups, dates, after).astype(int)
+        is_newer = newer(labelled.groups, dates, after)
+        _check_split(taxonomy, after, is_newer, labelled.groups, dates)
+        fold = is_newer.astype(int)
         tested = np.array([1])
-        _check_split(taxonomy, after, labelled.groups, dates)
     scores = {m: np.zeros(labelled.labels.shape) for m in METHODS}
     as_works = np.zeros(labelled.labels.shape)
     zero_shot_folds = 0
@@ -264,10 +265,10 @@ MIN_FOLDS = 2  # the fewest folds kb eval takes (--folds)
 MIN_LEARNED = 2  # split by date: fewer older entries teach nothing (a few teach the descriptions alone)
 
 
-def _check_split(taxonomy: str, after: str, groups: np.ndarray, dates: Sequence[str | None]) -> None:
-    """Raise KBError (the data's shortcoming: exit 1) when splitting by ``after`` leaves no entry
-    to score or too few to learn from, saying which --after would work, if any."""
-    fold = newer(groups, dates, after)
+def _check_split(taxonomy: str, after: str, fold: np.ndarray, groups: np.ndarray, dates: Sequence[str | None]) -> None:
+    """Raise KBError (the data's shortcoming: exit 1) when the split by ``after`` (``fold``: which
+    entries are newer) leaves no entry to score or too few to learn from, saying which --after
+    would work, if any."""
     older = int(len(fold) - fold.sum())
     if fold.any() and older >= MIN_LEARNED:
         return

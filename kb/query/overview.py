@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kb.errors import UsageError
 from kb.query import did_you_mean, entry_tags, in_subtree, resolve_node, subtree_ids
-from kb.schema import EntrySuggestions, Kind, Modality, Suggestion
+from kb.schema import Kind, Modality
 from kb.tags import zero_shot_reason
 from kb.taxonomy import TAXONOMY_IDS, TOPIC_TAXONOMIES
 
@@ -55,11 +55,6 @@ class NodeCount:
 
 
 TagsById = dict[str, dict[str, list[str]]]
-
-
-def learned(found: EntrySuggestions, kb: KB) -> list[Suggestion]:
-    """An entry's stored suggestions in the taxonomies that learn (not the zero-shot fallback's)."""
-    return [s for t in TOPIC_TAXONOMIES if t not in kb.zero_shot_suggestions for s in getattr(found, t)]
 
 
 def zero_shot_note(kb: KB) -> str | None:
@@ -153,6 +148,7 @@ def stats(kb: KB) -> dict[str, object]:
     nodes: dict[str, dict[str, int]] = {}
     tagged: dict[str, int] = {}
     curated, every = tags_by_id(kb), tags_by_id(kb, suggested=True)
+    learning = [t for t in TOPIC_TAXONOMIES if t not in kb.zero_shot_suggestions]  # zero-shot scores are no suggestions
     for tax in TAXONOMY_IDS:
         counts = node_counts(kb, tax, curated, every)
         nodes[tax] = {c.id: c.curated_total for c in counts}
@@ -167,7 +163,7 @@ def stats(kb: KB) -> dict[str, object]:
         "venues": _ranked(Counter(venue_family(e.venue) if e.venue else "none" for e in entries)),
         "tagged": tagged,
         "untagged": sum(1 for e in entries if e.tags.is_empty()),
-        "suggested": sum(1 for found in kb.suggestions.values() if any(learned(found, kb))),
+        "suggested": sum(1 for found in kb.suggestions.values() if any(getattr(found, t) for t in learning)),
         "nodes": nodes,
     }
 
